@@ -1,0 +1,325 @@
+//! The earthquake catalog as quakelab sees it: time-sorted events with a position and a magnitude.
+//!
+//! Readers for the real formats live in [`crate::io::catalog`]; the synthetic generator in
+//! [`crate::synth::etas`] writes those same formats. Everything downstream (b/a values, KDE labels)
+//! takes a [`Catalog`] and selects from it with [`Catalog::select`].
+
+use jiff::Timestamp;
+
+use crate::period::Period;
+use crate::{Error, Result};
+
+/// Tolerance when comparing a magnitude with a threshold: magnitudes are binned to 0.1, so
+/// `M >= Mc` is tested as `M >= Mc - 1e-9` to survive decimal round-off (3.0000000000000004).
+pub const MAGNITUDE_TOLERANCE: f64 = 1e-9;
+
+/// Whether `magnitude >= threshold` up to [`MAGNITUDE_TOLERANCE`].
+pub fn at_or_above(magnitude: f64, threshold: f64) -> bool {
+    magnitude >= threshold - MAGNITUDE_TOLERANCE
+}
+
+/// One earthquake.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Event {
+    /// Origin time (UTC).
+    pub time: Timestamp,
+    /// Epicentre latitude in degrees north.
+    pub latitude: f64,
+    /// Epicentre longitude in degrees east, in `[-180, 180)`.
+    pub longitude: f64,
+    /// Hypocentre depth in km, where the source gives one.
+    pub depth_km: Option<f64>,
+    /// Magnitude (whatever type the source reports; quakelab treats it as one scale).
+    pub magnitude: f64,
+}
+
+/// A latitude/longitude box, bounds inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Region {
+    /// Western edge, degrees east.
+    pub lon_min: f64,
+    /// Eastern edge, degrees east.
+    pub lon_max: f64,
+    /// Southern edge, degrees north.
+    pub lat_min: f64,
+    /// Northern edge, degrees north.
+    pub lat_max: f64,
+}
+
+impl Region {
+    /// The GeoViT-PFN study box: lon 123–148°E, lat 22–46°N.
+    pub const JAPAN: Region = Region {
+        lon_min: 123.0,
+        lon_max: 148.0,
+        lat_min: 22.0,
+        lat_max: 46.0,
+    };
+
+    /// The VGG-12 study box: lon 100–104°E, lat 26–31°N.
+    pub const SICHUAN: Region = Region {
+        lon_min: 100.0,
+        lon_max: 104.0,
+        lat_min: 26.0,
+        lat_max: 31.0,
+    };
+
+    /// A checked box: west < east and south < north, latitudes within ±90.
+    pub fn new(lon_min: f64, lon_max: f64, lat_min: f64, lat_max: f64) -> Result<Self> {
+        let finite = [lon_min, lon_max, lat_min, lat_max]
+            .iter()
+            .all(|v| v.is_finite());
+        if !finite || lon_min >= lon_max || lat_min >= lat_max || lat_min < -90.0 || lat_max > 90.0
+        {
+            return Err(Error::config(
+                "region",
+                format!(
+                    "expected LON0 < LON1 and -90 <= LAT0 < LAT1 <= 90, got {lon_min},{lon_max},{lat_min},{lat_max}"
+                ),
+            ));
+        }
+        Ok(Region {
+            lon_min,
+            lon_max,
+            lat_min,
+            lat_max,
+        })
+    }
+
+    /// Parses `LON0,LON1,LAT0,LAT1`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+        let values: Option<Vec<f64>> = parts.iter().map(|p| p.parse().ok()).collect();
+        match values.as_deref() {
+            Some(&[a, b, c, d]) => Region::new(a, b, c, d),
+            _ => Err(Error::config(
+                "region",
+                format!("expected four numbers LON0,LON1,LAT0,LAT1, got `{text}`"),
+            )),
+        }
+    }
+
+    /// Whether a point lies in the box (edges included).
+    pub fn contains(&self, latitude: f64, longitude: f64) -> bool {
+        (self.lat_min..=self.lat_max).contains(&latitude)
+            && (self.lon_min..=self.lon_max).contains(&longitude)
+    }
+}
+
+/// Which events to keep when reading or selecting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CatalogFilter {
+    /// Keep events inside this box.
+    pub region: Option<Region>,
+    /// Keep events inside this period.
+    pub period: Option<Period>,
+    /// Keep events with `M >= min_magnitude` (up to [`MAGNITUDE_TOLERANCE`]).
+    pub min_magnitude: Option<f64>,
+}
+
+impl CatalogFilter {
+    /// Whether `event` passes every condition that is set.
+    pub fn keeps(&self, event: &Event) -> bool {
+        self.region
+            .is_none_or(|r| r.contains(event.latitude, event.longitude))
+            && self.period.is_none_or(|p| p.contains(event.time))
+            && self
+                .min_magnitude
+                .is_none_or(|m| at_or_above(event.magnitude, m))
+    }
+}
+
+/// Events sorted by origin time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    events: Vec<Event>,
+}
+
+impl Catalog {
+    /// A catalog from events in any order; they are sorted by time (stable, so ties keep their order).
+    pub fn from_events(mut events: Vec<Event>) -> Self {
+        events.sort_by_key(|e| e.time);
+        Catalog { events }
+    }
+
+    /// The events, in time order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Whether the catalog has no events.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// The events that pass `filter`, still in time order.
+    pub fn filtered(&self, filter: &CatalogFilter) -> Catalog {
+        Catalog {
+            events: self
+                .events
+                .iter()
+                .filter(|e| filter.keeps(e))
+                .copied()
+                .collect(),
+        }
+    }
+
+    /// The events in `period` with `M >= mc`, as event times in days since the period start and
+    /// magnitudes, both in time order. This is the input of the b/a windows and the KDE labels.
+    pub fn select(&self, period: &Period, mc: f64) -> Selection {
+        let (times, magnitudes) = self
+            .events
+            .iter()
+            .filter(|e| period.contains(e.time) && at_or_above(e.magnitude, mc))
+            .map(|e| (period.days_since_start(e.time), e.magnitude))
+            .unzip();
+        Selection { times, magnitudes }
+    }
+
+    /// Groups of events that share the same time, place and magnitude (indices into
+    /// [`Catalog::events`]), each group listed once with at least two members.
+    ///
+    /// Catalogs merged from several sources often carry such copies; counting them twice would
+    /// inflate every window's N and the KDE.
+    pub fn duplicate_groups(&self) -> Vec<Vec<usize>> {
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < self.events.len() {
+            let mut j = i + 1;
+            while j < self.events.len() && self.events[j].time == self.events[i].time {
+                j += 1;
+            }
+            // Events [i, j) share an origin time; split them by place and magnitude.
+            let mut taken = vec![false; j - i];
+            for a in i..j {
+                if taken[a - i] {
+                    continue;
+                }
+                let group: Vec<usize> = (a..j)
+                    .filter(|&b| {
+                        !taken[b - i] && same_place_and_size(&self.events[a], &self.events[b])
+                    })
+                    .collect();
+                for &b in &group {
+                    taken[b - i] = true;
+                }
+                if group.len() > 1 {
+                    groups.push(group);
+                }
+            }
+            i = j;
+        }
+        groups
+    }
+
+    /// A catalog without the later copies of each duplicate group, and how many were removed.
+    pub fn deduplicated(&self) -> (Catalog, usize) {
+        let mut drop = vec![false; self.events.len()];
+        let mut removed = 0;
+        for group in self.duplicate_groups() {
+            for &k in &group[1..] {
+                drop[k] = true;
+                removed += 1;
+            }
+        }
+        let events = self
+            .events
+            .iter()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(e, _)| *e)
+            .collect();
+        (Catalog { events }, removed)
+    }
+}
+
+fn same_place_and_size(a: &Event, b: &Event) -> bool {
+    const COORD_TOLERANCE: f64 = 1e-6;
+    (a.latitude - b.latitude).abs() < COORD_TOLERANCE
+        && (a.longitude - b.longitude).abs() < COORD_TOLERANCE
+        && (a.magnitude - b.magnitude).abs() < MAGNITUDE_TOLERANCE
+}
+
+/// Event times (days since the period start) and magnitudes of the events that count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Fractional days since the period start, ascending.
+    pub times: Vec<f64>,
+    /// Magnitudes, in the same order as `times`.
+    pub magnitudes: Vec<f64>,
+}
+
+impl Selection {
+    /// The number of events.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// Whether no event was selected.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(time: &str, lat: f64, lon: f64, m: f64) -> Event {
+        Event {
+            time: time.parse().unwrap(),
+            latitude: lat,
+            longitude: lon,
+            depth_km: None,
+            magnitude: m,
+        }
+    }
+
+    #[test]
+    fn threshold_tolerates_decimal_round_off() {
+        assert!(at_or_above(0.1 + 0.2 + 2.7, 3.0)); // 2.9999999999999996
+        assert!(!at_or_above(2.9, 3.0));
+    }
+
+    #[test]
+    fn selection_uses_the_period_and_mc() {
+        let cat = Catalog::from_events(vec![
+            event("2020-01-02T12:00:00Z", 35.0, 140.0, 3.0),
+            event("2019-12-31T12:00:00Z", 35.0, 140.0, 5.0),
+            event("2020-01-01T06:00:00Z", 35.0, 140.0, 2.9),
+            event("2020-01-01T00:00:00Z", 35.0, 140.0, 4.0),
+        ]);
+        let p = Period::parse("2020-01-01", "2020-02-01").unwrap();
+        let s = cat.select(&p, 3.0);
+        assert_eq!(s.times, vec![0.0, 1.5]);
+        assert_eq!(s.magnitudes, vec![4.0, 3.0]);
+    }
+
+    #[test]
+    fn duplicates_need_same_time_place_and_magnitude() {
+        let cat = Catalog::from_events(vec![
+            event("2020-01-02T12:00:00Z", 35.0, 140.0, 3.0),
+            event("2020-01-02T12:00:00Z", 35.0, 140.0, 3.0),
+            event("2020-01-02T12:00:00Z", 35.0, 140.0, 3.1),
+            event("2020-01-02T12:00:00Z", 35.0, 140.0, 3.0),
+            event("2020-01-03T12:00:00Z", 35.0, 140.0, 3.0),
+        ]);
+        assert_eq!(cat.duplicate_groups(), vec![vec![0, 1, 3]]);
+        let (dedup, removed) = cat.deduplicated();
+        assert_eq!(removed, 2);
+        assert_eq!(dedup.len(), 3);
+    }
+
+    #[test]
+    fn region_parses_and_checks_order() {
+        let r = Region::parse("123,148,22,46").unwrap();
+        assert_eq!(r, Region::JAPAN);
+        assert!(r.contains(22.0, 148.0));
+        assert!(Region::parse("148,123,22,46").is_err());
+        assert!(Region::parse("1,2,3").is_err());
+    }
+}

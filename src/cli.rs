@@ -1,0 +1,659 @@
+//! The `quakelab` command line: argument parsing and hand-over to the library.
+//!
+//! Nothing here computes; each subcommand resolves its arguments into the library's checked
+//! parameter types and calls one library function, then writes the result.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracing::{info, warn};
+
+use crate::catalog::{Catalog, CatalogFilter, Region};
+use crate::io::catalog::UtcOffset;
+use crate::io::catalog::{CatalogFormat, ColumnMapping, ReadOptions, read_catalog, write_comcat};
+use crate::period::Period;
+use crate::report::figure::{self, BaPoint};
+use crate::report::table::{Table, number};
+use crate::seismicity::bvalue::{
+    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
+};
+use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
+use crate::seismicity::window_study::window_study;
+use crate::synth::{Scenario, simulate_catalog};
+
+/// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
+///
+/// Every command reads real formats (USGS ComCat CSV, generic CSV) or a named synthetic scenario
+/// (`--catalog synthetic:japan`), and writes CSV, Markdown and figures. Days follow one
+/// convention everywhere: a period is [start, end) in UTC calendar days and day 0 is `start`.
+#[derive(Debug, Parser)]
+#[command(name = "quakelab", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate synthetic data for a named scenario (written in the real formats).
+    #[command(subcommand)]
+    Synth(SynthCommand),
+    /// Compute feature series from a catalog.
+    #[command(subcommand)]
+    Features(FeaturesCommand),
+    /// Compute daily activity labels from a catalog.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
+    /// Run a study and write its tables and figures.
+    #[command(subcommand)]
+    Study(StudyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SynthCommand {
+    /// Simulate an ETAS catalog and write it as ComCat CSV (DIR/catalog.csv).
+    ///
+    /// Example: quakelab synth catalog --scenario japan --years 2009:2024 --out data/japan
+    Catalog {
+        /// A built-in scenario name (japan, sichuan) or a path to a scenario TOML file.
+        #[arg(long, default_value = "japan")]
+        scenario: String,
+        /// Years to simulate as FIRST:END, END exclusive (2009:2024 is 2009-01-01 to 2024-01-01).
+        #[arg(long, value_parser = parse_years)]
+        years: (i16, i16),
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output directory; catalog.csv is written there.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeaturesCommand {
+    /// Sliding-window Gutenberg-Richter b and a values (paper eqs. 19-20).
+    ///
+    /// Writes one row per window end day with the columns
+    /// date,n_events,b_value,b_std,a_value,mc,missing. A window that starts before the period
+    /// or holds fewer than --min-events events has empty values and a reason in `missing`.
+    ///
+    /// Example: quakelab features seismicity --catalog synthetic:japan --start 2009-01-01
+    /// --end 2024-01-01 --mc 3.0 --window-days 128 --step-days 1 --out ba.csv
+    Seismicity {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        b: BValueArgs,
+        /// Window length in days (day d's window is the W days ending with d, inclusive).
+        #[arg(long, default_value_t = 128, conflicts_with = "window_events")]
+        window_days: usize,
+        /// Days between window end days.
+        #[arg(long, default_value_t = 1)]
+        step_days: usize,
+        /// Use windows of a fixed number of events instead of fixed days.
+        #[arg(long)]
+        window_events: Option<usize>,
+        /// Events between window ends, with --window-events.
+        #[arg(long, default_value_t = 1, requires = "window_events")]
+        step_events: usize,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LabelsCommand {
+    /// Daily activity labels: a Gaussian KDE of event times integrated over each day (paper §1.3).
+    ///
+    /// Writes the columns date,label.
+    ///
+    /// Example: quakelab labels kde --catalog synthetic:japan --start 2009-01-01 --end 2024-01-01
+    /// --mc 3.0 --bandwidth scott --scale none --out labels.csv
+    Kde {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Completeness magnitude: events with M >= MC are used.
+        #[arg(long, default_value_t = 3.0)]
+        mc: f64,
+        /// Kernel bandwidth: scott, silverman, or a number of days.
+        #[arg(long, default_value = "scott", value_parser = parse_bandwidth)]
+        bandwidth: Bandwidth,
+        /// Scale of the labels.
+        #[arg(long, value_enum, default_value_t = ScaleArg::None)]
+        scale: ScaleArg,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StudyCommand {
+    /// The paper's Table 1: stationarity of the b series for several window lengths.
+    ///
+    /// Writes DIR/window_study.csv (window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid),
+    /// DIR/window_study.md, Fig. 2 (DIR/fig2_ba_series_wN.png for each window) and Fig. 3
+    /// (DIR/fig3_kde_labels.png).
+    ///
+    /// Example: quakelab study windows --catalog synthetic:japan --start 2009-01-01
+    /// --end 2024-01-01 --mc 3.0 --windows 32,64,128,192,256 --out results/window_study
+    Windows {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        b: BValueArgs,
+        /// Window lengths in days, comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "32,64,128,192,256")]
+        windows: Vec<usize>,
+        /// Kernel bandwidth of the Fig. 3 labels: scott, silverman, or a number of days.
+        #[arg(long, default_value = "scott", value_parser = parse_bandwidth)]
+        bandwidth: Bandwidth,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Where the catalog comes from and how to read it.
+#[derive(Debug, Args)]
+struct CatalogArgs {
+    /// A catalog CSV file (ComCat, or a generic CSV whose columns are recognised or given with
+    /// --columns), or `synthetic:NAME` for a scenario catalog generated on first use.
+    #[arg(long)]
+    catalog: String,
+    /// Column mapping for a generic CSV: time=COL,latitude=COL,longitude=COL,magnitude=COL[,depth=COL].
+    #[arg(long)]
+    columns: Option<String>,
+    /// strftime format of the time column (default: ISO 8601 with or without `T`/`Z`).
+    #[arg(long)]
+    time_format: Option<String>,
+    /// Offset of the catalog's local time from UTC, e.g. +08:00 for Beijing time.
+    #[arg(long)]
+    utc_offset: Option<UtcOffset>,
+    /// Keep only events inside LON0,LON1,LAT0,LAT1.
+    #[arg(long, value_parser = parse_region)]
+    region: Option<Region>,
+    /// Skip malformed rows (and report how many and why) instead of stopping at the first.
+    #[arg(long)]
+    lenient: bool,
+    /// Drop later copies of duplicate events (same time, place and magnitude); they are
+    /// reported either way.
+    #[arg(long)]
+    drop_duplicates: bool,
+    /// Seed of a synthetic catalog (default: the scenario's own).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// The study period.
+#[derive(Debug, Args)]
+struct PeriodArgs {
+    /// First day, YYYY-MM-DD (day index 0).
+    #[arg(long)]
+    start: String,
+    /// The day after the last, YYYY-MM-DD (exclusive).
+    #[arg(long)]
+    end: String,
+}
+
+/// Settings of the b-value estimate.
+#[derive(Debug, Args)]
+struct BValueArgs {
+    /// Completeness magnitude: events with M >= MC are used (the paper uses 3.0).
+    #[arg(long, default_value_t = 3.0)]
+    mc: f64,
+    /// Estimate Mc per window by MAXC + 0.2 instead of using --mc (then --mc is the floor of
+    /// the events read).
+    #[arg(long)]
+    mc_per_window: bool,
+    /// b-value estimator.
+    #[arg(long, value_enum, default_value_t = EstimatorArg::Aki)]
+    estimator: EstimatorArg,
+    /// Windows with fewer events than this are missing (reason: too few events).
+    #[arg(long, default_value_t = 50)]
+    min_events: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EstimatorArg {
+    /// Aki maximum likelihood, the paper's eq. (19).
+    Aki,
+    /// Aki-Utsu: Aki with the half-bin correction Mc - dM/2.
+    AkiUtsu,
+    /// b-positive (van der Elst 2021), robust to short-term incompleteness.
+    BPositive,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScaleArg {
+    /// The density integral per day, as in the paper's eq. (23).
+    None,
+    /// Rescaled to [0, 1].
+    Minmax,
+    /// Zero mean, unit standard deviation.
+    Zscore,
+    /// Events per day: the number of events times the daily integral.
+    #[value(alias = "events-per-day")]
+    EventsPerDay,
+}
+
+impl From<ScaleArg> for LabelScale {
+    fn from(s: ScaleArg) -> Self {
+        match s {
+            ScaleArg::None => LabelScale::None,
+            ScaleArg::Minmax => LabelScale::MinMax,
+            ScaleArg::Zscore => LabelScale::ZScore,
+            ScaleArg::EventsPerDay => LabelScale::EventsPerDay,
+        }
+    }
+}
+
+/// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "quakelab=warn",
+        1 => "quakelab=info",
+        _ => "quakelab=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Synth(SynthCommand::Catalog {
+            scenario,
+            years,
+            seed,
+            out,
+        }) => {
+            let period =
+                Period::parse(&format!("{}-01-01", years.0), &format!("{}-01-01", years.1))?;
+            let path = out.join("catalog.csv");
+            synthesize_catalog(&scenario, seed, &period, &path)?;
+            println!("wrote {}", path.display());
+        }
+        Command::Features(FeaturesCommand::Seismicity {
+            catalog,
+            period,
+            b,
+            window_days,
+            step_days,
+            window_events,
+            step_events,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let params = b.resolve()?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, b.selection_floor());
+            let spec = match window_events {
+                Some(n) => WindowSpec::events(n, step_events)?,
+                None => WindowSpec::time(window_days, step_days)?,
+            };
+            let rows = sliding_b_values(&selection, period.n_days(), &spec, &params);
+            ba_table(&period, &rows).write_csv(&out)?;
+            let valid = rows.iter().filter(|r| r.value.is_ok()).count();
+            println!(
+                "wrote {} ({} rows, {} with b and a values)",
+                out.display(),
+                rows.len(),
+                valid
+            );
+        }
+        Command::Labels(LabelsCommand::Kde {
+            catalog,
+            period,
+            mc,
+            bandwidth,
+            scale,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, mc);
+            let params = KdeParams::new(bandwidth, scale.into());
+            let labels = kde_labels(&selection.times, period.n_days(), &params)?;
+            let mut table = Table::new(["date", "label"]);
+            for (d, &y) in labels.values.iter().enumerate() {
+                table.push(vec![
+                    Some(period.date(d).to_string()),
+                    Some(format!("{y:.12e}")),
+                ]);
+            }
+            table.write_csv(&out)?;
+            println!(
+                "wrote {} ({} days, {} events, bandwidth {:.3} days)",
+                out.display(),
+                period.n_days(),
+                selection.len(),
+                labels.bandwidth_days
+            );
+        }
+        Command::Study(StudyCommand::Windows {
+            catalog,
+            period,
+            b,
+            windows,
+            bandwidth,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let params = b.resolve()?;
+            let catalog = load_catalog(&catalog, &period)?;
+            study_windows(&catalog, &period, &b, &params, &windows, bandwidth, &out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The window study with its table and figures, written to `out`.
+fn study_windows(
+    catalog: &Catalog,
+    period: &Period,
+    b: &BValueArgs,
+    params: &ValidBValueParams,
+    windows: &[usize],
+    bandwidth: Bandwidth,
+    out: &Path,
+) -> anyhow::Result<()> {
+    if windows.is_empty() {
+        bail!("--windows: give at least one window length");
+    }
+    let selection = catalog.select(period, b.selection_floor());
+    info!(events = selection.len(), "running the window study");
+    let study = window_study(&selection, period.n_days(), windows, params)?;
+    let table = study.table();
+    table.write_csv(&out.join("window_study.csv"))?;
+    table.write_markdown(&out.join("window_study.md"))?;
+    for (window, rows) in windows.iter().zip(&study.series) {
+        let points: Vec<BaPoint> = rows.iter().map(ba_point).collect();
+        figure::ba_series(
+            &out.join(format!("fig2_ba_series_w{window}.png")),
+            period,
+            &format!("b and a values, {window}-day windows (±1σ)"),
+            &points,
+        )?;
+    }
+    let counted = catalog.select(period, b.mc);
+    let labels = kde_labels(
+        &counted.times,
+        period.n_days(),
+        &KdeParams::new(bandwidth, LabelScale::EventsPerDay),
+    )?;
+    let mut daily = vec![0usize; period.n_days()];
+    for &t in &counted.times {
+        daily[(t.floor() as usize).min(period.n_days() - 1)] += 1;
+    }
+    figure::kde_over_counts(
+        &out.join("fig3_kde_labels.png"),
+        period,
+        &format!(
+            "KDE labels over daily counts (M ≥ {}, bandwidth {:.1} days)",
+            b.mc, labels.bandwidth_days
+        ),
+        &daily,
+        &labels.values,
+    )?;
+    print!("{}", table.to_markdown());
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The b/a series as the `features seismicity` CSV.
+fn ba_table(period: &Period, rows: &[WindowRow]) -> Table {
+    let mut table = Table::new([
+        "date", "n_events", "b_value", "b_std", "a_value", "mc", "missing",
+    ]);
+    for row in rows {
+        let date = Some(period.date(row.day).to_string());
+        let n = Some(row.n_events.to_string());
+        let mc = number(row.mc, 6);
+        table.push(match &row.value {
+            Ok(v) => vec![
+                date,
+                n,
+                Some(format!("{:.10}", v.b)),
+                Some(format!("{:.10}", v.b_std)),
+                Some(format!("{:.10}", v.a)),
+                mc,
+                None,
+            ],
+            Err(reason) => vec![date, n, None, None, None, mc, Some(reason.to_string())],
+        });
+    }
+    table
+}
+
+/// One Fig. 2 point. The a value's standard error propagates the b error through eq. (20),
+/// `σ_a² = (Mc·σ_b)² + (log10 e)²/N` (the second term is the Poisson error of log10 N).
+fn ba_point(row: &WindowRow) -> BaPoint {
+    let value = row.value.as_ref().ok();
+    BaPoint {
+        day: row.day,
+        b: value.map(|v| (v.b, v.b_std)),
+        a: value.map(|v| {
+            let poisson = std::f64::consts::LOG10_E / (row.n_events as f64).sqrt();
+            (v.a, (row.mc * v.b_std).hypot(poisson))
+        }),
+    }
+}
+
+impl PeriodArgs {
+    fn resolve(&self) -> anyhow::Result<Period> {
+        Ok(Period::parse(&self.start, &self.end)?)
+    }
+}
+
+impl BValueArgs {
+    fn resolve(&self) -> anyhow::Result<ValidBValueParams> {
+        let estimator = match self.estimator {
+            EstimatorArg::Aki => BEstimator::Aki,
+            EstimatorArg::AkiUtsu => BEstimator::AkiUtsu,
+            EstimatorArg::BPositive => BEstimator::BPositive,
+        };
+        let mc = if self.mc_per_window {
+            McChoice::per_window_maxc()
+        } else {
+            McChoice::Fixed(self.mc)
+        };
+        Ok(BValueParams {
+            estimator,
+            mc,
+            min_events: self.min_events,
+            ..BValueParams::default()
+        }
+        .check()?)
+    }
+
+    /// The magnitude floor of the events handed to the b-value windows: the fixed Mc, or, when
+    /// Mc is estimated per window, every event down to `--mc` so MAXC sees the whole histogram.
+    fn selection_floor(&self) -> f64 {
+        self.mc
+    }
+}
+
+/// Reads the catalog named by `args` (generating a synthetic one first if asked), keeping the
+/// events inside the region, and reports what was skipped or duplicated.
+fn load_catalog(args: &CatalogArgs, period: &Period) -> anyhow::Result<Catalog> {
+    let path = match args.catalog.strip_prefix("synthetic:") {
+        Some(name) => {
+            let path = scenario_cache_path(name, args.seed, period);
+            if !path.exists() {
+                synthesize_catalog(name, args.seed, period, &path)?;
+            }
+            path
+        }
+        None => PathBuf::from(&args.catalog),
+    };
+    let format = match &args.columns {
+        Some(columns) => CatalogFormat::Generic(parse_columns(
+            columns,
+            args.time_format.clone(),
+            args.utc_offset,
+        )?),
+        None => {
+            let mut format = CatalogFormat::detect(&path)?;
+            if let CatalogFormat::Generic(mapping) = &mut format {
+                mapping.time_format = args.time_format.clone().or(mapping.time_format.take());
+                mapping.utc_offset = args.utc_offset.or(mapping.utc_offset.take());
+            }
+            format
+        }
+    };
+    let options = ReadOptions {
+        filter: CatalogFilter {
+            region: args.region,
+            ..CatalogFilter::default()
+        },
+        lenient: args.lenient,
+        drop_duplicates: args.drop_duplicates,
+    };
+    let (catalog, report) = read_catalog(&path, &format, &options)
+        .with_context(|| format!("reading catalog {}", path.display()))?;
+    if report.has_warnings() {
+        warn!("{report}");
+    } else {
+        info!("{report}");
+    }
+    Ok(catalog)
+}
+
+/// Where a generated scenario catalog is kept, so later commands reuse it.
+fn scenario_cache_path(name: &str, seed: Option<u64>, period: &Period) -> PathBuf {
+    let seed = seed.map_or_else(|| "default".to_string(), |s| s.to_string());
+    PathBuf::from("results")
+        .join("scenarios")
+        .join(name)
+        .join(format!("seed-{seed}_{}_{}", period.start(), period.end()))
+        .join("catalog.csv")
+}
+
+fn synthesize_catalog(
+    scenario: &str,
+    seed: Option<u64>,
+    period: &Period,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let mut scenario = Scenario::load(scenario)?;
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    info!(scenario = %scenario.name, %period, "simulating an ETAS catalog");
+    let (catalog, report) = simulate_catalog(&scenario, period)?;
+    info!("{report}");
+    write_comcat(path, &catalog)?;
+    Ok(())
+}
+
+fn parse_columns(
+    text: &str,
+    time_format: Option<String>,
+    utc_offset: Option<UtcOffset>,
+) -> anyhow::Result<ColumnMapping> {
+    let mut mapping = ColumnMapping {
+        time: String::new(),
+        latitude: String::new(),
+        longitude: String::new(),
+        depth: None,
+        magnitude: String::new(),
+        time_format,
+        utc_offset,
+    };
+    for pair in text.split(',') {
+        let Some((key, column)) = pair.split_once('=') else {
+            bail!("--columns: expected KEY=COLUMN pairs, got `{pair}`");
+        };
+        let column = column.trim().to_string();
+        match key.trim() {
+            "time" => mapping.time = column,
+            "latitude" | "lat" => mapping.latitude = column,
+            "longitude" | "lon" => mapping.longitude = column,
+            "magnitude" | "mag" => mapping.magnitude = column,
+            "depth" => mapping.depth = Some(column),
+            other => bail!(
+                "--columns: unknown key `{other}` (expected time, latitude, longitude, magnitude, depth)"
+            ),
+        }
+    }
+    for (key, value) in [
+        ("time", &mapping.time),
+        ("latitude", &mapping.latitude),
+        ("longitude", &mapping.longitude),
+        ("magnitude", &mapping.magnitude),
+    ] {
+        if value.is_empty() {
+            bail!("--columns: `{key}=COLUMN` is required");
+        }
+    }
+    Ok(mapping)
+}
+
+fn parse_years(text: &str) -> Result<(i16, i16), String> {
+    let (a, b) = text
+        .split_once(':')
+        .ok_or_else(|| format!("expected FIRST:END (e.g. 2009:2024), got `{text}`"))?;
+    let first: i16 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a year"))?;
+    let end: i16 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{b}` is not a year"))?;
+    if first >= end {
+        return Err(format!(
+            "the first year {first} must be before the end year {end}"
+        ));
+    }
+    Ok((first, end))
+}
+
+fn parse_bandwidth(text: &str) -> Result<Bandwidth, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "scott" => Ok(Bandwidth::Scott),
+        "silverman" => Ok(Bandwidth::Silverman),
+        days => match days.parse::<f64>() {
+            Ok(h) if h > 0.0 && h.is_finite() => Ok(Bandwidth::FixedDays(h)),
+            _ => Err(format!(
+                "expected scott, silverman or a positive number of days, got `{text}`"
+            )),
+        },
+    }
+}
+
+fn parse_region(text: &str) -> Result<Region, String> {
+    Region::parse(text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,113 @@
+//! The crate's error type.
+//!
+//! One variant family per boundary: files ([`Error::Io`]), the text inside them ([`Error::Parse`]),
+//! settings ([`Error::Config`]), and numerical preconditions ([`Error::Numerical`]). Input errors
+//! always carry the file, line and field, so a user can go straight to the offending value.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A value in an input file is malformed.
+    #[error("{}:{line}: field `{field}`: {message}", path.display())]
+    Parse {
+        /// The input file.
+        path: PathBuf,
+        /// 1-based line number in the file (the header is line 1).
+        line: u64,
+        /// The column or field name.
+        field: String,
+        /// What is wrong with the value.
+        message: String,
+    },
+    /// A setting is missing, unknown or out of range.
+    #[error("setting `{key}`: {message}")]
+    Config {
+        /// The offending key, in dotted form (e.g. `seismicity.min_events`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A figure could not be drawn or encoded.
+    #[error("{}: drawing failed: {message}", path.display())]
+    Render {
+        /// The image file being written.
+        path: PathBuf,
+        /// What the plotting backend said.
+        message: String,
+    },
+    /// A computation's precondition does not hold for the data given
+    /// (e.g. a series too short for the requested lag order).
+    #[error("{0}")]
+    Numerical(String),
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
+    }
+
+    /// A malformed value at `path:line`, in field `field`.
+    pub fn parse(
+        path: impl AsRef<Path>,
+        line: u64,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Parse {
+            path: path.as_ref().to_path_buf(),
+            line,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A bad setting, naming its key.
+    pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Returns early with an [`Error::Config`] naming `key` unless `cond` holds.
+///
+/// ```
+/// fn check(window_days: usize) -> quakelab::Result<()> {
+///     quakelab::ensure_config!(
+///         window_days > 0,
+///         "seismicity.window_days",
+///         "must be positive, got {window_days}"
+///     );
+///     Ok(())
+/// }
+/// assert!(check(1).is_ok());
+/// assert!(check(0).unwrap_err().to_string().contains("seismicity.window_days"));
+/// ```
+#[macro_export]
+macro_rules! ensure_config {
+    ($cond:expr, $key:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::Error::config($key, format!($($fmt)+)));
+        }
+    };
+}

@@ -1,0 +1,37 @@
+//! # quakelab
+//!
+//! An experiment framework for multimodal earthquake-activity research. It reproduces two
+//! published methods end to end (GeoViT-PFN: GNSS images and catalog statistics to a daily
+//! activity label; VGG-12: geomagnetic-anomaly maps to an event class) and adds what the
+//! papers lack: baselines, leakage-proof splits and synthetic scenarios with known truth.
+//!
+//! ## Module map
+//!
+//! Data moves forward only; a lower stage never imports a higher one.
+//!
+//! | module | what lives there |
+//! |---|---|
+//! | [`period`] | the `[start, end)` day convention every stage indexes by |
+//! | [`catalog`] | events, regions, selection by period and completeness magnitude |
+//! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
+//! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
+//! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
+//! | [`report`] | tables (Markdown, CSV) and figures (PNG, SVG) |
+//! | [`cli`] | the `quakelab` command; parses arguments and calls the library |
+//!
+//! Equation numbers in the docs refer to the GeoViT-PFN paper (see `shared/spec/papers.md`).
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod cli;
+mod error;
+pub mod io;
+pub mod period;
+pub mod progress;
+pub mod report;
+pub mod rng;
+pub mod seismicity;
+pub mod synth;
+
+pub use error::{Error, Result};

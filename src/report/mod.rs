@@ -1,0 +1,4 @@
+//! Tables and figures rendered from results.
+
+pub mod figure;
+pub mod table;

@@ -1,0 +1,939 @@
+//! Gutenberg-Richter b and a values (paper §1.2, eqs. 18–20) in sliding windows.
+//!
+//! `log10 N(M) = a − b·M` (eq. 18). The b value is estimated by maximum likelihood:
+//!
+//! - [`BEstimator::Aki`], the paper's eq. (19): `b = log10(e) / (mean(M) − Mc)`;
+//! - [`BEstimator::AkiUtsu`]: the same with Utsu's bin correction,
+//!   `b = log10(e) / (mean(M) − (Mc − ΔM/2))`;
+//! - [`BEstimator::BPositive`] (van der Elst 2021): from the differences `m' = M_j − M_{j−1}` of
+//!   consecutive events (in time order), keeping only `m' ≥ δ`; the retained differences follow
+//!   the same exponential law with the same b above the threshold `δ`, so b is their Aki-Utsu
+//!   estimate with `Mc' = δ`: `b+ = log10(e) / (mean(m') − (δ − ΔM/2))`. Positive differences are
+//!   insensitive to short-term incompleteness after large events, provided the second event of a
+//!   pair is detected whenever it is larger than the first (pitfall P5).
+//!
+//! The a value is eq. (20), `a = log10 N(M ≥ Mc) + b·Mc`, with N the window's count at or above
+//! its Mc (for every estimator). The uncertainty of b is Shi & Bolt's (1982)
+//! `σ_b = 2.3·b²·sqrt(Σ(x_i − x̄)² / (m(m−1)))` over the m values `x_i` that entered the mean
+//! (magnitudes, or positive differences for b-positive), with the constant 2.3 as Shi & Bolt
+//! print it ([`SHI_BOLT_FACTOR`]; it is ln 10 = 2.3026 rounded, from `|db/dx̄| = b²·ln 10`, so
+//! the printed formula is 0.11 % smaller than the exact derivative).
+//!
+//! # Windows
+//!
+//! [`WindowKind::Days`]: the row of day d covers event times `[d − W + 1, d + 1)` (the W days
+//! ending with day d, inclusive). Rows sit on days 0, step, 2·step, … up to `n_days − 1`. A window
+//! that would begin before the period start is missing ([`Missing::Incomplete`]).
+//! [`WindowKind::Events`]: windows of N consecutive events, moved by `step` events; each row is
+//! stamped with the day of its last event.
+//!
+//! A window with fewer than `min_events` events at or above its Mc is missing
+//! ([`Missing::TooFewEvents`]); a fit whose denominator is not positive, or whose sample has fewer
+//! than two values, is [`Missing::InvalidFit`]. A missing value is never 0 or a bare NaN.
+//!
+//! # Cost
+//!
+//! Nothing is recounted per window. With a fixed Mc, prefix sums over the time-sorted events give
+//! each window's count, `Σ(M − Mc)` and `Σ(M − Mc)²` in O(1) (the reference Mc is subtracted before
+//! summing, so the sums stay small and the variance does not cancel). With a per-window Mc, a
+//! magnitude histogram slides with the window (each event is added once and removed once), and
+//! each bin keeps its count and the sums of the offsets of its magnitudes from the bin centre, so
+//! a window's n, `Σ(M − Mc)` and `Σ(M − Mc)²` above its own Mc come from the bins in O(bins).
+//! Window bounds move by two pointers. b-positive uses prefix sums over consecutive pairs of
+//! analysed events (those at or above a fixed Mc; with a per-window Mc, every selected event,
+//! since b-positive needs no completeness above the selection floor), counting the pairs whose
+//! two events both lie in the window.
+//! Total cost: O(events + rows) for a fixed Mc, O(events + rows·bins) per-window.
+
+use crate::Result;
+use crate::catalog::{MAGNITUDE_TOLERANCE, Selection, at_or_above};
+use crate::seismicity::mc;
+
+/// The constant of the Shi & Bolt (1982) uncertainty `σ_b = 2.3·b²·σ(M̄)`, as published.
+pub const SHI_BOLT_FACTOR: f64 = 2.3;
+
+/// How b is estimated from a window's magnitudes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BEstimator {
+    /// Aki's maximum likelihood, the paper's eq. (19), without a bin correction.
+    Aki,
+    /// Aki-Utsu: eq. (19) with `Mc − ΔM/2` in place of `Mc`.
+    AkiUtsu,
+    /// b-positive (van der Elst 2021) from positive magnitude differences `m' ≥ δ` between
+    /// consecutive events; δ is [`BValueParams::b_positive_delta`] (default: one bin width, the
+    /// smallest positive difference of binned magnitudes).
+    BPositive,
+}
+
+/// Which completeness magnitude a window uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum McChoice {
+    /// One Mc for every window (the paper: 3.0). Pass a selection cut at this Mc or lower; events
+    /// below it are ignored.
+    Fixed(f64),
+    /// Each window's own Mc by maximum curvature plus `correction` (Woessner & Wiemer 2005: 0.2).
+    ///
+    /// MAXC needs the magnitudes of every event in the window, including those below its Mc, so
+    /// the caller passes a selection cut at a low floor (e.g. the catalog's minimum magnitude,
+    /// `Catalog::select(&period, floor)`), not at the target Mc.
+    PerWindow {
+        /// Added to the modal bin centre.
+        correction: f64,
+    },
+}
+
+impl McChoice {
+    /// MAXC + 0.2 per window (Woessner & Wiemer 2005).
+    pub const fn per_window_maxc() -> McChoice {
+        McChoice::PerWindow { correction: 0.2 }
+    }
+}
+
+/// b/a-value settings as the user wrote them; [`BValueParams::check`] validates them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BValueParams {
+    /// The b estimator (default: the paper's [`BEstimator::Aki`]).
+    pub estimator: BEstimator,
+    /// The completeness magnitude (default: the paper's `Fixed(3.0)`).
+    pub mc: McChoice,
+    /// Magnitude bin width ΔM (default 0.1).
+    pub bin_width: f64,
+    /// The fewest events at or above Mc for a window to get a value (default 50, pitfall P6).
+    pub min_events: usize,
+    /// For [`BEstimator::BPositive`]: the smallest magnitude difference kept (`Mc'` in
+    /// van der Elst 2021). `None` (the default) means one bin width.
+    pub b_positive_delta: Option<f64>,
+}
+
+impl Default for BValueParams {
+    fn default() -> Self {
+        BValueParams {
+            estimator: BEstimator::Aki,
+            mc: McChoice::Fixed(3.0),
+            bin_width: 0.1,
+            min_events: 50,
+            b_positive_delta: None,
+        }
+    }
+}
+
+impl BValueParams {
+    /// Validates the settings, naming the offending key (`seismicity.min_events`,
+    /// `seismicity.bin_width`, `seismicity.mc`, `seismicity.mc_correction`, `seismicity.b_positive_delta`).
+    pub fn check(self) -> Result<ValidBValueParams> {
+        mc::check_bin_width(self.bin_width)?;
+        crate::ensure_config!(
+            self.min_events >= 2,
+            "seismicity.min_events",
+            "must be at least 2 (the Shi & Bolt uncertainty needs two events), got {}",
+            self.min_events
+        );
+        match self.mc {
+            McChoice::Fixed(m) => {
+                crate::ensure_config!(m.is_finite(), "seismicity.mc", "must be finite, got {m}");
+            }
+            McChoice::PerWindow { correction } => {
+                crate::ensure_config!(
+                    correction.is_finite(),
+                    "seismicity.mc_correction",
+                    "must be finite, got {correction}"
+                );
+            }
+        }
+        if let Some(delta) = self.b_positive_delta {
+            crate::ensure_config!(
+                delta.is_finite() && delta >= self.bin_width - MAGNITUDE_TOLERANCE,
+                "seismicity.b_positive_delta",
+                "must be at least the bin width {} (a zero difference carries no sign), got {delta}",
+                self.bin_width
+            );
+        }
+        Ok(ValidBValueParams(self))
+    }
+}
+
+/// Settings that passed [`BValueParams::check`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidBValueParams(BValueParams);
+
+impl ValidBValueParams {
+    /// The checked settings.
+    pub fn params(&self) -> &BValueParams {
+        &self.0
+    }
+
+    /// The b-positive difference threshold δ in use.
+    pub fn b_positive_delta(&self) -> f64 {
+        self.0.b_positive_delta.unwrap_or(self.0.bin_width)
+    }
+
+    fn estimator(&self) -> Estimator {
+        match self.0.estimator {
+            BEstimator::Aki => Estimator::Aki,
+            BEstimator::AkiUtsu => Estimator::AkiUtsu,
+            BEstimator::BPositive => Estimator::BPositive {
+                delta: self.b_positive_delta(),
+            },
+        }
+    }
+}
+
+/// The estimator with its resolved δ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Estimator {
+    Aki,
+    AkiUtsu,
+    BPositive { delta: f64 },
+}
+
+/// How windows are laid over the catalog: build one with [`WindowSpec::time`] or
+/// [`WindowSpec::events`], which check the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSpec {
+    kind: WindowKind,
+}
+
+/// The two window kinds (pitfall P6: constant time or constant event count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// Constant time: the row of day d covers `[d − window_days + 1, d + 1)`; rows every
+    /// `step_days` days from day 0.
+    Days {
+        /// Window length W in days (the paper: 128).
+        window_days: usize,
+        /// Days between rows (the paper: 1).
+        step_days: usize,
+    },
+    /// Constant event count: `n_events` consecutive analysed events, moved by `step_events`.
+    Events {
+        /// Events per window.
+        n_events: usize,
+        /// Events between consecutive windows' first events.
+        step_events: usize,
+    },
+}
+
+impl WindowSpec {
+    /// Time windows of `window_days` days, one row every `step_days` days. Both must be at least 1
+    /// (keys `seismicity.window_days`, `seismicity.step_days`).
+    pub fn time(window_days: usize, step_days: usize) -> Result<Self> {
+        crate::ensure_config!(
+            window_days >= 1,
+            "seismicity.window_days",
+            "must be at least 1, got 0"
+        );
+        crate::ensure_config!(
+            step_days >= 1,
+            "seismicity.step_days",
+            "must be at least 1, got 0"
+        );
+        Ok(WindowSpec {
+            kind: WindowKind::Days {
+                window_days,
+                step_days,
+            },
+        })
+    }
+
+    /// Windows of `n_events` consecutive events (at least 2), moved by `step_events` (at least 1)
+    /// (keys `seismicity.window_events`, `seismicity.step_events`).
+    pub fn events(n_events: usize, step_events: usize) -> Result<Self> {
+        crate::ensure_config!(
+            n_events >= 2,
+            "seismicity.window_events",
+            "must be at least 2, got {n_events}"
+        );
+        crate::ensure_config!(
+            step_events >= 1,
+            "seismicity.step_events",
+            "must be at least 1, got 0"
+        );
+        Ok(WindowSpec {
+            kind: WindowKind::Events {
+                n_events,
+                step_events,
+            },
+        })
+    }
+
+    /// The window kind and its settings.
+    pub fn kind(&self) -> WindowKind {
+        self.kind
+    }
+}
+
+/// A fitted window: b (eq. 19 or the chosen estimator), its Shi & Bolt uncertainty, and a (eq. 20).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BAValue {
+    /// The b value.
+    pub b: f64,
+    /// Shi & Bolt standard error of b.
+    pub b_std: f64,
+    /// The a value, eq. (20).
+    pub a: f64,
+    /// How many values entered b: the events at or above Mc, or for b-positive the retained
+    /// positive differences.
+    pub n_b: usize,
+}
+
+/// Why a window has no b/a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The window would begin before the period start.
+    Incomplete,
+    /// Fewer than `min_events` events at or above the window's Mc.
+    TooFewEvents {
+        /// The window's count at or above Mc.
+        n: usize,
+    },
+    /// The estimator is undefined: its denominator (mean − reference) is not positive, or its
+    /// sample has fewer than two values.
+    InvalidFit,
+}
+
+impl Missing {
+    /// A short machine-readable reason: `incomplete`, `too_few_events`, `invalid_fit`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Missing::Incomplete => "incomplete",
+            Missing::TooFewEvents { .. } => "too_few_events",
+            Missing::InvalidFit => "invalid_fit",
+        }
+    }
+}
+
+/// Writes [`Missing::reason`] (the count of a too-few-events window is the row's `n_events`).
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// One window's result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowRow {
+    /// The row's day index: the last day of a time window, the day of the last event of an
+    /// event-count window.
+    pub day: usize,
+    /// Events in the window at or above its Mc (for an incomplete window: those inside the period).
+    pub n_events: usize,
+    /// The window's Mc. NaN only for a per-window Mc over a window without events, and such a
+    /// row's value is always a [`Missing`] reason.
+    pub mc: f64,
+    /// The fitted values, or why there are none.
+    pub value: std::result::Result<BAValue, Missing>,
+}
+
+/// b and a of one sample of magnitudes (in time order, which b-positive needs), using the
+/// events at or above `mc` and the estimator, bin width and δ of `params` (its Mc choice and
+/// `min_events` are not used). A sample with fewer than two values is [`Missing::InvalidFit`].
+pub fn b_value(
+    magnitudes: &[f64],
+    mc: f64,
+    params: &ValidBValueParams,
+) -> std::result::Result<BAValue, Missing> {
+    let estimator = params.estimator();
+    let bin_width = params.params().bin_width;
+    let kept: Vec<f64> = magnitudes
+        .iter()
+        .copied()
+        .filter(|&m| at_or_above(m, mc))
+        .collect();
+    let mut count = Sums::default();
+    for &m in &kept {
+        count.add(m - mc);
+    }
+    let sample = match estimator {
+        Estimator::BPositive { delta } => {
+            let mut pairs = Sums::default();
+            for w in kept.windows(2) {
+                let d = w[1] - w[0];
+                if at_or_above(d, delta) {
+                    pairs.add(d - delta);
+                }
+            }
+            pairs
+        }
+        _ => count,
+    };
+    fit(count.n, mc, &sample, estimator, bin_width)
+}
+
+/// b and a in sliding windows over `sel` (event times in days since the period start, ascending).
+///
+/// Only events with `0 ≤ t < n_days` and a finite magnitude are used (extra entries of the longer
+/// of `sel.times` and `sel.magnitudes` are ignored). With [`McChoice::Fixed`] the analysed events
+/// are those at or above Mc; with [`McChoice::PerWindow`] they are all the selected events (cut at
+/// the caller's floor), and each window's n and sums are taken above its own Mc.
+pub fn sliding_b_values(
+    sel: &Selection,
+    n_days: usize,
+    window: &WindowSpec,
+    params: &ValidBValueParams,
+) -> Vec<WindowRow> {
+    let p = params.params();
+    let (times, magnitudes) = events_in_period(sel, n_days, p.mc);
+    let estimator = params.estimator();
+    let pairs = pair_prefix(&magnitudes, estimator);
+    let mut completeness = match p.mc {
+        McChoice::Fixed(mc) => Completeness::Fixed {
+            mc,
+            prefix: Prefix::from_values(magnitudes.iter().map(|&m| Some(m - mc))),
+        },
+        McChoice::PerWindow { correction } => Completeness::PerWindow {
+            correction,
+            histogram: SlidingHistogram::new(&magnitudes, p.bin_width),
+        },
+    };
+    let mut windows = Windows::new(&times, n_days, window);
+    let mut rows = Vec::new();
+    while let Some(w) = windows.next_window() {
+        let Some((mc, count)) = completeness.window(w.lo, w.hi) else {
+            rows.push(WindowRow {
+                day: w.day,
+                n_events: 0,
+                mc: f64::NAN,
+                value: Err(if w.incomplete {
+                    Missing::Incomplete
+                } else {
+                    Missing::TooFewEvents { n: 0 }
+                }),
+            });
+            continue;
+        };
+        let value = if w.incomplete {
+            Err(Missing::Incomplete)
+        } else if count.n < p.min_events {
+            Err(Missing::TooFewEvents { n: count.n })
+        } else {
+            let sample = match &pairs {
+                Some(pp) => pp.range((w.lo + 1).min(w.hi), w.hi),
+                None => count,
+            };
+            fit(count.n, mc, &sample, estimator, p.bin_width)
+        };
+        rows.push(WindowRow {
+            day: w.day,
+            n_events: count.n,
+            mc,
+            value,
+        });
+    }
+    rows
+}
+
+/// Where a window's Mc and its sums above Mc come from.
+enum Completeness<'a> {
+    /// One Mc: prefix sums of `M − Mc` over the analysed events.
+    Fixed { mc: f64, prefix: Prefix },
+    /// MAXC + correction from a histogram that slides with the window.
+    PerWindow {
+        correction: f64,
+        histogram: SlidingHistogram<'a>,
+    },
+}
+
+impl Completeness<'_> {
+    /// Mc and the sums of `M − Mc` above it for events `lo..hi` (bounds never decrease between
+    /// calls); `None` when a per-window Mc has no events to come from.
+    fn window(&mut self, lo: usize, hi: usize) -> Option<(f64, Sums)> {
+        match self {
+            Completeness::Fixed { mc, prefix } => Some((*mc, prefix.range(lo, hi))),
+            Completeness::PerWindow {
+                correction,
+                histogram,
+            } => {
+                histogram.move_to(lo, hi);
+                let mc = histogram.maxc()? + *correction;
+                Some((mc, histogram.sums_at_or_above(mc)))
+            }
+        }
+    }
+}
+
+/// The analysed events: inside `[0, n_days)`, and at or above a fixed Mc when there is one.
+fn events_in_period(sel: &Selection, n_days: usize, mc: McChoice) -> (Vec<f64>, Vec<f64>) {
+    let end = n_days as f64;
+    sel.times
+        .iter()
+        .zip(&sel.magnitudes)
+        .filter(|&(&t, &m)| {
+            (0.0..end).contains(&t)
+                && m.is_finite()
+                && match mc {
+                    McChoice::Fixed(c) => at_or_above(m, c),
+                    McChoice::PerWindow { .. } => true,
+                }
+        })
+        .map(|(&t, &m)| (t, m))
+        .unzip()
+}
+
+/// Count and the first two moments of values measured from a reference.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sums {
+    n: usize,
+    s1: f64,
+    s2: f64,
+}
+
+impl Sums {
+    fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.s1 += x;
+        self.s2 += x * x;
+    }
+}
+
+/// b (per `estimator`) and a (eq. 20) from a window's count `n` at or above `mc` and the sums of
+/// the b sample: magnitudes minus `mc`, or for b-positive the kept differences minus `delta`.
+fn fit(
+    n: usize,
+    mc: f64,
+    sample: &Sums,
+    estimator: Estimator,
+    bin_width: f64,
+) -> std::result::Result<BAValue, Missing> {
+    let m = sample.n;
+    if m < 2 || n == 0 {
+        return Err(Missing::InvalidFit);
+    }
+    let mf = m as f64;
+    let mean_offset = sample.s1 / mf;
+    let denominator = match estimator {
+        // eq. (19)
+        Estimator::Aki => mean_offset,
+        // mean − (Mc − ΔM/2), or mean(m') − (δ − ΔM/2)
+        Estimator::AkiUtsu | Estimator::BPositive { .. } => mean_offset + bin_width / 2.0,
+    };
+    if denominator.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return Err(Missing::InvalidFit);
+    }
+    let b = std::f64::consts::LOG10_E / denominator;
+    let squares = (sample.s2 - sample.s1 * mean_offset).max(0.0);
+    let b_std = SHI_BOLT_FACTOR * b * b * (squares / (mf * (mf - 1.0))).sqrt();
+    // eq. (20)
+    let a = (n as f64).log10() + b * mc;
+    Ok(BAValue {
+        b,
+        b_std,
+        a,
+        n_b: m,
+    })
+}
+
+/// Prefix sums over items that may or may not contribute: counts, `Σx` and `Σx²`, so that any
+/// range of items gives its sums in O(1).
+struct Prefix {
+    counts: Vec<usize>,
+    s1: Vec<f64>,
+    s2: Vec<f64>,
+}
+
+impl Prefix {
+    fn from_values(values: impl Iterator<Item = Option<f64>>) -> Self {
+        let mut prefix = Prefix {
+            counts: vec![0],
+            s1: vec![0.0],
+            s2: vec![0.0],
+        };
+        let mut running = Sums::default();
+        for x in values {
+            if let Some(x) = x {
+                running.add(x);
+            }
+            prefix.counts.push(running.n);
+            prefix.s1.push(running.s1);
+            prefix.s2.push(running.s2);
+        }
+        prefix
+    }
+
+    /// Sums over items `lo..hi`.
+    fn range(&self, lo: usize, hi: usize) -> Sums {
+        Sums {
+            n: self.counts[hi] - self.counts[lo],
+            s1: self.s1[hi] - self.s1[lo],
+            s2: self.s2[hi] - self.s2[lo],
+        }
+    }
+}
+
+/// For b-positive: prefix sums of `m' − delta` over the pairs (j − 1, j) of consecutive analysed
+/// events whose difference `m'` is at least `delta` (item j holds pair j; pair 0 does not exist).
+/// `None` for the other estimators.
+fn pair_prefix(magnitudes: &[f64], estimator: Estimator) -> Option<Prefix> {
+    let Estimator::BPositive { delta } = estimator else {
+        return None;
+    };
+    Some(Prefix::from_values((0..magnitudes.len()).map(|j| {
+        if j == 0 {
+            return None;
+        }
+        let d = magnitudes[j] - magnitudes[j - 1];
+        at_or_above(d, delta).then_some(d - delta)
+    })))
+}
+
+/// One window: analysed events `lo..hi`, its row day, and whether it starts before the period.
+struct Window {
+    lo: usize,
+    hi: usize,
+    day: usize,
+    incomplete: bool,
+}
+
+/// Walks the windows of a [`WindowSpec`] with two monotone pointers.
+struct Windows<'a> {
+    times: &'a [f64],
+    n_days: usize,
+    kind: WindowKind,
+    next: usize,
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> Windows<'a> {
+    fn new(times: &'a [f64], n_days: usize, spec: &WindowSpec) -> Self {
+        Windows {
+            times,
+            n_days,
+            kind: spec.kind(),
+            next: 0,
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    fn next_window(&mut self) -> Option<Window> {
+        match self.kind {
+            WindowKind::Days {
+                window_days,
+                step_days,
+            } => {
+                let day = self.next;
+                if day >= self.n_days {
+                    return None;
+                }
+                self.next += step_days;
+                let start = day as f64 + 1.0 - window_days as f64;
+                let end = day as f64 + 1.0;
+                while self.lo < self.times.len() && self.times[self.lo] < start {
+                    self.lo += 1;
+                }
+                self.hi = self.hi.max(self.lo);
+                while self.hi < self.times.len() && self.times[self.hi] < end {
+                    self.hi += 1;
+                }
+                Some(Window {
+                    lo: self.lo,
+                    hi: self.hi,
+                    day,
+                    incomplete: day + 1 < window_days,
+                })
+            }
+            WindowKind::Events {
+                n_events,
+                step_events,
+            } => {
+                let lo = self.next;
+                let hi = lo.checked_add(n_events)?;
+                if hi > self.times.len() {
+                    return None;
+                }
+                self.next += step_events;
+                Some(Window {
+                    lo,
+                    hi,
+                    day: self.times[hi - 1].floor() as usize,
+                    incomplete: false,
+                })
+            }
+        }
+    }
+}
+
+/// A magnitude histogram over the events of the current window. Each bin keeps its count and the
+/// sums of `M − centre` and `(M − centre)²` of its events (zero for magnitudes on the bin grid),
+/// so sums over bins stay exact and nothing drifts as events come and go.
+struct SlidingHistogram<'a> {
+    magnitudes: &'a [f64],
+    bins: Vec<usize>,
+    first_bin: i64,
+    width: f64,
+    counts: Vec<usize>,
+    offset1: Vec<f64>,
+    offset2: Vec<f64>,
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> SlidingHistogram<'a> {
+    fn new(magnitudes: &'a [f64], width: f64) -> Self {
+        let raw: Vec<i64> = magnitudes
+            .iter()
+            .map(|&m| mc::bin_index(m, width))
+            .collect();
+        let first_bin = raw.iter().copied().min().unwrap_or(0);
+        let last_bin = raw.iter().copied().max().unwrap_or(0);
+        let n_bins = (last_bin - first_bin + 1) as usize;
+        SlidingHistogram {
+            magnitudes,
+            bins: raw.iter().map(|&k| (k - first_bin) as usize).collect(),
+            first_bin,
+            width,
+            counts: vec![0; n_bins],
+            offset1: vec![0.0; n_bins],
+            offset2: vec![0.0; n_bins],
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    fn center(&self, k: usize) -> f64 {
+        mc::bin_center(self.first_bin + k as i64, self.width)
+    }
+
+    fn update(&mut self, i: usize, sign: f64) {
+        let k = self.bins[i];
+        let u = self.magnitudes[i] - self.center(k);
+        if sign > 0.0 {
+            self.counts[k] += 1;
+        } else {
+            self.counts[k] -= 1;
+        }
+        self.offset1[k] += sign * u;
+        self.offset2[k] += sign * u * u;
+    }
+
+    /// Moves the window to events `lo..hi` (both bounds never decrease).
+    fn move_to(&mut self, lo: usize, hi: usize) {
+        while self.hi < hi {
+            self.update(self.hi, 1.0);
+            self.hi += 1;
+        }
+        while self.lo < lo {
+            self.update(self.lo, -1.0);
+            self.lo += 1;
+        }
+    }
+
+    fn maxc(&self) -> Option<f64> {
+        mc::mode_bin(&self.counts).map(|k| self.center(k))
+    }
+
+    /// Count and sums of `M − mc` over the bins whose centre is at or above `mc`.
+    fn sums_at_or_above(&self, mc: f64) -> Sums {
+        let first = mc::first_bin_at_or_above(mc, self.first_bin, self.width).max(0) as usize;
+        let mut sums = Sums::default();
+        for k in first..self.counts.len() {
+            let c = self.counts[k];
+            if c == 0 {
+                continue;
+            }
+            let shift = self.center(k) - mc;
+            let cf = c as f64;
+            sums.n += c;
+            sums.s1 += cf * shift + self.offset1[k];
+            sums.s2 += cf * shift * shift + 2.0 * shift * self.offset1[k] + self.offset2[k];
+        }
+        sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(estimator: BEstimator, mc: McChoice, min_events: usize) -> ValidBValueParams {
+        BValueParams {
+            estimator,
+            mc,
+            bin_width: 0.1,
+            min_events,
+            b_positive_delta: None,
+        }
+        .check()
+        .unwrap()
+    }
+
+    #[test]
+    fn aki_by_hand() {
+        // Magnitudes 3.0, 3.2, 3.4, 3.6 above Mc 3.0: mean offset 0.3, b = log10(e)/0.3.
+        let v = b_value(
+            &[3.0, 3.2, 3.4, 3.6, 2.9],
+            3.0,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 2),
+        )
+        .unwrap();
+        let b = std::f64::consts::LOG10_E / 0.3;
+        assert!((v.b - b).abs() < 1e-12);
+        // Σ(M − M̄)² = 0.09 + 0.01 + 0.01 + 0.09 = 0.2, n(n−1) = 12.
+        let std = 2.3 * b * b * (0.2f64 / 12.0).sqrt();
+        assert!((v.b_std - std).abs() < 1e-12);
+        assert!((v.a - (4f64.log10() + 3.0 * b)).abs() < 1e-12);
+        assert_eq!(v.n_b, 4);
+        // Aki-Utsu: denominator 0.3 + 0.05.
+        let u = b_value(
+            &[3.0, 3.2, 3.4, 3.6],
+            3.0,
+            &params(BEstimator::AkiUtsu, McChoice::Fixed(3.0), 2),
+        )
+        .unwrap();
+        assert!((u.b - std::f64::consts::LOG10_E / 0.35).abs() < 1e-12);
+    }
+
+    #[test]
+    fn b_positive_by_hand() {
+        // Differences: +0.5, −0.3, +0.1, +0.0, +0.4; kept with δ = 0.1: 0.5, 0.1, 0.4 → mean 1/3.
+        let m = [3.0, 3.5, 3.2, 3.3, 3.3, 3.7];
+        let v = b_value(
+            &m,
+            3.0,
+            &params(BEstimator::BPositive, McChoice::Fixed(3.0), 2),
+        )
+        .unwrap();
+        let b = std::f64::consts::LOG10_E / (1.0 / 3.0 - 0.05);
+        assert!((v.b - b).abs() < 1e-12, "{} vs {b}", v.b);
+        assert_eq!(v.n_b, 3);
+        assert!((v.a - (6f64.log10() + 3.0 * b)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn all_at_mc_is_an_invalid_fit_not_infinity() {
+        let v = b_value(
+            &[3.0; 10],
+            3.0,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 2),
+        );
+        assert_eq!(v, Err(Missing::InvalidFit));
+    }
+
+    #[test]
+    fn window_spec_refuses_zero_lengths() {
+        let err = WindowSpec::time(0, 1).unwrap_err();
+        assert!(err.to_string().contains("seismicity.window_days"), "{err}");
+        let err = WindowSpec::time(128, 0).unwrap_err();
+        assert!(err.to_string().contains("seismicity.step_days"), "{err}");
+        assert!(WindowSpec::events(1, 1).is_err());
+        assert!(WindowSpec::events(50, 0).is_err());
+    }
+
+    #[test]
+    fn check_names_the_offending_key() {
+        let bad = BValueParams {
+            min_events: 1,
+            ..BValueParams::default()
+        };
+        let err = bad.check().unwrap_err();
+        assert!(err.to_string().contains("seismicity.min_events"), "{err}");
+        let bad = BValueParams {
+            estimator: BEstimator::BPositive,
+            b_positive_delta: Some(0.0),
+            ..BValueParams::default()
+        };
+        let err = bad.check().unwrap_err();
+        assert!(
+            err.to_string().contains("seismicity.b_positive_delta"),
+            "{err}"
+        );
+        let bad = BValueParams {
+            bin_width: -0.1,
+            ..BValueParams::default()
+        };
+        assert!(
+            bad.check()
+                .unwrap_err()
+                .to_string()
+                .contains("seismicity.bin_width")
+        );
+    }
+
+    #[test]
+    fn time_windows_follow_the_day_convention() {
+        // Window of 3 days: the row of day 2 covers [0, 3), day 3 covers [1, 4).
+        // Events at 0.5 (M 3.0), 2.99 (M 3.2), 3.0 (M 3.4), 3.5 (M 3.6).
+        let sel = Selection {
+            times: vec![0.5, 2.99, 3.0, 3.5],
+            magnitudes: vec![3.0, 3.2, 3.4, 3.6],
+        };
+        let spec = WindowSpec::time(3, 1).unwrap();
+        let rows = sliding_b_values(
+            &sel,
+            5,
+            &spec,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 2),
+        );
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0].value, Err(Missing::Incomplete));
+        assert_eq!(rows[1].value, Err(Missing::Incomplete));
+        // Day 2: events 0.5 and 2.99 → mean offset 0.1.
+        assert_eq!(rows[2].n_events, 2);
+        let b2 = rows[2].value.unwrap().b;
+        assert!((b2 - std::f64::consts::LOG10_E / 0.1).abs() < 1e-9);
+        // Day 3: events 2.99, 3.0, 3.5 → offsets 0.2, 0.4, 0.6 → mean 0.4.
+        assert_eq!(rows[3].n_events, 3);
+        assert!((rows[3].value.unwrap().b - std::f64::consts::LOG10_E / 0.4).abs() < 1e-9);
+        // Day 4: [2, 5) holds the same three events.
+        assert_eq!(rows[4].n_events, 3);
+        // min_events = 4 turns day 3 into too few events.
+        let rows = sliding_b_values(
+            &sel,
+            5,
+            &spec,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 4),
+        );
+        assert_eq!(rows[3].value, Err(Missing::TooFewEvents { n: 3 }));
+    }
+
+    #[test]
+    fn step_and_event_windows() {
+        let sel = Selection {
+            times: vec![0.5, 1.5, 2.5, 3.5, 4.5],
+            magnitudes: vec![3.0, 3.2, 3.4, 3.6, 3.8],
+        };
+        let spec = WindowSpec::time(2, 2).unwrap();
+        let rows = sliding_b_values(
+            &sel,
+            5,
+            &spec,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 2),
+        );
+        let days: Vec<usize> = rows.iter().map(|r| r.day).collect();
+        assert_eq!(days, vec![0, 2, 4]);
+        let spec = WindowSpec::events(3, 2).unwrap();
+        let rows = sliding_b_values(
+            &sel,
+            5,
+            &spec,
+            &params(BEstimator::Aki, McChoice::Fixed(3.0), 2),
+        );
+        // Windows: events 0..3 (last at day 2), 2..5 (last at day 4).
+        let days: Vec<usize> = rows.iter().map(|r| r.day).collect();
+        assert_eq!(days, vec![2, 4]);
+        // Second window: 3.4, 3.6, 3.8 → mean offset 0.6.
+        assert!((rows[1].value.unwrap().b - std::f64::consts::LOG10_E / 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn per_window_mc_uses_the_window_histogram() {
+        // One window of 10 days over: 1.0 ×2, 1.1 ×5 (mode), 1.2 ×1, 1.3 ×3, 1.5 ×1.
+        // MAXC + 0.2 = 1.3 → events 1.3 ×3 and 1.5 → n = 4, offsets 0, 0, 0, 0.2 → mean 0.05.
+        let m = [1.0, 1.1, 1.3, 1.1, 1.2, 1.1, 1.0, 1.3, 1.1, 1.5, 1.1, 1.3];
+        let sel = Selection {
+            times: (0..m.len()).map(|i| i as f64 * 0.5).collect(),
+            magnitudes: m.to_vec(),
+        };
+        let spec = WindowSpec::time(10, 1).unwrap();
+        let rows = sliding_b_values(
+            &sel,
+            10,
+            &spec,
+            &params(BEstimator::Aki, McChoice::per_window_maxc(), 2),
+        );
+        let last = rows[9];
+        assert!((last.mc - 1.3).abs() < 1e-12);
+        assert_eq!(last.n_events, 4);
+        assert!((last.value.unwrap().b - std::f64::consts::LOG10_E / 0.05).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,22 @@
+//! Synthetic scenarios with known truth, written in the same formats as real data.
+//!
+//! - [`etas`]: the ETAS catalog simulator (background bands, Omori-Utsu cascades, GR magnitudes).
+//! - [`scenario`]: named scenarios (`japan`, `sichuan`) whose parameters live in TOML under
+//!   `experiments/scenarios/`.
+//!
+//! ```no_run
+//! use quakelab::period::Period;
+//! use quakelab::synth::{Scenario, simulate_catalog};
+//!
+//! let scenario = Scenario::load("japan")?;
+//! let period = Period::parse("2009-01-01", "2024-01-01")?;
+//! let (catalog, report) = simulate_catalog(&scenario, &period)?;
+//! println!("{report}");
+//! quakelab::io::catalog::write_comcat(std::path::Path::new("catalog.csv"), &catalog)?;
+//! # Ok::<(), quakelab::Error>(())
+//! ```
+
+pub mod etas;
+pub mod scenario;
+
+pub use scenario::{Scenario, simulate_catalog};

@@ -1,0 +1,254 @@
+//! The command-line contract, end to end through the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn quakelab(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the quakelab binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A ComCat CSV whose events are given as (ISO time, magnitude), all at one place.
+fn write_comcat(path: &Path, events: &[(String, f64)]) {
+    let mut text = String::from(
+        "time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,type\n",
+    );
+    for (i, (time, mag)) in events.iter().enumerate() {
+        text.push_str(&format!(
+            "{time},36.0,141.0,10.0,{mag:.1},mb,,,,,us,ev{i},{time},somewhere,earthquake\n"
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// 100 events in the first ten days of 2020: 50 at M 3.0 and 50 at M 3.4, plus 5 below Mc.
+fn two_magnitude_catalog() -> Vec<(String, f64)> {
+    let mut events = Vec::new();
+    for i in 0..100 {
+        let day = 1 + i / 10;
+        let minute = (i % 10) * 5;
+        let mag = if i % 2 == 0 { 3.0 } else { 3.4 };
+        events.push((format!("2020-01-{day:02}T12:{minute:02}:00.000Z"), mag));
+    }
+    for i in 0..5 {
+        events.push((format!("2020-01-0{}T01:00:00.000Z", i + 1), 2.9));
+    }
+    events
+}
+
+#[test]
+fn features_seismicity_gives_closed_form_b_and_a() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("cat.csv");
+    write_comcat(&catalog, &two_magnitude_catalog());
+    let out = quakelab(
+        &[
+            "features",
+            "seismicity",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-21",
+            "--mc",
+            "3.0",
+            "--window-days",
+            "10",
+            "--step-days",
+            "1",
+            "--out",
+            "ba.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("ba.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("date,n_events,b_value,b_std,a_value"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 1 + 20, "one row per day of the period");
+
+    // Days 0..=8: the 10-day window would begin before the start.
+    let day8: Vec<&str> = lines[9].split(',').collect();
+    assert_eq!(day8[0], "2020-01-09");
+    assert_eq!(day8[2], "", "an incomplete window has no b value");
+
+    // Day 9 (2020-01-10): all 100 events with M >= 3, mean(M) - Mc = 0.2.
+    let day9: Vec<&str> = lines[10].split(',').collect();
+    assert_eq!(day9[0], "2020-01-10");
+    assert_eq!(day9[1], "100");
+    let b_expected = std::f64::consts::LOG10_E / 0.2;
+    let b: f64 = day9[2].parse().unwrap();
+    assert!(
+        (b - b_expected).abs() < 1e-8,
+        "b = {b}, expected {b_expected}"
+    );
+    // Shi & Bolt: sum of squared deviations = 100 * 0.2^2 = 4, n(n-1) = 9900.
+    let std_expected = 2.3 * b_expected * b_expected * (4.0f64 / 9900.0).sqrt();
+    let b_std: f64 = day9[3].parse().unwrap();
+    assert!(
+        (b_std - std_expected).abs() < 1e-8,
+        "b_std = {b_std}, expected {std_expected}"
+    );
+    // eq. (20): a = log10(100) + b * 3.0.
+    let a: f64 = day9[4].parse().unwrap();
+    assert!((a - (2.0 + 3.0 * b_expected)).abs() < 1e-8, "a = {a}");
+
+    // Day 10: the window [1, 11) has lost day 0's 10 events: 90 remain, still >= 50.
+    let day10: Vec<&str> = lines[11].split(',').collect();
+    assert_eq!(day10[1], "90");
+    // Day 15: window [6, 16) holds days 6..=9, 40 events: too few.
+    let day15: Vec<&str> = lines[16].split(',').collect();
+    assert_eq!(day15[1], "40");
+    assert_eq!(day15[2], "");
+    assert!(
+        !day15.last().unwrap().is_empty(),
+        "a missing value carries its reason"
+    );
+}
+
+#[test]
+fn labels_kde_writes_one_label_per_day() {
+    let dir = tempfile::tempdir().unwrap();
+    write_comcat(&dir.path().join("cat.csv"), &two_magnitude_catalog());
+    let out = quakelab(
+        &[
+            "labels",
+            "kde",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-03-01",
+            "--mc",
+            "3.0",
+            "--bandwidth",
+            "2",
+            "--scale",
+            "none",
+            "--out",
+            "labels.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("labels.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("date,label"));
+    let labels: Vec<f64> = lines
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 31 + 29, "January and February 2020");
+    // Events lie in days 0..10 with a 2-day bandwidth: the density's mass left of day 0
+    // is lost, the rest (about 0.9) lies inside the period, and late February is empty.
+    let total: f64 = labels.iter().sum();
+    assert!(total > 0.8 && total < 1.0, "total mass {total}");
+    assert!(labels[59] < 1e-12);
+}
+
+#[test]
+fn a_bad_row_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut events = two_magnitude_catalog();
+    events.truncate(3);
+    write_comcat(&dir.path().join("cat.csv"), &events);
+    let mut text = std::fs::read_to_string(dir.path().join("cat.csv")).unwrap();
+    text = text.replacen(",3.4,mb,", ",3.x,mb,", 1);
+    std::fs::write(dir.path().join("cat.csv"), text).unwrap();
+    let args = [
+        "labels",
+        "kde",
+        "--catalog",
+        "cat.csv",
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2020-02-01",
+        "--out",
+        "labels.csv",
+    ];
+    let out = quakelab(&args, dir.path());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    // The second event is on line 3 (the header is line 1).
+    assert!(err.contains("cat.csv:3"), "{err}");
+    assert!(err.contains("mag"), "{err}");
+    assert!(
+        !dir.path().join("labels.csv").exists(),
+        "nothing written on error"
+    );
+
+    let mut lenient = args.to_vec();
+    lenient.push("--lenient");
+    let out = quakelab(&lenient, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("skipped 1"), "{}", stderr(&out));
+}
+
+#[test]
+fn study_windows_on_a_synthetic_scenario_writes_table_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quakelab(
+        &[
+            "study",
+            "windows",
+            "--catalog",
+            "synthetic:japan",
+            "--start",
+            "2009-01-01",
+            "--end",
+            "2013-01-01",
+            "--mc",
+            "3.0",
+            "--windows",
+            "64,128",
+            "--out",
+            "study",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let study = dir.path().join("study");
+    let csv = std::fs::read_to_string(study.join("window_study.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("window_days,cv,adf_p,kpss_p,stationary,naive_mae")
+    );
+    let windows: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(windows, ["64", "128"]);
+    for figure in [
+        "fig2_ba_series_w64.png",
+        "fig2_ba_series_w128.png",
+        "fig3_kde_labels.png",
+    ] {
+        let bytes = std::fs::read(study.join(figure)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{figure} is a PNG");
+    }
+    assert!(study.join("window_study.md").exists());
+    // The generated catalog is kept for the next command.
+    assert!(dir.path().join("results/scenarios/japan").is_dir());
+}
+
+#[test]
+fn help_teaches_the_conventions() {
+    let out = quakelab(&["features", "seismicity", "--help"], Path::new("."));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(help.contains("--window-days"), "{help}");
+    assert!(help.contains("inclusive"), "{help}");
+}
