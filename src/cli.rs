@@ -10,17 +10,27 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing::{info, warn};
 
+use jiff::civil::Date;
+
 use crate::catalog::{Catalog, CatalogFilter, Region};
+use crate::gnss::StationSet;
+use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
+use crate::gnss::gridding::grid_stations;
 use crate::io::catalog::UtcOffset;
 use crate::io::catalog::{CatalogFormat, ColumnMapping, ReadOptions, read_catalog, write_comcat};
+use crate::io::geonet::{GeonetMapping, read_geonet_dir};
+use crate::io::stations::read_station_list;
+use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::Period;
-use crate::report::figure::{self, BaPoint};
+use crate::period::parse_date;
+use crate::report::figure::{self, BaPoint, DayImage, GridAxes};
 use crate::report::table::{Table, number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
+use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
 
 /// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
@@ -53,6 +63,88 @@ enum Command {
     /// Run a study and write its tables and figures.
     #[command(subcommand)]
     Study(StudyCommand),
+    /// GNSS displacement images (paper §1.1).
+    #[command(subcommand)]
+    Gnss(GnssCommand),
+    /// Draw figures from inputs.
+    #[command(subcommand)]
+    Render(RenderCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum GnssCommand {
+    /// Grid daily GNSS displacements into images (paper eqs. 3-17).
+    ///
+    /// Each day t gets V(t) = r(t+1) - r(t-1) in mm at every station observed on both days,
+    /// interpolated with normalised Gaussian weights (sigma = SIGMA_CELLS x the latitude spacing,
+    /// in metres on a 6,371 km sphere) and the first-order gradient correction for N and E.
+    /// Writes a NumPy .npy array of shape (days, rows, cols, 3), f32, channels N, E, U in mm;
+    /// row i is at latitude LAT0 + i*dlat (row 0 is the south), column j at LON0 + j*dlon.
+    /// A day without any displacement is all NaN. Any other extension writes quakelab's
+    /// compact image stack (with grid metadata and a content hash).
+    ///
+    /// Example: quakelab gnss grid --tenv3 DIR --start 2009-01-01 --end 2024-01-01
+    /// --region 123,148,22,46 --grid 50x50 --sigma-cells 8 --out images.npy
+    Grid {
+        #[command(flatten)]
+        stations: StationArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        grid: GridArgs,
+        /// Output file: .npy, or the compact stack for any other extension.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RenderCommand {
+    /// The paper's Fig. 1: N, E and U displacement images for chosen days.
+    ///
+    /// Example: quakelab render gnss --geonet ../shared/data/gnss/geonet18
+    /// --days 2011-03-10,2011-03-11,2011-03-12 --out fig1.png
+    Gnss {
+        #[command(flatten)]
+        stations: StationArgs,
+        /// Days to draw, comma separated (YYYY-MM-DD).
+        #[arg(long, value_delimiter = ',', required = true)]
+        days: Vec<String>,
+        #[command(flatten)]
+        grid: GridArgs,
+        /// Output image (.png or .svg).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Where the station series come from.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct StationArgs {
+    /// A directory of NGL .tenv3 files, one per station.
+    #[arg(long)]
+    tenv3: Option<PathBuf>,
+    /// A directory of GEONET daily displacement CSVs with its stations.csv.
+    #[arg(long)]
+    geonet: Option<PathBuf>,
+}
+
+/// The image grid.
+#[derive(Debug, Args)]
+struct GridArgs {
+    /// Region LON0,LON1,LAT0,LAT1 (default: the paper's Japan box).
+    #[arg(long, value_parser = parse_region, default_value = "123,148,22,46")]
+    region: Region,
+    /// Grid size ROWSxCOLS.
+    #[arg(long, default_value = "50x50")]
+    grid: String,
+    /// Gaussian sigma in grid spacings (the paper's 8).
+    #[arg(long, default_value_t = 8.0)]
+    sigma_cells: f64,
+    /// Put grid points at cell centres instead of the paper's cell corners.
+    #[arg(long)]
+    centres: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +163,33 @@ enum SynthCommand {
         #[arg(long)]
         seed: Option<u64>,
         /// Output directory; catalog.csv is written there.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Simulate a GNSS network for a scenario and write one .tenv3 file per station.
+    ///
+    /// Coseismic offsets and postseismic relaxation come from the catalog's large events; the
+    /// scenario may plant precursory slow slip before some of them (the `null` scenario plants
+    /// none). The planted precursors are listed in DIR/precursors.csv.
+    ///
+    /// Example: quakelab synth gnss --scenario japan --catalog synthetic:japan --out data/gnss
+    Gnss {
+        /// A built-in scenario name (japan, null, sichuan) or a path to a scenario TOML file.
+        #[arg(long, default_value = "japan")]
+        scenario: String,
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        /// First day, YYYY-MM-DD.
+        #[arg(long, default_value = "2009-01-01")]
+        start: String,
+        /// The day after the last, YYYY-MM-DD.
+        #[arg(long, default_value = "2024-01-01")]
+        end: String,
+        /// Take the station layout from an NGL station list (DataHoldings.txt) instead of
+        /// sampling stations over land.
+        #[arg(long)]
+        stations_from: Option<PathBuf>,
+        /// Output directory for the .tenv3 files.
         #[arg(long)]
         out: PathBuf,
     },
@@ -318,7 +437,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let period = period.resolve()?;
             let params = b.resolve()?;
             let catalog = load_catalog(&catalog, &period)?;
-            let selection = catalog.select(&period, b.selection_floor());
+            let selection = catalog.select(&period, b.mc);
             let spec = match window_events {
                 Some(n) => WindowSpec::events(n, step_events)?,
                 None => WindowSpec::time(window_days, step_days)?,
@@ -362,6 +481,79 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 labels.bandwidth_days
             );
         }
+        Command::Synth(SynthCommand::Gnss {
+            scenario,
+            catalog,
+            start,
+            end,
+            stations_from,
+            out,
+        }) => {
+            let period = Period::parse(&start, &end)?;
+            let mut scenario = Scenario::load(&scenario)?;
+            if let Some(seed) = catalog.seed {
+                scenario.seed = seed;
+            }
+            let events = load_catalog(&catalog, &period)?;
+            let stations = match &stations_from {
+                Some(path) => {
+                    let (entries, report) = read_station_list(path)?;
+                    info!("{report:?}");
+                    Some(entries.into_iter().map(|e| e.station).collect::<Vec<_>>())
+                }
+                None => None,
+            };
+            let (set, report) = simulate_network(&scenario, &events, &period, stations.as_deref())?;
+            info!("{report}");
+            write_network(&out, &set)?;
+            precursor_table(&report).write_csv(&out.join("precursors.csv"))?;
+            println!(
+                "wrote {} stations to {} ({} precursors planted)",
+                set.len(),
+                out.display(),
+                report.precursors.len()
+            );
+        }
+        Command::Gnss(GnssCommand::Grid {
+            stations,
+            period,
+            grid,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let grid = grid.resolve()?;
+            let set = stations.load()?;
+            let (stack, report) = grid_stations(&set, &period, &grid, true)?;
+            info!("{report:?}");
+            if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+            {
+                stack.write_npy(&out)?;
+            } else {
+                stack.write(&out)?;
+            }
+            println!(
+                "wrote {} ({} days x {}x{} x 3, {} empty days, {} cell-days without gradient correction)",
+                out.display(),
+                stack.n_days(),
+                grid.rows(),
+                grid.cols(),
+                report.empty_days,
+                report.singular_cells
+            );
+        }
+        Command::Render(RenderCommand::Gnss {
+            stations,
+            days,
+            grid,
+            out,
+        }) => {
+            let grid = grid.resolve()?;
+            let set = stations.load()?;
+            render_gnss(&set, &days, &grid, &out)?;
+            println!("wrote {}", out.display());
+        }
         Command::Study(StudyCommand::Windows {
             catalog,
             period,
@@ -392,7 +584,7 @@ fn study_windows(
     if windows.is_empty() {
         bail!("--windows: give at least one window length");
     }
-    let selection = catalog.select(period, b.selection_floor());
+    let selection = catalog.select(period, b.mc);
     info!(events = selection.len(), "running the window study");
     let study = window_study(&selection, period.n_days(), windows, params)?;
     let table = study.table();
@@ -407,14 +599,13 @@ fn study_windows(
             &points,
         )?;
     }
-    let counted = catalog.select(period, b.mc);
     let labels = kde_labels(
-        &counted.times,
+        &selection.times,
         period.n_days(),
         &KdeParams::new(bandwidth, LabelScale::EventsPerDay),
     )?;
     let mut daily = vec![0usize; period.n_days()];
-    for &t in &counted.times {
+    for &t in &selection.times {
         daily[(t.floor() as usize).min(period.n_days() - 1)] += 1;
     }
     figure::kde_over_counts(
@@ -430,6 +621,113 @@ fn study_windows(
     print!("{}", table.to_markdown());
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Fig. 1 for the chosen days: grids the span of days they cover, then draws those days.
+fn render_gnss(
+    set: &StationSet,
+    days: &[String],
+    grid: &ValidGridSpec,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let dates = days
+        .iter()
+        .map(|d| parse_date("days", d))
+        .collect::<crate::Result<Vec<Date>>>()?;
+    let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
+        bail!("--days: give at least one day");
+    };
+    let period = Period::new(*first, last.tomorrow()?)?;
+    let (stack, _) = grid_stations(set, &period, grid, false)?;
+    let images: Vec<DayImage> = dates
+        .iter()
+        .filter_map(|&date| {
+            period.day_index(date).map(|d| DayImage {
+                date,
+                values: stack.day(d),
+            })
+        })
+        .collect();
+    let axes = GridAxes {
+        lat0: grid.latitude(0),
+        dlat: grid.dlat(),
+        lon0: grid.longitude(0),
+        dlon: grid.dlon(),
+        rows: grid.rows(),
+        cols: grid.cols(),
+    };
+    let title = format!(
+        "GNSS displacement V(t) = r(t+1) - r(t-1), {} stations, sigma = {} grid spacings",
+        set.len(),
+        grid.spec().sigma_cells
+    );
+    let positions: Vec<(f64, f64)> = set
+        .series()
+        .iter()
+        .map(|s| (s.station().latitude, s.station().longitude))
+        .collect();
+    figure::displacement_panel(out, &title, &axes, &images, &positions)?;
+    Ok(())
+}
+
+/// The planted precursors of a synthetic network: the known truth for later checks.
+fn precursor_table(report: &GnssReport) -> Table {
+    let mut table = Table::new([
+        "event_index",
+        "time",
+        "latitude",
+        "longitude",
+        "magnitude",
+        "ramp_start",
+        "amplitude_mm",
+        "stations_reached",
+    ]);
+    for p in &report.precursors {
+        table.push(vec![
+            Some(p.event_index.to_string()),
+            Some(p.time.to_string()),
+            Some(p.latitude.to_string()),
+            Some(p.longitude.to_string()),
+            Some(format!("{:.1}", p.magnitude)),
+            Some(p.ramp_start.to_string()),
+            Some(p.amplitude_mm.to_string()),
+            Some(p.stations_reached.to_string()),
+        ]);
+    }
+    table
+}
+
+impl StationArgs {
+    fn load(&self) -> anyhow::Result<StationSet> {
+        match (&self.tenv3, &self.geonet) {
+            (Some(dir), _) => {
+                let (set, report) = read_tenv3_dir(dir, &Tenv3Options::default())?;
+                info!("{report}");
+                Ok(set)
+            }
+            (None, Some(dir)) => Ok(read_geonet_dir(dir, &GeonetMapping::default())?),
+            (None, None) => bail!("give --tenv3 DIR or --geonet DIR"),
+        }
+    }
+}
+
+impl GridArgs {
+    fn resolve(&self) -> anyhow::Result<ValidGridSpec> {
+        let (rows, cols) = parse_grid_size("grid", &self.grid)?;
+        Ok(GridSpec {
+            region: self.region,
+            rows,
+            cols,
+            origin: if self.centres {
+                GridOrigin::Centre
+            } else {
+                GridOrigin::Corner
+            },
+            sigma_cells: self.sigma_cells,
+            ..GridSpec::paper(self.region)
+        }
+        .check()?)
+    }
 }
 
 /// The b/a series as the `features seismicity` CSV.
@@ -496,12 +794,6 @@ impl BValueArgs {
             ..BValueParams::default()
         }
         .check()?)
-    }
-
-    /// The magnitude floor of the events handed to the b-value windows: the fixed Mc, or, when
-    /// Mc is estimated per window, every event down to `--mc` so MAXC sees the whole histogram.
-    fn selection_floor(&self) -> f64 {
-        self.mc
     }
 }
 

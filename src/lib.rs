@@ -14,6 +14,7 @@
 //! | [`period`] | the `[start, end)` day convention every stage indexes by |
 //! | [`catalog`] | events, regions, selection by period and completeness magnitude |
 //! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
+//! | [`gnss`] | GNSS stations, daily position series, displacement images |
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
 //! | [`report`] | tables (Markdown, CSV) and figures (PNG, SVG) |
@@ -26,6 +27,7 @@
 pub mod catalog;
 pub mod cli;
 mod error;
+pub mod gnss;
 pub mod io;
 pub mod period;
 pub mod progress;

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::{Error, Result};
 
 pub mod catalog;
+pub mod geonet;
+pub mod stations;
+pub mod tenv3;
 
 /// The environment variable that names the directory of the real public data.
 pub const REAL_DATA_ENV: &str = "QUAKELAB_REAL_DATA";

@@ -263,3 +263,255 @@ fn register_font() {
         );
     });
 }
+
+/// Where the points of a gridded image lie: point `(i, j)` (row `i`, column `j`) is at latitude
+/// `lat0 + i·dlat` and longitude `lon0 + j·dlon`, the paper's eq. (3); row 0 is the south.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridAxes {
+    /// Latitude of row 0.
+    pub lat0: f64,
+    /// Row spacing in degrees.
+    pub dlat: f64,
+    /// Longitude of column 0.
+    pub lon0: f64,
+    /// Column spacing in degrees.
+    pub dlon: f64,
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+}
+
+/// One day's image for [`displacement_panel`]: `rows × cols × 3` values (N, E, U in mm,
+/// channel last, row-major), NaN where there is no value.
+#[derive(Debug, Clone, Copy)]
+pub struct DayImage<'a> {
+    /// The date shown in the panel title.
+    pub date: jiff::civil::Date,
+    /// The image values.
+    pub values: &'a [f32],
+}
+
+/// The paper's Fig. 1: a panel of N, E and U displacement images (columns) for chosen days
+/// (rows), in a diverging colour map centred on zero with one colour bar in mm per component,
+/// longitude/latitude axes, and the date in each title. The stations (`(latitude, longitude)`)
+/// are marked as dots, so extrapolated areas far from any station are easy to tell apart.
+///
+/// Each component's colour scale is symmetric and shared by all its days, so colours compare
+/// across days; its half-range is the 99th percentile of |value|, so one station's outlier does
+/// not wash out the rest (values beyond it take the end colours).
+pub fn displacement_panel(
+    path: &Path,
+    title: &str,
+    axes: &GridAxes,
+    days: &[DayImage<'_>],
+    stations: &[(f64, f64)],
+) -> Result<()> {
+    let cells = axes.rows * axes.cols;
+    if let Some(bad) = days.iter().find(|d| d.values.len() != cells * 3) {
+        return Err(Error::Render {
+            path: path.to_path_buf(),
+            message: format!(
+                "image for {} has {} values, expected {} ({}x{}x3)",
+                bad.date,
+                bad.values.len(),
+                cells * 3,
+                axes.rows,
+                axes.cols
+            ),
+        });
+    }
+    let limits: Vec<f64> = (0..3)
+        .map(|c| {
+            let mut magnitudes: Vec<f64> = days
+                .iter()
+                .flat_map(|d| d.values.iter().skip(c).step_by(3))
+                .filter(|v| v.is_finite())
+                .map(|v| f64::from(v.abs()))
+                .collect();
+            magnitudes.sort_by(f64::total_cmp);
+            let p99 = magnitudes
+                .get((magnitudes.len() * 99 / 100).min(magnitudes.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(1.0);
+            if p99 > 0.0 { p99 } else { 1.0 }
+        })
+        .collect();
+    let height = 60 + 330 * days.len().max(1) as u32 + 70;
+    render!(path, (1350, height), |root| draw_panel(
+        &root, title, axes, days, stations, &limits
+    ))
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    axes: &GridAxes,
+    days: &[DayImage<'_>],
+    stations: &[(f64, f64)],
+    limits: &[f64],
+) -> DrawResult {
+    let root = root.titled(title, (FONT, 24)).map_err(|e| e.to_string())?;
+    let (maps, bars) = root.split_vertically(root.dim_in_pixel().1 - 70);
+    let rows = maps.split_evenly((days.len().max(1), 3));
+    for (r, day) in days.iter().enumerate() {
+        for (c, name) in ["N", "E", "U"].iter().enumerate() {
+            let caption = format!("{name}, {}", day.date);
+            let image = Heatmap {
+                values: day.values,
+                channel: c,
+                limit: limits[c],
+            };
+            heatmap(&rows[r * 3 + c], &caption, axes, &image, stations)?;
+        }
+    }
+    for (c, area) in bars.split_evenly((1, 3)).iter().enumerate() {
+        colour_bar(area, ["N", "E", "U"][c], limits[c])?;
+    }
+    Ok(())
+}
+
+/// One channel of an image and its colour scale.
+struct Heatmap<'a> {
+    values: &'a [f32],
+    channel: usize,
+    limit: f64,
+}
+
+fn heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    axes: &GridAxes,
+    image: &Heatmap<'_>,
+    stations: &[(f64, f64)],
+) -> DrawResult {
+    let half_lon = axes.dlon / 2.0;
+    let half_lat = axes.dlat / 2.0;
+    let lon_range = (axes.lon0 - half_lon)..(axes.lon0 + (axes.cols as f64 - 0.5) * axes.dlon);
+    let lat_range = (axes.lat0 - half_lat)..(axes.lat0 + (axes.rows as f64 - 0.5) * axes.dlat);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 16))
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(40)
+        .build_cartesian_2d(lon_range, lat_range)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(5)
+        .y_labels(5)
+        .x_label_formatter(&|x| format!("{x:.0}°E"))
+        .y_label_formatter(&|y| format!("{y:.0}°N"))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series((0..axes.rows).flat_map(|i| {
+            (0..axes.cols).map(move |j| {
+                let lat = axes.lat0 + i as f64 * axes.dlat;
+                let lon = axes.lon0 + j as f64 * axes.dlon;
+                let v = image.values[(i * axes.cols + j) * 3 + image.channel];
+                Rectangle::new(
+                    [
+                        (lon - half_lon, lat - half_lat),
+                        (lon + half_lon, lat + half_lat),
+                    ],
+                    diverging(f64::from(v), image.limit).filled(),
+                )
+            })
+        }))
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(
+            stations
+                .iter()
+                .map(|&(lat, lon)| Circle::new((lon, lat), 2, BLACK.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    name: &str,
+    limit: f64,
+) -> DrawResult {
+    let mut chart = ChartBuilder::on(area)
+        .margin_left(50)
+        .margin_right(30)
+        .margin_top(5)
+        .x_label_area_size(30)
+        .build_cartesian_2d(-limit..limit, 0.0..1.0)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_y_axis()
+        .x_labels(5)
+        .x_desc(format!("{name} displacement (mm)"))
+        .x_label_formatter(&|x| format!("{x:.1}"))
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    const STEPS: usize = 100;
+    let width = 2.0 * limit / STEPS as f64;
+    chart
+        .draw_series((0..STEPS).map(|k| {
+            let x = -limit + k as f64 * width;
+            Rectangle::new(
+                [(x, 0.0), (x + width, 1.0)],
+                diverging(x + width / 2.0, limit).filled(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A blue–white–red diverging colour for `value` on the symmetric scale `[-limit, limit]`
+/// (values beyond take the end colours); light grey for a missing value.
+fn diverging(value: f64, limit: f64) -> RGBColor {
+    const NEGATIVE: (f64, f64, f64) = (33.0, 102.0, 172.0);
+    const ZERO: (f64, f64, f64) = (247.0, 247.0, 247.0);
+    const POSITIVE: (f64, f64, f64) = (178.0, 24.0, 43.0);
+    if !value.is_finite() {
+        return RGBColor(210, 210, 210);
+    }
+    let x = (value / limit).clamp(-1.0, 1.0);
+    let (end, t) = if x < 0.0 {
+        (NEGATIVE, -x)
+    } else {
+        (POSITIVE, x)
+    };
+    let mix = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(mix(ZERO.0, end.0), mix(ZERO.1, end.1), mix(ZERO.2, end.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverging_map_is_white_at_zero_and_saturates_at_the_limit() {
+        assert_eq!(diverging(0.0, 5.0), RGBColor(247, 247, 247));
+        assert_eq!(diverging(5.0, 5.0), RGBColor(178, 24, 43));
+        assert_eq!(diverging(50.0, 5.0), RGBColor(178, 24, 43));
+        assert_eq!(diverging(-5.0, 5.0), RGBColor(33, 102, 172));
+        // Half way to the negative end: each channel half way between white and blue.
+        assert_eq!(diverging(-2.5, 5.0), RGBColor(140, 175, 210));
+        assert_eq!(diverging(f64::NAN, 5.0), RGBColor(210, 210, 210));
+    }
+
+    #[test]
+    fn runs_break_at_missing_values() {
+        let series = [
+            (0.0, Some((1.0, 0.1))),
+            (1.0, None),
+            (2.0, Some((2.0, 0.1))),
+            (3.0, Some((3.0, 0.1))),
+        ];
+        let runs = contiguous_runs(&series);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1], vec![(2.0, 2.0, 0.1), (3.0, 3.0, 0.1)]);
+    }
+}

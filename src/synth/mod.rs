@@ -1,8 +1,10 @@
 //! Synthetic scenarios with known truth, written in the same formats as real data.
 //!
 //! - [`etas`]: the ETAS catalog simulator (background bands, Omori-Utsu cascades, GR magnitudes).
-//! - [`scenario`]: named scenarios (`japan`, `sichuan`) whose parameters live in TOML under
-//!   `experiments/scenarios/`.
+//! - [`gnss`]: the synthetic GNSS network (velocity field, seasonal terms, flicker-like noise,
+//!   gaps, co- and postseismic offsets, planted precursors), written as NGL `.tenv3` files.
+//! - [`scenario`]: named scenarios (`japan`, `sichuan`, and `null`, which is `japan` without the
+//!   planted precursor) whose parameters live in TOML under `experiments/scenarios/`.
 //!
 //! ```no_run
 //! use quakelab::period::Period;
@@ -17,6 +19,8 @@
 //! ```
 
 pub mod etas;
+pub mod gnss;
 pub mod scenario;
 
+pub use gnss::{GnssReport, simulate_network, write_network};
 pub use scenario::{Scenario, simulate_catalog};

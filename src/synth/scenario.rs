@@ -1,8 +1,10 @@
 //! Named synthetic scenarios: a region, a seed and the generators' parameters, in TOML.
 //!
-//! The built-in scenarios are `experiments/scenarios/{japan,sichuan}.toml`, embedded in the
+//! The built-in scenarios are `experiments/scenarios/{japan,sichuan,null}.toml`, embedded in the
 //! binary so `quakelab synth catalog --scenario japan` works from any directory. Any other TOML
-//! file with the same sections can be loaded by path.
+//! file with the same sections can be loaded by path. `null` is `japan` (same seed, catalog and
+//! network) without the planted GNSS precursor: the pair is a planted-signal check, one with a
+//! real precursor and one with none.
 //!
 //! A scenario file has one section per concern, and unknown keys are errors that name the key:
 //!
@@ -23,6 +25,11 @@
 //! width_km = 50.0
 //! depth_km = 30.0
 //! depth_sd_km = 15.0
+//!
+//! [gnss.layout]
+//! n_stations = 300
+//! # ... see synth::gnss::GnssParams; every scenario has a [gnss] section, and
+//! # [gnss.precursor] is the only optional part of it.
 //! ```
 //!
 //! Loading is two-phase: [`ScenarioFile`] is exactly what the file says; [`ScenarioFile::check`]
@@ -35,10 +42,11 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{Catalog, Region};
 use crate::period::Period;
 use crate::synth::etas::{self, EtasParams, SimReport, ValidEtasParams};
+use crate::synth::gnss::{GnssParams, ValidGnssParams};
 use crate::{Error, Result};
 
 /// The built-in scenarios: name and TOML text.
-const BUILT_IN: [(&str, &str); 2] = [
+const BUILT_IN: [(&str, &str); 3] = [
     (
         "japan",
         include_str!("../../experiments/scenarios/japan.toml"),
@@ -46,6 +54,10 @@ const BUILT_IN: [(&str, &str); 2] = [
     (
         "sichuan",
         include_str!("../../experiments/scenarios/sichuan.toml"),
+    ),
+    (
+        "null",
+        include_str!("../../experiments/scenarios/null.toml"),
     ),
 ];
 
@@ -57,6 +69,8 @@ pub struct ScenarioFile {
     pub scenario: ScenarioSection,
     /// The ETAS catalog generator.
     pub etas: EtasParams,
+    /// The synthetic GNSS network.
+    pub gnss: GnssParams,
 }
 
 /// The `[scenario]` section.
@@ -102,6 +116,7 @@ impl ScenarioFile {
             region,
             seed: self.scenario.seed,
             etas: self.etas.check()?,
+            gnss: self.gnss.check()?,
         })
     }
 }
@@ -134,6 +149,8 @@ pub struct Scenario {
     pub seed: u64,
     /// The ETAS generator's checked parameters.
     pub etas: ValidEtasParams,
+    /// The GNSS network's checked parameters.
+    pub gnss: ValidGnssParams,
 }
 
 impl Scenario {
@@ -188,7 +205,7 @@ mod tests {
 
     #[test]
     fn built_in_scenarios_load_with_their_regions() {
-        assert_eq!(Scenario::names(), vec!["japan", "sichuan"]);
+        assert_eq!(Scenario::names(), vec!["japan", "sichuan", "null"]);
         let japan = Scenario::load("japan").unwrap();
         assert_eq!(japan.region, Region::JAPAN);
         let sichuan = Scenario::load("sichuan").unwrap();
@@ -202,10 +219,37 @@ mod tests {
     fn the_files_on_disk_are_the_embedded_ones() {
         // Loading by path goes through the same parser; the repository's copies must agree.
         let japan = Scenario::load("experiments/scenarios/japan.toml").unwrap();
+        let builtin = Scenario::builtin("japan").unwrap();
+        assert_eq!(japan.etas.params(), builtin.etas.params());
+        assert_eq!(japan.gnss, builtin.gnss);
+    }
+
+    #[test]
+    fn null_is_japan_without_the_precursor() {
+        let japan = Scenario::builtin("japan").unwrap();
+        let null = Scenario::builtin("null").unwrap();
+        assert_eq!(null.name, "null");
         assert_eq!(
-            japan.etas.params(),
-            Scenario::builtin("japan").unwrap().etas.params()
+            (null.region, null.seed, null.etas.params()),
+            (japan.region, japan.seed, japan.etas.params())
         );
+        assert!(japan.gnss.precursor().is_some());
+        assert!(null.gnss.precursor().is_none());
+        let mut planted = japan.gnss.params().clone();
+        planted.precursor = None;
+        assert_eq!(&planted, null.gnss.params());
+    }
+
+    #[test]
+    fn bad_gnss_values_name_their_key() {
+        let mut file = ScenarioFile::from_toml(japan_text(), Path::new("x.toml")).unwrap();
+        file.gnss.noise.white_mm[2] = -1.0;
+        match file.check() {
+            Err(Error::Config { key, .. }) => assert_eq!(key, "gnss.noise.white_mm"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+        let text = japan_text().replacen("direction = \"toward\"", "direction = \"up\"", 1);
+        assert!(ScenarioFile::from_toml(&text, Path::new("x.toml")).is_err());
     }
 
     #[test]

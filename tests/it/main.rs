@@ -2,6 +2,9 @@
 
 mod catalog;
 mod cli;
+mod gnss_gridding;
+mod gnss_io;
+mod gnss_synth;
 mod real_data;
 mod seismicity;
 mod stationarity;

@@ -1,0 +1,345 @@
+//! The paper's Gaussian interpolation with gradient correction (§1.1, eqs. 5–17), written as
+//! dense linear algebra.
+//!
+//! # Formulation
+//!
+//! For grid point `g` and day `t`, every quantity of eqs. (8)–(15) is a ratio of sums
+//! `Σ_s w_gs m_s(t) f_s(t)`, where `w_gs` is the Gaussian weight of eq. (7) (geometry only),
+//! `m_s(t) ∈ {0, 1}` says whether station `s` has a displacement on day `t`, and `f_s(t)` is one
+//! of K = 13 per-station quantities:
+//!
+//! `1, φ, λ, φ², λ², φλ, vN, vE, vU, φ·vN, λ·vN, φ·vE, λ·vE`.
+//!
+//! Putting the mask into the right-hand side, `F[s, (t, k)] = m_s(t) f_sk(t)`, all the sums of
+//! all cells and days are one matrix product `P = W (G x S) · F (S x K·D)`, computed with faer in
+//! blocks of [`BLOCK_DAYS`] days so that memory stays bounded. Column `k = 0` gives the day's
+//! weight sum `Σ_s w_gs m_s(t)`, the per-day normalisation of eq. (8); dividing by it gives the
+//! normalised weighted means, from which each cell takes (eqs. 9–17):
+//!
+//! - `v = P_v / P_1` for N, E, U (eq. 9) and `μ = P_φ / P_1`, `P_λ / P_1` (eqs. 11–12);
+//! - `Σ = [[P_φφ/P_1 − μφ², P_φλ/P_1 − μφ μλ], [·, P_λλ/P_1 − μλ²]]` (eq. 10);
+//! - `c_N = [P_φvN/P_1 − μφ vN, P_λvN/P_1 − μλ vN]` and `c_E` likewise (eq. 13);
+//! - the gradients `Σ⁻¹ c_N`, `Σ⁻¹ c_E` (eqs. 14–15) and the first-order Taylor correction of
+//!   N and E to the grid point (eqs. 16–17). U is not corrected, as in the paper.
+//!
+//! # Numerical care
+//!
+//! - Coordinates are centred on the region's middle (`φ − φ_mid`, `λ − λ_mid`) before they enter
+//!   `F`. The covariances are translation invariant, and centring keeps the cancellation in
+//!   `Σ wφ² − μφ²` to the ratio (distance from the region's middle)² / (local spread)², instead of
+//!   (absolute latitude)² / (local spread)² with raw degrees. The product is exact to f64 rounding
+//!   of those sums.
+//! - Each row of `W` is scaled so that its largest entry is 1 (see
+//!   [`crate::gnss::grid::gaussian_weights`]); the scale cancels in eq. (8) and keeps cells far from
+//!   every station from underflowing.
+//! - A covariance whose smallest eigenvalue is below `(MIN_SPREAD_CELLS · min(dlat, dlon))²`
+//!   (the weighted stations spread less than [`MIN_SPREAD_CELLS`] of a grid cell in some
+//!   direction) is treated as singular: that cell keeps its uncorrected eq. (9) value and is
+//!   counted in [`GriddingReport::singular_cells`].
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::Result;
+use crate::catalog::Region;
+use crate::gnss::StationSet;
+use crate::gnss::displacement::{DisplacementField, displacement_field_in_region};
+use crate::gnss::grid::{ValidGridSpec, gaussian_weights};
+use crate::gnss::stack::ImageStack;
+use crate::period::Period;
+use crate::progress;
+
+/// The number of per-station quantities per day (the columns of `F` for one day).
+pub const K: usize = 13;
+
+/// Days per matrix product. With the paper's 50 x 50 grid and 1,300 stations, one block holds
+/// `F` (S x 13·256, 35 MB) and the product (2,500 x 13·256, 67 MB).
+pub const BLOCK_DAYS: usize = 256;
+
+/// A cell's covariance (eq. 10) counts as singular when the weighted stations spread less
+/// than this fraction of a grid spacing in some direction.
+pub const MIN_SPREAD_CELLS: f64 = 1e-4;
+
+/// What the gridding met on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GriddingReport {
+    /// Days gridded.
+    pub n_days: usize,
+    /// Stations in the field.
+    pub n_stations: usize,
+    /// Days on which no station had a displacement (all-NaN images).
+    pub empty_days: usize,
+    /// Cell-days whose covariance (eq. 10) was singular: the gradient correction (eqs. 14–17)
+    /// was skipped there and the cell kept its weighted mean (eq. 9).
+    pub singular_cells: usize,
+    /// Cell-days on a non-empty day whose weight sum (eq. 8) was zero, because every present
+    /// station was so far away that its weight underflowed: NaN in the image.
+    pub unweighted_cells: usize,
+    /// Floating-point operations of the matrix products, `2 · cells · stations · 13 · days`
+    /// over the non-empty days.
+    pub matmul_flops: u64,
+}
+
+/// The region's middle, the reference the coordinates are centred on.
+fn reference(region: &Region) -> (f64, f64) {
+    (
+        0.5 * (region.lat_min + region.lat_max),
+        0.5 * (region.lon_min + region.lon_max),
+    )
+}
+
+/// Fills the `K` columns (each `n_stations` long, column-major) of one day of `F`.
+fn fill_day(columns: &mut [f64], values: &[[f64; 3]], present: &[bool], centred: &[(f64, f64)]) {
+    let n = centred.len();
+    for (s, ((&(p, l), v), &m)) in centred.iter().zip(values).zip(present).enumerate() {
+        let f: [f64; K] = if m {
+            let [vn, ve, vu] = *v;
+            [
+                1.0,
+                p,
+                l,
+                p * p,
+                l * l,
+                p * l,
+                vn,
+                ve,
+                vu,
+                p * vn,
+                l * vn,
+                p * ve,
+                l * ve,
+            ]
+        } else {
+            [0.0; K]
+        };
+        for (k, fk) in f.into_iter().enumerate() {
+            columns[k * n + s] = fk;
+        }
+    }
+}
+
+/// The outcome of one cell on one day.
+enum Cell {
+    Corrected([f64; 3]),
+    Singular([f64; 3]),
+    Unweighted,
+}
+
+/// Eqs. (8)–(17) for one cell from its K sums `p` (about the centred coordinates), with the
+/// grid point `(pg, lg)` in the same centred coordinates.
+fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> Cell {
+    let w = p[0];
+    if !(w > 0.0 && w.is_finite()) {
+        return Cell::Unweighted;
+    }
+    let inv = 1.0 / w;
+    // eqs. (11)–(12)
+    let (mu_p, mu_l) = (p[1] * inv, p[2] * inv);
+    // eq. (10)
+    let s_pp = p[3] * inv - mu_p * mu_p;
+    let s_ll = p[4] * inv - mu_l * mu_l;
+    let s_pl = p[5] * inv - mu_p * mu_l;
+    // eq. (9)
+    let (vn, ve, vu) = (p[6] * inv, p[7] * inv, p[8] * inv);
+    // eq. (13) for N and E
+    let c_n = [p[9] * inv - mu_p * vn, p[10] * inv - mu_l * vn];
+    let c_e = [p[11] * inv - mu_p * ve, p[12] * inv - mu_l * ve];
+    let det = s_pp * s_ll - s_pl * s_pl;
+    let lambda_max = 0.5 * (s_pp + s_ll + ((s_pp - s_ll).powi(2) + 4.0 * s_pl * s_pl).sqrt());
+    let lambda_min = det / lambda_max;
+    // A zero Σ gives 0/0: NaN counts as singular too.
+    if lambda_min.is_nan() || lambda_min <= min_eigen {
+        return Cell::Singular([vn, ve, vu]);
+    }
+    // eqs. (14)–(15): Σ⁻¹ c by the 2 x 2 adjugate.
+    let solve = |c: [f64; 2]| {
+        [
+            (s_ll * c[0] - s_pl * c[1]) / det,
+            (s_pp * c[1] - s_pl * c[0]) / det,
+        ]
+    };
+    let (g_n, g_e) = (solve(c_n), solve(c_e));
+    // eqs. (16)–(17)
+    let (dp, dl) = (pg - mu_p, lg - mu_l);
+    Cell::Corrected([
+        vn + g_n[0] * dp + g_n[1] * dl,
+        ve + g_e[0] * dp + g_e[1] * dl,
+        vu,
+    ])
+}
+
+/// Grids every day of `field` on `grid` (eqs. 5–17) and hands each day's image to `on_day` in
+/// day order: `(day, image)`, with `image` the `rows · cols · 3` values (C order, channels N,
+/// E, U, f64 mm). Empty days (no station present) and unweighted cells are NaN.
+///
+/// Draws a progress bar over the days when `show_progress` is set.
+pub fn grid_displacements_with(
+    field: &DisplacementField,
+    grid: &ValidGridSpec,
+    show_progress: bool,
+    mut on_day: impl FnMut(usize, &[f64]),
+) -> GriddingReport {
+    let (n_days, n_st, n_cells) = (field.n_days(), field.n_stations(), grid.n_cells());
+    let (ref_p, ref_l) = reference(&grid.spec().region);
+    let centred: Vec<(f64, f64)> = field
+        .stations()
+        .iter()
+        .map(|s| (s.latitude - ref_p, s.longitude - ref_l))
+        .collect();
+    let points: Vec<(f64, f64)> = grid
+        .points()
+        .into_iter()
+        .map(|(p, l)| (p - ref_p, l - ref_l))
+        .collect();
+    let positions: Vec<(f64, f64)> = field
+        .stations()
+        .iter()
+        .map(|s| (s.latitude, s.longitude))
+        .collect();
+    let w: Mat<f64> = gaussian_weights(grid, &positions);
+    let min_eigen = (MIN_SPREAD_CELLS * grid.dlat().min(grid.dlon())).powi(2);
+    let nan_image = vec![f64::NAN; n_cells * 3];
+    let bar = show_progress.then(|| progress::bar(n_days as u64, "gridding"));
+
+    let mut report = GriddingReport {
+        n_days,
+        n_stations: n_st,
+        ..GriddingReport::default()
+    };
+    let block = BLOCK_DAYS.min(n_days.max(1));
+    let mut f_buf = vec![0.0; n_st * K * block];
+    let mut p_buf = vec![0.0; n_cells * K * block];
+    let mut images = vec![0.0; n_cells * 3 * block];
+    for first in (0..n_days).step_by(block) {
+        let days: Vec<usize> = (first..(first + block).min(n_days)).collect();
+        let busy: Vec<usize> = days
+            .iter()
+            .copied()
+            .filter(|&d| field.n_present(d) > 0)
+            .collect();
+        let b = busy.len();
+        if b > 0 && n_st > 0 {
+            let f = &mut f_buf[..n_st * K * b];
+            f.par_chunks_mut(n_st * K)
+                .zip(busy.par_iter())
+                .for_each(|(columns, &d)| {
+                    let (values, present) = field.day(d);
+                    fill_day(columns, values, present, &centred);
+                });
+            let p = &mut p_buf[..n_cells * K * b];
+            matmul(
+                MatMut::from_column_major_slice_mut(p, n_cells, K * b),
+                Accum::Replace,
+                w.as_ref(),
+                MatRef::from_column_major_slice(f, n_st, K * b),
+                1.0,
+                Par::rayon(0),
+            );
+            let p = &p_buf[..n_cells * K * b];
+            let (singular, unweighted) = images[..n_cells * 3 * b]
+                .par_chunks_mut(n_cells * 3)
+                .zip(p.par_chunks(n_cells * K))
+                .map(|(image, sums)| {
+                    let mut counts = (0, 0);
+                    for (g, out) in image.chunks_exact_mut(3).enumerate() {
+                        let mut q = [0.0; K];
+                        for (k, qk) in q.iter_mut().enumerate() {
+                            *qk = sums[k * n_cells + g];
+                        }
+                        let v = match cell(q, points[g], min_eigen) {
+                            Cell::Corrected(v) => v,
+                            Cell::Singular(v) => {
+                                counts.0 += 1;
+                                v
+                            }
+                            Cell::Unweighted => {
+                                counts.1 += 1;
+                                [f64::NAN; 3]
+                            }
+                        };
+                        out.copy_from_slice(&v);
+                    }
+                    counts
+                })
+                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+            report.singular_cells += singular;
+            report.unweighted_cells += unweighted;
+            report.matmul_flops += (2 * n_cells * n_st * K * b) as u64;
+        }
+        let mut computed = busy.iter().zip(images.chunks(n_cells * 3)).peekable();
+        for &d in &days {
+            match computed.peek() {
+                Some(&(&busy_day, image)) if busy_day == d && n_st > 0 => {
+                    on_day(d, image);
+                    computed.next();
+                }
+                _ => {
+                    report.empty_days += 1;
+                    on_day(d, &nan_image);
+                }
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.inc(days.len() as u64);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report
+}
+
+/// Grids every day of `field` on `grid` (eqs. 5–17) into an [`ImageStack`] (f32 mm).
+pub fn grid_displacements(
+    field: &DisplacementField,
+    grid: &ValidGridSpec,
+    show_progress: bool,
+) -> Result<(ImageStack, GriddingReport)> {
+    let mut data = Vec::with_capacity(field.n_days() * grid.n_cells() * 3);
+    let report = grid_displacements_with(field, grid, show_progress, |_, image| {
+        data.extend(image.iter().map(|&v| v as f32));
+    });
+    Ok((ImageStack::new(*grid, *field.period(), data)?, report))
+}
+
+/// The whole of the paper's §1.1 for the days of `period`: daily displacements
+/// `V(t) = r(t+1) − r(t−1)` of the stations of `set` inside the grid's region, gridded with
+/// gradient correction (eqs. 5–17). This is what `quakelab gnss grid` runs.
+pub fn grid_stations(
+    set: &StationSet,
+    period: &Period,
+    grid: &ValidGridSpec,
+    show_progress: bool,
+) -> Result<(ImageStack, GriddingReport)> {
+    let field = displacement_field_in_region(set, period, &grid.spec().region);
+    grid_displacements(&field, grid, show_progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collinear_stations_skip_the_correction() {
+        // Weights 1/4 and 3/4 at latitudes 0 and 1 on one meridian: Σ has λ-variance 0.
+        let mut p = [0.0; K];
+        let (phi, v) = ([0.0, 1.0], [2.0, 6.0]);
+        for (&w, (&x, &vn)) in [1.0, 3.0].iter().zip(phi.iter().zip(&v)) {
+            p[0] += w;
+            p[1] += w * x;
+            p[3] += w * x * x;
+            p[6] += w * vn;
+            p[9] += w * x * vn;
+        }
+        match cell(p, (5.0, 5.0), 1e-12) {
+            // eq. (9): (1·2 + 3·6)/4 = 5.
+            Cell::Singular(v) => assert_eq!(v, [5.0, 0.0, 0.0]),
+            _ => panic!("expected a singular covariance"),
+        }
+        assert!(matches!(
+            cell([0.0; K], (0.0, 0.0), 1e-12),
+            Cell::Unweighted
+        ));
+    }
+}

@@ -1,0 +1,404 @@
+//! The stack of daily displacement images (paper §1.1, "one image per day, 50x50x3"), its
+//! compact binary file for the stage cache, and `.npy` export.
+//!
+//! Layout everywhere: `(days, rows, cols, 3)` in C order, channels N, E, U in mm, `f32`.
+//! Row `i` is at latitude `LAT0 + i·dlat` (eq. 3; row 0 is the southern edge) and column `j`
+//! at longitude `LON0 + j·dlon` (eq. 4), shifted by half a cell for [`GridOrigin::Centre`].
+//!
+//! # The compact format (`.qlimg`, version 1)
+//!
+//! All numbers little-endian:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `QLGNSSIM` |
+//! | 4 | version `u32` = 1 |
+//! | 4 x 8 | region `lon_min, lon_max, lat_min, lat_max` (`f64`) |
+//! | 4 + 4 | `rows`, `cols` (`u32`) |
+//! | 1 + 1 | origin (0 corner, 1 centre), sigma spacing (0 latitude, 1 longitude) |
+//! | 8 | `sigma_cells` (`f64`) |
+//! | 4 + 1 + 1 | start date: year (`i32`), month, day |
+//! | 8 | `n_days` (`u64`) |
+//! | 4 · n | the data, `f32` |
+//! | 32 | SHA-256 of all the bytes above |
+//!
+//! [`ImageStack::content_hash`] is that SHA-256 in hex, so it names both the values and the
+//! grid they live on.
+
+use std::io::Write;
+use std::path::Path;
+
+use jiff::civil::Date;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Region;
+use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec};
+use crate::period::Period;
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"QLGNSSIM";
+const VERSION: u32 = 1;
+const HASH_LEN: usize = 32;
+
+/// Daily displacement images, `(days, rows, cols, 3)` in C order, `f32` mm (N, E, U), with the
+/// grid and the period they belong to. A day on which no station had a displacement is all
+/// NaN; so is a cell without any weight (see [`crate::gnss::gridding::GriddingReport`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageStack {
+    grid: ValidGridSpec,
+    period: Period,
+    data: Vec<f32>,
+}
+
+impl ImageStack {
+    /// A stack from its data, `n_days · rows · cols · 3` values in C order.
+    pub fn new(grid: ValidGridSpec, period: Period, data: Vec<f32>) -> Result<Self> {
+        let expected = period.n_days() * grid.n_cells() * 3;
+        if data.len() != expected {
+            return Err(Error::Numerical(format!(
+                "image stack: expected {} days x {} x {} x 3 = {expected} values, got {}",
+                period.n_days(),
+                grid.rows(),
+                grid.cols(),
+                data.len()
+            )));
+        }
+        Ok(ImageStack { grid, period, data })
+    }
+
+    /// The grid.
+    pub fn grid(&self) -> &ValidGridSpec {
+        &self.grid
+    }
+
+    /// The period; image `d` is day `period.date(d)`.
+    pub fn period(&self) -> &Period {
+        &self.period
+    }
+
+    /// The number of days (images).
+    pub fn n_days(&self) -> usize {
+        self.period.n_days()
+    }
+
+    /// The shape `(days, rows, cols, 3)`.
+    pub fn shape(&self) -> [usize; 4] {
+        [self.n_days(), self.grid.rows(), self.grid.cols(), 3]
+    }
+
+    /// All values in C order.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Day `day`'s image, `rows · cols · 3` values in C order. Panics if `day >= n_days()`.
+    pub fn day(&self, day: usize) -> &[f32] {
+        let n = self.grid.n_cells() * 3;
+        &self.data[day * n..(day + 1) * n]
+    }
+
+    /// The value at `(day, row, col, channel)` (channel 0 N, 1 E, 2 U), if in range.
+    pub fn get(&self, day: usize, row: usize, col: usize, channel: usize) -> Option<f32> {
+        let [d, r, c, k] = self.shape();
+        (day < d && row < r && col < c && channel < k)
+            .then(|| self.data[((day * r + row) * c + col) * k + channel])
+    }
+
+    fn header(&self) -> Vec<u8> {
+        let spec = self.grid.spec();
+        let r = spec.region;
+        let start = self.period.start();
+        let mut h = Vec::with_capacity(80);
+        h.extend_from_slice(MAGIC);
+        h.extend_from_slice(&VERSION.to_le_bytes());
+        for v in [r.lon_min, r.lon_max, r.lat_min, r.lat_max] {
+            h.extend_from_slice(&v.to_le_bytes());
+        }
+        // `check` allows any positive size; a grid beyond u32 would not fit in memory anyway.
+        h.extend_from_slice(&(spec.rows as u32).to_le_bytes());
+        h.extend_from_slice(&(spec.cols as u32).to_le_bytes());
+        h.push(match spec.origin {
+            GridOrigin::Corner => 0,
+            GridOrigin::Centre => 1,
+        });
+        h.push(match spec.sigma_spacing {
+            SigmaSpacing::Latitude => 0,
+            SigmaSpacing::Longitude => 1,
+        });
+        h.extend_from_slice(&spec.sigma_cells.to_le_bytes());
+        h.extend_from_slice(&i32::from(start.year()).to_le_bytes());
+        h.push(start.month() as u8);
+        h.push(start.day() as u8);
+        h.extend_from_slice(&(self.n_days() as u64).to_le_bytes());
+        h
+    }
+
+    fn digest(&self, header: &[u8]) -> Vec<u8> {
+        let mut hasher = Sha256::new();
+        hasher.update(header);
+        let mut buf = Vec::with_capacity(4 * 4096);
+        for chunk in self.data.chunks(4096) {
+            buf.clear();
+            chunk
+                .iter()
+                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+            hasher.update(&buf);
+        }
+        hasher.finalize().to_vec()
+    }
+
+    /// The SHA-256 (hex) of the compact encoding: grid, period and every value bit for bit.
+    /// Two stacks have the same hash exactly when [`ImageStack::write`] writes the same bytes.
+    pub fn content_hash(&self) -> String {
+        self.digest(&self.header())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Writes the compact format (see the module docs) atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let header = self.header();
+        let digest = self.digest(&header);
+        crate::io::write_atomic(path, |w| {
+            w.write_all(&header)?;
+            write_f32s(w, &self.data)?;
+            w.write_all(&digest)
+        })
+    }
+
+    /// Reads a file written by [`ImageStack::write`], checking its magic, version, sizes and
+    /// SHA-256.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |field: &str, message: String| Error::parse(path, 0, field, message);
+        let mut r = Reader {
+            bytes: &bytes,
+            at: 0,
+        };
+        let short = || bad("header", "file is truncated".into());
+        if r.take(8).ok_or_else(short)? != MAGIC {
+            return Err(bad("magic", "not a quakelab image stack".into()));
+        }
+        let version = u32::from_le_bytes(r.array().ok_or_else(short)?);
+        if version != VERSION {
+            return Err(bad("version", format!("unsupported version {version}")));
+        }
+        let mut f = || r.array().map(f64::from_le_bytes).ok_or_else(short);
+        let (lon_min, lon_max, lat_min, lat_max) = (f()?, f()?, f()?, f()?);
+        let region = Region::new(lon_min, lon_max, lat_min, lat_max)
+            .map_err(|e| bad("region", e.to_string()))?;
+        let rows = u32::from_le_bytes(r.array().ok_or_else(short)?) as usize;
+        let cols = u32::from_le_bytes(r.array().ok_or_else(short)?) as usize;
+        let [origin, spacing] = r.array().ok_or_else(short)?;
+        let origin = match origin {
+            0 => GridOrigin::Corner,
+            1 => GridOrigin::Centre,
+            o => return Err(bad("origin", format!("unknown code {o}"))),
+        };
+        let sigma_spacing = match spacing {
+            0 => SigmaSpacing::Latitude,
+            1 => SigmaSpacing::Longitude,
+            o => return Err(bad("sigma_spacing", format!("unknown code {o}"))),
+        };
+        let sigma_cells = f64::from_le_bytes(r.array().ok_or_else(short)?);
+        let grid = GridSpec {
+            region,
+            rows,
+            cols,
+            origin,
+            sigma_cells,
+            sigma_spacing,
+        }
+        .check()
+        .map_err(|e| bad("grid", e.to_string()))?;
+        let year = i32::from_le_bytes(r.array().ok_or_else(short)?);
+        let [month, day] = r.array().ok_or_else(short)?;
+        let n_days = u64::from_le_bytes(r.array().ok_or_else(short)?);
+        let start = i16::try_from(year)
+            .ok()
+            .and_then(|y| Date::new(y, month as i8, day as i8).ok())
+            .ok_or_else(|| bad("start", format!("invalid date {year}-{month}-{day}")))?;
+        let period = usize::try_from(n_days)
+            .ok()
+            .and_then(|n| {
+                start
+                    .checked_add(jiff::Span::new().try_days(n as i64).ok()?)
+                    .ok()
+            })
+            .ok_or_else(|| bad("n_days", format!("{n_days} days do not fit a period")))
+            .and_then(|end| Period::new(start, end).map_err(|e| bad("n_days", e.to_string())))?;
+        let n_values = period.n_days() * grid.n_cells() * 3;
+        let header_len = r.at;
+        if bytes.len() != header_len + 4 * n_values + HASH_LEN {
+            return Err(bad(
+                "data",
+                format!(
+                    "expected {} bytes for {n_values} values, the file has {}",
+                    header_len + 4 * n_values + HASH_LEN,
+                    bytes.len()
+                ),
+            ));
+        }
+        let data: Vec<f32> = bytes[header_len..header_len + 4 * n_values]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let stack = ImageStack::new(grid, period, data)?;
+        if stack.digest(&bytes[..header_len]) != bytes[bytes.len() - HASH_LEN..] {
+            return Err(bad("sha256", "content does not match its hash".into()));
+        }
+        Ok(stack)
+    }
+
+    /// Writes the stack as a NumPy `.npy` file (format version 1.0, dtype `<f4`, C order,
+    /// shape `(days, rows, cols, 3)`), atomically. `numpy.load(path)` reads it back.
+    pub fn write_npy(&self, path: &Path) -> Result<()> {
+        let [d, r, c, k] = self.shape();
+        let header = npy_header("<f4", &[d, r, c, k]);
+        crate::io::write_atomic(path, |w| {
+            w.write_all(&header)?;
+            write_f32s(w, &self.data)
+        })
+    }
+}
+
+/// The `.npy` v1.0 preamble for a C-order array of `descr` with `shape`: magic, version,
+/// header length and the header dict, padded with spaces and a newline so that the data
+/// starts at a multiple of 64 bytes (NumPy's own alignment).
+pub fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // magic (6) + version (2) + length (2) + dict + '\n' must be a multiple of 64.
+    let unpadded = 10 + dict.len() + 1;
+    dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    dict.push('\n');
+    let mut out = Vec::with_capacity(10 + dict.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    // The dict of a 4-d shape is far below the 65,535 bytes a v1.0 header allows.
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+fn write_f32s(w: &mut dyn Write, data: &[f32]) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(4 * 16_384);
+    for chunk in data.chunks(16_384) {
+        buf.clear();
+        chunk
+            .iter()
+            .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let out = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack() -> ImageStack {
+        let grid = GridSpec {
+            rows: 2,
+            cols: 3,
+            origin: GridOrigin::Centre,
+            ..GridSpec::paper(Region::new(130.0, 133.0, 30.0, 32.0).unwrap())
+        }
+        .check()
+        .unwrap();
+        let period = Period::parse("2020-02-28", "2020-03-02").unwrap();
+        let data = (0..3 * 6 * 3).map(|k| k as f32 * 0.5 - 3.0).collect();
+        ImageStack::new(grid, period, data).unwrap()
+    }
+
+    #[test]
+    fn compact_file_round_trips_and_detects_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.qlimg");
+        let s = stack();
+        s.write(&path).unwrap();
+        let back = ImageStack::read(&path).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.content_hash(), s.content_hash());
+        // The trailer is the SHA-256 of the rest, which is the content hash.
+        let bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len();
+        let trailer: String = bytes[n - 32..].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(trailer, s.content_hash());
+        let mut bad = bytes.clone();
+        bad[n - 40] ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        let err = ImageStack::read(&path).unwrap_err().to_string();
+        assert!(err.contains("sha256"), "{err}");
+        std::fs::write(&path, &bytes[..n - 1]).unwrap();
+        assert!(ImageStack::read(&path).is_err());
+    }
+
+    #[test]
+    fn hash_changes_with_values_and_grid() {
+        let s = stack();
+        let mut data = s.data().to_vec();
+        data[5] += 1.0;
+        let other = ImageStack::new(*s.grid(), *s.period(), data).unwrap();
+        assert_ne!(other.content_hash(), s.content_hash());
+        let mut spec = *s.grid().spec();
+        spec.sigma_cells = 4.0;
+        let regridded = ImageStack::new(spec.check().unwrap(), *s.period(), s.data().to_vec());
+        assert_ne!(regridded.unwrap().content_hash(), s.content_hash());
+        assert_eq!(s.content_hash().len(), 64);
+    }
+
+    #[test]
+    fn indexing_is_c_order() {
+        let s = stack();
+        assert_eq!(s.shape(), [3, 2, 3, 3]);
+        // Flat index of (1, 1, 2, 0) is ((1·2 + 1)·3 + 2)·3 = 33.
+        assert_eq!(s.get(1, 1, 2, 0), Some(33.0 * 0.5 - 3.0));
+        assert_eq!(s.get(3, 0, 0, 0), None);
+        assert_eq!(s.day(1)[0], 18.0 * 0.5 - 3.0);
+    }
+
+    #[test]
+    fn npy_file_follows_the_v1_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.npy");
+        let s = stack();
+        s.write_npy(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + header_len) % 64, 0);
+        let dict = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        assert_eq!(
+            dict.trim_end(),
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2, 3, 3), }"
+        );
+        assert!(dict.ends_with('\n'));
+        let data = &bytes[10 + header_len..];
+        assert_eq!(data.len(), 4 * 54);
+        assert_eq!(f32::from_le_bytes(data[..4].try_into().unwrap()), -3.0);
+        assert_eq!(&npy_header("<f8", &[7])[10..20], b"{'descr': ");
+        assert!(String::from_utf8_lossy(&npy_header("<f8", &[7])).contains("(7,)"));
+    }
+}
