@@ -84,27 +84,35 @@ fn bench_gridding(c: &mut Criterion) {
 }
 
 fn bench_matmul_peak(c: &mut Criterion) {
-    let n = 3_000;
     let mut rng = rng::stream(SEED, "bench.matmul");
-    let a = Mat::<f64>::from_fn(n, n, |_, _| rng.random_range(-1.0..1.0));
-    let b = Mat::<f64>::from_fn(n, n, |_, _| rng.random_range(-1.0..1.0));
-    let mut dst = Mat::<f64>::zeros(n, n);
     let mut group = c.benchmark_group("faer_matmul_peak");
     group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
     group.measurement_time(Duration::from_secs(12));
-    group.throughput(Throughput::Elements(2 * (n as u64).pow(3)));
-    group.bench_function(BenchmarkId::new("f64_square", format!("n={n}")), |bench| {
-        bench.iter(|| {
-            matmul(
-                dst.as_mut(),
-                Accum::Replace,
-                a.as_ref(),
-                b.as_ref(),
-                1.0,
-                Par::rayon(0),
-            )
-        })
-    });
+    // A large square product, and the gridding's own block shape:
+    // (2,500 cells x 1,300 stations) · (1,300 stations x 13·256 day-columns).
+    for (name, m, k, n) in [
+        ("f64_square", 3_000, 3_000, 3_000),
+        ("f64_gridding_block", 2_500, N_STATIONS, K * 256),
+    ] {
+        let a = Mat::<f64>::from_fn(m, k, |_, _| rng.random_range(-1.0..1.0));
+        let b = Mat::<f64>::from_fn(k, n, |_, _| rng.random_range(-1.0..1.0));
+        let mut dst = Mat::<f64>::zeros(m, n);
+        group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+        let id = BenchmarkId::new(name, format!("m={m},k={k},n={n}"));
+        group.bench_function(id, |bench| {
+            bench.iter(|| {
+                matmul(
+                    dst.as_mut(),
+                    Accum::Replace,
+                    a.as_ref(),
+                    b.as_ref(),
+                    1.0,
+                    Par::rayon(0),
+                )
+            })
+        });
+    }
     group.finish();
 }
 

@@ -1,8 +1,9 @@
 //! The crate's error type.
 //!
 //! One variant family per boundary: files ([`Error::Io`]), the text inside them ([`Error::Parse`]),
-//! settings ([`Error::Config`]), and numerical preconditions ([`Error::Numerical`]). Input errors
-//! always carry the file, line and field, so a user can go straight to the offending value.
+//! settings ([`Error::Config`]), numerical preconditions ([`Error::Numerical`]) and servers
+//! ([`Error::External`]). Input errors always carry the file, line and field, so a user can go
+//! straight to the offending value.
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,14 @@ pub enum Error {
     /// (e.g. a series too short for the requested lag order).
     #[error("{0}")]
     Numerical(String),
+    /// An external service (a server such as MLflow, or a foreign library) failed or refused.
+    #[error("{service}: {message}")]
+    External {
+        /// The service concerned (e.g. `mlflow`).
+        service: String,
+        /// What went wrong, including what the service answered.
+        message: String,
+    },
 }
 
 /// The crate's result type.

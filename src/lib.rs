@@ -17,6 +17,12 @@
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
+//! | [`dataset`] | the daily table, causal alignment (horizon), train/test splits |
+//! | [`encode`] | image encoders (flatten) and PCA, fitted on training rows only |
+//! | [`decode`] | the `Regressor` seam: baselines, ridge, random forest |
+//! | [`eval`] | regression metrics and skill scores |
+//! | [`experiment`] | experiment files (figment layering), sweeps |
+//! | [`track`] | the local run store and the MLflow client |
 //! | [`report`] | tables (Markdown, CSV) and figures (PNG, SVG) |
 //! | [`cli`] | the `quakelab` command; parses arguments and calls the library |
 //!
@@ -26,7 +32,12 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod dataset;
+pub mod decode;
+pub mod encode;
 mod error;
+pub mod eval;
+pub mod experiment;
 pub mod gnss;
 pub mod io;
 pub mod period;
@@ -35,5 +46,6 @@ pub mod report;
 pub mod rng;
 pub mod seismicity;
 pub mod synth;
+pub mod track;
 
 pub use error::{Error, Result};

@@ -487,6 +487,302 @@ fn diverging(value: f64, limit: f64) -> RGBColor {
     RGBColor(mix(ZERO.0, end.0), mix(ZERO.1, end.1), mix(ZERO.2, end.2))
 }
 
+/// One panel of [`predicted_vs_true`]: a set of rows (train or test) with its R².
+#[derive(Debug, Clone, Copy)]
+pub struct ScatterPanel<'a> {
+    /// Panel title, e.g. `train` or `test`.
+    pub label: &'a str,
+    /// True labels.
+    pub truth: &'a [f64],
+    /// Predicted labels, one per true label.
+    pub predicted: &'a [f64],
+    /// The model's R² on these rows (computed by the caller's metrics, shown in the title).
+    pub r2: f64,
+}
+
+/// Predicted against true labels, one panel per row set (the paper's Figs. 6–11): the points,
+/// the least-squares line of predicted on true, and the identity line (dashed) for reference.
+pub fn predicted_vs_true(path: &Path, title: &str, panels: &[ScatterPanel<'_>]) -> Result<()> {
+    render!(path, (600 * panels.len().max(1) as u32, 620), |root| {
+        draw_scatter_panels(&root, title, panels)
+    })
+}
+
+fn draw_scatter_panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[ScatterPanel<'_>],
+) -> DrawResult {
+    let root = root.titled(title, (FONT, 22)).map_err(|e| e.to_string())?;
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    for (area, panel) in areas.iter().zip(panels) {
+        let (lo, hi) = panel
+            .truth
+            .iter()
+            .chain(panel.predicted)
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (lo, hi) = padded(lo, hi);
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                format!("{} (R² = {:.3})", panel.label, panel.r2),
+                (FONT, 18),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, lo..hi)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("true label")
+            .y_desc("predicted label")
+            .label_style((FONT, 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(lo, lo), (hi, hi)],
+                6,
+                4,
+                GREY.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(
+                panel
+                    .truth
+                    .iter()
+                    .zip(panel.predicted)
+                    .map(|(&t, &p)| Circle::new((t, p), 2, BLUE.mix(0.5).filled())),
+            )
+            .map_err(|e| e.to_string())?;
+        if let Some((slope, intercept)) = least_squares_line(panel.truth, panel.predicted) {
+            chart
+                .draw_series(LineSeries::new(
+                    [(lo, intercept + slope * lo), (hi, intercept + slope * hi)],
+                    ORANGE.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// A histogram of residuals (predicted − true) as a density, with the normal density of the
+/// same mean and standard deviation drawn over it.
+pub fn residual_histogram(path: &Path, title: &str, residuals: &[f64]) -> Result<()> {
+    render!(path, (900, 600), |root| draw_histogram(
+        &root, title, residuals
+    ))
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    residuals: &[f64],
+) -> DrawResult {
+    let values: Vec<f64> = residuals
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (lo, hi) = padded(lo, hi);
+    // Sturges' rule for the number of bins.
+    let bins = (n.log2().ceil() as usize + 1).max(5);
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &values {
+        counts[(((v - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    let density = |c: usize| c as f64 / (n * width);
+    let normal = |x: f64| {
+        if sd > 0.0 {
+            (-(x - mean).powi(2) / (2.0 * sd * sd)).exp()
+                / (sd * (2.0 * std::f64::consts::PI).sqrt())
+        } else {
+            0.0
+        }
+    };
+    let y_max = counts
+        .iter()
+        .map(|&c| density(c))
+        .fold(normal(mean), f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(lo..hi, 0.0..y_max)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("residual (predicted − true)")
+        .y_desc("density")
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(k, &c)| {
+            let x = lo + k as f64 * width;
+            Rectangle::new([(x, 0.0), (x + width, density(c))], BLUE.mix(0.45).filled())
+        }))
+        .map_err(|e| e.to_string())?
+        .label(format!("test residuals (n = {})", values.len()))
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.mix(0.45).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            (0..=200).map(|k| {
+                let x = lo + (hi - lo) * k as f64 / 200.0;
+                (x, normal(x))
+            }),
+            ORANGE.stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?
+        .label(format!("normal (mean {mean:.3e}, sd {sd:.3e})"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], ORANGE.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Labels and predictions over time, with the test days shaded: what a random split's
+/// interleaving of train and test days looks like, next to a chronological split's block.
+pub fn labels_over_time(
+    path: &Path,
+    period: &Period,
+    title: &str,
+    labels: &[(usize, f64)],
+    predictions: &[(usize, f64)],
+    test_days: &[usize],
+) -> Result<()> {
+    render!(path, (1200, 500), |root| draw_over_time(
+        &root,
+        period,
+        title,
+        labels,
+        predictions,
+        test_days
+    ))
+}
+
+fn draw_over_time<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    period: &Period,
+    title: &str,
+    labels: &[(usize, f64)],
+    predictions: &[(usize, f64)],
+    test_days: &[usize],
+) -> DrawResult {
+    let (lo, hi) = labels
+        .iter()
+        .chain(predictions)
+        .map(|&(_, v)| v)
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (lo, hi) = padded(lo, hi);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..period.n_days().max(1) as f64, lo..hi)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(10)
+        .x_label_formatter(&|x| month_label(period, *x))
+        .y_desc("label")
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let mut sorted = test_days.to_vec();
+    sorted.sort_unstable();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for d in sorted {
+        match spans.last_mut() {
+            Some((_, end)) if *end == d => *end = d + 1,
+            _ => spans.push((d, d + 1)),
+        }
+    }
+    chart
+        .draw_series(spans.iter().map(|&(a, b)| {
+            Rectangle::new([(a as f64, lo), (b as f64, hi)], GREY.mix(0.2).filled())
+        }))
+        .map_err(|e| e.to_string())?
+        .label("test days")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], GREY.mix(0.2).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            labels.iter().map(|&(d, v)| (d as f64 + 0.5, v)),
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?
+        .label("label")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLACK.stroke_width(1)));
+    chart
+        .draw_series(
+            predictions
+                .iter()
+                .map(|&(d, v)| Circle::new((d as f64 + 0.5, v), 1, ORANGE.filled())),
+        )
+        .map_err(|e| e.to_string())?
+        .label("prediction")
+        .legend(|(x, y)| Circle::new((x + 7, y), 3, ORANGE.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+    (lo - pad, hi + pad)
+}
+
+/// Ordinary least squares of `y` on `x`: `(slope, intercept)`, or `None` when `x` is constant.
+fn least_squares_line(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let n = x.len().min(y.len()) as f64;
+    if n < 2.0 {
+        return None;
+    }
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    (sxx > 0.0).then(|| (sxy / sxx, my - sxy / sxx * mx))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -500,6 +796,51 @@ mod tests {
         // Half way to the negative end: each channel half way between white and blue.
         assert_eq!(diverging(-2.5, 5.0), RGBColor(140, 175, 210));
         assert_eq!(diverging(f64::NAN, 5.0), RGBColor(210, 210, 210));
+    }
+
+    #[test]
+    fn least_squares_line_through_exact_points() {
+        // y = 2x + 1 exactly.
+        let x = [0.0, 1.0, 2.0, 4.0];
+        let y = [1.0, 3.0, 5.0, 9.0];
+        assert_eq!(least_squares_line(&x, &y), Some((2.0, 1.0)));
+        assert_eq!(least_squares_line(&[1.0, 1.0], &[0.0, 2.0]), None);
+    }
+
+    #[test]
+    fn regression_figures_render_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let truth = [0.1, 0.2, 0.3, 0.4];
+        let predicted = [0.12, 0.18, 0.33, 0.39];
+        let panel = ScatterPanel {
+            label: "test",
+            truth: &truth,
+            predicted: &predicted,
+            r2: 0.9,
+        };
+        for ext in ["png", "svg"] {
+            let path = dir.path().join(format!("scatter.{ext}"));
+            predicted_vs_true(&path, "predicted vs true", &[panel]).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            if ext == "png" {
+                assert_eq!(&bytes[..4], b"\x89PNG");
+            } else {
+                assert!(String::from_utf8_lossy(&bytes).contains("<svg"));
+            }
+        }
+        let residuals: Vec<f64> = predicted.iter().zip(&truth).map(|(p, t)| p - t).collect();
+        residual_histogram(&dir.path().join("hist.png"), "residuals", &residuals).unwrap();
+        let period = Period::parse("2020-01-01", "2020-01-11").unwrap();
+        let labels: Vec<(usize, f64)> = (0..10).map(|d| (d, d as f64)).collect();
+        labels_over_time(
+            &dir.path().join("time.png"),
+            &period,
+            "labels",
+            &labels,
+            &labels[5..],
+            &[5, 6, 7, 8, 9],
+        )
+        .unwrap();
     }
 
     #[test]

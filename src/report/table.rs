@@ -101,6 +101,35 @@ impl Table {
         out
     }
 
+    /// The table as a LaTeX `tabular` with booktabs rules (`\toprule`, `\midrule`,
+    /// `\bottomrule`); text columns left-aligned, columns whose cells are all numbers
+    /// right-aligned; missing values as `--`; LaTeX special characters escaped.
+    pub fn to_latex(&self) -> String {
+        let numeric: Vec<bool> = (0..self.headers.len())
+            .map(|j| {
+                self.rows
+                    .iter()
+                    .all(|r| r[j].as_deref().is_none_or(|c| c.parse::<f64>().is_ok()))
+            })
+            .collect();
+        let align: String = numeric.iter().map(|&n| if n { 'r' } else { 'l' }).collect();
+        let line = |cells: Vec<String>| format!("{} \\\\\n", cells.join(" & "));
+        let mut out = format!("\\begin{{tabular}}{{{align}}}\n\\toprule\n");
+        out.push_str(&line(
+            self.headers.iter().map(|h| latex_escape(h)).collect(),
+        ));
+        out.push_str("\\midrule\n");
+        for row in &self.rows {
+            out.push_str(&line(
+                row.iter()
+                    .map(|c| c.as_deref().map_or("--".to_string(), latex_escape))
+                    .collect(),
+            ));
+        }
+        out.push_str("\\bottomrule\n\\end{tabular}\n");
+        out
+    }
+
     /// Writes [`Table::to_csv`] to `path` atomically.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
         let text = self.to_csv()?;
@@ -112,6 +141,24 @@ impl Table {
         let text = self.to_markdown();
         crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))
     }
+}
+
+/// Escapes the characters LaTeX treats specially.
+fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            '\\' => out.push_str("\\textbackslash{}"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Formats a number for a table: `digits` significant digits, scientific notation for very
@@ -155,6 +202,18 @@ mod tests {
         assert_eq!(
             md,
             "| window_days | cv  |\n| ----------- | --- |\n| 32          | 0.5 |\n| 64          | —   |\n"
+        );
+    }
+
+    #[test]
+    fn latex_uses_booktabs_and_escapes() {
+        let mut t = Table::new(["decoder", "test_r2"]);
+        t.push(vec![Some("random_forest".into()), Some("0.5".into())]);
+        t.push(vec![Some("a&b".into()), None]);
+        assert_eq!(
+            t.to_latex(),
+            "\\begin{tabular}{lr}\n\\toprule\ndecoder & test\\_r2 \\\\\n\\midrule\n\
+             random\\_forest & 0.5 \\\\\na\\&b & -- \\\\\n\\bottomrule\n\\end{tabular}\n"
         );
     }
 

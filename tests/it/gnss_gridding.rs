@@ -227,7 +227,7 @@ fn blocks_of_days_join_seamlessly() {
     // boundary, still matches the direct equations.
     let n_days = 2 * BLOCK_DAYS + 5;
     let region = Region::new(137.0, 141.5, 33.0, 37.0).unwrap();
-    let field = random_field(region, 8, n_days, 0.3, 5);
+    let field = random_field(region, 20, n_days, 0.15, 5);
     let spec = GridSpec {
         rows: 3,
         cols: 4,

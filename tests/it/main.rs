@@ -2,9 +2,13 @@
 
 mod catalog;
 mod cli;
+mod dataset;
+mod decode;
+mod experiment;
 mod gnss_gridding;
 mod gnss_io;
 mod gnss_synth;
 mod real_data;
 mod seismicity;
 mod stationarity;
+mod track;

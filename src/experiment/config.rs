@@ -1,0 +1,1840 @@
+//! Experiment files: the raw schema ([`ExperimentFile`]), its layering, and its resolution into
+//! the checked [`ResolvedExperiment`] the runner sees.
+//!
+//! # Two phases
+//!
+//! [`ExperimentFile`] is exactly what the user wrote (serde, unknown keys refused everywhere).
+//! [`resolve`] turns it into a [`ResolvedExperiment`]: region and period parsed, the b/a window
+//! and grid settings checked (`BValueParams::check`, `GridSpec::check`), decoder groups read,
+//! the split manifest materialised, the data paths found. Every failure is an
+//! [`Error::Config`] naming the dotted key, and, where a layer set that key, the layer (a file
+//! path, `--set KEY=VALUE`, an environment variable).
+//!
+//! # Layers
+//!
+//! From weakest to strongest (figment merges each over the previous):
+//!
+//! 1. built-in defaults ([`ExperimentFile::default`], the paper's settings);
+//! 2. the experiment file ([`Layers::file`]);
+//! 3. `--set KEY=VALUE` overrides ([`Layers::overrides`]), one layer each;
+//! 4. `QUAKELAB_*` environment variables ([`Layers::env`]), one layer each:
+//!    `QUAKELAB_FEATURES__SEISMICITY__WINDOW_DAYS=64` sets `features.seismicity.window_days`
+//!    (`__` separates keys, names are lower-cased). [`NON_CONFIG_ENV`] names the variables with
+//!    the prefix that are other settings and never config keys.
+//!
+//! The value of an override or a variable is read as a TOML value (`64`, `3.5`, `true`,
+//! `"text"`, `[1, 2]`, `{ kind = "ridge" }`, `2009-01-01`), and as plain text where it is not
+//! one, so `--set labels.bandwidth=scott` needs no quotes. The environment is an input, not a
+//! global: [`Layers::with_process_env`] reads it, and tests pass their own variables.
+//!
+//! Every value keeps the layer it came from ([`show`] prints it beside the value).
+//!
+//! # Groups
+//!
+//! As in Hydra, an entry of `decoders` may be a name instead of a table: `decoders = ["ridge"]`
+//! reads `decoder/ridge.toml` (a [`DecoderConfig`] table) from the experiment file's directory,
+//! or failing that from `experiments/` under the current directory.
+//!
+//! # Data paths
+//!
+//! A path is used as written (relative to the current directory), `synthetic:NAME` names a
+//! scenario (built-in or a `.toml` path, see [`Scenario::load`]), and `real:REL` is `REL` inside
+//! the real public data directory ([`crate::io::real_data_dir`], set by `QUAKELAB_REAL_DATA`),
+//! so an experiment on real data reads the same on every machine. The config hash uses the
+//! paths as written, never the directory they were found in.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Region;
+use crate::dataset::{Modality, SplitKind};
+use crate::decode::DecoderConfig;
+use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
+use crate::io::catalog::ColumnMapping;
+use crate::io::{REAL_DATA_ENV, real_data_dir};
+use crate::period::Period;
+use crate::seismicity::bvalue::{
+    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec,
+};
+use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
+use crate::synth::Scenario;
+use crate::{Error, Result, ensure_config};
+
+/// The prefix of the environment variables that set config keys.
+pub const ENV_PREFIX: &str = "QUAKELAB_";
+
+/// Variables with the [`ENV_PREFIX`] that are other settings, not config keys: the real-data
+/// directory, and the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`).
+pub const NON_CONFIG_ENV: [&str; 2] = [REAL_DATA_ENV, "QUAKELAB_MLFLOW"];
+
+/// Where the public real data can be downloaded, named when a `real:` path cannot be found.
+pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.gov/fdsnws/event/1/), \
+     NGL gps_timeseries (https://geodesy.unr.edu/gps_timeseries/), GEONET/GSI (https://terras.gsi.go.jp/), \
+     JMA hypocenter catalog (https://www.data.jma.go.jp/eqev/data/bulletin/)";
+
+// ---------------------------------------------------------------------------------------------
+// Raw schema
+// ---------------------------------------------------------------------------------------------
+
+/// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
+/// settings over synthetic Japan), so a file only states what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// The experiment's name (letters, digits, `.`, `_`, `-`).
+    pub name: String,
+    /// The seed every random stream derives from.
+    pub seed: u64,
+    /// The study box, `LON0,LON1,LAT0,LAT1`.
+    pub region: String,
+    /// The study period.
+    pub period: PeriodSection,
+    /// Where the catalog and the GNSS series come from.
+    pub data: DataSection,
+    /// The seismicity and GNSS features.
+    pub features: FeaturesSection,
+    /// The KDE labels.
+    pub labels: LabelsSection,
+    /// The daily table.
+    pub dataset: DatasetSection,
+    /// The image encoder.
+    pub encoder: EncoderSection,
+    /// The decoders: inline tables, or names of `decoder/NAME.toml` groups.
+    pub decoders: Vec<TextOr<DecoderConfig>>,
+    /// The train/test splits.
+    pub split: SplitSection,
+    /// The ablations and controls.
+    pub ablations: AblationsSection,
+    /// Where runs are recorded. Not part of the config hash.
+    pub tracking: TrackingSection,
+    /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
+    /// part of the config hash.
+    pub sweep: BTreeMap<String, toml::Value>,
+}
+
+impl Default for ExperimentFile {
+    fn default() -> Self {
+        ExperimentFile {
+            name: "experiment".into(),
+            seed: 2009,
+            region: "123,148,22,46".into(),
+            period: PeriodSection::default(),
+            data: DataSection::default(),
+            features: FeaturesSection::default(),
+            labels: LabelsSection::default(),
+            dataset: DatasetSection::default(),
+            encoder: EncoderSection::default(),
+            decoders: Vec::new(),
+            split: SplitSection::default(),
+            ablations: AblationsSection::default(),
+            tracking: TrackingSection::default(),
+            sweep: BTreeMap::new(),
+        }
+    }
+}
+
+/// Either a short text form or a full table (e.g. `"ridge"` or `{ kind = "ridge", alpha = 2 }`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextOr<T> {
+    /// The text form.
+    Text(String),
+    /// The table form.
+    Table(T),
+}
+
+impl<T: Serialize> Serialize for TextOr<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TextOr::Text(text) => serializer.serialize_str(text),
+            TextOr::Table(table) => table.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for TextOr<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct TextOrVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for TextOrVisitor<T> {
+            type Value = TextOr<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a table")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Self::Value, E> {
+                Ok(TextOr::Text(text.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(TextOr::Table)
+            }
+        }
+
+        deserializer.deserialize_any(TextOrVisitor(std::marker::PhantomData))
+    }
+}
+
+/// `[period]`: `[start, end)` in UTC calendar days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeriodSection {
+    /// The first day, `YYYY-MM-DD` (a string or a TOML date).
+    pub start: String,
+    /// The day after the last.
+    pub end: String,
+}
+
+impl Default for PeriodSection {
+    fn default() -> Self {
+        PeriodSection {
+            start: "2009-01-01".into(),
+            end: "2024-01-01".into(),
+        }
+    }
+}
+
+/// `[data]`: the inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// `"synthetic:NAME"`, a path, `"real:REL"`, or `{ path = ..., columns = { ... } }`.
+    pub catalog: TextOr<CatalogFile>,
+    /// `"synthetic:NAME"`, `{ tenv3 = DIR }` or `{ geonet = DIR }` (DIR a path or `real:REL`).
+    pub gnss: TextOr<GnssFiles>,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection {
+            catalog: TextOr::Text("synthetic:japan".into()),
+            gnss: TextOr::Text("synthetic:japan".into()),
+        }
+    }
+}
+
+/// A catalog file with an explicit column mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// A path or `real:REL`.
+    pub path: String,
+    /// Which columns hold what; inferred from the header when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnMapping>,
+}
+
+/// A directory of GNSS series, by format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GnssFiles {
+    /// NGL `.tenv3` files, one per station.
+    Tenv3(String),
+    /// GEONET displacement tables with a `stations.csv` (the default column mapping).
+    Geonet(String),
+}
+
+/// `[features]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeaturesSection {
+    /// `[features.seismicity]`: b and a values in sliding windows.
+    pub seismicity: SeismicitySection,
+    /// `[features.gnss]`: the displacement images.
+    pub gnss: GnssImagingSection,
+}
+
+/// `[features.seismicity]` (paper §1.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeismicitySection {
+    /// The completeness magnitude; with `mc_per_window`, the floor of the selection.
+    pub mc: f64,
+    /// Each window's own Mc by maximum curvature plus `mc_correction`.
+    pub mc_per_window: bool,
+    /// Added to the modal bin with `mc_per_window` (Woessner & Wiemer: 0.2).
+    pub mc_correction: f64,
+    /// Magnitude bin width ΔM.
+    pub bin_width: f64,
+    /// Window length in days.
+    pub window_days: usize,
+    /// Days between windows.
+    pub step_days: usize,
+    /// The fewest events at or above Mc for a window to get a value.
+    pub min_events: usize,
+    /// `aki` (the paper), `aki_utsu` or `b_positive`.
+    pub estimator: EstimatorName,
+    /// b-positive's smallest magnitude difference (default: one bin width).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_positive_delta: Option<f64>,
+}
+
+impl Default for SeismicitySection {
+    fn default() -> Self {
+        SeismicitySection {
+            mc: 3.0,
+            mc_per_window: false,
+            mc_correction: 0.2,
+            bin_width: 0.1,
+            window_days: 128,
+            step_days: 1,
+            min_events: 50,
+            estimator: EstimatorName::Aki,
+            b_positive_delta: None,
+        }
+    }
+}
+
+/// The b estimator's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimatorName {
+    /// [`BEstimator::Aki`].
+    Aki,
+    /// [`BEstimator::AkiUtsu`].
+    AkiUtsu,
+    /// [`BEstimator::BPositive`].
+    BPositive,
+}
+
+/// `[features.gnss]` (paper §1.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GnssImagingSection {
+    /// `ROWSxCOLS`.
+    pub grid: String,
+    /// The Gaussian width in grid spacings.
+    pub sigma_cells: f64,
+    /// `corner` (the paper) or `centre`.
+    pub origin: OriginName,
+    /// Which spacing `sigma_cells` multiplies: `latitude` or `longitude`.
+    pub sigma_spacing: SpacingName,
+}
+
+impl Default for GnssImagingSection {
+    fn default() -> Self {
+        GnssImagingSection {
+            grid: "50x50".into(),
+            sigma_cells: 8.0,
+            origin: OriginName::Corner,
+            sigma_spacing: SpacingName::Latitude,
+        }
+    }
+}
+
+/// The grid origin's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginName {
+    /// [`GridOrigin::Corner`].
+    Corner,
+    /// [`GridOrigin::Centre`].
+    Centre,
+}
+
+/// The sigma spacing's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpacingName {
+    /// [`SigmaSpacing::Latitude`].
+    Latitude,
+    /// [`SigmaSpacing::Longitude`].
+    Longitude,
+}
+
+/// `[labels]` (paper §1.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelsSection {
+    /// `scott`, `silverman` or a number of days.
+    pub bandwidth: BandwidthSetting,
+    /// `none`, `minmax`, `zscore` or `events_per_day`.
+    pub scale: ScaleName,
+    /// The magnitude cut of the events the density is fitted on.
+    pub mc: f64,
+}
+
+impl Default for LabelsSection {
+    fn default() -> Self {
+        LabelsSection {
+            bandwidth: BandwidthSetting::Scott,
+            scale: ScaleName::None,
+            mc: 3.0,
+        }
+    }
+}
+
+/// The KDE bandwidth as written: a rule's name or a number of days.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BandwidthSetting {
+    /// `"scott"`.
+    Scott,
+    /// `"silverman"`.
+    Silverman,
+    /// A number of days.
+    Days(f64),
+}
+
+impl Serialize for BandwidthSetting {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match *self {
+            BandwidthSetting::Scott => serializer.serialize_str("scott"),
+            BandwidthSetting::Silverman => serializer.serialize_str("silverman"),
+            BandwidthSetting::Days(days) => serializer.serialize_f64(days),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BandwidthSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct BandwidthVisitor;
+
+        impl Visitor<'_> for BandwidthVisitor {
+            type Value = BandwidthSetting;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`scott`, `silverman` or a number of days")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Self::Value, E> {
+                match text {
+                    "scott" => Ok(BandwidthSetting::Scott),
+                    "silverman" => Ok(BandwidthSetting::Silverman),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(text), &self)),
+                }
+            }
+
+            fn visit_f64<E: de::Error>(self, days: f64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days))
+            }
+
+            fn visit_i64<E: de::Error>(self, days: i64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days as f64))
+            }
+
+            fn visit_u64<E: de::Error>(self, days: u64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days as f64))
+            }
+        }
+
+        deserializer.deserialize_any(BandwidthVisitor)
+    }
+}
+
+/// The label scale's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScaleName {
+    /// [`LabelScale::None`].
+    #[serde(rename = "none")]
+    None,
+    /// [`LabelScale::MinMax`].
+    #[serde(rename = "minmax")]
+    MinMax,
+    /// [`LabelScale::ZScore`].
+    #[serde(rename = "zscore")]
+    ZScore,
+    /// [`LabelScale::EventsPerDay`].
+    #[serde(rename = "events_per_day")]
+    EventsPerDay,
+}
+
+/// `[dataset]` (paper §1.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetSection {
+    /// Days from a feature day to its label day (1: the paper's nowcast).
+    pub horizon_days: usize,
+}
+
+impl Default for DatasetSection {
+    fn default() -> Self {
+        DatasetSection { horizon_days: 1 }
+    }
+}
+
+/// `[encoder]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderSection {
+    /// `flatten` or `none`.
+    pub kind: EncoderKind,
+    /// PCA components fitted on the training rows; 0 for no PCA.
+    pub pca_dims: usize,
+}
+
+impl Default for EncoderSection {
+    fn default() -> Self {
+        EncoderSection {
+            kind: EncoderKind::Flatten,
+            pca_dims: 16,
+        }
+    }
+}
+
+/// The image encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderKind {
+    /// Each image's pixels as one row.
+    Flatten,
+    /// No image features.
+    None,
+}
+
+/// `[split]` (paper §1.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitSection {
+    /// Which splits to evaluate.
+    pub kinds: Vec<SplitName>,
+    /// The training fraction of the random and chronological splits.
+    pub train_fraction: f64,
+    /// The number of folds of the blocked split.
+    pub blocked_folds: usize,
+    /// The embargo of the chronological and blocked splits (default:
+    /// `features.seismicity.window_days + dataset.horizon_days`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embargo_days: Option<usize>,
+}
+
+impl Default for SplitSection {
+    fn default() -> Self {
+        SplitSection {
+            kinds: vec![SplitName::Random, SplitName::Chronological],
+            train_fraction: 0.7,
+            blocked_folds: 5,
+            embargo_days: None,
+        }
+    }
+}
+
+/// A split's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitName {
+    /// A seeded shuffle.
+    Random,
+    /// The first rows train, the last test.
+    Chronological,
+    /// Contiguous folds with an embargo.
+    Blocked,
+}
+
+/// `[ablations]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AblationsSection {
+    /// Which feature sets to fit: `gnss`, `seismicity`, `fusion`.
+    pub modalities: Vec<ModalityName>,
+    /// Control experiments: `day_number`, `label_shift`.
+    pub controls: Vec<Control>,
+    /// The shift of the `label_shift` control, in days.
+    pub label_shift_days: usize,
+    /// Also fit each modality with its rows permuted across training days.
+    pub shuffle_modality: bool,
+}
+
+impl Default for AblationsSection {
+    fn default() -> Self {
+        AblationsSection {
+            modalities: vec![
+                ModalityName::Gnss,
+                ModalityName::Seismicity,
+                ModalityName::Fusion,
+            ],
+            controls: Vec::new(),
+            label_shift_days: 180,
+            shuffle_modality: false,
+        }
+    }
+}
+
+/// A modality's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModalityName {
+    /// [`Modality::Gnss`].
+    Gnss,
+    /// [`Modality::Seismicity`].
+    Seismicity,
+    /// [`Modality::Fusion`].
+    Fusion,
+}
+
+/// A control experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// The day number as the only feature: skill from trends alone.
+    DayNumber,
+    /// Labels shifted by `label_shift_days`: skill that survives is not causal.
+    LabelShift,
+}
+
+/// `[tracking]`. Not part of the config hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingSection {
+    /// The local run store.
+    pub results_dir: String,
+    /// An MLflow tracking server; empty for none.
+    pub mlflow_uri: String,
+    /// The MLflow experiment; empty for the experiment's name.
+    pub experiment_name: String,
+}
+
+impl Default for TrackingSection {
+    fn default() -> Self {
+        TrackingSection {
+            results_dir: "results".into(),
+            mlflow_uri: String::new(),
+            experiment_name: String::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+// ---------------------------------------------------------------------------------------------
+
+/// The inputs of the layering: the file, the `--set` overrides, the environment, and the
+/// real-data directory that `real:` paths resolve against.
+#[derive(Debug, Clone, Default)]
+pub struct Layers {
+    /// The experiment file; `None` for the defaults alone.
+    pub file: Option<PathBuf>,
+    /// `KEY=VALUE` assignments, in order (a later one wins).
+    pub overrides: Vec<String>,
+    /// Environment variables; those without [`ENV_PREFIX`] or in [`NON_CONFIG_ENV`] are ignored.
+    pub env: Vec<(String, String)>,
+    /// The real public data directory; `None` makes every `real:` path an error.
+    pub real_data_dir: Option<PathBuf>,
+}
+
+impl Layers {
+    /// The file alone, with [`real_data_dir`] as the real-data directory and no environment.
+    pub fn new(file: impl Into<PathBuf>) -> Self {
+        Layers {
+            file: Some(file.into()),
+            overrides: Vec::new(),
+            env: Vec::new(),
+            real_data_dir: real_data_dir(),
+        }
+    }
+
+    /// Adds `KEY=VALUE` overrides.
+    pub fn with_overrides<S: Into<String>>(
+        mut self,
+        overrides: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.overrides.extend(overrides.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds environment variables.
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.env.extend(vars);
+        self
+    }
+
+    /// Adds this process's environment variables.
+    pub fn with_process_env(self) -> Self {
+        self.with_env(std::env::vars())
+    }
+}
+
+/// One figment provider: a dictionary with the metadata that names where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    name: &'static str,
+    source: Option<Source>,
+    dict: Dict,
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        let metadata = Metadata::named(self.name);
+        match &self.source {
+            Some(source) => metadata.source(source.clone()),
+            None => metadata,
+        }
+    }
+
+    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.dict.clone()))
+    }
+}
+
+impl Layer {
+    /// One value at a dotted key, with a custom source description.
+    pub(crate) fn assignment(
+        name: &'static str,
+        key: &str,
+        value: toml::Value,
+        source: String,
+    ) -> Result<Layer> {
+        let path = split_key(key)?;
+        Ok(Layer {
+            name,
+            source: Some(Source::Custom(source)),
+            dict: nest(&path, figment_value(value)),
+        })
+    }
+}
+
+/// The segments of a dotted key; empty segments are refused.
+fn split_key(key: &str) -> Result<Vec<String>> {
+    let path: Vec<String> = key.split('.').map(|s| s.trim().to_string()).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(Error::config(
+            key,
+            "not a dotted key (e.g. features.seismicity.window_days)",
+        ));
+    }
+    Ok(path)
+}
+
+/// `{a: {b: value}}` for the path `[a, b]`.
+fn nest(path: &[String], value: Value) -> Dict {
+    let mut value = value;
+    for key in path.iter().skip(1).rev() {
+        let mut dict = Dict::new();
+        dict.insert(key.clone(), value);
+        value = Value::from(dict);
+    }
+    let mut dict = Dict::new();
+    if let Some(first) = path.first() {
+        dict.insert(first.clone(), value);
+    }
+    dict
+}
+
+/// A TOML value as a figment value; dates and times become their text.
+fn figment_value(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::from(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Boolean(b) => Value::from(b),
+        toml::Value::Datetime(d) => Value::from(d.to_string()),
+        toml::Value::Array(items) => {
+            Value::from(items.into_iter().map(figment_value).collect::<Vec<Value>>())
+        }
+        toml::Value::Table(table) => Value::from(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, figment_value(v)))
+                .collect::<Dict>(),
+        ),
+    }
+}
+
+/// Reads an override's or a variable's text as a TOML value, or as plain text where it is not
+/// one (`scott`, `synthetic:japan`, `real:catalogs/x.csv`).
+pub fn parse_value(text: &str) -> toml::Value {
+    let text = text.trim();
+    format!("value = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .filter(|table| table.len() == 1)
+        .and_then(|mut table| table.remove("value"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+/// Splits `KEY=VALUE`, naming the text in the error.
+pub(crate) fn split_assignment<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str)> {
+    let (key, value) = text.split_once('=').ok_or_else(|| {
+        Error::config(
+            text.trim(),
+            format!("expected {what} KEY=VALUE (no `=` found)"),
+        )
+    })?;
+    Ok((key.trim(), value.trim()))
+}
+
+/// Parses a TOML file into a layer; a syntax error names the file and line.
+fn file_layer(path: &Path, name: &'static str) -> Result<Layer> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let table = text.parse::<toml::Table>().map_err(|e| {
+        let line = e.span().map_or(0, |span| {
+            text[..span.start.min(text.len())].matches('\n').count() + 1
+        });
+        Error::parse(path, line as u64, "toml", e.message().trim().to_string())
+    })?;
+    let dict = table
+        .into_iter()
+        .map(|(k, v)| (k, figment_value(v)))
+        .collect();
+    Ok(Layer {
+        name,
+        source: Some(Source::File(path.to_path_buf())),
+        dict,
+    })
+}
+
+/// Whether an environment variable is a config key.
+fn is_config_var(name: &str) -> bool {
+    name.len() > ENV_PREFIX.len()
+        && name.starts_with(ENV_PREFIX)
+        && !NON_CONFIG_ENV.contains(&name)
+        && !name.starts_with("QUAKELAB_MLFLOW_")
+}
+
+/// The layers as figment providers, built once and resolved as many times as a sweep needs.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerStack {
+    defaults: Layer,
+    file: Option<Layer>,
+    fixed: Vec<Layer>,
+    fixed_keys: Vec<String>,
+    file_dir: Option<PathBuf>,
+    real_data_dir: Option<PathBuf>,
+}
+
+impl LayerStack {
+    /// Reads the file and parses the overrides and variables.
+    pub(crate) fn build(layers: &Layers) -> Result<LayerStack> {
+        let defaults = Value::serialize(ExperimentFile::default())
+            .ok()
+            .and_then(|v| v.into_dict())
+            .ok_or_else(|| {
+                Error::config(
+                    "experiment",
+                    "the built-in defaults do not serialise to a table",
+                )
+            })?;
+        let file = layers
+            .file
+            .as_deref()
+            .map(|path| file_layer(path, "experiment file"))
+            .transpose()?;
+        let mut fixed = Vec::new();
+        let mut fixed_keys = Vec::new();
+        for text in &layers.overrides {
+            let (key, value) = split_assignment(text, "--set")?;
+            fixed.push(Layer::assignment(
+                "--set",
+                key,
+                parse_value(value),
+                format!("--set {key}={value}"),
+            )?);
+            fixed_keys.push(key.to_string());
+        }
+        let mut vars: Vec<&(String, String)> = layers
+            .env
+            .iter()
+            .filter(|(name, _)| is_config_var(name))
+            .collect();
+        vars.sort();
+        for (name, value) in vars {
+            let key = name[ENV_PREFIX.len()..].to_lowercase().replace("__", ".");
+            fixed.push(Layer::assignment(
+                "environment",
+                &key,
+                parse_value(value),
+                format!("env {name}"),
+            )?);
+            fixed_keys.push(key);
+        }
+        Ok(LayerStack {
+            defaults: Layer {
+                name: "default",
+                source: None,
+                dict: defaults,
+            },
+            file_dir: layers
+                .file
+                .as_deref()
+                .map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf()),
+            file,
+            fixed,
+            fixed_keys,
+            real_data_dir: layers.real_data_dir.clone(),
+        })
+    }
+
+    /// The keys set by `--set` or the environment.
+    pub(crate) fn fixed_keys(&self) -> &[String] {
+        &self.fixed_keys
+    }
+
+    /// Defaults < file < `extra` (sweep points) < overrides < environment.
+    pub(crate) fn figment(&self, extra: &[Layer]) -> Figment {
+        let mut figment = Figment::new().merge(self.defaults.clone());
+        if let Some(file) = &self.file {
+            figment = figment.merge(file.clone());
+        }
+        for layer in extra.iter().chain(&self.fixed) {
+            figment = figment.merge(layer.clone());
+        }
+        figment
+    }
+
+    /// The layered raw file and the figment that made it.
+    pub(crate) fn extract(&self, extra: &[Layer]) -> Result<(ExperimentFile, Figment)> {
+        let figment = self.figment(extra);
+        let file = figment
+            .extract::<ExperimentFile>()
+            .map_err(|e| figment_error(&figment, e))?;
+        Ok((file, figment))
+    }
+
+    /// Layers, extracts and resolves.
+    pub(crate) fn resolve(&self, extra: &[Layer]) -> Result<ResolvedExperiment> {
+        let (file, figment) = self.extract(extra)?;
+        resolve_file(file, self).map_err(|e| with_source(&figment, e))
+    }
+
+    /// The directories searched for groups, in order.
+    fn group_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self.file_dir.iter().cloned().collect();
+        let fallback = PathBuf::from("experiments");
+        if !dirs.iter().any(|d| same_dir(d, &fallback)) {
+            dirs.push(fallback);
+        }
+        dirs
+    }
+}
+
+/// Whether two directory paths name the same directory (by canonical path where both exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// How a layer is named in messages and in [`show`].
+pub(crate) fn describe(metadata: &Metadata) -> String {
+    match &metadata.source {
+        Some(Source::File(path)) => path.display().to_string(),
+        Some(Source::Custom(text)) => text.clone(),
+        _ => metadata.name.to_string(),
+    }
+}
+
+/// A figment extraction error as an [`Error::Config`] naming the dotted key and its layer.
+fn figment_error(figment: &Figment, error: figment::Error) -> Error {
+    let key = if error.path.is_empty() {
+        "experiment".to_string()
+    } else {
+        error.path.join(".")
+    };
+    let source = figment
+        .find_metadata(&key)
+        .or(error.metadata.as_ref())
+        .map_or_else(|| "an unknown layer".to_string(), describe);
+    Error::config(key, format!("{} (from {source})", error.kind))
+}
+
+/// Adds the layer that set a [`Error::Config`]'s key to its message, where a layer set it.
+fn with_source(figment: &Figment, error: Error) -> Error {
+    match error {
+        Error::Config { key, message } => {
+            let leaf = figment
+                .find_value(&key)
+                .ok()
+                .filter(|v| v.as_dict().is_none())
+                .and_then(|v| figment.get_metadata(v.tag()));
+            match leaf {
+                Some(metadata) if !message.contains(" (from ") => {
+                    let source = describe(metadata);
+                    Error::config(key, format!("{message} (from {source})"))
+                }
+                _ => Error::Config { key, message },
+            }
+        }
+        other => other,
+    }
+}
+
+/// Renames the key of a [`Error::Config`] raised by a shared checker.
+fn rekey(error: Error, rename: impl Fn(&str) -> String) -> Error {
+    match error {
+        Error::Config { key, message } => Error::config(rename(&key), message),
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolved
+// ---------------------------------------------------------------------------------------------
+
+/// Where the catalog comes from.
+#[derive(Debug, Clone)]
+pub enum CatalogSource {
+    /// A scenario's ETAS catalog.
+    Synthetic(Box<Scenario>),
+    /// A CSV file (ComCat or generic).
+    File {
+        /// The file, found.
+        path: PathBuf,
+        /// The column mapping; `None` to infer it from the header.
+        columns: Option<ColumnMapping>,
+    },
+}
+
+/// Where the GNSS series come from.
+#[derive(Debug, Clone)]
+pub enum GnssSource {
+    /// A scenario's simulated network.
+    Synthetic(Box<Scenario>),
+    /// A directory of NGL `.tenv3` files.
+    Tenv3(PathBuf),
+    /// A directory of GEONET displacement tables.
+    Geonet(PathBuf),
+}
+
+/// The checked b/a settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeismicitySettings {
+    /// Estimator, Mc, bin width, minimum events.
+    pub params: ValidBValueParams,
+    /// The time windows.
+    pub windows: WindowSpec,
+    /// The magnitude floor of the catalog selection (the fixed Mc, or the per-window floor).
+    pub selection_mc: f64,
+}
+
+/// The label settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelSettings {
+    /// Bandwidth and scale.
+    pub kde: KdeParams,
+    /// The magnitude cut of the labelled events.
+    pub mc: f64,
+}
+
+/// The encoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderSettings {
+    /// The encoder.
+    pub kind: EncoderKind,
+    /// PCA components, if any.
+    pub pca_dims: Option<usize>,
+}
+
+/// The split manifest: every split to evaluate, blocked folds listed one by one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitSettings {
+    /// The splits, in the order of `split.kinds`.
+    pub splits: Vec<SplitKind>,
+    /// The embargo of the chronological and blocked splits.
+    pub embargo_days: usize,
+}
+
+/// The ablations and controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AblationSettings {
+    /// The feature sets, each at most once.
+    pub modalities: Vec<Modality>,
+    /// The controls, each at most once.
+    pub controls: Vec<Control>,
+    /// The label shift of [`Control::LabelShift`].
+    pub label_shift_days: usize,
+    /// Whether to permute each modality across training days.
+    pub shuffle_modality: bool,
+}
+
+/// Where runs are recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingSettings {
+    /// The local run store.
+    pub results_dir: PathBuf,
+    /// The MLflow server, if any.
+    pub mlflow_uri: Option<String>,
+    /// The MLflow experiment name.
+    pub experiment_name: String,
+}
+
+/// A checked experiment: what the runner sees. Only [`resolve`] (or a sweep) makes one.
+#[derive(Debug, Clone)]
+pub struct ResolvedExperiment {
+    name: String,
+    seed: u64,
+    region: Region,
+    period: Period,
+    catalog: CatalogSource,
+    gnss: GnssSource,
+    seismicity: SeismicitySettings,
+    grid: ValidGridSpec,
+    labels: LabelSettings,
+    horizon_days: usize,
+    encoder: EncoderSettings,
+    decoders: Vec<DecoderConfig>,
+    decoder_groups: Vec<Option<PathBuf>>,
+    split: SplitSettings,
+    ablations: AblationSettings,
+    tracking: TrackingSettings,
+    effective: ExperimentFile,
+    config_hash: String,
+    derived: Vec<(&'static str, &'static str)>,
+}
+
+impl ResolvedExperiment {
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The seed of every random stream.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The study box.
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+    /// The study period.
+    pub fn period(&self) -> &Period {
+        &self.period
+    }
+    /// The catalog's source.
+    pub fn catalog(&self) -> &CatalogSource {
+        &self.catalog
+    }
+    /// The GNSS series' source.
+    pub fn gnss(&self) -> &GnssSource {
+        &self.gnss
+    }
+    /// The b/a settings.
+    pub fn seismicity(&self) -> &SeismicitySettings {
+        &self.seismicity
+    }
+    /// The image grid.
+    pub fn grid(&self) -> &ValidGridSpec {
+        &self.grid
+    }
+    /// The label settings.
+    pub fn labels(&self) -> &LabelSettings {
+        &self.labels
+    }
+    /// Days from a feature day to its label day (at least 1).
+    pub fn horizon_days(&self) -> usize {
+        self.horizon_days
+    }
+    /// The encoder.
+    pub fn encoder(&self) -> &EncoderSettings {
+        &self.encoder
+    }
+    /// The decoders, checked, groups read.
+    pub fn decoders(&self) -> &[DecoderConfig] {
+        &self.decoders
+    }
+    /// The split manifest.
+    pub fn split(&self) -> &SplitSettings {
+        &self.split
+    }
+    /// The ablations.
+    pub fn ablations(&self) -> &AblationSettings {
+        &self.ablations
+    }
+    /// The tracking settings.
+    pub fn tracking(&self) -> &TrackingSettings {
+        &self.tracking
+    }
+    /// The effective file: every layer applied, groups inlined, derived defaults filled in,
+    /// region and dates normalised. What the hash is taken of and what [`show`] prints.
+    pub fn effective(&self) -> &ExperimentFile {
+        &self.effective
+    }
+    /// The config hash (64 hex digits): see [`config_hash`].
+    pub fn config_hash(&self) -> &str {
+        &self.config_hash
+    }
+}
+
+/// The layered raw file ([`Layers`] applied, nothing checked beyond the schema).
+pub fn load(layers: &Layers) -> Result<ExperimentFile> {
+    LayerStack::build(layers)?
+        .extract(&[])
+        .map(|(file, _)| file)
+}
+
+/// Layers, checks and resolves an experiment.
+pub fn resolve(layers: &Layers) -> Result<ResolvedExperiment> {
+    LayerStack::build(layers)?.resolve(&[])
+}
+
+/// The config hash of an effective file: the SHA-256, in hex, of its canonical JSON (keys
+/// sorted, no whitespace, numbers as serde_json writes them) without `sweep` and `tracking`.
+/// Two files that resolve alike (a group name or its table inline, `"123, 148,22,46"` or
+/// `"123,148,22,46"`, `window_days` from a file or from `--set`) hash alike.
+pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
+    let mut value = serde_json::to_value(effective)
+        .map_err(|e| Error::config("experiment", format!("cannot serialise the config: {e}")))?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.remove("sweep");
+        map.remove("tracking");
+    }
+    let mut text = String::new();
+    canonical_json(&value, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// JSON with object keys sorted at every level and no whitespace.
+fn canonical_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical_json(item, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A data path: `real:REL` inside the real-data directory, or a path as written; it must exist.
+fn data_path(text: &str, key: &str, real: Option<&Path>) -> Result<PathBuf> {
+    let path = match text.strip_prefix("real:") {
+        Some(relative) => {
+            let dir = real.ok_or_else(|| {
+                Error::config(
+                    key,
+                    format!(
+                        "`{text}` is in the real-data directory, which was not found: set \
+                         {REAL_DATA_ENV} to it (default ../shared/data). The data are public: {REAL_DATA_SOURCES}"
+                    ),
+                )
+            })?;
+            dir.join(relative.trim_start_matches('/'))
+        }
+        None => PathBuf::from(text),
+    };
+    ensure_config!(
+        path.exists(),
+        key,
+        "`{}` not found (from `{text}`)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// `synthetic:NAME` as a scenario, or `None` for any other text.
+fn synthetic(text: &str, key: &str) -> Result<Option<Box<Scenario>>> {
+    match text.strip_prefix("synthetic:") {
+        Some(name) => Scenario::load(name)
+            .map(|s| Some(Box::new(s)))
+            .map_err(|e| rekey(e, |_| key.to_string())),
+        None => Ok(None),
+    }
+}
+
+/// Fails if a list names an item twice.
+fn ensure_distinct<T: PartialEq + fmt::Debug>(items: &[T], key: &str) -> Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        ensure_config!(!items[..i].contains(item), key, "{item:?} is listed twice");
+    }
+    Ok(())
+}
+
+/// Reads a decoder group file.
+fn decoder_group(stack: &LayerStack, name: &str, index: usize) -> Result<(DecoderConfig, PathBuf)> {
+    let key = format!("decoders.{index}");
+    ensure_config!(
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        &key,
+        "`{name}` is not a group name (letters, digits, `_`, `-`)"
+    );
+    let dirs = stack.group_dirs();
+    let candidates: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| d.join("decoder").join(format!("{name}.toml")))
+        .collect();
+    let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        Error::config(
+            &key,
+            format!(
+                "no decoder group `{name}`: looked for {}",
+                looked.join(", ")
+            ),
+        )
+    })?;
+    let layer = file_layer(path, "decoder group")?;
+    let figment = Figment::new().merge(layer);
+    let config = figment.extract::<DecoderConfig>().map_err(|e| {
+        let inner = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", e.path.join("."))
+        };
+        Error::config(
+            format!("{key}{inner}"),
+            format!("{} (from {}, group `{name}`)", e.kind, path.display()),
+        )
+    })?;
+    Ok((config, path.clone()))
+}
+
+/// Checks the layered file and materialises its settings.
+fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExperiment> {
+    let mut effective = file;
+    let mut derived = Vec::new();
+    let f = &effective;
+    ensure_config!(
+        !f.name.is_empty()
+            && f.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')),
+        "name",
+        "`{}` must be non-empty letters, digits, `.`, `_` or `-`",
+        f.name
+    );
+    let region = Region::parse(&f.region)?;
+    let period = Period::parse(&f.period.start, &f.period.end).map_err(|e| {
+        rekey(e, |key| match key {
+            "start" => "period.start".into(),
+            "end" => "period.end".into(),
+            other => other.into(),
+        })
+    })?;
+    let real = stack.real_data_dir.as_deref();
+
+    let (catalog, gnss) = resolve_data(&f.data, real)?;
+
+    let s = &f.features.seismicity;
+    let seismicity = resolve_seismicity(s)?;
+
+    let grid = resolve_grid(&f.features.gnss, region)?;
+
+    let labels = resolve_labels(&f.labels)?;
+
+    let horizon_days = f.dataset.horizon_days;
+    ensure_config!(
+        horizon_days >= 1,
+        "dataset.horizon_days",
+        "must be at least 1 (a label on its feature day overlaps the feature window), got 0"
+    );
+
+    let encoder = EncoderSettings {
+        kind: f.encoder.kind,
+        pca_dims: (f.encoder.pca_dims > 0).then_some(f.encoder.pca_dims),
+    };
+
+    let (decoders, decoder_groups) = resolve_decoders(&f.decoders, stack)?;
+
+    let sp = &f.split;
+    ensure_config!(
+        !sp.kinds.is_empty(),
+        "split.kinds",
+        "list at least one split"
+    );
+    ensure_distinct(&sp.kinds, "split.kinds")?;
+    ensure_config!(
+        sp.train_fraction > 0.0 && sp.train_fraction < 1.0,
+        "split.train_fraction",
+        "must lie strictly between 0 and 1, got {}",
+        sp.train_fraction
+    );
+    let embargo_days = match sp.embargo_days {
+        Some(days) => days,
+        None => {
+            derived.push((
+                "split.embargo_days",
+                "features.seismicity.window_days + dataset.horizon_days",
+            ));
+            s.window_days + horizon_days
+        }
+    };
+    let splits = resolve_splits(sp, f.seed, embargo_days)?;
+
+    let ablations = resolve_ablations(&f.ablations)?;
+
+    let t = &f.tracking;
+    ensure_config!(
+        !t.results_dir.trim().is_empty(),
+        "tracking.results_dir",
+        "must not be empty"
+    );
+    let experiment_name = if t.experiment_name.is_empty() {
+        derived.push(("tracking.experiment_name", "name"));
+        f.name.clone()
+    } else {
+        t.experiment_name.clone()
+    };
+    let tracking = TrackingSettings {
+        results_dir: PathBuf::from(&t.results_dir),
+        mlflow_uri: (!t.mlflow_uri.trim().is_empty()).then(|| t.mlflow_uri.trim().to_string()),
+        experiment_name: experiment_name.clone(),
+    };
+
+    let name = f.name.clone();
+    let seed = f.seed;
+    effective.region = format!(
+        "{},{},{},{}",
+        region.lon_min, region.lon_max, region.lat_min, region.lat_max
+    );
+    effective.period = PeriodSection {
+        start: period.start().to_string(),
+        end: period.end().to_string(),
+    };
+    effective.decoders = decoders.iter().cloned().map(TextOr::Table).collect();
+    effective.split.embargo_days = Some(embargo_days);
+    effective.tracking.experiment_name = experiment_name;
+    let config_hash = config_hash(&effective)?;
+
+    Ok(ResolvedExperiment {
+        name,
+        seed,
+        region,
+        period,
+        catalog,
+        gnss,
+        seismicity,
+        grid,
+        labels,
+        horizon_days,
+        encoder,
+        decoders,
+        decoder_groups,
+        split: SplitSettings {
+            splits,
+            embargo_days,
+        },
+        ablations,
+        tracking,
+        effective,
+        config_hash,
+        derived,
+    })
+}
+
+/// The catalog and GNSS sources of `[data]`.
+fn resolve_data(data: &DataSection, real: Option<&Path>) -> Result<(CatalogSource, GnssSource)> {
+    let catalog = match &data.catalog {
+        TextOr::Text(text) => match synthetic(text, "data.catalog")? {
+            Some(scenario) => CatalogSource::Synthetic(scenario),
+            None => CatalogSource::File {
+                path: data_path(text, "data.catalog", real)?,
+                columns: None,
+            },
+        },
+        TextOr::Table(table) => CatalogSource::File {
+            path: data_path(&table.path, "data.catalog.path", real)?,
+            columns: table.columns.clone(),
+        },
+    };
+    let gnss = match &data.gnss {
+        TextOr::Text(text) => synthetic(text, "data.gnss")?.map(GnssSource::Synthetic).ok_or_else(|| {
+            Error::config(
+                "data.gnss",
+                format!("`{text}`: expected `synthetic:NAME`, `{{ tenv3 = DIR }}` or `{{ geonet = DIR }}`"),
+            )
+        })?,
+        TextOr::Table(GnssFiles::Tenv3(dir)) => GnssSource::Tenv3(data_path(dir, "data.gnss.tenv3", real)?),
+        TextOr::Table(GnssFiles::Geonet(dir)) => GnssSource::Geonet(data_path(dir, "data.gnss.geonet", real)?),
+    };
+    Ok((catalog, gnss))
+}
+
+/// The checked b/a settings of `[features.seismicity]`.
+fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
+    // The b/a checks name `seismicity.KEY`; in an experiment file that is `features.seismicity.KEY`.
+    let seismicity_key = |key: &str| match key.strip_prefix("seismicity.") {
+        Some(rest) => format!("features.seismicity.{rest}"),
+        None => key.to_string(),
+    };
+    let params = BValueParams {
+        estimator: match s.estimator {
+            EstimatorName::Aki => BEstimator::Aki,
+            EstimatorName::AkiUtsu => BEstimator::AkiUtsu,
+            EstimatorName::BPositive => BEstimator::BPositive,
+        },
+        mc: if s.mc_per_window {
+            McChoice::PerWindow {
+                correction: s.mc_correction,
+            }
+        } else {
+            McChoice::Fixed(s.mc)
+        },
+        bin_width: s.bin_width,
+        min_events: s.min_events,
+        b_positive_delta: s.b_positive_delta,
+    }
+    .check()
+    .map_err(|e| rekey(e, seismicity_key))?;
+    ensure_config!(
+        s.mc.is_finite(),
+        "features.seismicity.mc",
+        "must be finite, got {}",
+        s.mc
+    );
+    let windows =
+        WindowSpec::time(s.window_days, s.step_days).map_err(|e| rekey(e, seismicity_key))?;
+    Ok(SeismicitySettings {
+        params,
+        windows,
+        selection_mc: s.mc,
+    })
+}
+
+/// The checked grid of `[features.gnss]` over `region`.
+fn resolve_grid(g: &GnssImagingSection, region: Region) -> Result<ValidGridSpec> {
+    let (rows, cols) = parse_grid_size("features.gnss.grid", &g.grid)?;
+    GridSpec {
+        region,
+        rows,
+        cols,
+        origin: match g.origin {
+            OriginName::Corner => GridOrigin::Corner,
+            OriginName::Centre => GridOrigin::Centre,
+        },
+        sigma_cells: g.sigma_cells,
+        sigma_spacing: match g.sigma_spacing {
+            SpacingName::Latitude => SigmaSpacing::Latitude,
+            SpacingName::Longitude => SigmaSpacing::Longitude,
+        },
+    }
+    .check()
+    .map_err(|e| {
+        rekey(e, |key| match key {
+            "gnss.grid.sigma_cells" => "features.gnss.sigma_cells".into(),
+            "gnss.grid.rows" | "gnss.grid.cols" => "features.gnss.grid".into(),
+            other => other.into(),
+        })
+    })
+}
+
+/// The checked `[labels]`.
+fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
+    let bandwidth = match l.bandwidth {
+        BandwidthSetting::Scott => Bandwidth::Scott,
+        BandwidthSetting::Silverman => Bandwidth::Silverman,
+        BandwidthSetting::Days(days) => {
+            ensure_config!(
+                days.is_finite() && days > 0.0,
+                "labels.bandwidth",
+                "a fixed bandwidth must be a positive number of days, got {days}"
+            );
+            Bandwidth::FixedDays(days)
+        }
+    };
+    let scale = match l.scale {
+        ScaleName::None => LabelScale::None,
+        ScaleName::MinMax => LabelScale::MinMax,
+        ScaleName::ZScore => LabelScale::ZScore,
+        ScaleName::EventsPerDay => LabelScale::EventsPerDay,
+    };
+    ensure_config!(
+        l.mc.is_finite(),
+        "labels.mc",
+        "must be finite, got {}",
+        l.mc
+    );
+    Ok(LabelSettings {
+        kde: KdeParams::new(bandwidth, scale),
+        mc: l.mc,
+    })
+}
+
+/// The decoders, groups read and settings checked, with the group file of each (if any).
+fn resolve_decoders(
+    entries: &[TextOr<DecoderConfig>],
+    stack: &LayerStack,
+) -> Result<(Vec<DecoderConfig>, Vec<Option<PathBuf>>)> {
+    ensure_config!(
+        !entries.is_empty(),
+        "decoders",
+        "list at least one decoder (a table, or a group name such as \"ridge\")"
+    );
+    let mut decoders = Vec::with_capacity(entries.len());
+    let mut decoder_groups = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let (config, group) = match entry {
+            TextOr::Text(name) => {
+                let (config, path) = decoder_group(stack, name, i)?;
+                (config, Some(path))
+            }
+            TextOr::Table(config) => (config.clone(), None),
+        };
+        config.check().map_err(|e| {
+            rekey(e, |key| match key.strip_prefix("decoder") {
+                Some(rest) => format!("decoders.{i}{rest}"),
+                None => key.to_string(),
+            })
+        })?;
+        decoders.push(config);
+        decoder_groups.push(group);
+    }
+    Ok((decoders, decoder_groups))
+}
+
+/// The split manifest: one [`SplitKind`] per split, blocked folds one by one.
+fn resolve_splits(sp: &SplitSection, seed: u64, embargo_days: usize) -> Result<Vec<SplitKind>> {
+    let mut splits = Vec::new();
+    for kind in &sp.kinds {
+        match kind {
+            SplitName::Random => splits.push(SplitKind::Random {
+                fraction: sp.train_fraction,
+                seed,
+            }),
+            SplitName::Chronological => splits.push(SplitKind::Chronological {
+                fraction: sp.train_fraction,
+                embargo_days,
+            }),
+            SplitName::Blocked => {
+                ensure_config!(
+                    sp.blocked_folds >= 2,
+                    "split.blocked_folds",
+                    "must be at least 2, got {}",
+                    sp.blocked_folds
+                );
+                splits.extend((0..sp.blocked_folds).map(|fold| SplitKind::Blocked {
+                    folds: sp.blocked_folds,
+                    fold,
+                    embargo_days,
+                }));
+            }
+        }
+    }
+    Ok(splits)
+}
+
+/// The checked `[ablations]`.
+fn resolve_ablations(a: &AblationsSection) -> Result<AblationSettings> {
+    ensure_config!(
+        !a.modalities.is_empty(),
+        "ablations.modalities",
+        "list at least one modality"
+    );
+    ensure_distinct(&a.modalities, "ablations.modalities")?;
+    ensure_distinct(&a.controls, "ablations.controls")?;
+    ensure_config!(
+        !a.controls.contains(&Control::LabelShift) || a.label_shift_days >= 1,
+        "ablations.label_shift_days",
+        "must be at least 1 with the label_shift control, got 0"
+    );
+    Ok(AblationSettings {
+        modalities: a
+            .modalities
+            .iter()
+            .map(|m| match m {
+                ModalityName::Gnss => Modality::Gnss,
+                ModalityName::Seismicity => Modality::Seismicity,
+                ModalityName::Fusion => Modality::Fusion,
+            })
+            .collect(),
+        controls: a.controls.clone(),
+        label_shift_days: a.label_shift_days,
+        shuffle_modality: a.shuffle_modality,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// show
+// ---------------------------------------------------------------------------------------------
+
+/// The fully resolved config, one `key = value  # source` line per setting, for
+/// `quakelab config show FILE`.
+///
+/// The source is the layer that set the value: `default`, the file's path, `--set KEY=VALUE`,
+/// `env QUAKELAB_...`; a decoder read from a group shows the group file, and a default worked
+/// out from other settings shows `derived from ...`. The first line gives the config hash.
+pub fn show(layers: &Layers) -> Result<String> {
+    let stack = LayerStack::build(layers)?;
+    let (file, figment) = stack.extract(&[])?;
+    let resolved = resolve_file(file, &stack).map_err(|e| with_source(&figment, e))?;
+    let value = serde_json::to_value(resolved.effective())
+        .map_err(|e| Error::config("experiment", format!("cannot serialise the config: {e}")))?;
+    let mut lines = Vec::new();
+    collect_lines(&value, "", &mut lines);
+    let rows: Vec<(String, String)> = lines
+        .into_iter()
+        .map(|(key, text)| {
+            let source = source_of(&key, &resolved, &figment);
+            (format!("{key} = {text}"), source)
+        })
+        .collect();
+    // Long lines (decoder tables) do not push every source far to the right.
+    let width = rows
+        .iter()
+        .map(|(line, _)| line.chars().count())
+        .filter(|&n| n <= SHOW_SOURCE_COLUMN)
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "# experiment `{}`, config hash {}\n",
+        resolved.name(),
+        resolved.config_hash()
+    );
+    for (line, source) in rows {
+        let pad = width.saturating_sub(line.chars().count());
+        out.push_str(&format!("{line}{}  # {source}\n", " ".repeat(pad)));
+    }
+    Ok(out)
+}
+
+/// The widest `key = value` that [`show`] aligns the sources after.
+const SHOW_SOURCE_COLUMN: usize = 60;
+
+/// Where a shown value came from.
+fn source_of(key: &str, resolved: &ResolvedExperiment, figment: &Figment) -> String {
+    if let Some(index) = key
+        .strip_prefix("decoders.")
+        .and_then(|rest| rest.parse::<usize>().ok())
+        && let Some(Some(path)) = resolved.decoder_groups.get(index)
+    {
+        return format!("group {}", path.display());
+    }
+    if let Some((_, from)) = resolved.derived.iter().find(|(k, _)| *k == key) {
+        return format!("derived from {from}");
+    }
+    if key.starts_with("decoders.") {
+        return figment
+            .find_metadata("decoders")
+            .map_or_else(|| "unknown".into(), describe);
+    }
+    figment
+        .find_metadata(key)
+        .map_or_else(|| "unknown".into(), describe)
+}
+
+/// The leaves of a config as `(dotted key, TOML text)`: tables are walked, arrays of tables
+/// give one line per element (`decoders.0`), other arrays one line.
+fn collect_lines(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (key, item) in map {
+                collect_lines(item, &join(key), out);
+            }
+        }
+        serde_json::Value::Array(items)
+            if !items.is_empty() && items.iter().all(serde_json::Value::is_object) =>
+        {
+            for (i, item) in items.iter().enumerate() {
+                out.push((join(&i.to_string()), toml_text(item)));
+            }
+        }
+        other => out.push((prefix.to_string(), toml_text(other))),
+    }
+}
+
+/// A JSON value written as an inline TOML value.
+fn toml_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "\"\"".into(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            (None, None, Some(f)) => toml::Value::Float(f).to_string(),
+            _ => n.to_string(),
+        },
+        serde_json::Value::String(s) => toml::Value::String(s.clone()).to_string(),
+        serde_json::Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(toml_text).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let parts: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{} = {}", toml_key(k), toml_text(v)))
+                .collect();
+            if parts.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// A bare key where TOML allows one, else a quoted one.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        toml::Value::String(key.to_string()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_values_are_read_as_toml_or_else_as_text() {
+        assert_eq!(parse_value("64"), toml::Value::Integer(64));
+        assert_eq!(parse_value("3.1"), toml::Value::Float(3.1));
+        assert_eq!(parse_value("true"), toml::Value::Boolean(true));
+        assert_eq!(parse_value("scott"), toml::Value::String("scott".into()));
+        assert_eq!(parse_value("\"30\""), toml::Value::String("30".into()));
+        assert_eq!(
+            parse_value("synthetic:japan"),
+            toml::Value::String("synthetic:japan".into())
+        );
+        assert_eq!(
+            parse_value("[1, 2]"),
+            toml::Value::Array(vec![toml::Value::Integer(1), toml::Value::Integer(2)])
+        );
+        // Two assignments are not one value.
+        assert_eq!(
+            parse_value("1\nother = 2"),
+            toml::Value::String("1\nother = 2".into())
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let value = serde_json::json!({"b": {"z": 1, "a": [true, 2.5]}, "a": "x"});
+        let mut text = String::new();
+        canonical_json(&value, &mut text);
+        assert_eq!(text, r#"{"a":"x","b":{"a":[true,2.5],"z":1}}"#);
+    }
+
+    #[test]
+    fn only_prefixed_config_variables_are_keys() {
+        assert!(is_config_var("QUAKELAB_SEED"));
+        assert!(!is_config_var("QUAKELAB_REAL_DATA"));
+        assert!(!is_config_var("QUAKELAB_MLFLOW"));
+        assert!(!is_config_var("QUAKELAB_MLFLOW_TOKEN"));
+        assert!(!is_config_var("QUAKELAB_"));
+        assert!(!is_config_var("HOME"));
+    }
+}
