@@ -13,6 +13,10 @@ use tracing::{info, warn};
 use jiff::civil::Date;
 
 use crate::catalog::{Catalog, CatalogFilter, Region};
+use crate::decode::{DecoderConfig, decode_csv};
+use crate::experiment::config::{self, Layers};
+use crate::experiment::runner;
+use crate::experiment::sweep::{Axis, SweepRun, expand};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::grid_stations;
@@ -24,6 +28,8 @@ use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::Period;
 use crate::period::parse_date;
 use crate::report::figure::{self, BaPoint, DayImage, GridAxes};
+use crate::report::paper;
+use crate::report::results::{comparison_table, render_run};
 use crate::report::table::{Table, number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
@@ -32,6 +38,7 @@ use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
+use crate::track::{RunStatus, list_runs, read_run, sync};
 
 /// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
 ///
@@ -51,6 +58,86 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run an experiment file: data, features, labels, every split x feature set x decoder,
+    /// tracked under results/ (and MLflow when tracking.mlflow_uri is set), with its report.
+    ///
+    /// Layers: built-in defaults < FILE < --set a.b=c < QUAKELAB_* environment variables
+    /// (QUAKELAB_FEATURES__SEISMICITY__WINDOW_DAYS=64 sets features.seismicity.window_days).
+    ///
+    /// Example: quakelab run experiments/paper.toml --set features.seismicity.window_days=64
+    Run {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Override a setting, KEY=VALUE (VALUE read as TOML; repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Run the cartesian product of axes over an experiment file, skipping configs that
+    /// already finished (resumable), and write a summary table and plot.
+    ///
+    /// Example: quakelab sweep experiments/paper.toml
+    /// --axis features.seismicity.window_days=32,64,128 --axis labels.bandwidth=scott,30,90
+    Sweep {
+        /// The experiment file (TOML); its [sweep] table adds axes.
+        file: PathBuf,
+        /// An axis KEY=V1,V2,... (repeatable; the last varies fastest).
+        #[arg(long = "axis", value_name = "KEY=V1,V2,...")]
+        axes: Vec<String>,
+        /// Override a setting, KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Runs in parallel.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+    },
+    /// Render a run's tables and figures again from its results, or (with --paper) assemble
+    /// paper/README.md from the latest finished runs of the given experiments.
+    Report {
+        /// Run directories (results/<experiment>/<run-id>), or experiment directories
+        /// (results/<experiment>) for their latest finished run.
+        dirs: Vec<PathBuf>,
+        /// Write paper/README.md with the tables and figures of these runs and their provenance.
+        #[arg(long)]
+        paper: bool,
+    },
+    /// Inspect experiment files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Push a run that could not reach its MLflow server (marked unsynced) to the server.
+    Sync {
+        /// The run directory.
+        run_dir: PathBuf,
+        /// The MLflow tracking URI (default: the one the run was configured with).
+        #[arg(long)]
+        uri: Option<String>,
+    },
+    /// Fit any decoder on a CSV table and predict another: writes row,prediction.
+    ///
+    /// Every column but the target is a numeric feature; row is the 0-based index of the test
+    /// file's data rows.
+    ///
+    /// Example: quakelab decode --decoder ridge --train train.csv --test test.csv --target y
+    /// --set decoder.alpha=0.5 --out preds.csv
+    Decode {
+        /// The decoder (persistence, climatology, ridge, random_forest).
+        #[arg(long)]
+        decoder: String,
+        /// Training table (CSV with a header).
+        #[arg(long)]
+        train: PathBuf,
+        /// Test table (CSV with a header; the target column may be absent).
+        #[arg(long)]
+        test: PathBuf,
+        /// The target column.
+        #[arg(long)]
+        target: String,
+        /// Decoder settings, decoder.KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "decoder.KEY=VALUE")]
+        set: Vec<String>,
+        /// Output CSV (row,prediction).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Generate synthetic data for a named scenario (written in the real formats).
     #[command(subcommand)]
     Synth(SynthCommand),
@@ -69,6 +156,18 @@ enum Command {
     /// Draw figures from inputs.
     #[command(subcommand)]
     Render(RenderCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the fully resolved config with the source of every value.
+    Show {
+        /// The experiment file (TOML).
+        file: PathBuf,
+        /// Override a setting, KEY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +511,79 @@ fn init_logging(verbose: u8) {
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run { file, set } => {
+            let layers = Layers::new(&file).with_overrides(set).with_process_env();
+            let experiment = config::resolve(&layers)?;
+            let outcome = runner::run(&experiment)?;
+            print_outcome(&outcome);
+        }
+        Command::Sweep {
+            file,
+            axes,
+            set,
+            jobs,
+        } => {
+            let layers = Layers::new(&file).with_overrides(set).with_process_env();
+            let axes = axes
+                .iter()
+                .map(|a| Axis::parse(a))
+                .collect::<crate::Result<Vec<_>>>()?;
+            sweep_runs(&layers, &axes, jobs)?;
+        }
+        Command::Report { dirs, paper } => {
+            if dirs.is_empty() {
+                bail!("give at least one run or experiment directory");
+            }
+            let runs = dirs
+                .iter()
+                .map(|d| latest_run(d))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for run in &runs {
+                let period = run_period(run)?;
+                render_run(run, &period)?;
+                println!("rendered {}", run.display());
+            }
+            if paper {
+                let path = paper::assemble(Path::new("paper"), &runs)?;
+                println!("wrote {}", path.display());
+            }
+        }
+        Command::Config(ConfigCommand::Show { file, set }) => {
+            let layers = Layers::new(&file).with_overrides(set).with_process_env();
+            print!("{}", config::show(&layers)?);
+        }
+        Command::Sync { run_dir, uri } => {
+            let uri = match uri {
+                Some(uri) => uri,
+                None => configured_mlflow_uri(&run_dir)?,
+            };
+            let report = sync(&run_dir, &uri)?;
+            println!("{report:?}");
+        }
+        Command::Decode {
+            decoder,
+            train,
+            test,
+            target,
+            set,
+            out,
+        } => {
+            let mut config = DecoderConfig::from_kind(&decoder)?;
+            for assignment in &set {
+                config.apply_override(assignment)?;
+            }
+            let report = decode_csv(&config, &train, &test, &target, &out)?;
+            println!(
+                "wrote {} ({} predictions from {} fitted on {} rows{})",
+                out.display(),
+                report.n_test,
+                report.decoder,
+                report.n_train,
+                report
+                    .test_mse
+                    .map_or(String::new(), |m| format!(", test MSE {m:.6e}"))
+            );
+        }
         Command::Synth(SynthCommand::Catalog {
             scenario,
             years,
@@ -621,6 +793,98 @@ fn study_windows(
     print!("{}", table.to_markdown());
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Prints a finished run's comparison table and where it lies.
+fn print_outcome(outcome: &runner::RunOutcome) {
+    print!("{}", comparison_table(&outcome.results).to_markdown());
+    println!(
+        "label lag-1 autocorrelation {:.4}, effective sample size {:.1} (of {} days)",
+        outcome.label_dependence.lag1_autocorrelation,
+        outcome.label_dependence.effective_sample_size,
+        outcome.label_dependence.n
+    );
+    if outcome.unsynced {
+        println!(
+            "the MLflow server could not be reached: run `quakelab sync {}` later",
+            outcome.run_dir.display()
+        );
+    }
+    println!("wrote {}", outcome.run_dir.display());
+}
+
+/// Expands the sweep, runs the pending configs `jobs` at a time, and writes the summary.
+fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: usize) -> anyhow::Result<()> {
+    let base = config::resolve(layers)?;
+    let experiment_dir = runner::experiment_dir(&base);
+    let done = runner::finished_config_hashes(&experiment_dir)?;
+    let plan = expand(layers, axes, |hash| done.contains(hash))?;
+    let pending: Vec<&SweepRun> = plan.pending().collect();
+    println!(
+        "sweep: {} configs, {} to run, {} already finished",
+        plan.runs.len(),
+        pending.len(),
+        plan.runs.len() - pending.len()
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start {jobs} jobs: {e}"))?;
+    let failures: Vec<String> = pool.install(|| {
+        use rayon::prelude::*;
+        pending
+            .par_iter()
+            .filter_map(|r| {
+                runner::run(&r.experiment)
+                    .err()
+                    .map(|e| format!("{:?}: {e}", r.point))
+            })
+            .collect()
+    });
+    let summary = runner::summarize_sweep(&experiment_dir, &plan)?;
+    println!("wrote {}", summary.display());
+    if !failures.is_empty() {
+        bail!(
+            "{} sweep runs failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// `dir` itself if it is a run directory, else the latest finished run under it.
+fn latest_run(dir: &Path) -> anyhow::Result<PathBuf> {
+    if runner::is_run_dir(dir) {
+        return Ok(dir.to_path_buf());
+    }
+    list_runs(dir)?
+        .into_iter()
+        .rev()
+        .find(|r| r.status == RunStatus::Finished)
+        .map(|r| r.dir)
+        .with_context(|| format!("no finished run under {}", dir.display()))
+}
+
+/// The study period a run was configured with, from its stored config.
+fn run_period(run_dir: &Path) -> anyhow::Result<Period> {
+    let stored = read_run(run_dir)?;
+    let text = std::fs::read_to_string(run_dir.join("config.toml"))
+        .with_context(|| format!("reading {}", run_dir.join("config.toml").display()))?;
+    let file: config::ExperimentFile = toml::from_str(&text)
+        .with_context(|| format!("parsing the config of run {}", stored.record.run_id))?;
+    Ok(Period::parse(&file.period.start, &file.period.end)?)
+}
+
+/// The MLflow URI a run's experiment was configured with.
+fn configured_mlflow_uri(run_dir: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(run_dir.join("config.toml"))
+        .with_context(|| format!("reading {}", run_dir.join("config.toml").display()))?;
+    let file: config::ExperimentFile = toml::from_str(&text)?;
+    if file.tracking.mlflow_uri.is_empty() {
+        bail!("the run has no tracking.mlflow_uri: give --uri");
+    }
+    Ok(file.tracking.mlflow_uri)
 }
 
 /// Fig. 1 for the chosen days: grids the span of days they cover, then draws those days.

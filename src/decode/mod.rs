@@ -22,7 +22,8 @@
 //!    that implements [`DecoderSettings`], and the model that implements [`Regressor`]. Start
 //!    `fit` and `predict` with [`check_fit_input`], [`not_fitted`] and [`check_predict_input`],
 //!    which every decoder shares.
-//! 2. `mod NAME;` below, and one line `Variant("kind", NAME::Settings)` in the `decoders!` list.
+//! 2. `mod NAME;` in this file, and one line `Variant("kind", NAME::Settings)` in the
+//!    `decoders!` list.
 //!
 //! The conformance suite (`tests/it/decode.rs`) runs over [`DecoderConfig::KINDS`], so the new
 //! decoder is tested with the others at once.

@@ -7,6 +7,7 @@
 //!   points already done skipped so that an interrupted sweep resumes.
 
 pub mod config;
+pub mod runner;
 pub mod sweep;
 
 pub use config::{ExperimentFile, Layers, ResolvedExperiment, resolve, show};

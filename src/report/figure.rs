@@ -761,6 +761,79 @@ fn draw_over_time<DB: DrawingBackend>(
         .map_err(|e| e.to_string())
 }
 
+/// A metric against a sweep axis, one line (with markers) per series.
+pub fn metric_vs_axis(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<()> {
+    render!(path, (1000, 600), |root| draw_metric_vs_axis(
+        &root, title, x_label, y_label, series
+    ))
+}
+
+fn draw_metric_vs_axis<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> DrawResult {
+    let points = || series.iter().flat_map(|(_, p)| p.iter().copied());
+    let bounds = |f: fn((f64, f64)) -> f64| {
+        points()
+            .map(f)
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (x0, x1) = bounds(|p| p.0);
+    let (y0, y1) = bounds(|p| p.1);
+    let (x0, x1) = padded(x0, x1);
+    let (y0, y1) = padded(y0, y1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (k, (name, pts)) in series.iter().enumerate() {
+        let colour = Palette99::pick(k).to_rgba();
+        let mut sorted = pts.clone();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(
+                sorted.iter().copied(),
+                colour.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], colour.stroke_width(2)));
+        chart
+            .draw_series(sorted.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {

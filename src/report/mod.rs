@@ -1,4 +1,6 @@
 //! Tables and figures rendered from results.
 
 pub mod figure;
+pub mod paper;
+pub mod results;
 pub mod table;

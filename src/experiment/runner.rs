@@ -1,0 +1,641 @@
+//! The runner: the one place that knows the whole pipeline.
+//!
+//! One resolved experiment becomes one tracked run: catalog and GNSS input → b/a windows, KDE
+//! labels and displacement images → the daily table → for every split, modality and decoder a
+//! fit on the training rows and metrics on both sides → controls that expose interpolation →
+//! tables, predictions and figures in the run directory (and MLflow, when configured).
+//!
+//! The gridded image stack is the one costly stage; it is cached under
+//! `<results>/cache/gnss/<key>.qstack`, keyed by the station data, the period and the grid, so
+//! a sweep over decoders, labels or windows grids once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use faer::{Mat, MatRef};
+use sha2::{Digest, Sha256};
+use tracing::info;
+
+use crate::catalog::{Catalog, CatalogFilter};
+use crate::dataset::controls::{
+    Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
+};
+use crate::dataset::{
+    BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
+};
+use crate::decode::DecoderConfig;
+use crate::encode::{FlattenEncoder, ImageEncoder, Pca, Standardizer};
+use crate::eval::{LabelDependence, label_dependence, regression_metrics};
+use crate::experiment::config::{
+    CatalogSource, Control, EncoderKind, GnssSource, ResolvedExperiment,
+};
+use crate::experiment::sweep::SweepPlan;
+use crate::gnss::StationSet;
+use crate::gnss::gridding::grid_stations;
+use crate::gnss::stack::ImageStack;
+use crate::io::catalog::{CatalogFormat, ReadOptions, read_catalog};
+use crate::io::geonet::{GeonetMapping, read_geonet_dir};
+use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
+use crate::report::figure;
+use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
+use crate::report::table::{Table, number};
+use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
+use crate::seismicity::kde::{KdeLabels, kde_labels};
+use crate::synth::{simulate_catalog, simulate_network};
+use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
+use crate::{Error, Result};
+
+/// What a finished run left behind.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The run directory (`<results>/<experiment>/<run-id>/`).
+    pub run_dir: PathBuf,
+    /// One row per split × feature set × decoder.
+    pub results: Vec<ResultRow>,
+    /// The label's autocorrelation and effective sample size (pitfall P1).
+    pub label_dependence: LabelDependence,
+    /// Whether the MLflow mirror failed and the run needs `quakelab sync`.
+    pub unsynced: bool,
+}
+
+/// The stage outputs every split and decoder shares.
+struct Inputs {
+    catalog: Catalog,
+    ba_rows: Vec<WindowRow>,
+    labels: KdeLabels,
+    images: Option<ImageStack>,
+}
+
+/// Runs `experiment` as one tracked run. A failure after the run started leaves it marked
+/// FAILED in the store (earlier runs are untouched) and is returned.
+pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
+    let results_dir = &experiment.tracking().results_dir;
+    let config_text = toml::to_string(experiment.effective())
+        .map_err(|e| Error::config("experiment", format!("cannot write the config: {e}")))?;
+    let inputs = prepare(experiment)?;
+    let spec = RunSpec::new(experiment.name(), config_text, experiment.seed())
+        .with_data_hash("catalog", catalog_hash(&inputs.catalog))
+        .with_data_hash(
+            "gnss_images",
+            inputs
+                .images
+                .as_ref()
+                .map_or_else(|| "none".to_string(), ImageStack::content_hash),
+        );
+    let mut run = Run::start(
+        results_dir,
+        &spec,
+        experiment.tracking().mlflow_uri.as_deref(),
+    )?;
+    info!(run = %run.dir().display(), "run started");
+    // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
+    run.log_params(&params(experiment))?;
+    let (results, predictions, dependence) = evaluate(experiment, &inputs)?;
+    let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
+    run.log_metrics(&metrics)?;
+    run.log_metrics(&[
+        Metric::new(
+            "label_lag1_autocorrelation",
+            dependence.lag1_autocorrelation,
+            0,
+        ),
+        Metric::new(
+            "label_effective_sample_size",
+            dependence.effective_sample_size,
+            0,
+        ),
+    ])?;
+    let run_dir = run.dir().to_path_buf();
+    for (name, path) in write_results(&run_dir, experiment.period(), &results, &predictions)? {
+        run.log_artifact(&path, &name)?;
+    }
+    run.finish(RunStatus::Finished)?;
+    Ok(RunOutcome {
+        run_dir,
+        results,
+        label_dependence: dependence,
+        unsynced: run.is_unsynced(),
+    })
+}
+
+/// The settings worth filtering runs by, as MLflow parameters.
+fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
+    let s = experiment.seismicity();
+    let window = match s.windows.kind() {
+        WindowKind::Days { window_days, .. } => format!("{window_days}d"),
+        WindowKind::Events { n_events, .. } => format!("{n_events}ev"),
+    };
+    vec![
+        ("config_hash".into(), experiment.config_hash().to_string()),
+        ("seed".into(), experiment.seed().to_string()),
+        ("period".into(), experiment.period().to_string()),
+        ("window".into(), window),
+        ("mc".into(), s.selection_mc.to_string()),
+        ("horizon_days".into(), experiment.horizon_days().to_string()),
+        (
+            "label_bandwidth".into(),
+            format!("{:?}", experiment.labels().kde.bandwidth),
+        ),
+        (
+            "decoders".into(),
+            experiment
+                .decoders()
+                .iter()
+                .map(DecoderConfig::kind)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ]
+}
+
+/// Loads or simulates the inputs and computes the shared stages.
+fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
+    let period = experiment.period();
+    let catalog = match experiment.catalog() {
+        CatalogSource::Synthetic(scenario) => {
+            let (catalog, report) = simulate_catalog(scenario, period)?;
+            info!("{report}");
+            catalog
+        }
+        CatalogSource::File { path, columns } => {
+            let format = match columns {
+                Some(mapping) => CatalogFormat::Generic(mapping.clone()),
+                None => CatalogFormat::detect(path)?,
+            };
+            let options = ReadOptions {
+                filter: CatalogFilter {
+                    region: Some(*experiment.region()),
+                    ..CatalogFilter::default()
+                },
+                ..ReadOptions::default()
+            };
+            let (catalog, report) = read_catalog(path, &format, &options)?;
+            info!("{report}");
+            catalog
+        }
+    };
+    let s = experiment.seismicity();
+    let selection = catalog.select(period, s.selection_mc);
+    let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
+    let labelled = catalog.select(period, experiment.labels().mc);
+    let labels = kde_labels(&labelled.times, period.n_days(), &experiment.labels().kde)?;
+    info!(
+        events = labelled.len(),
+        bandwidth_days = labels.bandwidth_days,
+        "labels computed"
+    );
+    let images = match experiment.encoder().kind {
+        EncoderKind::None => None,
+        EncoderKind::Flatten => {
+            let stations = load_stations(experiment, &catalog)?;
+            Some(cached_images(experiment, &stations)?)
+        }
+    };
+    Ok(Inputs {
+        catalog,
+        ba_rows,
+        labels,
+        images,
+    })
+}
+
+fn load_stations(experiment: &ResolvedExperiment, catalog: &Catalog) -> Result<StationSet> {
+    match experiment.gnss() {
+        GnssSource::Synthetic(scenario) => {
+            let (set, report) = simulate_network(scenario, catalog, experiment.period(), None)?;
+            info!("{report}");
+            Ok(set)
+        }
+        GnssSource::Tenv3(dir) => Ok(read_tenv3_dir(dir, &Tenv3Options::default())?.0),
+        GnssSource::Geonet(dir) => read_geonet_dir(dir, &GeonetMapping::default()),
+    }
+}
+
+/// The gridded images, from the stage cache when the same stations, period and grid were
+/// gridded before.
+fn cached_images(experiment: &ResolvedExperiment, stations: &StationSet) -> Result<ImageStack> {
+    let key = image_cache_key(experiment, stations);
+    let path = experiment
+        .tracking()
+        .results_dir
+        .join("cache")
+        .join("gnss")
+        .join(format!("{key}.qstack"));
+    if path.exists() {
+        match ImageStack::read(&path) {
+            Ok(stack) => {
+                info!(path = %path.display(), "GNSS images from the stage cache");
+                return Ok(stack);
+            }
+            Err(e) => tracing::warn!("ignoring an unreadable cache entry: {e}"),
+        }
+    }
+    let (stack, report) = grid_stations(stations, experiment.period(), experiment.grid(), true)?;
+    info!(?report, "GNSS images gridded");
+    stack.write(&path)?;
+    Ok(stack)
+}
+
+/// SHA-256 over the station positions, the period and the grid settings.
+fn image_cache_key(experiment: &ResolvedExperiment, stations: &StationSet) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format!(
+        "{}|{:?}",
+        experiment.period(),
+        experiment.grid().spec()
+    ));
+    for series in stations.series() {
+        let s = series.station();
+        hasher.update(format!("{}|{}|{}", s.name, s.latitude, s.longitude));
+        for (date, enu) in series.dates().iter().zip(series.positions()) {
+            hasher.update(date.to_string());
+            for v in enu {
+                hasher.update(v.to_le_bytes());
+            }
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+fn catalog_hash(catalog: &Catalog) -> String {
+    let mut hasher = Sha256::new();
+    for e in catalog.events() {
+        hasher.update(e.time.as_nanosecond().to_le_bytes());
+        for v in [e.latitude, e.longitude, e.magnitude] {
+            hasher.update(v.to_le_bytes());
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The feature sets evaluated for one split: the modalities, then the controls.
+struct FeatureSet {
+    name: String,
+    x: Mat<f64>,
+    labels: Vec<f64>,
+    rows: Vec<usize>,
+}
+
+type Evaluation = (Vec<ResultRow>, Vec<PredictionRow>, LabelDependence);
+
+/// Every split × feature set × decoder, plus the interpolation baseline on random splits.
+fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
+    let s = experiment.seismicity();
+    let window_days = match s.windows.kind() {
+        WindowKind::Days { window_days, .. } => window_days,
+        WindowKind::Events { .. } => 1,
+    };
+    let table = DailyTable::build(TableInputs {
+        ba: Some(BaInput {
+            rows: &inputs.ba_rows,
+            support: Support::trailing_window(window_days),
+        }),
+        images: inputs.images.as_ref().map(|stack| ImageInput {
+            stack,
+            support: Support::gnss_displacement(),
+        }),
+        labels: LabelInput {
+            values: &inputs.labels.values,
+            support: Support::unbounded(),
+        },
+        horizon: experiment.horizon_days(),
+    })?;
+    info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
+    let dependence = label_dependence(&inputs.labels.values)?;
+    let gnss = match &inputs.images {
+        Some(stack) => Some(FlattenEncoder.encode(stack, table.days())?),
+        None => None,
+    };
+    let mut results = Vec::new();
+    let mut predictions = Vec::new();
+    for kind in &experiment.split().splits {
+        let split = Split::new(kind.clone(), table.days())?;
+        let split_name = split.kind().name().to_string();
+        let description = split.kind().to_string();
+        info!(split = %description, "evaluating");
+        let sets = feature_sets(experiment, &table, gnss.as_ref(), &split, &inputs.labels)?;
+        let persistence_now: Vec<f64> = table
+            .days()
+            .iter()
+            .map(|&d| inputs.labels.values[d])
+            .collect();
+        for set in &sets {
+            for decoder in experiment.decoders() {
+                let (x, names) = match decoder {
+                    DecoderConfig::Persistence(_) => (
+                        Mat::from_fn(set.rows.len(), 1, |i, _| persistence_now[set.rows[i]]),
+                        vec!["label_now".to_string()],
+                    ),
+                    _ => (
+                        set.x.clone(),
+                        (0..set.x.ncols()).map(|j| format!("x{j}")).collect(),
+                    ),
+                };
+                let fitted = fit_predict(decoder, &names, x.as_ref(), &set.labels, &split)?;
+                let row = ResultRow::new(
+                    &split_name,
+                    &description,
+                    &set.name,
+                    decoder.kind(),
+                    &split,
+                    &set.labels,
+                    &fitted,
+                )?;
+                results.push(row);
+                predictions.extend(split_predictions(
+                    &split_name,
+                    &set.name,
+                    decoder.kind(),
+                    &split,
+                    table.days(),
+                    &set.labels,
+                    &fitted,
+                ));
+            }
+        }
+        if split.kind().name() == "random" {
+            let interpolated = interpolation_baseline(
+                table.days(),
+                table.labels(),
+                &split,
+                Interpolation::NeighbourMean,
+            )?;
+            let truth: Vec<f64> = split.test().iter().map(|&r| table.labels()[r]).collect();
+            let m = regression_metrics(&truth, &interpolated)?;
+            results.push(ResultRow::test_only(
+                &split_name,
+                &description,
+                "label_only",
+                "interpolation",
+                &split,
+                m,
+            ));
+        }
+    }
+    let references: Vec<[Option<f64>; 2]> = results
+        .iter()
+        .map(|row| results_reference(&results, row))
+        .collect();
+    for (row, reference) in results.iter_mut().zip(&references) {
+        row.fill_skill(reference);
+    }
+    Ok((results, predictions, dependence))
+}
+
+/// The persistence and climatology test MSEs of the row's split and feature set.
+fn results_reference(results: &[ResultRow], row: &ResultRow) -> [Option<f64>; 2] {
+    let find = |decoder: &str| {
+        results
+            .iter()
+            .find(|r| r.split == row.split && r.features == row.features && r.decoder == decoder)
+            .map(|r| r.test_mse)
+    };
+    [find("persistence"), find("climatology")]
+}
+
+/// The modalities (with PCA of the GNSS images fitted on the training rows), then the
+/// controls that expose interpolation.
+fn feature_sets(
+    experiment: &ResolvedExperiment,
+    table: &DailyTable,
+    gnss: Option<&Mat<f64>>,
+    split: &Split,
+    labels: &KdeLabels,
+) -> Result<Vec<FeatureSet>> {
+    let all_rows: Vec<usize> = (0..table.n_rows()).collect();
+    let reduced = match (gnss, experiment.encoder().pca_dims) {
+        (Some(g), Some(k)) => Some(Pca::fit(g.as_ref(), split.train(), k)?.transform(g.as_ref())?),
+        (Some(g), None) => Some(g.clone()),
+        (None, _) => None,
+    };
+    let mut sets = Vec::new();
+    for &modality in &experiment.ablations().modalities {
+        if modality != Modality::Seismicity && reduced.is_none() {
+            continue;
+        }
+        let x = table.design(modality, reduced.as_ref().map(Mat::as_ref))?;
+        let x = standardized(x.as_ref(), split)?;
+        sets.push(FeatureSet {
+            name: modality.name().to_string(),
+            x,
+            labels: table.labels().to_vec(),
+            rows: all_rows.clone(),
+        });
+    }
+    if experiment.ablations().shuffle_modality
+        && let Some(z) = &reduced
+    {
+        let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
+        let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
+        sets.push(FeatureSet {
+            name: "fusion_gnss_shuffled".into(),
+            x: standardized(shuffled.as_ref(), split)?,
+            labels: table.labels().to_vec(),
+            rows: all_rows.clone(),
+        });
+    }
+    for control in &experiment.ablations().controls {
+        match control {
+            Control::DayNumber => sets.push(FeatureSet {
+                name: "control_day_number".into(),
+                x: standardized(day_number_features(table.days()).as_ref(), split)?,
+                labels: table.labels().to_vec(),
+                rows: all_rows.clone(),
+            }),
+            Control::LabelShift => {
+                let shift = experiment.ablations().label_shift_days;
+                let shifted = shift_labels(&labels.values, shift)?;
+                let h = experiment.horizon_days();
+                // A row whose shifted label runs past the period is left out of this control
+                // only; the count is in its n_train/n_test.
+                let rows: Vec<usize> = (0..table.n_rows())
+                    .filter(|&r| {
+                        shifted
+                            .get(table.days()[r] + h)
+                            .is_some_and(|v| v.is_finite())
+                    })
+                    .collect();
+                let fusion = match &reduced {
+                    Some(z) => table.design(Modality::Fusion, Some(z.as_ref()))?,
+                    None => table.design(Modality::Seismicity, None)?,
+                };
+                let y: Vec<f64> = (0..table.n_rows())
+                    .map(|r| {
+                        shifted
+                            .get(table.days()[r] + h)
+                            .copied()
+                            .unwrap_or(f64::NAN)
+                    })
+                    .collect();
+                sets.push(FeatureSet {
+                    name: format!("control_label_shift_{shift}d"),
+                    x: standardized(fusion.as_ref(), split)?,
+                    labels: y,
+                    rows,
+                });
+            }
+        }
+    }
+    Ok(sets)
+}
+
+/// Standardises every column with means and scales fitted on the training rows only (P8).
+fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
+    Standardizer::fit(x, split.train())?.transform(x)
+}
+
+/// A decoder's predictions for every row, after fitting on the split's training rows.
+fn fit_predict(
+    decoder: &DecoderConfig,
+    names: &[String],
+    x: MatRef<'_, f64>,
+    labels: &[f64],
+    split: &Split,
+) -> Result<Vec<f64>> {
+    let train: Vec<usize> = split
+        .train()
+        .iter()
+        .copied()
+        .filter(|&r| labels[r].is_finite())
+        .collect();
+    let xt = Mat::from_fn(train.len(), x.ncols(), |i, j| x[(train[i], j)]);
+    let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
+    let mut model = decoder.build(names)?;
+    model.fit(xt.as_ref(), &yt)?;
+    model.predict(x)
+}
+
+fn split_predictions(
+    split: &str,
+    features: &str,
+    decoder: &str,
+    s: &Split,
+    days: &[usize],
+    labels: &[f64],
+    predicted: &[f64],
+) -> Vec<PredictionRow> {
+    let mut rows = Vec::with_capacity(s.train().len() + s.test().len());
+    for (set, indices) in [("train", s.train()), ("test", s.test())] {
+        for &r in indices {
+            if labels[r].is_finite() {
+                rows.push(PredictionRow {
+                    split: split.to_string(),
+                    features: features.to_string(),
+                    decoder: decoder.to_string(),
+                    set,
+                    day: days[r],
+                    truth: labels[r],
+                    prediction: predicted[r],
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The config hashes of the finished runs under `experiment_dir` (what a sweep skips).
+pub fn finished_config_hashes(experiment_dir: &Path) -> Result<HashSet<String>> {
+    Ok(list_runs(experiment_dir)?
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Finished)
+        .filter_map(|r| config_hash_param(&r))
+        .collect())
+}
+
+fn config_hash_param(run: &StoredRun) -> Option<String> {
+    run.params
+        .iter()
+        .find(|(k, _)| k == "config_hash")
+        .map(|(_, v)| v.clone())
+}
+
+/// The sweep's summary: `sweep_summary.{csv,md}` (one row per config point × split × feature
+/// set × decoder, with its test R² and run id) and `sweep_summary.png` (test R² against the
+/// first axis, one line per split and decoder on the fusion features, or the first feature set
+/// present). Written into `experiment_dir`.
+pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
+    let runs = list_runs(experiment_dir)?;
+    let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    headers.extend(
+        [
+            "split", "features", "decoder", "test_r2", "test_mse", "run_id",
+        ]
+        .map(String::from),
+    );
+    let mut table = Table::new(headers);
+    let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for point in &plan.runs {
+        let hash = point.experiment.config_hash();
+        let Some(run) = runs.iter().rev().find(|r| {
+            r.status == RunStatus::Finished && config_hash_param(r).as_deref() == Some(hash)
+        }) else {
+            continue;
+        };
+        let results: Vec<ResultRow> = read_results(&run.dir)?;
+        let x = point
+            .point
+            .first()
+            .and_then(|(_, v)| v.as_float().or(v.as_integer().map(|i| i as f64)));
+        let shown = results
+            .iter()
+            .map(|r| r.features.as_str())
+            .find(|f| *f == "fusion")
+            .or_else(|| results.first().map(|r| r.features.as_str()))
+            .unwrap_or_default()
+            .to_string();
+        for r in &results {
+            let mut row: Vec<Option<String>> = point
+                .point
+                .iter()
+                .map(|(_, v)| Some(v.to_string()))
+                .collect();
+            row.extend([
+                Some(r.split.clone()),
+                Some(r.features.clone()),
+                Some(r.decoder.clone()),
+                number(r.test_r2, 4),
+                number(r.test_mse, 4),
+                Some(run.record.run_id.clone()),
+            ]);
+            table.push(row);
+            if let Some(x) = x
+                && r.features == shown
+            {
+                lines
+                    .entry(format!("{} / {}", r.split, r.decoder))
+                    .or_default()
+                    .push((x, r.test_r2));
+            }
+        }
+    }
+    table.write_csv(&experiment_dir.join("sweep_summary.csv"))?;
+    table.write_markdown(&experiment_dir.join("sweep_summary.md"))?;
+    let plot = experiment_dir.join("sweep_summary.png");
+    if let Some(axis) = plan.axes.first()
+        && !lines.is_empty()
+    {
+        let series: Vec<(String, Vec<(f64, f64)>)> = lines.into_iter().collect();
+        figure::metric_vs_axis(
+            &plot,
+            "test R² across the sweep",
+            &axis.key,
+            "test R²",
+            &series,
+        )?;
+    }
+    Ok(experiment_dir.join("sweep_summary.md"))
+}
+
+/// The directory a run of `experiment` would be written under.
+pub fn experiment_dir(experiment: &ResolvedExperiment) -> PathBuf {
+    experiment.tracking().results_dir.join(experiment.name())
+}
+
+/// Whether `dir` looks like a run directory (it has a `run.json`).
+pub fn is_run_dir(dir: &Path) -> bool {
+    dir.join("run.json").is_file()
+}

@@ -1,0 +1,438 @@
+//! A run's results: the metric rows, the predictions, and the tables and figures made from them.
+//!
+//! The runner writes `results.csv` and `predictions.csv` into the run directory and renders the
+//! rest from them with [`render_run`], which `quakelab report RUN_DIR` calls again on an
+//! existing run, so tables and figures can be redrawn without refitting anything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Split;
+use crate::eval::{RegressionMetrics, regression_metrics, skill_score};
+use crate::period::Period;
+use crate::report::figure::{self, ScatterPanel};
+use crate::report::table::{Table, number};
+use crate::track::Metric;
+use crate::{Error, Result};
+
+/// The decoders that are references rather than models.
+const BASELINES: [&str; 3] = ["persistence", "climatology", "interpolation"];
+
+/// One split × feature set × decoder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// The split's kind (`random`, `chronological`, `blocked`).
+    pub split: String,
+    /// The split with its parameters, e.g. `blocked(k=5, fold=2, embargo=130d)`.
+    pub split_description: String,
+    /// The feature set: a modality (`gnss`, `seismicity`, `fusion`) or a control.
+    pub features: String,
+    /// The decoder's kind.
+    pub decoder: String,
+    /// Training rows with a label.
+    pub n_train: usize,
+    /// Test rows with a label.
+    pub n_test: usize,
+    /// R² on the training rows (none for references that are not fitted).
+    pub train_r2: Option<f64>,
+    /// MSE on the training rows.
+    pub train_mse: Option<f64>,
+    /// R² on the test rows.
+    pub test_r2: f64,
+    /// MSE on the test rows.
+    pub test_mse: f64,
+    /// MAE on the test rows.
+    pub test_mae: f64,
+    /// `1 − MSE / MSE(persistence)` on the test rows of the same split and feature set.
+    pub skill_vs_persistence: Option<f64>,
+    /// `1 − MSE / MSE(climatology)` on the test rows of the same split and feature set.
+    pub skill_vs_climatology: Option<f64>,
+}
+
+/// One prediction of one day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// The split's kind.
+    pub split: String,
+    /// The feature set.
+    pub features: String,
+    /// The decoder's kind.
+    pub decoder: String,
+    /// `train` or `test`.
+    pub set: &'static str,
+    /// The feature day t (the label is that of day t + h).
+    pub day: usize,
+    /// The label.
+    pub truth: f64,
+    /// The prediction.
+    pub prediction: f64,
+}
+
+impl ResultRow {
+    /// Metrics of `predicted` (one per table row) against `labels` on the split's rows.
+    pub fn new(
+        split_name: &str,
+        description: &str,
+        features: &str,
+        decoder: &str,
+        split: &Split,
+        labels: &[f64],
+        predicted: &[f64],
+    ) -> Result<Self> {
+        let train = metrics_on(split.train(), labels, predicted)?;
+        let test = metrics_on(split.test(), labels, predicted)?;
+        let mut row = ResultRow::test_only(split_name, description, features, decoder, split, test);
+        row.n_train = train.n;
+        row.train_r2 = Some(train.r2);
+        row.train_mse = Some(train.mse);
+        Ok(row)
+    }
+
+    /// A row with test metrics only (a reference that fits nothing, such as interpolation).
+    pub fn test_only(
+        split_name: &str,
+        description: &str,
+        features: &str,
+        decoder: &str,
+        split: &Split,
+        test: RegressionMetrics,
+    ) -> Self {
+        ResultRow {
+            split: split_name.to_string(),
+            split_description: description.to_string(),
+            features: features.to_string(),
+            decoder: decoder.to_string(),
+            n_train: split.train().len(),
+            n_test: test.n,
+            train_r2: None,
+            train_mse: None,
+            test_r2: test.r2,
+            test_mse: test.mse,
+            test_mae: test.mae,
+            skill_vs_persistence: None,
+            skill_vs_climatology: None,
+        }
+    }
+
+    /// Sets the skill scores from the persistence and climatology test MSEs of the same split
+    /// and feature set (where those references were run).
+    pub fn fill_skill(&mut self, reference_mse: &[Option<f64>; 2]) {
+        let skill = |r: Option<f64>| r.and_then(|r| skill_score(self.test_mse, r).ok());
+        self.skill_vs_persistence = skill(reference_mse[0]);
+        self.skill_vs_climatology = skill(reference_mse[1]);
+    }
+
+    /// The row as tracked metrics, keyed `test_r2/<split>/<features>/<decoder>` and so on.
+    pub fn metrics(&self) -> Vec<Metric> {
+        let key = |m: &str| format!("{m}/{}/{}/{}", self.split, self.features, self.decoder);
+        let mut out = vec![
+            Metric::new(key("test_r2"), self.test_r2, 0),
+            Metric::new(key("test_mse"), self.test_mse, 0),
+            Metric::new(key("test_mae"), self.test_mae, 0),
+        ];
+        out.extend(self.train_r2.map(|v| Metric::new(key("train_r2"), v, 0)));
+        out.extend(self.train_mse.map(|v| Metric::new(key("train_mse"), v, 0)));
+        out.extend(
+            self.skill_vs_persistence
+                .map(|v| Metric::new(key("skill_vs_persistence"), v, 0)),
+        );
+        out
+    }
+}
+
+fn metrics_on(rows: &[usize], labels: &[f64], predicted: &[f64]) -> Result<RegressionMetrics> {
+    let (truth, pred): (Vec<f64>, Vec<f64>) = rows
+        .iter()
+        .filter(|&&r| labels[r].is_finite())
+        .map(|&r| (labels[r], predicted[r]))
+        .unzip();
+    regression_metrics(&truth, &pred)
+}
+
+/// The comparison table: one row per result, then one "leakage gap" row per feature set and
+/// decoder that has both a random and a time-respecting split (random test R² minus the
+/// chronological or blocked test R²; pitfall P1).
+pub fn comparison_table(results: &[ResultRow]) -> Table {
+    let mut table = Table::new([
+        "split",
+        "features",
+        "decoder",
+        "n_train",
+        "n_test",
+        "train_r2",
+        "train_mse",
+        "test_r2",
+        "test_mse",
+        "test_mae",
+        "skill_vs_persistence",
+        "skill_vs_climatology",
+    ]);
+    for r in results {
+        table.push(vec![
+            Some(r.split_description.clone()),
+            Some(r.features.clone()),
+            Some(r.decoder.clone()),
+            Some(r.n_train.to_string()),
+            Some(r.n_test.to_string()),
+            r.train_r2.and_then(|v| number(v, 4)),
+            r.train_mse.and_then(|v| number(v, 4)),
+            number(r.test_r2, 4),
+            number(r.test_mse, 4),
+            number(r.test_mae, 4),
+            r.skill_vs_persistence.and_then(|v| number(v, 4)),
+            r.skill_vs_climatology.and_then(|v| number(v, 4)),
+        ]);
+    }
+    for (features, decoder, gap, against) in leakage_gaps(results) {
+        let mut row = vec![None; 12];
+        row[0] = Some(format!("leakage gap (random − {against})"));
+        row[1] = Some(features);
+        row[2] = Some(decoder);
+        row[7] = number(gap, 4);
+        table.push(row);
+    }
+    table
+}
+
+/// `(features, decoder, random test R² − other test R², other split)` for every pair found.
+/// With several blocked folds, their mean test R² is used.
+pub fn leakage_gaps(results: &[ResultRow]) -> Vec<(String, String, f64, String)> {
+    let mut by_key: BTreeMap<(String, String), (Option<f64>, BTreeMap<String, Vec<f64>>)> =
+        BTreeMap::new();
+    for r in results {
+        let entry = by_key
+            .entry((r.features.clone(), r.decoder.clone()))
+            .or_default();
+        if r.split == "random" {
+            entry.0 = Some(r.test_r2);
+        } else {
+            entry.1.entry(r.split.clone()).or_default().push(r.test_r2);
+        }
+    }
+    let mut gaps = Vec::new();
+    for ((features, decoder), (random, others)) in by_key {
+        let Some(random) = random else { continue };
+        for (split, r2) in others {
+            let mean = r2.iter().sum::<f64>() / r2.len() as f64;
+            gaps.push((features.clone(), decoder.clone(), random - mean, split));
+        }
+    }
+    gaps
+}
+
+/// Writes `results.csv`, `predictions.csv` and everything [`render_run`] makes into `run_dir`;
+/// returns each file's artifact path (relative, `/`-separated) and its location.
+pub fn write_results(
+    run_dir: &Path,
+    period: &Period,
+    results: &[ResultRow],
+    predictions: &[PredictionRow],
+) -> Result<Vec<(String, PathBuf)>> {
+    let mut written = Vec::new();
+    let results_path = run_dir.join("results.csv");
+    write_csv(&results_path, results)?;
+    written.push(("results.csv".to_string(), results_path));
+    let predictions_path = run_dir.join("predictions.csv");
+    write_csv(&predictions_path, predictions)?;
+    written.push(("predictions.csv".to_string(), predictions_path));
+    written.extend(render_run(run_dir, period)?);
+    Ok(written)
+}
+
+/// Renders a run's tables (`tables/results.{md,tex,csv}`) and figures (`figures/*.png`) from
+/// its `results.csv` and `predictions.csv`. For each split, the figures show the feature set
+/// and model decoder (not a reference) with the best test R²: predicted against true for train
+/// and test, the test residuals with a fitted normal, and labels and predictions over time.
+pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBuf)>> {
+    let results = read_results(run_dir)?;
+    let predictions: Vec<StoredPrediction> = read_csv(&run_dir.join("predictions.csv"))?;
+    let mut written = Vec::new();
+    let table = comparison_table(&results);
+    for (ext, text) in [
+        ("md", table.to_markdown()),
+        ("tex", table.to_latex()),
+        ("csv", table.to_csv()?),
+    ] {
+        let name = format!("tables/results.{ext}");
+        let path = run_dir.join(&name);
+        crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
+        written.push((name, path));
+    }
+    let mut splits: Vec<&str> = results.iter().map(|r| r.split.as_str()).collect();
+    splits.dedup();
+    for split in splits {
+        let Some(best) = results
+            .iter()
+            .filter(|r| r.split == split && !BASELINES.contains(&r.decoder.as_str()))
+            .filter(|r| !r.features.starts_with("control") && r.test_r2.is_finite())
+            .max_by(|a, b| a.test_r2.total_cmp(&b.test_r2))
+        else {
+            continue;
+        };
+        let rows: Vec<&StoredPrediction> = predictions
+            .iter()
+            .filter(|p| {
+                p.split == split && p.features == best.features && p.decoder == best.decoder
+            })
+            .collect();
+        let side = |set: &str| -> (Vec<f64>, Vec<f64>) {
+            rows.iter()
+                .filter(|p| p.set == set)
+                .map(|p| (p.truth, p.prediction))
+                .unzip()
+        };
+        let (train_truth, train_pred) = side("train");
+        let (test_truth, test_pred) = side("test");
+        let title = format!("{} + {} ({split} split)", best.features, best.decoder);
+        let scatter = format!("figures/predicted_vs_true_{split}.png");
+        figure::predicted_vs_true(
+            &run_dir.join(&scatter),
+            &title,
+            &[
+                ScatterPanel {
+                    label: "train",
+                    truth: &train_truth,
+                    predicted: &train_pred,
+                    r2: best.train_r2.unwrap_or(f64::NAN),
+                },
+                ScatterPanel {
+                    label: "test",
+                    truth: &test_truth,
+                    predicted: &test_pred,
+                    r2: best.test_r2,
+                },
+            ],
+        )?;
+        written.push((scatter.clone(), run_dir.join(&scatter)));
+        let residuals: Vec<f64> = test_pred
+            .iter()
+            .zip(&test_truth)
+            .map(|(p, t)| p - t)
+            .collect();
+        let histogram = format!("figures/residuals_{split}.png");
+        figure::residual_histogram(
+            &run_dir.join(&histogram),
+            &format!("test residuals: {title}"),
+            &residuals,
+        )?;
+        written.push((histogram.clone(), run_dir.join(&histogram)));
+        let labels: Vec<(usize, f64)> = {
+            let mut all: Vec<(usize, f64)> = rows.iter().map(|p| (p.day, p.truth)).collect();
+            all.sort_by_key(|(d, _)| *d);
+            all
+        };
+        let test_days: Vec<usize> = rows
+            .iter()
+            .filter(|p| p.set == "test")
+            .map(|p| p.day)
+            .collect();
+        let predicted: Vec<(usize, f64)> = rows.iter().map(|p| (p.day, p.prediction)).collect();
+        let timeline = format!("figures/timeline_{split}.png");
+        figure::labels_over_time(
+            &run_dir.join(&timeline),
+            period,
+            &format!("labels and predictions: {title}"),
+            &labels,
+            &predicted,
+            &test_days,
+        )?;
+        written.push((timeline.clone(), run_dir.join(&timeline)));
+    }
+    Ok(written)
+}
+
+/// A run's `results.csv`.
+pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRow>> {
+    read_csv(&run_dir.join("results.csv"))
+}
+
+/// A prediction row as read back from `predictions.csv`.
+#[derive(Debug, Clone, Deserialize)]
+struct StoredPrediction {
+    split: String,
+    features: String,
+    decoder: String,
+    set: String,
+    day: usize,
+    truth: f64,
+    prediction: f64,
+}
+
+fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).map_err(|e| {
+            Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display()))
+        })?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display())))?;
+    crate::io::write_atomic(path, |w| w.write_all(&bytes))
+}
+
+fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::parse(path, 1, "header", format!("{other:?}")),
+    })?;
+    reader
+        .deserialize()
+        .enumerate()
+        .map(|(i, row)| row.map_err(|e| Error::parse(path, i as u64 + 2, "row", e.to_string())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(split: &str, features: &str, decoder: &str, test_r2: f64) -> ResultRow {
+        ResultRow {
+            split: split.into(),
+            split_description: split.into(),
+            features: features.into(),
+            decoder: decoder.into(),
+            n_train: 7,
+            n_test: 3,
+            train_r2: Some(0.9),
+            train_mse: Some(0.1),
+            test_r2,
+            test_mse: 0.2,
+            test_mae: 0.3,
+            skill_vs_persistence: None,
+            skill_vs_climatology: None,
+        }
+    }
+
+    #[test]
+    fn leakage_gap_is_random_minus_time_respecting() {
+        let results = [
+            row("random", "fusion", "ridge", 0.97),
+            row("chronological", "fusion", "ridge", 0.12),
+            row("blocked", "fusion", "ridge", 0.2),
+            row("blocked", "fusion", "ridge", 0.4),
+            row("chronological", "gnss", "ridge", 0.5),
+        ];
+        let gaps = leakage_gaps(&results);
+        assert_eq!(gaps.len(), 2, "gnss has no random split to compare");
+        // Blocked folds: mean 0.3, so 0.97 - 0.3 = 0.67; chronological: 0.97 - 0.12 = 0.85.
+        assert_eq!(gaps[0].3, "blocked");
+        assert!((gaps[0].2 - 0.67).abs() < 1e-12);
+        assert_eq!(gaps[1].3, "chronological");
+        assert!((gaps[1].2 - 0.85).abs() < 1e-12);
+        let table = comparison_table(&results);
+        assert_eq!(table.rows().len(), 5 + 2);
+    }
+
+    #[test]
+    fn skill_uses_the_reference_mse() {
+        let mut r = row("random", "fusion", "ridge", 0.9);
+        // MSE 0.2 against persistence 0.4 and climatology 0.8: skills 0.5 and 0.75.
+        r.fill_skill(&[Some(0.4), Some(0.8)]);
+        assert_eq!(r.skill_vs_persistence, Some(0.5));
+        assert_eq!(r.skill_vs_climatology, Some(0.75));
+    }
+}
