@@ -25,6 +25,6 @@ fi
 
 echo "install-mlflow: pip install mlflow into $venv (about 850 MB, a minute or two)"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check mlflow
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mlflow==3.17.2"
 
 echo "install-mlflow: installed $("$venv/bin/mlflow" --version)"

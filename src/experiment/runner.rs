@@ -313,7 +313,7 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     for kind in &experiment.split().splits {
-        let split = Split::new(kind.clone(), table.days())?;
+        let split = Split::new(*kind, table.days())?;
         let split_name = split.kind().name().to_string();
         let description = split.kind().to_string();
         info!(split = %description, "evaluating");

@@ -58,6 +58,24 @@ pub fn assemble(paper_dir: &Path, runs: &[PathBuf]) -> Result<PathBuf> {
             }
         }
     }
+    let figures = paper_dir.join("figures");
+    if let Ok(entries) = std::fs::read_dir(&figures) {
+        let mut pngs: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".png"))
+            .collect();
+        pngs.sort();
+        if !pngs.is_empty() {
+            let _ = writeln!(
+                text,
+                "\n## Figures of the inputs\n\nMade by the commands in `figures/README.md`.\n"
+            );
+            for png in pngs {
+                let _ = writeln!(text, "![{png}](figures/{png})\n");
+            }
+        }
+    }
     let readme = paper_dir.join("README.md");
     crate::io::write_atomic(&readme, |w| w.write_all(text.as_bytes()))?;
     Ok(readme)

@@ -196,11 +196,13 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
     table
 }
 
+/// Per feature set and decoder: the random split's test R², and the others' by split kind.
+type SplitR2 = (Option<f64>, BTreeMap<String, Vec<f64>>);
+
 /// `(features, decoder, random test R² − other test R², other split)` for every pair found.
 /// With several blocked folds, their mean test R² is used.
 pub fn leakage_gaps(results: &[ResultRow]) -> Vec<(String, String, f64, String)> {
-    let mut by_key: BTreeMap<(String, String), (Option<f64>, BTreeMap<String, Vec<f64>>)> =
-        BTreeMap::new();
+    let mut by_key: BTreeMap<(String, String), SplitR2> = BTreeMap::new();
     for r in results {
         let entry = by_key
             .entry((r.features.clone(), r.decoder.clone()))

@@ -307,10 +307,10 @@ impl Tracker for Run {
 
 impl Drop for Run {
     fn drop(&mut self) {
-        if !self.local.is_finished() {
-            if let Err(err) = self.finish(RunStatus::Failed) {
-                tracing::error!(run = %self.local.record().run_id, "could not finish the run as FAILED: {err}");
-            }
+        if !self.local.is_finished()
+            && let Err(err) = self.finish(RunStatus::Failed)
+        {
+            tracing::error!(run = %self.local.record().run_id, "could not finish the run as FAILED: {err}");
         }
     }
 }

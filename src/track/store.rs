@@ -344,10 +344,10 @@ impl Tracker for LocalStore {
 
 impl Drop for LocalStore {
     fn drop(&mut self) {
-        if !self.finished {
-            if let Err(err) = self.end(RunStatus::Failed) {
-                tracing::error!(run = %self.record.run_id, "could not mark the run FAILED: {err}");
-            }
+        if !self.finished
+            && let Err(err) = self.end(RunStatus::Failed)
+        {
+            tracing::error!(run = %self.record.run_id, "could not mark the run FAILED: {err}");
         }
     }
 }

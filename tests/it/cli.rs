@@ -252,3 +252,80 @@ fn help_teaches_the_conventions() {
     assert!(help.contains("--window-days"), "{help}");
     assert!(help.contains("inclusive"), "{help}");
 }
+
+/// A small experiment: two years, a coarse grid, three decoders, two splits.
+const SMALL_EXPERIMENT: &str = r#"
+name = "small"
+seed = 7
+decoders = [{ kind = "persistence" }, { kind = "climatology" }, { kind = "ridge", alpha = 1.0 }]
+[period]
+start = "2010-01-01"
+end = "2012-01-01"
+[data]
+catalog = "synthetic:japan"
+gnss = "synthetic:japan"
+[features.seismicity]
+window_days = 64
+[features.gnss]
+grid = "8x8"
+[encoder]
+pca_dims = 4
+[split]
+kinds = ["random", "chronological"]
+[ablations]
+modalities = ["gnss", "seismicity", "fusion"]
+controls = ["day_number"]
+[tracking]
+results_dir = "results"
+"#;
+
+#[test]
+fn run_tracks_an_experiment_and_a_sweep_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
+    let out = quakelab(&["run", "small.toml"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("results/small"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let record = std::fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(record.contains("\"status\": \"FINISHED\""), "{record}");
+    // 2 splits x (3 modalities + 1 control) x 3 decoders, plus interpolation on the random split.
+    let results = std::fs::read_to_string(run.join("results.csv")).unwrap();
+    assert_eq!(results.lines().count(), 1 + 2 * 4 * 3 + 1);
+    for artifact in [
+        "tables/results.md",
+        "tables/results.tex",
+        "figures/predicted_vs_true_random.png",
+        "figures/timeline_chronological.png",
+    ] {
+        assert!(run.join(artifact).is_file(), "{artifact} missing");
+    }
+
+    let sweep = [
+        "sweep",
+        "small.toml",
+        "--axis",
+        "features.seismicity.window_days=48,64",
+    ];
+    let first = quakelab(&sweep, dir.path());
+    assert!(first.status.success(), "{}", stderr(&first));
+    // The 64-day config is the one `run` already finished: only 48 days is new.
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        text.contains("2 configs, 1 to run, 1 already finished"),
+        "{text}"
+    );
+    let again = quakelab(&sweep, dir.path());
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("2 configs, 0 to run, 2 already finished"),
+        "{text}"
+    );
+    let summary =
+        std::fs::read_to_string(dir.path().join("results/small/sweep_summary.csv")).unwrap();
+    assert!(summary.starts_with("features.seismicity.window_days,split,features,decoder"));
+}

@@ -7,7 +7,6 @@
 //! test says it is skipped and returns.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,7 +46,6 @@ fn signal_group(signal: &str, pgid: u32) -> bool {
 /// group: SIGTERM, then SIGKILL after a bounded wait.
 struct Server {
     child: Option<Child>,
-    port: u16,
     uri: String,
     log: PathBuf,
 }
@@ -77,7 +75,6 @@ impl Server {
             .unwrap();
         let mut server = Server {
             child: Some(child),
-            port,
             uri: format!("http://127.0.0.1:{port}"),
             log,
         };
