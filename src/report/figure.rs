@@ -160,17 +160,25 @@ fn draw_kde<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?
         .label("KDE label × n (events per day)")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLUE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 type DrawResult = std::result::Result<(), String>;
+
+/// Draws the series labels of `chart` in a framed, slightly transparent box at `position`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())
+}
 
 /// Draws one panel: a line through the values with a shaded ±1σ band, broken at gaps.
 fn band_panel<DB: DrawingBackend>(
@@ -655,14 +663,7 @@ fn draw_histogram<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?
         .label(format!("normal (mean {mean:.3e}, sd {sd:.3e})"))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], ORANGE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Labels and predictions over time, with the test days shaded: what a random split's
@@ -751,14 +752,7 @@ fn draw_over_time<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?
         .label("prediction")
         .legend(|(x, y)| Circle::new((x + 7, y), 3, ORANGE.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// A metric against a sweep axis, one line (with markers) per series.
@@ -824,14 +818,7 @@ fn draw_metric_vs_axis<DB: DrawingBackend>(
             .draw_series(sorted.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
