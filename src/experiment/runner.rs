@@ -272,12 +272,16 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The feature sets evaluated for one split: the modalities, then the controls.
+/// One feature set evaluated on a split: a modality or a control.
 struct FeatureSet {
     name: String,
+    /// Features, one row per table row, standardised on the training rows.
     x: Mat<f64>,
+    /// The target of each row (NaN where a control has none; such rows are left out).
     labels: Vec<f64>,
-    rows: Vec<usize>,
+    /// The value of the target series known at each row's feature day t: what persistence
+    /// predicts.
+    label_now: Vec<f64>,
 }
 
 type Evaluation = (Vec<ResultRow>, Vec<PredictionRow>, LabelDependence);
@@ -318,16 +322,11 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         let description = split.kind().to_string();
         info!(split = %description, "evaluating");
         let sets = feature_sets(experiment, &table, gnss.as_ref(), &split, &inputs.labels)?;
-        let persistence_now: Vec<f64> = table
-            .days()
-            .iter()
-            .map(|&d| inputs.labels.values[d])
-            .collect();
         for set in &sets {
             for decoder in experiment.decoders() {
                 let (x, names) = match decoder {
                     DecoderConfig::Persistence(_) => (
-                        Mat::from_fn(set.rows.len(), 1, |i, _| persistence_now[set.rows[i]]),
+                        Mat::from_fn(set.label_now.len(), 1, |i, _| set.label_now[i]),
                         vec!["label_now".to_string()],
                     ),
                     _ => (
@@ -406,7 +405,7 @@ fn feature_sets(
     split: &Split,
     labels: &KdeLabels,
 ) -> Result<Vec<FeatureSet>> {
-    let all_rows: Vec<usize> = (0..table.n_rows()).collect();
+    let label_now: Vec<f64> = table.days().iter().map(|&d| labels.values[d]).collect();
     let reduced = match (gnss, experiment.encoder().pca_dims) {
         (Some(g), Some(k)) => Some(Pca::fit(g.as_ref(), split.train(), k)?.transform(g.as_ref())?),
         (Some(g), None) => Some(g.clone()),
@@ -423,7 +422,7 @@ fn feature_sets(
             name: modality.name().to_string(),
             x,
             labels: table.labels().to_vec(),
-            rows: all_rows.clone(),
+            label_now: label_now.clone(),
         });
     }
     if experiment.ablations().shuffle_modality
@@ -435,7 +434,7 @@ fn feature_sets(
             name: "fusion_gnss_shuffled".into(),
             x: standardized(shuffled.as_ref(), split)?,
             labels: table.labels().to_vec(),
-            rows: all_rows.clone(),
+            label_now: label_now.clone(),
         });
     }
     for control in &experiment.ablations().controls {
@@ -444,38 +443,26 @@ fn feature_sets(
                 name: "control_day_number".into(),
                 x: standardized(day_number_features(table.days()).as_ref(), split)?,
                 labels: table.labels().to_vec(),
-                rows: all_rows.clone(),
+                label_now: label_now.clone(),
             }),
             Control::LabelShift => {
                 let shift = experiment.ablations().label_shift_days;
                 let shifted = shift_labels(&labels.values, shift)?;
                 let h = experiment.horizon_days();
-                // A row whose shifted label runs past the period is left out of this control
-                // only; the count is in its n_train/n_test.
-                let rows: Vec<usize> = (0..table.n_rows())
-                    .filter(|&r| {
-                        shifted
-                            .get(table.days()[r] + h)
-                            .is_some_and(|v| v.is_finite())
-                    })
-                    .collect();
                 let fusion = match &reduced {
                     Some(z) => table.design(Modality::Fusion, Some(z.as_ref()))?,
                     None => table.design(Modality::Seismicity, None)?,
                 };
-                let y: Vec<f64> = (0..table.n_rows())
-                    .map(|r| {
-                        shifted
-                            .get(table.days()[r] + h)
-                            .copied()
-                            .unwrap_or(f64::NAN)
-                    })
-                    .collect();
+                // A row whose shifted label runs past the period has none (NaN) and is left
+                // out of this control only; its n_train and n_test show how many remain.
+                let shifted_at = |day: usize| shifted.get(day).copied().unwrap_or(f64::NAN);
+                let y: Vec<f64> = table.days().iter().map(|&d| shifted_at(d + h)).collect();
+                let now: Vec<f64> = table.days().iter().map(|&d| shifted_at(d)).collect();
                 sets.push(FeatureSet {
                     name: format!("control_label_shift_{shift}d"),
                     x: standardized(fusion.as_ref(), split)?,
                     labels: y,
-                    rows,
+                    label_now: now,
                 });
             }
         }
@@ -488,7 +475,8 @@ fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
     Standardizer::fit(x, split.train())?.transform(x)
 }
 
-/// A decoder's predictions for every row, after fitting on the split's training rows.
+/// A decoder's predictions for every row with a target (NaN for the others), after fitting on
+/// the split's training rows that have one.
 fn fit_predict(
     decoder: &DecoderConfig,
     names: &[String],
@@ -496,17 +484,24 @@ fn fit_predict(
     labels: &[f64],
     split: &Split,
 ) -> Result<Vec<f64>> {
-    let train: Vec<usize> = split
-        .train()
-        .iter()
-        .copied()
-        .filter(|&r| labels[r].is_finite())
-        .collect();
-    let xt = Mat::from_fn(train.len(), x.ncols(), |i, j| x[(train[i], j)]);
+    let rows_of = |rows: &[usize]| -> Vec<usize> {
+        rows.iter()
+            .copied()
+            .filter(|&r| labels[r].is_finite())
+            .collect()
+    };
+    let train = rows_of(split.train());
+    let labelled = rows_of(&(0..labels.len()).collect::<Vec<_>>());
+    let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
     let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
     let mut model = decoder.build(names)?;
-    model.fit(xt.as_ref(), &yt)?;
-    model.predict(x)
+    model.fit(select(&train).as_ref(), &yt)?;
+    let predicted = model.predict(select(&labelled).as_ref())?;
+    let mut all = vec![f64::NAN; labels.len()];
+    for (&r, p) in labelled.iter().zip(predicted) {
+        all[r] = p;
+    }
+    Ok(all)
 }
 
 fn split_predictions(

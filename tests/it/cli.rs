@@ -274,7 +274,8 @@ pca_dims = 4
 kinds = ["random", "chronological"]
 [ablations]
 modalities = ["gnss", "seismicity", "fusion"]
-controls = ["day_number"]
+controls = ["day_number", "label_shift"]
+label_shift_days = 90
 [tracking]
 results_dir = "results"
 "#;
@@ -293,9 +294,34 @@ fn run_tracks_an_experiment_and_a_sweep_resumes() {
     let run = &runs[0];
     let record = std::fs::read_to_string(run.join("run.json")).unwrap();
     assert!(record.contains("\"status\": \"FINISHED\""), "{record}");
-    // 2 splits x (3 modalities + 1 control) x 3 decoders, plus interpolation on the random split.
+    // 2 splits x (3 modalities + 2 controls) x 3 decoders, plus interpolation on the random split.
     let results = std::fs::read_to_string(run.join("results.csv")).unwrap();
-    assert_eq!(results.lines().count(), 1 + 2 * 4 * 3 + 1);
+    assert_eq!(results.lines().count(), 1 + 2 * 5 * 3 + 1);
+    // The shifted labels end 90 days early: those rows drop out of that control only, and its
+    // persistence (the shifted series' own value at t) is still scored.
+    let mut reader = csv::Reader::from_path(run.join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (split, features, decoder, n_test) = (
+        column("split"),
+        column("features"),
+        column("decoder"),
+        column("n_test"),
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let persistence_n_test = |set: &str| -> Vec<(String, usize)> {
+        rows.iter()
+            .filter(|r| &r[features] == set && &r[decoder] == "persistence")
+            .map(|r| (r[split].to_string(), r[n_test].parse().unwrap()))
+            .collect()
+    };
+    let shifted = persistence_n_test("control_label_shift_90d");
+    let full = persistence_n_test("fusion");
+    assert_eq!(shifted.len(), 2);
+    for ((split_s, n_s), (split_f, n_f)) in shifted.iter().zip(&full) {
+        assert_eq!(split_s, split_f);
+        assert!(n_s < n_f, "{split_s}: {n_s} shifted test rows vs {n_f}");
+    }
     for artifact in [
         "tables/results.md",
         "tables/results.tex",
