@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{self, read_csv};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{DecoderConfig, PERSISTENCE_COLUMN, decode_csv};
@@ -10,25 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/decode")
-        .join(name)
-}
-
-/// A CSV file as a header and rows of string fields.
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    (header, rows)
+    support::fixture("decode", name)
 }
 
 /// The predictions column of a `row,prediction` file, checking the row numbers.

@@ -98,7 +98,7 @@ min_events = 40
             // Other settings with the prefix, and unrelated variables, are not config keys.
             ("QUAKELAB_REAL_DATA", "/nowhere"),
             ("QUAKELAB_MLFLOW", "http://localhost:5000"),
-            ("HOME", "/home/x"),
+            ("LANG", "C.UTF-8"),
         ]));
     input.real_data_dir = None;
 

@@ -11,4 +11,5 @@ mod gnss_synth;
 mod real_data;
 mod seismicity;
 mod stationarity;
+mod support;
 mod track;

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::support;
 use quakelab::catalog::Selection;
 use quakelab::rng;
 use quakelab::seismicity::bvalue::{
@@ -17,25 +18,12 @@ use rand::Rng;
 const N_DAYS: usize = 730;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/seismicity")
-        .join(name)
+    support::fixture("seismicity", name)
 }
 
 /// A CSV fixture as a header and rows of string fields.
 fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(fixture(name)).unwrap();
-    let mut lines = text.lines();
-    let header = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let rows = lines
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect();
-    (header, rows)
+    support::read_csv(&fixture(name))
 }
 
 fn catalog() -> Selection {
