@@ -90,11 +90,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         jobs: usize,
     },
-    /// Render a run's tables and figures again from its results, or (with --paper) assemble
-    /// paper/README.md from the latest finished runs of the given experiments.
+    /// Render runs' tables and figures again from their stored results; with --paper, also
+    /// assemble paper/README.md from the latest finished run of each directory given.
     Report {
-        /// Run directories (results/<experiment>/<run-id>), or experiment directories
-        /// (results/<experiment>) for their latest finished run.
+        /// Run directories (results/<experiment>/<run-id>), or experiment or sweep directories
+        /// (results/<experiment>) for all their finished runs.
         dirs: Vec<PathBuf>,
         /// Write paper/README.md with the tables and figures of these runs and their provenance.
         #[arg(long)]
@@ -534,17 +534,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if dirs.is_empty() {
                 bail!("give at least one run or experiment directory");
             }
-            let runs = dirs
-                .iter()
-                .map(|d| latest_run(d))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            for run in &runs {
-                let period = run_period(run)?;
-                render_run(run, &period)?;
-                println!("rendered {}", run.display());
+            for dir in &dirs {
+                for run in finished_runs(dir)? {
+                    render_run(&run, &run_period(&run)?)?;
+                    println!("rendered {}", run.display());
+                }
             }
             if paper {
-                let path = paper::assemble(Path::new("paper"), &runs)?;
+                let latest = dirs
+                    .iter()
+                    .map(|d| {
+                        finished_runs(d)?
+                            .pop()
+                            .with_context(|| format!("no finished run under {}", d.display()))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let path = paper::assemble(Path::new("paper"), &latest)?;
                 println!("wrote {}", path.display());
             }
         }
@@ -853,17 +858,17 @@ fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: usize) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `dir` itself if it is a run directory, else the latest finished run under it.
-fn latest_run(dir: &Path) -> anyhow::Result<PathBuf> {
+/// `dir` itself if it is a run directory, else the finished runs under it (a sweep's or an
+/// experiment's directory), oldest first.
+fn finished_runs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if runner::is_run_dir(dir) {
-        return Ok(dir.to_path_buf());
+        return Ok(vec![dir.to_path_buf()]);
     }
-    list_runs(dir)?
+    Ok(list_runs(dir)?
         .into_iter()
-        .rev()
-        .find(|r| r.status == RunStatus::Finished)
+        .filter(|r| r.status == RunStatus::Finished)
         .map(|r| r.dir)
-        .with_context(|| format!("no finished run under {}", dir.display()))
+        .collect())
 }
 
 /// The study period a run was configured with, from its stored config.
