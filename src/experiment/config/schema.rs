@@ -1,0 +1,531 @@
+//! The raw schema: [`ExperimentFile`] and its sections, exactly what a user writes (serde,
+//! unknown keys refused everywhere). Resolution into checked types is in the parent module.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::decode::DecoderConfig;
+use crate::io::catalog::ColumnMapping;
+
+/// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
+/// settings over synthetic Japan), so a file only states what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// The experiment's name (letters, digits, `.`, `_`, `-`).
+    pub name: String,
+    /// The seed every random stream derives from.
+    pub seed: u64,
+    /// The study box, `LON0,LON1,LAT0,LAT1`.
+    pub region: String,
+    /// The study period.
+    pub period: PeriodSection,
+    /// Where the catalog and the GNSS series come from.
+    pub data: DataSection,
+    /// The seismicity and GNSS features.
+    pub features: FeaturesSection,
+    /// The KDE labels.
+    pub labels: LabelsSection,
+    /// The daily table.
+    pub dataset: DatasetSection,
+    /// The image encoder.
+    pub encoder: EncoderSection,
+    /// The decoders: inline tables, or names of `decoder/NAME.toml` groups.
+    pub decoders: Vec<TextOr<DecoderConfig>>,
+    /// The train/test splits.
+    pub split: SplitSection,
+    /// The ablations and controls.
+    pub ablations: AblationsSection,
+    /// Where runs are recorded. Not part of the config hash.
+    pub tracking: TrackingSection,
+    /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
+    /// part of the config hash.
+    pub sweep: BTreeMap<String, toml::Value>,
+}
+
+impl Default for ExperimentFile {
+    fn default() -> Self {
+        ExperimentFile {
+            name: "experiment".into(),
+            seed: 2009,
+            region: "123,148,22,46".into(),
+            period: PeriodSection::default(),
+            data: DataSection::default(),
+            features: FeaturesSection::default(),
+            labels: LabelsSection::default(),
+            dataset: DatasetSection::default(),
+            encoder: EncoderSection::default(),
+            decoders: Vec::new(),
+            split: SplitSection::default(),
+            ablations: AblationsSection::default(),
+            tracking: TrackingSection::default(),
+            sweep: BTreeMap::new(),
+        }
+    }
+}
+
+/// Either a short text form or a full table (e.g. `"ridge"` or `{ kind = "ridge", alpha = 2 }`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextOr<T> {
+    /// The text form.
+    Text(String),
+    /// The table form.
+    Table(T),
+}
+
+impl<T: Serialize> Serialize for TextOr<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TextOr::Text(text) => serializer.serialize_str(text),
+            TextOr::Table(table) => table.serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for TextOr<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct TextOrVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for TextOrVisitor<T> {
+            type Value = TextOr<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a table")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Self::Value, E> {
+                Ok(TextOr::Text(text.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(TextOr::Table)
+            }
+        }
+
+        deserializer.deserialize_any(TextOrVisitor(std::marker::PhantomData))
+    }
+}
+
+/// `[period]`: `[start, end)` in UTC calendar days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeriodSection {
+    /// The first day, `YYYY-MM-DD` (a string or a TOML date).
+    pub start: String,
+    /// The day after the last.
+    pub end: String,
+}
+
+impl Default for PeriodSection {
+    fn default() -> Self {
+        PeriodSection {
+            start: "2009-01-01".into(),
+            end: "2024-01-01".into(),
+        }
+    }
+}
+
+/// `[data]`: the inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSection {
+    /// `"synthetic:NAME"`, a path, `"real:REL"`, or `{ path = ..., columns = { ... } }`.
+    pub catalog: TextOr<CatalogFile>,
+    /// `"synthetic:NAME"`, `{ tenv3 = DIR }` or `{ geonet = DIR }` (DIR a path or `real:REL`).
+    pub gnss: TextOr<GnssFiles>,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        DataSection {
+            catalog: TextOr::Text("synthetic:japan".into()),
+            gnss: TextOr::Text("synthetic:japan".into()),
+        }
+    }
+}
+
+/// A catalog file with an explicit column mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// A path or `real:REL`.
+    pub path: String,
+    /// Which columns hold what; inferred from the header when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<ColumnMapping>,
+}
+
+/// A directory of GNSS series, by format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum GnssFiles {
+    /// NGL `.tenv3` files, one per station.
+    Tenv3(String),
+    /// GEONET displacement tables with a `stations.csv` (the default column mapping).
+    Geonet(String),
+}
+
+/// `[features]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeaturesSection {
+    /// `[features.seismicity]`: b and a values in sliding windows.
+    pub seismicity: SeismicitySection,
+    /// `[features.gnss]`: the displacement images.
+    pub gnss: GnssImagingSection,
+}
+
+/// `[features.seismicity]` (paper §1.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeismicitySection {
+    /// The completeness magnitude; with `mc_per_window`, the floor of the selection.
+    pub mc: f64,
+    /// Each window's own Mc by maximum curvature plus `mc_correction`.
+    pub mc_per_window: bool,
+    /// Added to the modal bin with `mc_per_window` (Woessner & Wiemer: 0.2).
+    pub mc_correction: f64,
+    /// Magnitude bin width ΔM.
+    pub bin_width: f64,
+    /// Window length in days.
+    pub window_days: usize,
+    /// Days between windows.
+    pub step_days: usize,
+    /// The fewest events at or above Mc for a window to get a value.
+    pub min_events: usize,
+    /// `aki` (the paper), `aki_utsu` or `b_positive`.
+    pub estimator: EstimatorName,
+    /// b-positive's smallest magnitude difference (default: one bin width).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_positive_delta: Option<f64>,
+}
+
+impl Default for SeismicitySection {
+    fn default() -> Self {
+        SeismicitySection {
+            mc: 3.0,
+            mc_per_window: false,
+            mc_correction: 0.2,
+            bin_width: 0.1,
+            window_days: 128,
+            step_days: 1,
+            min_events: 50,
+            estimator: EstimatorName::Aki,
+            b_positive_delta: None,
+        }
+    }
+}
+
+/// The b estimator's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimatorName {
+    /// [`BEstimator::Aki`].
+    Aki,
+    /// [`BEstimator::AkiUtsu`].
+    AkiUtsu,
+    /// [`BEstimator::BPositive`].
+    BPositive,
+}
+
+/// `[features.gnss]` (paper §1.1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GnssImagingSection {
+    /// `ROWSxCOLS`.
+    pub grid: String,
+    /// The Gaussian width in grid spacings.
+    pub sigma_cells: f64,
+    /// `corner` (the paper) or `centre`.
+    pub origin: OriginName,
+    /// Which spacing `sigma_cells` multiplies: `latitude` or `longitude`.
+    pub sigma_spacing: SpacingName,
+}
+
+impl Default for GnssImagingSection {
+    fn default() -> Self {
+        GnssImagingSection {
+            grid: "50x50".into(),
+            sigma_cells: 8.0,
+            origin: OriginName::Corner,
+            sigma_spacing: SpacingName::Latitude,
+        }
+    }
+}
+
+/// The grid origin's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginName {
+    /// [`GridOrigin::Corner`].
+    Corner,
+    /// [`GridOrigin::Centre`].
+    Centre,
+}
+
+/// The sigma spacing's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpacingName {
+    /// [`SigmaSpacing::Latitude`].
+    Latitude,
+    /// [`SigmaSpacing::Longitude`].
+    Longitude,
+}
+
+/// `[labels]` (paper §1.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelsSection {
+    /// `scott`, `silverman` or a number of days.
+    pub bandwidth: BandwidthSetting,
+    /// `none`, `minmax`, `zscore` or `events_per_day`.
+    pub scale: ScaleName,
+    /// The magnitude cut of the events the density is fitted on.
+    pub mc: f64,
+}
+
+impl Default for LabelsSection {
+    fn default() -> Self {
+        LabelsSection {
+            bandwidth: BandwidthSetting::Scott,
+            scale: ScaleName::None,
+            mc: 3.0,
+        }
+    }
+}
+
+/// The KDE bandwidth as written: a rule's name or a number of days.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BandwidthSetting {
+    /// `"scott"`.
+    Scott,
+    /// `"silverman"`.
+    Silverman,
+    /// A number of days.
+    Days(f64),
+}
+
+impl Serialize for BandwidthSetting {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match *self {
+            BandwidthSetting::Scott => serializer.serialize_str("scott"),
+            BandwidthSetting::Silverman => serializer.serialize_str("silverman"),
+            BandwidthSetting::Days(days) => serializer.serialize_f64(days),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BandwidthSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct BandwidthVisitor;
+
+        impl Visitor<'_> for BandwidthVisitor {
+            type Value = BandwidthSetting;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`scott`, `silverman` or a number of days")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> std::result::Result<Self::Value, E> {
+                match text {
+                    "scott" => Ok(BandwidthSetting::Scott),
+                    "silverman" => Ok(BandwidthSetting::Silverman),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(text), &self)),
+                }
+            }
+
+            fn visit_f64<E: de::Error>(self, days: f64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days))
+            }
+
+            fn visit_i64<E: de::Error>(self, days: i64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days as f64))
+            }
+
+            fn visit_u64<E: de::Error>(self, days: u64) -> std::result::Result<Self::Value, E> {
+                Ok(BandwidthSetting::Days(days as f64))
+            }
+        }
+
+        deserializer.deserialize_any(BandwidthVisitor)
+    }
+}
+
+/// The label scale's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScaleName {
+    /// [`LabelScale::None`].
+    #[serde(rename = "none")]
+    None,
+    /// [`LabelScale::MinMax`].
+    #[serde(rename = "minmax")]
+    MinMax,
+    /// [`LabelScale::ZScore`].
+    #[serde(rename = "zscore")]
+    ZScore,
+    /// [`LabelScale::EventsPerDay`].
+    #[serde(rename = "events_per_day")]
+    EventsPerDay,
+}
+
+/// `[dataset]` (paper §1.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetSection {
+    /// Days from a feature day to its label day (1: the paper's nowcast).
+    pub horizon_days: usize,
+}
+
+impl Default for DatasetSection {
+    fn default() -> Self {
+        DatasetSection { horizon_days: 1 }
+    }
+}
+
+/// `[encoder]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderSection {
+    /// `flatten` or `none`.
+    pub kind: EncoderKind,
+    /// PCA components fitted on the training rows; 0 for no PCA.
+    pub pca_dims: usize,
+}
+
+impl Default for EncoderSection {
+    fn default() -> Self {
+        EncoderSection {
+            kind: EncoderKind::Flatten,
+            pca_dims: 16,
+        }
+    }
+}
+
+/// The image encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncoderKind {
+    /// Each image's pixels as one row.
+    Flatten,
+    /// No image features.
+    None,
+}
+
+/// `[split]` (paper §1.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitSection {
+    /// Which splits to evaluate.
+    pub kinds: Vec<SplitName>,
+    /// The training fraction of the random and chronological splits.
+    pub train_fraction: f64,
+    /// The number of folds of the blocked split.
+    pub blocked_folds: usize,
+    /// The embargo of the chronological and blocked splits (default:
+    /// `features.seismicity.window_days + dataset.horizon_days`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embargo_days: Option<usize>,
+}
+
+impl Default for SplitSection {
+    fn default() -> Self {
+        SplitSection {
+            kinds: vec![SplitName::Random, SplitName::Chronological],
+            train_fraction: 0.7,
+            blocked_folds: 5,
+            embargo_days: None,
+        }
+    }
+}
+
+/// A split's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SplitName {
+    /// A seeded shuffle.
+    Random,
+    /// The first rows train, the last test.
+    Chronological,
+    /// Contiguous folds with an embargo.
+    Blocked,
+}
+
+/// `[ablations]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AblationsSection {
+    /// Which feature sets to fit: `gnss`, `seismicity`, `fusion`.
+    pub modalities: Vec<ModalityName>,
+    /// Control experiments: `day_number`, `label_shift`.
+    pub controls: Vec<Control>,
+    /// The shift of the `label_shift` control, in days.
+    pub label_shift_days: usize,
+    /// Also fit each modality with its rows permuted across training days.
+    pub shuffle_modality: bool,
+}
+
+impl Default for AblationsSection {
+    fn default() -> Self {
+        AblationsSection {
+            modalities: vec![
+                ModalityName::Gnss,
+                ModalityName::Seismicity,
+                ModalityName::Fusion,
+            ],
+            controls: Vec::new(),
+            label_shift_days: 180,
+            shuffle_modality: false,
+        }
+    }
+}
+
+/// A modality's name in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModalityName {
+    /// [`Modality::Gnss`].
+    Gnss,
+    /// [`Modality::Seismicity`].
+    Seismicity,
+    /// [`Modality::Fusion`].
+    Fusion,
+}
+
+/// A control experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// The day number as the only feature: skill from trends alone.
+    DayNumber,
+    /// Labels shifted by `label_shift_days`: skill that survives is not causal.
+    LabelShift,
+}
+
+/// `[tracking]`. Not part of the config hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackingSection {
+    /// The local run store.
+    pub results_dir: String,
+    /// An MLflow tracking server; empty for none.
+    pub mlflow_uri: String,
+    /// The MLflow experiment; empty for the experiment's name.
+    pub experiment_name: String,
+}
+
+impl Default for TrackingSection {
+    fn default() -> Self {
+        TrackingSection {
+            results_dir: "results".into(),
+            mlflow_uri: String::new(),
+            experiment_name: String::new(),
+        }
+    }
+}
