@@ -18,8 +18,9 @@
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
 //! | [`dataset`] | the daily table, causal alignment (horizon), train/test splits |
-//! | [`encode`] | image encoders (flatten) and PCA, fitted on training rows only |
+//! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten), PCA, fitted on training rows only |
 //! | [`decode`] | the `Regressor` seam: baselines, ridge, random forest |
+//! | [`device`] | the device a model runs on (CPU now, a GPU with the burn issues) |
 //! | [`eval`] | regression metrics and skill scores |
 //! | [`experiment`] | experiment files (figment layering), sweeps |
 //! | [`track`] | the local run store and the MLflow client |
@@ -34,6 +35,7 @@ pub mod catalog;
 pub mod cli;
 pub mod dataset;
 pub mod decode;
+pub mod device;
 pub mod encode;
 mod error;
 pub mod eval;

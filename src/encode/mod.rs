@@ -1,31 +1,105 @@
 //! Image encoders and the transforms fitted on training rows only (paper §2, pitfall P8).
 //!
-//! An [`ImageEncoder`] turns the images of chosen days into a feature matrix (rows = days).
-//! Until the ViT lands, [`flatten::FlattenEncoder`] is the GNSS encoder: each image's pixels as
-//! one row, reduced by [`pca::Pca`]. [`pca::Pca`] and [`standardize::Standardizer`] take the
-//! rows they are fitted on explicitly, so a fit on anything but the training rows is visible at
-//! the call site, and each records how many rows it was fitted on.
+//! An [`ImageEncoder`] turns a batch of images, N x C x H x W `f32` ([`ImageBatch`]), into a
+//! feature matrix (one row per image), in the batch size and on the device its
+//! [`EncodeContext`] names. The seam knows nothing of GNSS: the ViT (GNSS displacement images)
+//! and VGG-12 (geomagnetic-anomaly maps) of later issues share it. [`encode_stack`] streams
+//! the chosen days of a GNSS stack through an encoder batch by batch.
+//!
+//! Until the ViT lands, [`flatten::FlattenEncoder`] is the GNSS encoder: each image's pixels
+//! as one row, reduced by [`pca::Pca`]. [`pca::Pca`] and [`standardize::Standardizer`] take the
+//! rows they are fitted on explicitly, so a fit on anything but the training rows is visible
+//! at the call site, and each records how many rows it was fitted on.
+//!
+//! # Adding an encoder
+//!
+//! 1. Write `src/encode/NAME.rs` with a type implementing [`ImageEncoder`].
+//! 2. Add one line to the `encoders!` list below: `Variant("NAME") => Some(Box::new(...))`.
+//!
+//! The enum [`EncoderKind`], its config names (`encoder.kind = "NAME"`), [`EncoderKind::KINDS`]
+//! and [`EncoderKind::build`] all come from that line, so they can never disagree.
 
+pub mod batch;
 pub mod flatten;
 pub mod pca;
 pub mod standardize;
 
 use faer::{Mat, MatRef};
+use serde::{Deserialize, Serialize};
 
-use crate::gnss::stack::ImageStack;
 use crate::{Error, Result};
 
+pub use batch::{BatchShape, EncodeContext, ImageBatch, encode_stack};
 pub use flatten::FlattenEncoder;
-pub use pca::Pca;
+pub use pca::{Pca, PcaParams, PcaSolver};
 pub use standardize::Standardizer;
 
-/// Maps daily images to features.
+/// Maps a batch of images to features.
 pub trait ImageEncoder: Send + Sync {
     /// A stable name used in tables and config keys (e.g. `flatten`).
     fn name(&self) -> String;
 
-    /// One row of features per entry of `days` (day indices into `stack`), in that order.
-    fn encode(&self, stack: &ImageStack, days: &[usize]) -> Result<Mat<f64>>;
+    /// One row of features per image of `batch`, in batch order. An encoder works through the
+    /// batch at most `ctx.batch_size` images at a time, on `ctx.device`.
+    fn encode(&self, batch: &ImageBatch<'_>, ctx: &EncodeContext) -> Result<Mat<f64>>;
+}
+
+/// Declares [`EncoderKind`] from one line per encoder, `Variant("kind") => construction`,
+/// where the construction is `None` for no image features or `Some(Box<dyn ImageEncoder>)`.
+macro_rules! encoders {
+    ($($(#[$doc:meta])* $variant:ident($kind:literal) => $build:expr,)+) => {
+        /// The image encoder, as named by `encoder.kind`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum EncoderKind {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $kind)]
+                $variant,
+            )+
+        }
+
+        impl EncoderKind {
+            /// The `kind` of every encoder, in declaration order.
+            pub const KINDS: &'static [&'static str] = &[$($kind),+];
+
+            /// Every encoder, in declaration order (the same order as [`EncoderKind::KINDS`]).
+            pub const ALL: &'static [EncoderKind] = &[$(EncoderKind::$variant),+];
+
+            /// This encoder's `kind`, which is also its [`ImageEncoder::name`].
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EncoderKind::$variant => $kind,)+
+                }
+            }
+
+            /// The encoder, or `None` when this kind uses no images.
+            pub fn build(self) -> Option<Box<dyn ImageEncoder>> {
+                match self {
+                    $(EncoderKind::$variant => $build,)+
+                }
+            }
+        }
+    };
+}
+
+encoders! {
+    /// Each image's pixels as one row ([`FlattenEncoder`]).
+    Flatten("flatten") => Some(Box::new(FlattenEncoder)),
+    /// No image features: the GNSS images are not even gridded.
+    None("none") => None,
+}
+
+impl EncoderKind {
+    /// Whether this kind encodes images, so that the run needs them gridded.
+    pub fn uses_images(self) -> bool {
+        self.build().is_some()
+    }
+}
+
+impl std::fmt::Display for EncoderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The rows `rows` of `x`, in that order.
@@ -53,4 +127,24 @@ pub(crate) fn ensure_finite(x: MatRef<'_, f64>, what: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_config_name() {
+        assert_eq!(EncoderKind::KINDS.len(), EncoderKind::ALL.len());
+        for (&kind, &name) in EncoderKind::ALL.iter().zip(EncoderKind::KINDS) {
+            assert_eq!(kind.name(), name);
+            let parsed: EncoderKind = serde_json::from_value(name.into()).unwrap();
+            assert_eq!(parsed, kind);
+            if let Some(encoder) = kind.build() {
+                assert_eq!(encoder.name(), name);
+            }
+        }
+        assert!(!EncoderKind::None.uses_images());
+        assert!(EncoderKind::Flatten.uses_images());
+    }
 }

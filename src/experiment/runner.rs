@@ -24,11 +24,10 @@ use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
 };
 use crate::decode::DecoderConfig;
-use crate::encode::{FlattenEncoder, ImageEncoder, Pca, Standardizer};
+use crate::device::Device;
+use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
 use crate::eval::{LabelDependence, label_dependence, regression_metrics};
-use crate::experiment::config::{
-    CatalogSource, Control, EncoderKind, GnssSource, ResolvedExperiment,
-};
+use crate::experiment::config::{CatalogSource, Control, GnssSource, ResolvedExperiment};
 use crate::experiment::sweep::SweepPlan;
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
@@ -132,6 +131,18 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
         ("window".into(), window),
         ("mc".into(), s.selection_mc.to_string()),
         ("horizon_days".into(), experiment.horizon_days().to_string()),
+        ("encoder".into(), experiment.encoder().kind.to_string()),
+        (
+            "pca_dims".into(),
+            experiment
+                .encoder()
+                .pca_dims
+                .map_or_else(|| "none".to_string(), |k| k.to_string()),
+        ),
+        (
+            "pca_solver".into(),
+            experiment.encoder().pca_solver.name().to_string(),
+        ),
         (
             "label_bandwidth".into(),
             format!("{:?}", experiment.labels().kde.bandwidth),
@@ -184,12 +195,11 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
         bandwidth_days = labels.bandwidth_days,
         "labels computed"
     );
-    let images = match experiment.encoder().kind {
-        EncoderKind::None => None,
-        EncoderKind::Flatten => {
-            let stations = load_stations(experiment, &catalog)?;
-            Some(cached_images(experiment, &stations)?)
-        }
+    let images = if experiment.encoder().kind.uses_images() {
+        let stations = load_stations(experiment, &catalog)?;
+        Some(cached_images(experiment, &stations)?)
+    } else {
+        None
     };
     Ok(Inputs {
         catalog,
@@ -310,9 +320,16 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
     })?;
     info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
     let dependence = label_dependence(&inputs.labels.values)?;
-    let gnss = match &inputs.images {
-        Some(stack) => Some(FlattenEncoder.encode(stack, table.days())?),
-        None => None,
+    let gnss = match (&inputs.images, experiment.encoder().kind.build()) {
+        (Some(stack), Some(encoder)) => {
+            let ctx = EncodeContext {
+                batch_size: experiment.encoder().batch_size,
+                device: Device::Cpu,
+                seed: experiment.seed(),
+            };
+            Some(encode_stack(encoder.as_ref(), stack, table.days(), &ctx)?)
+        }
+        _ => None,
     };
     let mut results = Vec::new();
     let mut predictions = Vec::new();
@@ -406,8 +423,23 @@ fn feature_sets(
     labels: &KdeLabels,
 ) -> Result<Vec<FeatureSet>> {
     let label_now: Vec<f64> = table.days().iter().map(|&d| labels.values[d]).collect();
-    let reduced = match (gnss, experiment.encoder().pca_dims) {
-        (Some(g), Some(k)) => Some(Pca::fit(g.as_ref(), split.train(), k)?.transform(g.as_ref())?),
+    let encoder = experiment.encoder();
+    let reduced = match (gnss, encoder.pca_dims) {
+        (Some(g), Some(k)) => {
+            let pca = PcaParams::new(k)
+                .solver(encoder.pca_solver)
+                .seed(experiment.seed())
+                .fit(g.as_ref(), split.train())?;
+            let summary = pca.summary();
+            info!(
+                split = %split.kind(),
+                solver = summary.solver,
+                components = summary.n_components,
+                explained_variance_ratio = summary.explained_variance_ratio,
+                "PCA fitted on the training rows"
+            );
+            Some(pca.transform(g.as_ref())?)
+        }
         (Some(g), None) => Some(g.clone()),
         (None, _) => None,
     };

@@ -97,6 +97,29 @@ impl ImageStack {
         &self.data[day * n..(day + 1) * n]
     }
 
+    /// Appends the images of `days` to `out` channel-major, `days.len() x 3 x rows x cols` in C
+    /// order (the N x C x H x W layout image models take), without copying the rest of the
+    /// stack. Encoders stream a stack through this in batches of their batch size.
+    ///
+    /// A day beyond the stack is an [`Error::Numerical`] naming it; nothing is appended then.
+    pub fn extend_nchw(&self, days: &[usize], out: &mut Vec<f32>) -> Result<()> {
+        if let Some(&d) = days.iter().find(|&&d| d >= self.n_days()) {
+            return Err(Error::Numerical(format!(
+                "image stack: day {d} is beyond the stack's {} days",
+                self.n_days()
+            )));
+        }
+        let [_, rows, cols, channels] = self.shape();
+        out.reserve(days.len() * channels * rows * cols);
+        for &d in days {
+            let image = self.day(d);
+            for c in 0..channels {
+                out.extend((0..rows * cols).map(|cell| image[cell * channels + c]));
+            }
+        }
+        Ok(())
+    }
+
     /// The value at `(day, row, col, channel)` (channel 0 N, 1 E, 2 U), if in range.
     pub fn get(&self, day: usize, row: usize, col: usize, channel: usize) -> Option<f32> {
         let [d, r, c, k] = self.shape();
@@ -377,6 +400,21 @@ mod tests {
         assert_eq!(s.get(1, 1, 2, 0), Some(33.0 * 0.5 - 3.0));
         assert_eq!(s.get(3, 0, 0, 0), None);
         assert_eq!(s.day(1)[0], 18.0 * 0.5 - 3.0);
+    }
+
+    #[test]
+    fn nchw_batches_are_channel_major() {
+        let s = stack();
+        let mut out = vec![-1.0];
+        s.extend_nchw(&[2, 0], &mut out).unwrap();
+        assert_eq!(out.len(), 1 + 2 * 3 * 2 * 3);
+        // Image 0 is day 2, whose flat HWC index of (row 1, col 2, channel E) is
+        // 2·18 + (1·3 + 2)·3 + 1 = 52; in NCHW it sits at (channel 1)·6 + (row 1)·3 + 2 = 11.
+        assert_eq!(out[1 + 11], 52.0 * 0.5 - 3.0);
+        // Image 1 is day 0: (row 0, col 1, channel U) is HWC index 5, NCHW 18 + 2·6 + 1.
+        assert_eq!(out[1 + 18 + 13], 5.0 * 0.5 - 3.0);
+        assert!(s.extend_nchw(&[1, 3], &mut out).is_err());
+        assert_eq!(out.len(), 1 + 36);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use quakelab::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, NOWCAST_FLAG, Split, SplitKind, Support,
     TableInputs,
 };
-use quakelab::encode::{FlattenEncoder, ImageEncoder, Pca, Standardizer};
+use quakelab::device::Device;
+use quakelab::encode::{EncodeContext, FlattenEncoder, Pca, Standardizer, encode_stack};
 use quakelab::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing};
 use quakelab::gnss::stack::ImageStack;
 use quakelab::period::Period;
@@ -274,7 +275,8 @@ fn table_drops_missing_days_with_counted_reasons() {
     assert!((x[(1, 0)] - 1.6).abs() < 1e-12 && (x[(1, 1)] - 4.6).abs() < 1e-12);
 
     // Fusion: [flattened image, b, a], the paper's order.
-    let g = FlattenEncoder.encode(&images, table.days()).unwrap();
+    let ctx = EncodeContext::new(1, Device::Cpu, 0).unwrap();
+    let g = encode_stack(&FlattenEncoder, &images, table.days(), &ctx).unwrap();
     assert_eq!(g.ncols(), 3);
     assert_eq!((g[(1, 0)], g[(1, 1)], g[(1, 2)]), (6.0, 12.0, 18.0));
     let x = table.design(Modality::Fusion, Some(g.as_ref())).unwrap();

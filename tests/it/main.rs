@@ -4,6 +4,7 @@ mod catalog;
 mod cli;
 mod dataset;
 mod decode;
+mod encode;
 mod experiment;
 mod gnss_gridding;
 mod gnss_io;

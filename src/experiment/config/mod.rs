@@ -44,6 +44,7 @@
 //! paths as written, never the directory they were found in.
 
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use figment::value::{Dict, Map, Value};
@@ -499,6 +500,10 @@ pub struct EncoderSettings {
     pub kind: EncoderKind,
     /// PCA components, if any.
     pub pca_dims: Option<usize>,
+    /// How the PCA is computed.
+    pub pca_solver: PcaSolver,
+    /// Images encoded at once.
+    pub batch_size: NonZeroUsize,
 }
 
 /// The split manifest: every split to evaluate, blocked folds listed one by one.
@@ -819,6 +824,10 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
     let encoder = EncoderSettings {
         kind: f.encoder.kind,
         pca_dims: (f.encoder.pca_dims > 0).then_some(f.encoder.pca_dims),
+        pca_solver: f.encoder.pca_solver,
+        batch_size: NonZeroUsize::new(f.encoder.batch_size).ok_or_else(|| {
+            Error::config("encoder.batch_size", "must be at least 1, got 0")
+        })?,
     };
 
     let (decoders, decoder_groups) = resolve_decoders(&f.decoders, stack)?;

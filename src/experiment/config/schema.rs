@@ -8,6 +8,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::decode::DecoderConfig;
+pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::io::catalog::ColumnMapping;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
@@ -393,10 +394,14 @@ impl Default for DatasetSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EncoderSection {
-    /// `flatten` or `none`.
+    /// One of [`EncoderKind::KINDS`] (`flatten`, `none`).
     pub kind: EncoderKind,
     /// PCA components fitted on the training rows; 0 for no PCA.
     pub pca_dims: usize,
+    /// How the PCA is computed: `auto`, `full` or `randomized` (see [`PcaSolver`]).
+    pub pca_solver: PcaSolver,
+    /// Images encoded at once; it bounds memory and never changes the features.
+    pub batch_size: usize,
 }
 
 impl Default for EncoderSection {
@@ -404,18 +409,10 @@ impl Default for EncoderSection {
         EncoderSection {
             kind: EncoderKind::Flatten,
             pca_dims: 16,
+            pca_solver: PcaSolver::Auto,
+            batch_size: 256,
         }
     }
-}
-
-/// The image encoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EncoderKind {
-    /// Each image's pixels as one row.
-    Flatten,
-    /// No image features.
-    None,
 }
 
 /// `[split]` (paper §1.4).
