@@ -33,7 +33,9 @@ pub struct BatchShape {
 impl BatchShape {
     /// Values per image, `channels · height · width`, if it fits a `usize`.
     pub fn image_len(&self) -> Option<usize> {
-        self.channels.checked_mul(self.height)?.checked_mul(self.width)
+        self.channels
+            .checked_mul(self.height)?
+            .checked_mul(self.width)
     }
 
     /// Values in the batch, `n · channels · height · width`, if it fits a `usize`.
@@ -141,7 +143,9 @@ impl<'a> ImageBatch<'a> {
     /// Image `i`, `channels · height · width` values in C order, if `i < n`.
     pub fn image(&self, i: usize) -> Option<&[f32]> {
         let len = self.data.len() / self.shape.n.max(1);
-        self.data.get(i * len..(i + 1) * len).filter(|_| i < self.n())
+        self.data
+            .get(i * len..(i + 1) * len)
+            .filter(|_| i < self.n())
     }
 }
 
@@ -225,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_shape_mismatch_names_both_sizes() {
-        let data = vec![0.0_f32; 23];
+        let data = [0.0_f32; 23];
         let err = ImageBatch::new(&data[..], shape(2, 3, 2, 2)).unwrap_err();
         assert_eq!(
             err.to_string(),

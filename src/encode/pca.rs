@@ -365,7 +365,10 @@ mod tests {
         assert_eq!(auto.resolve(501, 400, 319), PcaSolver::Randomized);
         assert_eq!(auto.resolve(501, 400, 320), PcaSolver::Full);
         assert_eq!(PcaSolver::Full.resolve(5000, 5000, 1), PcaSolver::Full);
-        assert_eq!(PcaSolver::Randomized.resolve(5, 5, 4), PcaSolver::Randomized);
+        assert_eq!(
+            PcaSolver::Randomized.resolve(5, 5, 4),
+            PcaSolver::Randomized
+        );
     }
 
     #[test]

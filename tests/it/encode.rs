@@ -126,9 +126,16 @@ fn an_image_with_missing_cells_is_refused_with_its_date() {
 
 // ---------------------------------------------------------------- the registry in experiment files
 
-fn resolve_encoder(dir: &std::path::Path, overrides: &[&str]) -> quakelab::Result<config::EncoderSettings> {
+fn resolve_encoder(
+    dir: &std::path::Path,
+    overrides: &[&str],
+) -> quakelab::Result<config::EncoderSettings> {
     let file = dir.join("e.toml");
-    std::fs::write(&file, "name = \"e\"\ndecoders = [{ kind = \"climatology\" }]\n").unwrap();
+    std::fs::write(
+        &file,
+        "name = \"e\"\ndecoders = [{ kind = \"climatology\" }]\n",
+    )
+    .unwrap();
     let layers = Layers {
         file: Some(file),
         ..Layers::default()
@@ -159,7 +166,10 @@ fn every_encoder_kind_and_pca_solver_is_accepted_by_name() {
     let err = resolve_encoder(dir.path(), &["encoder.kind=vit2"]).unwrap_err();
     assert!(err.to_string().contains("encoder.kind"), "{err}");
     let err = resolve_encoder(dir.path(), &["encoder.batch_size=0"]).unwrap_err();
-    assert!(matches!(&err, Error::Config { key, .. } if key == "encoder.batch_size"), "{err}");
+    assert!(
+        matches!(&err, Error::Config { key, .. } if key == "encoder.batch_size"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- section 3: the pca_dims key
@@ -247,12 +257,20 @@ fn pca_solvers_match_scikit_learn_on_a_known_spectrum() {
             let closed = (SCALE * DECAY.powi(c as i32)).powi(2) / (N - 1) as f64;
             assert!((ev - closed).abs() <= 1e-10 * closed);
             let got = pca.explained_variance()[c];
-            assert!((got - ev).abs() <= 1e-9 * ev, "{solver:?} pc{c}: {got} vs {ev}");
+            assert!(
+                (got - ev).abs() <= 1e-9 * ev,
+                "{solver:?} pc{c}: {got} vs {ev}"
+            );
             let got = pca.explained_variance_ratio()[c];
-            assert!((got - ratio).abs() <= 1e-9 * ratio, "{solver:?} pc{c}: {got}");
+            assert!(
+                (got - ratio).abs() <= 1e-9 * ratio,
+                "{solver:?} pc{c}: {got}"
+            );
         }
         let sampled: Vec<usize> = scores.iter().map(|r| r[0] as usize).collect();
-        let z = pca.transform(select_rows(x.as_ref(), &sampled).unwrap().as_ref()).unwrap();
+        let z = pca
+            .transform(select_rows(x.as_ref(), &sampled).unwrap().as_ref())
+            .unwrap();
         let scale = scores.iter().map(|r| r[1].abs()).fold(0.0, f64::max);
         for c in 0..K {
             // Signs are compared up to a flip: a DCT vector's largest loadings come in
@@ -271,7 +289,10 @@ fn pca_solvers_match_scikit_learn_on_a_known_spectrum() {
     }
     let cosines = principal_cosines(fits[0].components(), fits[1].components());
     assert_eq!(cosines.len(), K);
-    assert!(cosines.iter().all(|c| (c - 1.0).abs() <= 1e-12), "{cosines:?}");
+    assert!(
+        cosines.iter().all(|c| (c - 1.0).abs() <= 1e-12),
+        "{cosines:?}"
+    );
 }
 
 #[test]
@@ -290,5 +311,8 @@ fn randomized_pca_is_reproducible_by_seed() {
     assert_eq!(a.explained_variance(), b.explained_variance());
     assert_ne!(a.components(), other.components());
     let cosines = principal_cosines(a.components(), other.components());
-    assert!(cosines.iter().all(|c| (c - 1.0).abs() <= 1e-12), "{cosines:?}");
+    assert!(
+        cosines.iter().all(|c| (c - 1.0).abs() <= 1e-12),
+        "{cosines:?}"
+    );
 }

@@ -825,9 +825,8 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
         kind: f.encoder.kind,
         pca_dims: (f.encoder.pca_dims > 0).then_some(f.encoder.pca_dims),
         pca_solver: f.encoder.pca_solver,
-        batch_size: NonZeroUsize::new(f.encoder.batch_size).ok_or_else(|| {
-            Error::config("encoder.batch_size", "must be at least 1, got 0")
-        })?,
+        batch_size: NonZeroUsize::new(f.encoder.batch_size)
+            .ok_or_else(|| Error::config("encoder.batch_size", "must be at least 1, got 0"))?,
     };
 
     let (decoders, decoder_groups) = resolve_decoders(&f.decoders, stack)?;
