@@ -25,6 +25,7 @@ use crate::dataset::{
 };
 use crate::decode::DecoderConfig;
 use crate::device::Device;
+use crate::encode::pca::PcaSummary;
 use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
 use crate::eval::{LabelDependence, label_dependence, regression_metrics};
 use crate::experiment::config::{CatalogSource, Control, GnssSource, ResolvedExperiment};
@@ -89,9 +90,10 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     info!(run = %run.dir().display(), "run started");
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
-    let (results, predictions, dependence) = evaluate(experiment, &inputs)?;
+    let (results, predictions, dependence, transforms) = evaluate(experiment, &inputs)?;
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
+    run.log_metrics(&transforms)?;
     run.log_metrics(&[
         Metric::new(
             "label_lag1_autocorrelation",
@@ -294,7 +296,14 @@ struct FeatureSet {
     label_now: Vec<f64>,
 }
 
-type Evaluation = (Vec<ResultRow>, Vec<PredictionRow>, LabelDependence);
+/// Results, predictions, the label's dependence, and metrics of the fitted transforms (the
+/// PCA's explained variance ratio per split, the split's position as the step).
+type Evaluation = (
+    Vec<ResultRow>,
+    Vec<PredictionRow>,
+    LabelDependence,
+    Vec<Metric>,
+);
 
 /// Every split × feature set × decoder, plus the interpolation baseline on random splits.
 fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
@@ -333,12 +342,20 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
     };
     let mut results = Vec::new();
     let mut predictions = Vec::new();
-    for kind in &experiment.split().splits {
+    let mut transforms = Vec::new();
+    for (step, kind) in experiment.split().splits.iter().enumerate() {
         let split = Split::new(*kind, table.days())?;
         let split_name = split.kind().name().to_string();
         let description = split.kind().to_string();
         info!(split = %description, "evaluating");
-        let sets = feature_sets(experiment, &table, gnss.as_ref(), &split, &inputs.labels)?;
+        let (sets, pca) = feature_sets(experiment, &table, gnss.as_ref(), &split, &inputs.labels)?;
+        if let Some(pca) = pca {
+            transforms.push(Metric::new(
+                format!("pca_explained_variance_ratio_{split_name}"),
+                pca.explained_variance_ratio,
+                step as i64,
+            ));
+        }
         for set in &sets {
             for decoder in experiment.decoders() {
                 let (x, names) = match decoder {
@@ -399,7 +416,7 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
     for (row, reference) in results.iter_mut().zip(&references) {
         row.fill_skill(reference);
     }
-    Ok((results, predictions, dependence))
+    Ok((results, predictions, dependence, transforms))
 }
 
 /// The persistence and climatology test MSEs of the row's split and feature set.
@@ -414,16 +431,17 @@ fn results_reference(results: &[ResultRow], row: &ResultRow) -> [Option<f64>; 2]
 }
 
 /// The modalities (with PCA of the GNSS images fitted on the training rows), then the
-/// controls that expose interpolation.
+/// controls that expose interpolation; and the PCA's record, when one was fitted.
 fn feature_sets(
     experiment: &ResolvedExperiment,
     table: &DailyTable,
     gnss: Option<&Mat<f64>>,
     split: &Split,
     labels: &KdeLabels,
-) -> Result<Vec<FeatureSet>> {
+) -> Result<(Vec<FeatureSet>, Option<PcaSummary>)> {
     let label_now: Vec<f64> = table.days().iter().map(|&d| labels.values[d]).collect();
     let encoder = experiment.encoder();
+    let mut pca_summary = None;
     let reduced = match (gnss, encoder.pca_dims) {
         (Some(g), Some(k)) => {
             let pca = PcaParams::new(k)
@@ -438,6 +456,7 @@ fn feature_sets(
                 explained_variance_ratio = summary.explained_variance_ratio,
                 "PCA fitted on the training rows"
             );
+            pca_summary = Some(summary);
             Some(pca.transform(g.as_ref())?)
         }
         (Some(g), None) => Some(g.clone()),
@@ -499,7 +518,7 @@ fn feature_sets(
             }
         }
     }
-    Ok(sets)
+    Ok((sets, pca_summary))
 }
 
 /// Standardises every column with means and scales fitted on the training rows only (P8).

@@ -172,6 +172,57 @@ fn every_encoder_kind_and_pca_solver_is_accepted_by_name() {
     );
 }
 
+/// A two-year synthetic experiment on an 8 x 8 grid (192 flattened features), GNSS only.
+const ALL_COMPONENTS: &str = r#"
+name = "pca_all"
+seed = 3
+decoders = [{ kind = "climatology" }]
+[period]
+start = "2010-01-01"
+end = "2012-01-01"
+[features.seismicity]
+window_days = 64
+[features.gnss]
+grid = "8x8"
+[encoder]
+kind = "flatten"
+pca_dims = 192
+pca_solver = "randomized"
+[split]
+kinds = ["random", "chronological"]
+[ablations]
+modalities = ["gnss"]
+"#;
+
+#[test]
+fn a_run_logs_the_pca_explained_variance_per_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pca_all.toml");
+    std::fs::write(&file, ALL_COMPONENTS).unwrap();
+    let results = dir.path().join("results");
+    let layers = Layers {
+        file: Some(file),
+        ..Layers::default()
+    }
+    .with_overrides([format!("tracking.results_dir={}", results.display())]);
+    let experiment = config::resolve(&layers).unwrap();
+    let outcome = quakelab::experiment::runner::run(&experiment).unwrap();
+    let (header, rows) = read_csv(&outcome.run_dir.join("metrics.csv"));
+    let (key, value, step) = (
+        header.iter().position(|h| h == "key").unwrap(),
+        header.iter().position(|h| h == "value").unwrap(),
+        header.iter().position(|h| h == "step").unwrap(),
+    );
+    // All 192 components of 192 features keep all of the training rows' variance.
+    for (split, expected_step) in [("random", "0"), ("chronological", "1")] {
+        let name = format!("pca_explained_variance_ratio_{split}");
+        let row = rows.iter().find(|r| r[key] == name).unwrap();
+        let ratio: f64 = row[value].parse().unwrap();
+        assert!((ratio - 1.0).abs() < 1e-9, "{name} = {ratio}");
+        assert_eq!(row[step], expected_step);
+    }
+}
+
 // ---------------------------------------------------------------- section 3: the pca_dims key
 
 #[test]
