@@ -142,10 +142,9 @@ impl<'a> ImageBatch<'a> {
 
     /// Image `i`, `channels · height · width` values in C order, if `i < n`.
     pub fn image(&self, i: usize) -> Option<&[f32]> {
-        let len = self.data.len() / self.shape.n.max(1);
-        self.data
-            .get(i * len..(i + 1) * len)
-            .filter(|_| i < self.n())
+        // Construction checked that n images of this length fill the data exactly.
+        let len = self.shape.channels * self.shape.height * self.shape.width;
+        (i < self.n()).then(|| &self.data[i * len..(i + 1) * len])
     }
 }
 
@@ -156,8 +155,8 @@ pub struct EncodeContext {
     pub batch_size: NonZeroUsize,
     /// Where the arithmetic runs.
     pub device: Device,
-    /// The seed of any randomness in the encoder (drop-out, random initialisation), derived
-    /// from the experiment seed through [`crate::rng::stream`].
+    /// The experiment seed. An encoder with randomness (drop-out, random initialisation) draws
+    /// from its own stream, [`crate::rng::stream`]`(seed, "encode.NAME")`.
     pub seed: u64,
 }
 
