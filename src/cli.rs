@@ -37,7 +37,7 @@ use crate::seismicity::bvalue::{
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
-use crate::synth::gnss::Overwrite;
+use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
 use crate::track::{RunStatus, list_runs, read_run, sync};
@@ -683,6 +683,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             force,
         }) => {
+            let overwrite = if force {
+                Overwrite::Any
+            } else {
+                Overwrite::PreviousNetwork
+            };
+            check_network_output(&out, overwrite)?;
             let period = Period::parse(&start, &end)?;
             let mut scenario = Scenario::load(&scenario)?;
             if let Some(seed) = catalog.seed {
@@ -699,11 +705,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (set, report) = simulate_network(&scenario, &events, &period, stations.as_deref())?;
             info!("{report}");
-            let overwrite = if force {
-                Overwrite::Any
-            } else {
-                Overwrite::PreviousNetwork
-            };
             write_network(&out, &set, overwrite, |dir| {
                 precursor_table(&report).write_csv(&dir.join("precursors.csv"))
             })?;

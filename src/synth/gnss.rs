@@ -1320,6 +1320,12 @@ pub fn write_network(
     written
 }
 
+/// Checks, before any simulation, that [`write_network`] may write `dir` under `overwrite`
+/// (the same rule, the same errors).
+pub fn check_network_output(dir: &Path, overwrite: Overwrite) -> Result<()> {
+    check_output_folder(dir, overwrite).map(|_| ())
+}
+
 /// Whether `dir` exists as a folder with content that the new network replaces (`true`), or
 /// is absent or empty (`false`); an error if it may not be replaced.
 fn check_output_folder(dir: &Path, overwrite: Overwrite) -> Result<bool> {

@@ -8,6 +8,7 @@ use quakelab::io::tenv3::{Tenv3Options, read_tenv3};
 use quakelab::period::Period;
 use quakelab::synth::gnss::{
     GnssParams, GnssReport, NETWORK_MARKER, Overwrite, PrecursorParams, VelocitySource,
+    check_network_output,
 };
 use quakelab::synth::{Scenario, simulate_network, write_network};
 
@@ -740,6 +741,10 @@ fn synth_gnss_into_a_non_empty_folder_is_refused_unless_a_previous_output_or_for
         "{err}"
     );
     assert_eq!(names(&mine), ["notes.txt"]);
+    // The same rule can be checked before simulating anything.
+    assert!(check_network_output(&mine, Overwrite::PreviousNetwork).is_err());
+    assert!(check_network_output(&mine, Overwrite::Any).is_ok());
+    assert!(check_network_output(&out, Overwrite::PreviousNetwork).is_ok());
     // ...unless forced, which replaces it whole.
     write_network(&mine, &named_network(&["B001"]), Overwrite::Any, keep).unwrap();
     assert_eq!(names(&mine), ["B001.tenv3", NETWORK_MARKER]);
