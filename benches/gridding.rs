@@ -21,7 +21,7 @@ use quakelab::catalog::Region;
 use quakelab::gnss::Station;
 use quakelab::gnss::displacement::DisplacementField;
 use quakelab::gnss::grid::GridSpec;
-use quakelab::gnss::gridding::{K, grid_displacements};
+use quakelab::gnss::gridding::{K, MemoryLimit, grid_displacements};
 use quakelab::period::Period;
 use quakelab::rng;
 use rand::Rng;
@@ -77,7 +77,10 @@ fn bench_gridding(c: &mut Criterion) {
             format!("stations={N_STATIONS},grid=50x50,sigma_cells=8,days={n_days}"),
         );
         group.bench_with_input(id, &field, |b, field| {
-            b.iter(|| grid_displacements(black_box(field), &grid, false).expect("gridding"))
+            b.iter(|| {
+                grid_displacements(black_box(field), &grid, false, MemoryLimit::default())
+                    .expect("gridding")
+            })
         });
     }
     group.finish();

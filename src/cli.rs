@@ -19,7 +19,8 @@ use crate::experiment::runner;
 use crate::experiment::sweep::{Axis, SweepRun, expand};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
-use crate::gnss::gridding::grid_stations;
+use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
+use crate::gnss::stack::StackFormat;
 use crate::io::catalog::UtcOffset;
 use crate::io::catalog::{CatalogFormat, ColumnMapping, ReadOptions, read_catalog, write_comcat};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
@@ -36,6 +37,7 @@ use crate::seismicity::bvalue::{
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
+use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
 use crate::track::{RunStatus, list_runs, read_run, sync};
@@ -179,8 +181,10 @@ enum GnssCommand {
     /// in metres on a 6,371 km sphere) and the first-order gradient correction for N and E.
     /// Writes a NumPy .npy array of shape (days, rows, cols, 3), f32, channels N, E, U in mm;
     /// row i is at latitude LAT0 + i*dlat (row 0 is the south), column j at LON0 + j*dlon.
-    /// A day without any displacement is all NaN. Any other extension writes quakelab's
-    /// compact image stack (with grid metadata and a content hash).
+    /// A day without any displacement is all NaN; the summary counts empty days and the NaN
+    /// share, and warns when most of the stack is NaN. A .qlimg output is quakelab's compact
+    /// image stack (with grid metadata and a content hash); other extensions are refused.
+    /// The memory is estimated first and a gridding beyond --max-memory-gb refused.
     ///
     /// Example: quakelab gnss grid --tenv3 DIR --start 2009-01-01 --end 2024-01-01
     /// --region 123,148,22,46 --grid 50x50 --sigma-cells 8 --out images.npy
@@ -191,7 +195,7 @@ enum GnssCommand {
         period: PeriodArgs,
         #[command(flatten)]
         grid: GridArgs,
-        /// Output file: .npy, or the compact stack for any other extension.
+        /// Output file: .npy (NumPy) or .qlimg (quakelab's compact stack).
         #[arg(long)]
         out: PathBuf,
     },
@@ -200,6 +204,9 @@ enum GnssCommand {
 #[derive(Debug, Subcommand)]
 enum RenderCommand {
     /// The paper's Fig. 1: N, E and U displacement images for chosen days.
+    ///
+    /// At most 31 days and 500x500 cells per map; a day with no value is drawn blank, with a
+    /// warning.
     ///
     /// Example: quakelab render gnss --geonet ../shared/data/gnss/geonet18
     /// --days 2011-03-10,2011-03-11,2011-03-12 --out fig1.png
@@ -244,6 +251,10 @@ struct GridArgs {
     /// Put grid points at cell centres instead of the paper's cell corners.
     #[arg(long)]
     centres: bool,
+    /// Refuse a gridding whose estimated memory (image stack, weights, displacements, work
+    /// buffers) exceeds this many GiB [default: 8].
+    #[arg(long, value_name = "GIB")]
+    max_memory_gb: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,9 +299,14 @@ enum SynthCommand {
         /// sampling stations over land.
         #[arg(long)]
         stations_from: Option<PathBuf>,
-        /// Output directory for the .tenv3 files.
+        /// Output directory for the .tenv3 files, written whole or not at all. It must be new,
+        /// empty, or a previous `synth gnss` output (which is replaced whole).
         #[arg(long)]
         out: PathBuf,
+        /// Replace --out even if it is a non-empty folder of something else (its contents are
+        /// deleted).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -665,7 +681,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             end,
             stations_from,
             out,
+            force,
         }) => {
+            let overwrite = if force {
+                Overwrite::Any
+            } else {
+                Overwrite::PreviousNetwork
+            };
+            check_network_output(&out, overwrite)?;
             let period = Period::parse(&start, &end)?;
             let mut scenario = Scenario::load(&scenario)?;
             if let Some(seed) = catalog.seed {
@@ -682,8 +705,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let (set, report) = simulate_network(&scenario, &events, &period, stations.as_deref())?;
             info!("{report}");
-            write_network(&out, &set)?;
-            precursor_table(&report).write_csv(&out.join("precursors.csv"))?;
+            write_network(&out, &set, overwrite, |dir| {
+                precursor_table(&report).write_csv(&dir.join("precursors.csv"))
+            })?;
             println!(
                 "wrote {} stations to {} ({} precursors planted)",
                 set.len(),
@@ -697,28 +721,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             grid,
             out,
         }) => {
+            let format = StackFormat::from_path(&out)?;
             let period = period.resolve()?;
+            let limit = grid.memory_limit()?;
             let grid = grid.resolve()?;
             let set = stations.load()?;
-            let (stack, report) = grid_stations(&set, &period, &grid, true)?;
-            info!("{report:?}");
-            if out
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-            {
-                stack.write_npy(&out)?;
-            } else {
-                stack.write(&out)?;
-            }
-            println!(
-                "wrote {} ({} days x {}x{} x 3, {} empty days, {} cell-days without gradient correction)",
-                out.display(),
-                stack.n_days(),
-                grid.rows(),
-                grid.cols(),
-                report.empty_days,
-                report.singular_cells
-            );
+            let (stack, report) = grid_stations_within(&set, &period, &grid, true, limit)?;
+            stack.write_as(&out, format)?;
+            println!("wrote {} ({report})", out.display());
         }
         Command::Render(RenderCommand::Gnss {
             stations,
@@ -726,9 +736,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             grid,
             out,
         }) => {
+            figure::check_image_path(&out)?;
+            let limit = grid.memory_limit()?;
             let grid = grid.resolve()?;
             let set = stations.load()?;
-            render_gnss(&set, &days, &grid, &out)?;
+            render_gnss(&set, &days, &grid, limit, &out)?;
             println!("wrote {}", out.display());
         }
         Command::Study(StudyCommand::Windows {
@@ -892,11 +904,13 @@ fn configured_mlflow_uri(run_dir: &Path) -> anyhow::Result<String> {
     Ok(file.tracking.mlflow_uri)
 }
 
-/// Fig. 1 for the chosen days: grids the span of days they cover, then draws those days.
+/// Fig. 1 for the chosen days: checks the figure's size, grids the span of days they cover
+/// within `limit`, then draws those days.
 fn render_gnss(
     set: &StationSet,
     days: &[String],
     grid: &ValidGridSpec,
+    limit: MemoryLimit,
     out: &Path,
 ) -> anyhow::Result<()> {
     let dates = days
@@ -906,8 +920,9 @@ fn render_gnss(
     let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
         bail!("--days: give at least one day");
     };
+    figure::check_panel_size(grid.rows(), grid.cols(), dates.len())?;
     let period = Period::new(*first, last.tomorrow()?)?;
-    let (stack, _) = grid_stations(set, &period, grid, false)?;
+    let (stack, _) = grid_stations_within(set, &period, grid, true, limit)?;
     let images: Vec<DayImage> = dates
         .iter()
         .filter_map(|&date| {
@@ -981,6 +996,14 @@ impl StationArgs {
 }
 
 impl GridArgs {
+    fn memory_limit(&self) -> anyhow::Result<MemoryLimit> {
+        Ok(self
+            .max_memory_gb
+            .map(MemoryLimit::gib)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
     fn resolve(&self) -> anyhow::Result<ValidGridSpec> {
         let (rows, cols) = parse_grid_size("grid", &self.grid)?;
         Ok(GridSpec {

@@ -13,6 +13,7 @@
 //! |---|---|
 //! | [`period`] | the `[start, end)` day convention every stage indexes by |
 //! | [`catalog`] | events, regions, selection by period and completeness magnitude |
+//! | [`geo`] | the Earth's radius, haversine distances, longitude normalisation (one definition each) |
 //! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
@@ -40,6 +41,7 @@ pub mod encode;
 mod error;
 pub mod eval;
 pub mod experiment;
+pub mod geo;
 pub mod gnss;
 pub mod io;
 pub mod period;

@@ -1,5 +1,5 @@
-//! The image grid of the paper's §1.1: grid points (eqs. 1–4), haversine distances (eqs. 5–6)
-//! and Gaussian weights (eq. 7).
+//! The image grid of the paper's §1.1: grid points (eqs. 1–4) and Gaussian weights (eq. 7) from
+//! the haversine distances of [`crate::geo`] (eqs. 5–6).
 //!
 //! The weights depend only on the geometry (grid points and station positions), never on the
 //! day, so [`gaussian_weights`] computes them once for a whole period; see
@@ -9,10 +9,16 @@ use faer::Mat;
 use rayon::prelude::*;
 
 use crate::catalog::Region;
+use crate::geo::{EARTH_RADIUS_M, haversine_m};
 use crate::{Result, ensure_config};
 
-/// The Earth's mean radius in metres used by the paper's haversine distance (eq. 5).
-pub const EARTH_RADIUS_M: f64 = 6_371_000.0;
+/// The smallest Gaussian width `sigma_cells` [`GridSpec::check`] accepts, in grid spacings.
+///
+/// At a tenth of a spacing the weight of eq. (7) falls by `e^-50` between neighbouring grid
+/// points, so every cell already copies its nearest station and nothing is interpolated; far
+/// below it (about 1e-150 spacings) `2σ²` underflows to zero and every weight is `0/0`, which
+/// made every image all NaN.
+pub const MIN_SIGMA_CELLS: f64 = 0.1;
 
 /// Where grid point `(0, 0)` sits in the region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,8 +79,13 @@ impl GridSpec {
         }
     }
 
-    /// Checks the settings: at least one row and column, a well-formed region (as
-    /// [`Region::new`] demands), and a positive finite `sigma_cells`.
+    /// Checks the settings: at least one row and column and at most `u32::MAX` of each (the
+    /// stack file stores them as `u32`), a well-formed region (as [`Region::new`] demands), and
+    /// a finite `sigma_cells` of at least [`MIN_SIGMA_CELLS`] whose width in metres squares to
+    /// a normal number.
+    ///
+    /// The size of the grid is not limited here; the gridding estimates its memory and refuses
+    /// beyond a limit (see [`crate::gnss::gridding::GriddingMemory`]).
     pub fn check(self) -> Result<ValidGridSpec> {
         let r = self.region;
         Region::new(r.lon_min, r.lon_max, r.lat_min, r.lat_max)?;
@@ -90,13 +101,42 @@ impl GridSpec {
             "must be positive, got {}",
             self.cols
         );
+        for (key, n) in [("gnss.grid.rows", self.rows), ("gnss.grid.cols", self.cols)] {
+            ensure_config!(
+                u32::try_from(n).is_ok(),
+                key,
+                "must be at most {} (the stack file stores it as u32), got {n}",
+                u32::MAX
+            );
+        }
         ensure_config!(
-            self.sigma_cells.is_finite() && self.sigma_cells > 0.0,
+            self.rows
+                .checked_mul(self.cols)
+                .and_then(|n| n.checked_mul(3))
+                .is_some(),
+            "gnss.grid",
+            "{} x {} cells x 3 channels do not fit a machine word",
+            self.rows,
+            self.cols
+        );
+        ensure_config!(
+            self.sigma_cells.is_finite() && self.sigma_cells >= MIN_SIGMA_CELLS,
             "gnss.grid.sigma_cells",
-            "must be a positive number, got {}",
+            "must be at least {MIN_SIGMA_CELLS} grid spacings (--sigma-cells), got {:?}: a narrower \
+             Gaussian (eq. 7) only copies each cell's nearest station, and below about 1e-150 \
+             spacings its 2σ² underflows and every image is NaN",
             self.sigma_cells
         );
-        Ok(ValidGridSpec { spec: self })
+        let valid = ValidGridSpec { spec: self };
+        let sigma_m = valid.sigma_m();
+        ensure_config!(
+            (2.0 * sigma_m * sigma_m).is_normal(),
+            "gnss.grid.sigma_cells",
+            "{:?} grid spacings of this region are {sigma_m:e} m, whose square is not a normal \
+             number: use a larger region or fewer cells",
+            self.sigma_cells
+        );
+        Ok(valid)
     }
 }
 
@@ -199,19 +239,6 @@ impl ValidGridSpec {
     }
 }
 
-/// The great-circle distance in metres between two points given in degrees, by the haversine
-/// formula of eqs. (5)–(6): `a = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2)`,
-/// `d = 2R atan2(√a, √(1 − a))`.
-pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let half_dphi = 0.5 * (p2 - p1);
-    let half_dlam = 0.5 * (lon2 - lon1).to_radians();
-    let a = half_dphi.sin().powi(2) + p1.cos() * p2.cos() * half_dlam.sin().powi(2);
-    // Rounding can push `a` a hair outside [0, 1] for antipodal or identical points.
-    let a = a.clamp(0.0, 1.0);
-    2.0 * EARTH_RADIUS_M * a.sqrt().atan2((1.0 - a).sqrt())
-}
-
 /// The Gaussian weights of eq. (7) as a `cells x stations` matrix (cells in the flat order of
 /// [`ValidGridSpec::points`], stations as given by `(latitude, longitude)` in degrees), each
 /// row scaled by a positive per-cell constant.
@@ -298,19 +325,6 @@ mod tests {
         .unwrap();
         let expected = 8.0 * 6_371_000.0 * 34f64.to_radians().cos() * 0.5f64.to_radians();
         assert!((lon.sigma_m() - expected).abs() < 1e-6);
-    }
-
-    #[test]
-    fn haversine_matches_known_distances() {
-        // One degree of latitude is R·π/180 on the sphere.
-        let one_degree = 6_371_000.0 * std::f64::consts::PI / 180.0;
-        assert!((haversine_m(10.0, 20.0, 11.0, 20.0) - one_degree).abs() < 1e-6);
-        // Along the equator, one degree of longitude is the same.
-        assert!((haversine_m(0.0, 20.0, 0.0, 21.0) - one_degree).abs() < 1e-6);
-        // Pole to equator is a quarter circle.
-        let quarter = 6_371_000.0 * std::f64::consts::FRAC_PI_2;
-        assert!((haversine_m(90.0, 0.0, 0.0, 77.0) - quarter).abs() < 1e-6);
-        assert_eq!(haversine_m(35.0, 140.0, 35.0, 140.0), 0.0);
     }
 
     #[test]

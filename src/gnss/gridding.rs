@@ -41,14 +41,15 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::Result;
+use std::fmt;
+
 use crate::catalog::Region;
 use crate::gnss::StationSet;
 use crate::gnss::displacement::{DisplacementField, displacement_field_in_region};
 use crate::gnss::grid::{ValidGridSpec, gaussian_weights};
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
-use crate::progress;
+use crate::{Error, Result, ensure_config, progress};
 
 /// The number of per-station quantities per day (the columns of `F` for one day).
 pub const K: usize = 13;
@@ -61,15 +62,26 @@ pub const BLOCK_DAYS: usize = 256;
 /// than this fraction of a grid spacing in some direction.
 pub const MIN_SPREAD_CELLS: f64 = 1e-4;
 
+/// The share of NaN cell-days above which a stack counts as mostly NaN (and the gridding
+/// warns).
+pub const MOSTLY_NAN: f64 = 0.5;
+
 /// What the gridding met on the way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct GriddingReport {
     /// Days gridded.
     pub n_days: usize,
+    /// Grid cells per image.
+    pub n_cells: usize,
     /// Stations in the field.
     pub n_stations: usize,
-    /// Days on which no station had a displacement (all-NaN images).
+    /// Days whose image is NaN in every cell, whatever the cause (no station, or no cell with
+    /// a finite value).
     pub empty_days: usize,
+    /// Days on which no station had a displacement (a subset of the empty days).
+    pub days_without_stations: usize,
+    /// Cell-days that are NaN (in any channel) in the stack, empty days included.
+    pub nan_cells: usize,
     /// Cell-days whose covariance (eq. 10) was singular: the gradient correction (eqs. 14–17)
     /// was skipped there and the cell kept its weighted mean (eq. 9).
     pub singular_cells: usize,
@@ -77,8 +89,174 @@ pub struct GriddingReport {
     /// station was so far away that its weight underflowed: NaN in the image.
     pub unweighted_cells: usize,
     /// Floating-point operations of the matrix products, `2 · cells · stations · 13 · days`
-    /// over the non-empty days.
+    /// over the days with a station.
     pub matmul_flops: u64,
+}
+
+impl GriddingReport {
+    /// The share of the stack's cell-days that are NaN, `nan_cells / (n_days · n_cells)`
+    /// (0 for an empty stack).
+    pub fn nan_fraction(&self) -> f64 {
+        let total = self.n_days * self.n_cells;
+        if total == 0 {
+            0.0
+        } else {
+            self.nan_cells as f64 / total as f64
+        }
+    }
+
+    /// Whether more than [`MOSTLY_NAN`] of the stack is NaN.
+    pub fn is_mostly_nan(&self) -> bool {
+        self.nan_fraction() > MOSTLY_NAN
+    }
+}
+
+impl fmt::Display for GriddingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} days x {} cells from {} stations: {} empty days (all NaN; {} without any \
+             station), {:.2}% of cell-days NaN ({} of {}), {} cell-days without gradient \
+             correction",
+            self.n_days,
+            self.n_cells,
+            self.n_stations,
+            self.empty_days,
+            self.days_without_stations,
+            100.0 * self.nan_fraction(),
+            self.nan_cells,
+            self.n_days * self.n_cells,
+            self.singular_cells
+        )
+    }
+}
+
+/// The default [`MemoryLimit`]: 8 GiB, beyond which a gridding is refused before it allocates.
+/// The paper's setting (50 x 50 cells, 15 years, 1,300 stations) needs about 0.3 GiB.
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 8 << 30;
+
+/// The most memory a gridding may allocate, checked against [`GriddingMemory`] before
+/// anything is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimit {
+    bytes: u64,
+}
+
+impl MemoryLimit {
+    /// A limit of `gib` GiB (2³⁰ bytes); fails unless `gib` is positive and finite, naming
+    /// `max_memory_gb`.
+    pub fn gib(gib: f64) -> Result<Self> {
+        ensure_config!(
+            gib.is_finite() && gib > 0.0,
+            "max_memory_gb",
+            "must be a positive number of GiB, got {gib:?}"
+        );
+        // Saturates at u64::MAX for absurdly large limits, which then never refuse.
+        Ok(MemoryLimit {
+            bytes: (gib * GIB) as u64,
+        })
+    }
+
+    /// The limit in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl Default for MemoryLimit {
+    /// [`DEFAULT_MAX_MEMORY_BYTES`].
+    fn default() -> Self {
+        MemoryLimit {
+            bytes: DEFAULT_MAX_MEMORY_BYTES,
+        }
+    }
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// A byte count for people: GiB or TiB with one decimal, MiB below 1 GiB.
+pub fn format_bytes(bytes: f64) -> String {
+    if bytes >= 1024.0 * GIB {
+        format!("{:.1} TiB", bytes / (1024.0 * GIB))
+    } else if bytes >= GIB {
+        format!("{:.1} GiB", bytes / GIB)
+    } else {
+        format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
+    }
+}
+
+/// The memory a gridding allocates, estimated from its sizes before anything is allocated
+/// (in bytes, as `f64` so that absurd sizes do not overflow).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GriddingMemory {
+    /// Grid rows and columns.
+    pub rows: usize,
+    /// See `rows`.
+    pub cols: usize,
+    /// Days gridded.
+    pub n_days: usize,
+    /// Stations in the region.
+    pub n_stations: usize,
+    /// The image stack, `cells · days · 3 · 4` bytes (`f32`).
+    pub stack_bytes: f64,
+    /// The Gaussian weights of eq. (7) and the squared distances they are made from,
+    /// `cells · stations · 2 · 8` bytes.
+    pub weights_bytes: f64,
+    /// The daily displacements, `days · stations · (3 · 8 + 1)` bytes.
+    pub field_bytes: f64,
+    /// The blocked matrix product's buffers, `(stations · 13 + cells · 16) · min(days, 256) · 8`
+    /// bytes, and the grid points, `cells · 2 · 16` bytes.
+    pub work_bytes: f64,
+}
+
+impl GriddingMemory {
+    /// The estimate for gridding `n_days` days of `n_stations` stations on `grid`.
+    pub fn estimate(grid: &ValidGridSpec, n_stations: usize, n_days: usize) -> Self {
+        let cells = grid.rows() as f64 * grid.cols() as f64;
+        let (stations, days) = (n_stations as f64, n_days as f64);
+        let block = n_days.clamp(1, BLOCK_DAYS) as f64;
+        GriddingMemory {
+            rows: grid.rows(),
+            cols: grid.cols(),
+            n_days,
+            n_stations,
+            stack_bytes: cells * days * 3.0 * 4.0,
+            weights_bytes: cells * stations * 2.0 * 8.0,
+            field_bytes: days * stations * 25.0,
+            work_bytes: (stations * K as f64 + cells * (K + 3) as f64) * block * 8.0 + cells * 32.0,
+        }
+    }
+
+    /// The total in bytes.
+    pub fn total_bytes(&self) -> f64 {
+        self.stack_bytes + self.weights_bytes + self.field_bytes + self.work_bytes
+    }
+
+    /// Fails, naming `gnss.grid` and every part of the estimate, if the total exceeds `limit`.
+    pub fn check(&self, limit: MemoryLimit) -> Result<()> {
+        if self.total_bytes() <= limit.bytes() as f64 {
+            return Ok(());
+        }
+        Err(Error::config(
+            "gnss.grid",
+            format!(
+                "gridding {}x{} cells over {} days with {} stations needs about {} (image stack \
+                 {} = cells x days x 3 x 4 bytes; Gaussian weights {} = cells x stations x 16 \
+                 bytes; displacements {}; work buffers {}), above the memory limit of {}: use a \
+                 coarser grid or a shorter period, or raise the limit (--max-memory-gb)",
+                self.rows,
+                self.cols,
+                self.n_days,
+                self.n_stations,
+                format_bytes(self.total_bytes()),
+                format_bytes(self.stack_bytes),
+                format_bytes(self.weights_bytes),
+                format_bytes(self.field_bytes),
+                format_bytes(self.work_bytes),
+                format_bytes(limit.bytes() as f64)
+            ),
+        ))
+    }
 }
 
 /// The region's middle, the reference the coordinates are centred on.
@@ -171,9 +349,12 @@ fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> Cell {
 
 /// Grids every day of `field` on `grid` (eqs. 5–17) and hands each day's image to `on_day` in
 /// day order: `(day, image)`, with `image` the `rows · cols · 3` values (C order, channels N,
-/// E, U, f64 mm). Empty days (no station present) and unweighted cells are NaN.
+/// E, U, f64 mm). Days without a station and unweighted cells are NaN; the report counts every
+/// NaN cell-day, whatever its cause.
 ///
-/// Draws a progress bar over the days when `show_progress` is set.
+/// Draws a progress bar over the days when `show_progress` is set. Allocates the weights and
+/// the work buffers of [`GriddingMemory`] (not the stack) without checking their size;
+/// [`grid_displacements`] checks first.
 pub fn grid_displacements_with(
     field: &DisplacementField,
     grid: &ValidGridSpec,
@@ -204,6 +385,7 @@ pub fn grid_displacements_with(
 
     let mut report = GriddingReport {
         n_days,
+        n_cells,
         n_stations: n_st,
         ..GriddingReport::default()
     };
@@ -219,6 +401,7 @@ pub fn grid_displacements_with(
             .filter(|&d| field.n_present(d) > 0)
             .collect();
         let b = busy.len();
+        let mut busy_nan = Vec::new();
         if b > 0 && n_st > 0 {
             let f = &mut f_buf[..n_st * K * b];
             f.par_chunks_mut(n_st * K)
@@ -237,11 +420,12 @@ pub fn grid_displacements_with(
                 Par::rayon(0),
             );
             let p = &p_buf[..n_cells * K * b];
-            let (singular, unweighted) = images[..n_cells * 3 * b]
+            let day_counts: Vec<[usize; 3]> = images[..n_cells * 3 * b]
                 .par_chunks_mut(n_cells * 3)
                 .zip(p.par_chunks(n_cells * K))
                 .map(|(image, sums)| {
-                    let mut counts = (0, 0);
+                    // Singular, unweighted and NaN cells.
+                    let mut counts = [0; 3];
                     for (g, out) in image.chunks_exact_mut(3).enumerate() {
                         let mut q = [0.0; K];
                         for (k, qk) in q.iter_mut().enumerate() {
@@ -250,32 +434,43 @@ pub fn grid_displacements_with(
                         let v = match cell(q, points[g], min_eigen) {
                             Cell::Corrected(v) => v,
                             Cell::Singular(v) => {
-                                counts.0 += 1;
+                                counts[0] += 1;
                                 v
                             }
                             Cell::Unweighted => {
-                                counts.1 += 1;
+                                counts[1] += 1;
                                 [f64::NAN; 3]
                             }
                         };
+                        counts[2] += usize::from(v.iter().any(|x| x.is_nan()));
                         out.copy_from_slice(&v);
                     }
                     counts
                 })
-                .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-            report.singular_cells += singular;
-            report.unweighted_cells += unweighted;
+                .collect();
+            for [singular, unweighted, _] in &day_counts {
+                report.singular_cells += singular;
+                report.unweighted_cells += unweighted;
+            }
+            busy_nan = day_counts.iter().map(|c| c[2]).collect();
             report.matmul_flops += (2 * n_cells * n_st * K * b) as u64;
         }
-        let mut computed = busy.iter().zip(images.chunks(n_cells * 3)).peekable();
+        let mut computed = busy
+            .iter()
+            .zip(images.chunks(n_cells * 3).zip(&busy_nan))
+            .peekable();
         for &d in &days {
             match computed.peek() {
-                Some(&(&busy_day, image)) if busy_day == d && n_st > 0 => {
+                Some(&(&busy_day, (image, &nan))) if busy_day == d && n_st > 0 => {
                     on_day(d, image);
+                    report.nan_cells += nan;
+                    report.empty_days += usize::from(nan == n_cells);
                     computed.next();
                 }
                 _ => {
                     report.empty_days += 1;
+                    report.days_without_stations += 1;
+                    report.nan_cells += n_cells;
                     on_day(d, &nan_image);
                 }
             }
@@ -291,29 +486,65 @@ pub fn grid_displacements_with(
 }
 
 /// Grids every day of `field` on `grid` (eqs. 5–17) into an [`ImageStack`] (f32 mm).
+///
+/// Refuses before allocating anything if the [`GriddingMemory`] estimate exceeds `limit`.
+/// Logs a warning when the stack is mostly NaN ([`GriddingReport::is_mostly_nan`]).
 pub fn grid_displacements(
     field: &DisplacementField,
     grid: &ValidGridSpec,
     show_progress: bool,
+    limit: MemoryLimit,
 ) -> Result<(ImageStack, GriddingReport)> {
+    GriddingMemory::estimate(grid, field.n_stations(), field.n_days()).check(limit)?;
     let mut data = Vec::with_capacity(field.n_days() * grid.n_cells() * 3);
     let report = grid_displacements_with(field, grid, show_progress, |_, image| {
         data.extend(image.iter().map(|&v| v as f32));
     });
+    if report.is_mostly_nan() {
+        tracing::warn!(
+            "the gridded stack is mostly NaN ({:.1}% of cell-days; {} of {} days empty, {} of \
+             them without any station in the region): check the period, the region, the \
+             station files and sigma",
+            100.0 * report.nan_fraction(),
+            report.empty_days,
+            report.n_days,
+            report.days_without_stations
+        );
+    }
     Ok((ImageStack::new(*grid, *field.period(), data)?, report))
 }
 
 /// The whole of the paper's §1.1 for the days of `period`: daily displacements
 /// `V(t) = r(t+1) − r(t−1)` of the stations of `set` inside the grid's region, gridded with
-/// gradient correction (eqs. 5–17). This is what `quakelab gnss grid` runs.
+/// gradient correction (eqs. 5–17), within the default [`MemoryLimit`].
 pub fn grid_stations(
     set: &StationSet,
     period: &Period,
     grid: &ValidGridSpec,
     show_progress: bool,
 ) -> Result<(ImageStack, GriddingReport)> {
-    let field = displacement_field_in_region(set, period, &grid.spec().region);
-    grid_displacements(&field, grid, show_progress)
+    grid_stations_within(set, period, grid, show_progress, MemoryLimit::default())
+}
+
+/// [`grid_stations`] within `limit`: the memory is estimated from the period, the grid and
+/// the number of stations in the region, and the gridding refused beyond `limit` before the
+/// displacements are built. This is what `quakelab gnss grid` runs.
+pub fn grid_stations_within(
+    set: &StationSet,
+    period: &Period,
+    grid: &ValidGridSpec,
+    show_progress: bool,
+    limit: MemoryLimit,
+) -> Result<(ImageStack, GriddingReport)> {
+    let region = &grid.spec().region;
+    let inside = set
+        .series()
+        .iter()
+        .filter(|s| region.contains(s.station().latitude, s.station().longitude))
+        .count();
+    GriddingMemory::estimate(grid, inside, period.n_days()).check(limit)?;
+    let field = displacement_field_in_region(set, period, region);
+    grid_displacements(&field, grid, show_progress, limit)
 }
 
 #[cfg(test)]

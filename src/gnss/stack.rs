@@ -1,5 +1,6 @@
 //! The stack of daily displacement images (paper §1.1, "one image per day, 50x50x3"), its
-//! compact binary file for the stage cache, and `.npy` export.
+//! compact binary file for the stage cache, and `.npy` export ([`StackFormat`] chooses by the
+//! file extension).
 //!
 //! Layout everywhere: `(days, rows, cols, 3)` in C order, channels N, E, U in mm, `f32`.
 //! Row `i` is at latitude `LAT0 + i·dlat` (eq. 3; row 0 is the southern edge) and column `j`
@@ -39,6 +40,42 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"QLGNSSIM";
 const VERSION: u32 = 1;
 const HASH_LEN: usize = 32;
+
+/// The file formats a stack is written in, chosen by the output's extension (case ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackFormat {
+    /// NumPy `.npy` ([`ImageStack::write_npy`]).
+    Npy,
+    /// quakelab's compact `.qlimg` with the grid and a content hash ([`ImageStack::write`]).
+    Compact,
+}
+
+impl StackFormat {
+    /// The format `path`'s extension names: `.npy` or `.qlimg`. Any other extension, or
+    /// none, is refused with the supported ones named (key `out`), so a mistyped output fails
+    /// before any work.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match extension.as_deref() {
+            Some("npy") => Ok(StackFormat::Npy),
+            Some("qlimg") => Ok(StackFormat::Compact),
+            other => Err(Error::config(
+                "out",
+                format!(
+                    "`{}` {}: an image stack is written as .npy (NumPy) or .qlimg (quakelab's \
+                     compact stack with its grid and content hash)",
+                    path.display(),
+                    match other {
+                        Some(e) => format!("has the unsupported extension `.{e}`"),
+                        None => "has no extension".to_string(),
+                    }
+                ),
+            )),
+        }
+    }
+}
 
 /// Daily displacement images, `(days, rows, cols, 3)` in C order, `f32` mm (N, E, U), with the
 /// grid and the period they belong to. A day on which no station had a displacement is all
@@ -274,6 +311,14 @@ impl ImageStack {
         Ok(stack)
     }
 
+    /// Writes the stack in `format`, atomically.
+    pub fn write_as(&self, path: &Path, format: StackFormat) -> Result<()> {
+        match format {
+            StackFormat::Npy => self.write_npy(path),
+            StackFormat::Compact => self.write(path),
+        }
+    }
+
     /// Writes the stack as a NumPy `.npy` file (format version 1.0, dtype `<f4`, C order,
     /// shape `(days, rows, cols, 3)`), atomically. `numpy.load(path)` reads it back.
     pub fn write_npy(&self, path: &Path) -> Result<()> {
@@ -376,6 +421,22 @@ mod tests {
         assert!(err.contains("sha256"), "{err}");
         std::fs::write(&path, &bytes[..n - 1]).unwrap();
         assert!(ImageStack::read(&path).is_err());
+    }
+
+    #[test]
+    fn the_output_format_follows_the_extension_and_unknown_ones_are_named() {
+        let format = |p: &str| StackFormat::from_path(Path::new(p));
+        assert_eq!(format("a/images.npy").unwrap(), StackFormat::Npy);
+        assert_eq!(format("images.NPY").unwrap(), StackFormat::Npy);
+        assert_eq!(format("images.qlimg").unwrap(), StackFormat::Compact);
+        for (path, says) in [
+            ("x", "has no extension"),
+            ("x.png", "unsupported extension `.png`"),
+        ] {
+            let err = format(path).unwrap_err().to_string();
+            assert!(err.contains("setting `out`") && err.contains(says), "{err}");
+            assert!(err.contains(".npy") && err.contains(".qlimg"), "{err}");
+        }
     }
 
     #[test]

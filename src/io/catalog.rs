@@ -87,22 +87,7 @@ const COMCAT_SIGNATURE_LEN: usize = 6;
 /// How many line numbers a [`SkippedRows`] tally keeps as examples.
 pub const SAMPLE_LINES: usize = 5;
 
-/// Wraps a longitude into `[-180, 180)`: `((lon + 180) mod 360) - 180`.
-///
-/// A longitude already in range is returned unchanged, bit for bit (the arithmetic would
-/// otherwise turn 140.568 into 140.56799999999998).
-pub fn normalize_longitude(longitude: f64) -> f64 {
-    if (-180.0..180.0).contains(&longitude) {
-        return longitude;
-    }
-    let wrapped = (longitude + 180.0).rem_euclid(360.0) - 180.0;
-    // rem_euclid of a tiny negative number can round up to exactly 360.
-    if wrapped >= 180.0 {
-        wrapped - 360.0
-    } else {
-        wrapped
-    }
-}
+pub use crate::geo::normalize_longitude;
 
 /// A fixed offset from UTC, written `+08:00`, `-0530`, `+09` or `Z`/`UTC`.
 ///

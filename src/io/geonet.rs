@@ -34,8 +34,8 @@ use std::path::Path;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+use crate::geo::normalize_longitude;
 use crate::gnss::{Station, StationSeries, StationSet};
-use crate::io::catalog::normalize_longitude;
 use crate::{Error, Result};
 
 /// The name of the station file in a GEONET displacement directory.

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use jiff::civil::Date;
 
+use crate::geo::normalize_longitude;
 use crate::gnss::Station;
-use crate::io::catalog::normalize_longitude;
 use crate::{Error, Result};
 
 /// One station of a station list.

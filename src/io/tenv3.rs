@@ -58,8 +58,9 @@ use std::path::{Path, PathBuf};
 use jiff::Span;
 use jiff::civil::{Date, date};
 
+use crate::geo::normalize_longitude;
 use crate::gnss::{Station, StationSeries, StationSet};
-use crate::io::catalog::{RowProblem, SAMPLE_LINES, SkipReason, SkippedRows, normalize_longitude};
+use crate::io::catalog::{RowProblem, SAMPLE_LINES, SkipReason, SkippedRows};
 use crate::io::stations::{StationEntry, find_station};
 use crate::io::write_atomic;
 use crate::{Error, Result};

@@ -25,6 +25,7 @@ const LOG_FLOOR: f64 = 0.01;
 macro_rules! render {
     ($path:expr, $size:expr, |$root:ident| $draw:expr) => {{
         let path: &Path = $path;
+        check_image_path(path)?;
         register_font();
         let fail = |message: String| Error::Render {
             path: path.to_path_buf(),
@@ -48,6 +49,29 @@ macro_rules! render {
             $root.present().map_err(|e| fail(e.to_string()))
         }
     }};
+}
+
+/// Checks that `path` names an image format figures are drawn in: `.png` or `.svg` (case
+/// ignored). Otherwise fails naming `out` and both extensions. Every figure checks this before
+/// drawing; a command calls it first so that a mistyped output fails before any work.
+pub fn check_image_path(path: &Path) -> Result<()> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("png" | "svg") => Ok(()),
+        other => Err(Error::config(
+            "out",
+            format!(
+                "`{}` {}: figures are written as .png or .svg",
+                path.display(),
+                match other {
+                    Some(e) => format!("has the unsupported extension `.{e}`"),
+                    None => "has no extension".to_string(),
+                }
+            ),
+        )),
+    }
 }
 
 /// One day of the b and a series, as drawn in Fig. 2.
@@ -290,6 +314,50 @@ pub struct GridAxes {
     pub cols: usize,
 }
 
+/// The most grid cells one map of a [`displacement_panel`] draws, 500 x 500: each map is
+/// about 450 x 330 pixels, so finer cells fall below a pixel and only cost drawing time (and,
+/// in an SVG, one rectangle each).
+pub const MAX_PANEL_CELLS: usize = 250_000;
+
+/// The most days one [`displacement_panel`] draws; each day is a row of three maps, 330 pixels
+/// tall.
+pub const MAX_PANEL_DAYS: usize = 31;
+
+/// Checks a [`displacement_panel`]'s size before anything is computed or drawn: at most
+/// [`MAX_PANEL_CELLS`] cells per map (naming `grid`) and [`MAX_PANEL_DAYS`] days (naming
+/// `days`), with the sizes in the message.
+pub fn check_panel_size(rows: usize, cols: usize, n_days: usize) -> Result<()> {
+    let cells = rows.saturating_mul(cols);
+    if cells > MAX_PANEL_CELLS {
+        return Err(Error::config(
+            "grid",
+            format!(
+                "{rows}x{cols} = {cells} cells per map ({} rectangles over 3 maps x {n_days} \
+                 day(s)) is more than the {MAX_PANEL_CELLS} (500x500) a map of about 450x330 \
+                 pixels can show: use a coarser grid",
+                cells.saturating_mul(3).saturating_mul(n_days)
+            ),
+        ));
+    }
+    if n_days > MAX_PANEL_DAYS {
+        return Err(Error::config(
+            "days",
+            format!(
+                "{n_days} days would make a figure {} pixels tall; draw at most {MAX_PANEL_DAYS} \
+                 days per figure",
+                panel_height(n_days)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The panel's height in pixels: a title band, 330 pixels per day, the colour bars.
+fn panel_height(n_days: usize) -> u32 {
+    let days = u32::try_from(n_days.max(1)).unwrap_or(u32::MAX);
+    days.saturating_mul(330).saturating_add(130)
+}
+
 /// One day's image for [`displacement_panel`]: `rows × cols × 3` values (N, E, U in mm,
 /// channel last, row-major), NaN where there is no value.
 #[derive(Debug, Clone, Copy)]
@@ -308,6 +376,9 @@ pub struct DayImage<'a> {
 /// Each component's colour scale is symmetric and shared by all its days, so colours compare
 /// across days; its half-range is the 99th percentile of |value|, so one station's outlier does
 /// not wash out the rest (values beyond it take the end colours).
+///
+/// Refuses a panel beyond [`check_panel_size`]. Logs a warning naming the days whose image is
+/// NaN everywhere (drawn blank), and says so plainly when that is every day.
 pub fn displacement_panel(
     path: &Path,
     title: &str,
@@ -315,6 +386,7 @@ pub fn displacement_panel(
     days: &[DayImage<'_>],
     stations: &[(f64, f64)],
 ) -> Result<()> {
+    check_panel_size(axes.rows, axes.cols, days.len())?;
     let cells = axes.rows * axes.cols;
     if let Some(bad) = days.iter().find(|d| d.values.len() != cells * 3) {
         return Err(Error::Render {
@@ -345,8 +417,25 @@ pub fn displacement_panel(
             if p99 > 0.0 { p99 } else { 1.0 }
         })
         .collect();
-    let height = 60 + 330 * days.len().max(1) as u32 + 70;
-    render!(path, (1350, height), |root| draw_panel(
+    let blank: Vec<String> = days
+        .iter()
+        .filter(|d| d.values.iter().all(|v| v.is_nan()))
+        .map(|d| d.date.to_string())
+        .collect();
+    if !days.is_empty() && blank.len() == days.len() {
+        tracing::warn!(
+            "{}: every displacement value is NaN (no station had a displacement on these days \
+             inside the region): the figure draws nothing",
+            path.display()
+        );
+    } else if !blank.is_empty() {
+        tracing::warn!(
+            "{}: no value on {} (all NaN): drawn blank",
+            path.display(),
+            blank.join(", ")
+        );
+    }
+    render!(path, (1350, panel_height(days.len())), |root| draw_panel(
         &root, title, axes, days, stations, &limits
     ))
 }

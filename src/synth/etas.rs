@@ -59,15 +59,14 @@ use rand_distr::{Distribution, Poisson, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Event, Region};
-use crate::io::catalog::normalize_longitude;
+use crate::geo::normalize_longitude;
 use crate::period::{Period, SECONDS_PER_DAY};
 use crate::{Error, Result, ensure_config, progress, rng};
 
 /// Magnitudes are reported to this bin width.
 pub const MAGNITUDE_BIN: f64 = 0.1;
 
-/// Kilometres per degree of latitude on a sphere of radius 6,371 km.
-pub const KM_PER_DEGREE: f64 = 6371.0 * std::f64::consts::PI / 180.0;
+pub use crate::geo::KM_PER_DEGREE;
 
 /// A simulation that grows past this many events stops with an error instead of exhausting
 /// memory (a near-critical branching ratio with a huge mainshock can do that).

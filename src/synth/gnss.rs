@@ -75,6 +75,7 @@
 //! ```no_run
 //! use std::path::Path;
 //! use quakelab::period::Period;
+//! use quakelab::synth::gnss::Overwrite;
 //! use quakelab::synth::{Scenario, simulate_catalog, simulate_network, write_network};
 //!
 //! let scenario = Scenario::load("japan")?;
@@ -86,7 +87,8 @@
 //! // simulate_network(&scenario, &catalog, &period, Some(&stations))?
 //! let (network, report) = simulate_network(&scenario, &catalog, &period, None)?;
 //! println!("{report}"); // lists the planted precursors: the known truth
-//! write_network(Path::new("gnss"), &network)?;
+//! // All or nothing; a previous network in `gnss/` is replaced whole.
+//! write_network(Path::new("gnss"), &network, Overwrite::PreviousNetwork, |_| Ok(()))?;
 //! # Ok::<(), quakelab::Error>(())
 //! ```
 //!
@@ -113,10 +115,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Region};
+use crate::geo::{KM_PER_DEGREE, haversine_km};
 use crate::gnss::{Station, StationSeries, StationSet};
 use crate::io::tenv3::write_tenv3;
 use crate::period::Period;
-use crate::synth::etas::KM_PER_DEGREE;
 use crate::synth::scenario::Scenario;
 use crate::{Error, Result, ensure_config, progress, rng};
 
@@ -125,9 +127,6 @@ pub const DAYS_PER_YEAR: f64 = 365.25;
 
 /// The most stations a sampled layout may have (names `S001` to `Z999`).
 pub const MAX_STATIONS: usize = 7_999;
-
-/// Mean Earth radius in km, for great-circle distances.
-const EARTH_RADIUS_KM: f64 = 6371.0;
 
 /// Station-days above which simulation and writing show a progress bar (about a second's work).
 const PROGRESS_STATION_DAYS: usize = 1_000_000;
@@ -628,10 +627,8 @@ fn distance_to_polyline_km(latitude: f64, longitude: f64, vertices: &[[f64; 2]])
 fn toward_epicentre(station: &Station, latitude: f64, longitude: f64) -> (f64, [f64; 2]) {
     let (phi1, phi2) = (station.latitude.to_radians(), latitude.to_radians());
     let dlambda = (longitude - station.longitude).to_radians();
-    let dphi = phi2 - phi1;
     // Haversine: accurate at short range, where the offsets are largest.
-    let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    let distance = 2.0 * EARTH_RADIUS_KM * a.sqrt().atan2((1.0 - a).sqrt());
+    let distance = haversine_km(station.latitude, station.longitude, latitude, longitude);
     if distance == 0.0 {
         return (0.0, [0.0, 0.0]);
     }
@@ -1268,10 +1265,156 @@ fn observed_days(gaps: &GapParams, n: usize, seed: u64, index: usize) -> Result<
     Ok(observed)
 }
 
-/// Writes one `<NAME>.tenv3` file per station into `dir` (created if needed). Files of other
-/// stations already in `dir` are left alone.
-pub fn write_network(dir: &Path, set: &StationSet) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+/// The file that marks a folder as written by [`write_network`], so that writing again may
+/// replace it.
+pub const NETWORK_MARKER: &str = "quakelab-synth-gnss.txt";
+
+/// What [`write_network`] may do with an output folder that exists and is not empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overwrite {
+    /// Replace a previous [`write_network`] output (a folder holding [`NETWORK_MARKER`]);
+    /// refuse any other non-empty folder.
+    #[default]
+    PreviousNetwork,
+    /// Replace any folder; its contents are deleted (`synth gnss --force`).
+    Any,
+}
+
+/// Writes one `<NAME>.tenv3` file per station, then whatever `extra` writes (e.g. the planted
+/// precursors), and [`NETWORK_MARKER`], as the folder `dir`, all or nothing.
+///
+/// The files go into a fresh hidden folder beside `dir` (`.<name>.partial-…`), which replaces
+/// `dir` by a rename only once every file is written; on any failure it is removed and `dir` is
+/// as it was. The rule for `dir`:
+///
+/// - absent, or an empty folder: written;
+/// - a previous output of this function (it holds [`NETWORK_MARKER`]): replaced whole, so no
+///   station of the old network survives beside the new ones;
+/// - any other non-empty folder: refused (naming `out` and `--force`) unless `overwrite` is
+///   [`Overwrite::Any`], which replaces it whole too;
+/// - something that is not a folder: refused.
+pub fn write_network(
+    dir: &Path,
+    set: &StationSet,
+    overwrite: Overwrite,
+    extra: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let replace = check_output_folder(dir, overwrite)?;
+    let staging = staging_folder(dir, "partial")?;
+    let written = write_stations(&staging, set)
+        .and_then(|()| extra(&staging))
+        .and_then(|()| {
+            let marker = staging.join(NETWORK_MARKER);
+            let text = format!(
+                "written by quakelab synth gnss: {} stations; writing this folder again \
+                 replaces it whole\n",
+                set.len()
+            );
+            std::fs::write(&marker, text).map_err(|e| Error::io(&marker, e))
+        })
+        .and_then(|()| move_into_place(&staging, dir, replace));
+    if written.is_err() {
+        // The half-written folder is useless; the error that matters is the one returned.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+/// Checks, before any simulation, that [`write_network`] may write `dir` under `overwrite`
+/// (the same rule, the same errors).
+pub fn check_network_output(dir: &Path, overwrite: Overwrite) -> Result<()> {
+    check_output_folder(dir, overwrite).map(|_| ())
+}
+
+/// Whether `dir` exists as a folder with content that the new network replaces (`true`), or
+/// is absent or empty (`false`); an error if it may not be replaced.
+fn check_output_folder(dir: &Path, overwrite: Overwrite) -> Result<bool> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(_) if dir.exists() && !dir.is_dir() => {
+            return Err(Error::config(
+                "out",
+                format!("`{}` exists and is not a folder", dir.display()),
+            ));
+        }
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    if entries.next().is_none() {
+        return Ok(false);
+    }
+    if overwrite == Overwrite::Any || dir.join(NETWORK_MARKER).is_file() {
+        return Ok(true);
+    }
+    Err(Error::config(
+        "out",
+        format!(
+            "`{}` is a non-empty folder that is not a previous `synth gnss` output (it has no \
+             {NETWORK_MARKER}); writing into it would mix its files with the new stations: \
+             choose a new or empty folder, or give --force to replace it (its contents are \
+             deleted)",
+            dir.display()
+        ),
+    ))
+}
+
+/// A new, empty hidden folder beside `dir`, named `.<name>.<what>-<pid>-<n>`.
+fn staging_folder(dir: &Path, what: &str) -> Result<std::path::PathBuf> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Error::config("out", format!("`{}` is not a folder name", dir.display())))?
+        .to_string_lossy();
+    for n in 0u32.. {
+        let candidate = parent.join(format!(".{name}.{what}-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&candidate, e)),
+        }
+    }
+    Err(Error::config(
+        "out",
+        format!("no free temporary folder name beside `{}`", dir.display()),
+    ))
+}
+
+/// Renames the finished `staging` folder to `dir`. An old `dir` is first renamed aside, and
+/// renamed back if the move fails, then deleted.
+fn move_into_place(staging: &Path, dir: &Path, replace: bool) -> Result<()> {
+    if !replace {
+        // An empty folder (or none): rename cannot replace a folder, so remove it first.
+        match std::fs::remove_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(dir, e)),
+        }
+        return std::fs::rename(staging, dir).map_err(|e| Error::io(dir, e));
+    }
+    let old = staging_folder(dir, "old")?;
+    // The name is reserved; the old folder takes it.
+    std::fs::remove_dir(&old).map_err(|e| Error::io(&old, e))?;
+    std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+    if let Err(e) = std::fs::rename(staging, dir) {
+        // Put the old folder back: the caller promised the user it stays intact.
+        let _ = std::fs::rename(&old, dir);
+        return Err(Error::io(dir, e));
+    }
+    if let Err(e) = std::fs::remove_dir_all(&old) {
+        tracing::warn!(
+            "the new network is in place, but the old one could not be deleted from {}: {e}",
+            old.display()
+        );
+    }
+    Ok(())
+}
+
+/// One `<NAME>.tenv3` file per station into the existing folder `dir`.
+fn write_stations(dir: &Path, set: &StationSet) -> Result<()> {
     let station_days: usize = set.series().iter().map(StationSeries::len).sum();
     let bar = (station_days > PROGRESS_STATION_DAYS)
         .then(|| progress::bar(set.len() as u64, "write tenv3"));
@@ -1297,6 +1440,7 @@ pub fn write_network(dir: &Path, set: &StationSet) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geo::EARTH_RADIUS_KM;
 
     #[test]
     fn station_names_are_four_characters_in_index_order() {

@@ -11,7 +11,8 @@ use quakelab::gnss::displacement::{
 };
 use quakelab::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec};
 use quakelab::gnss::gridding::{
-    BLOCK_DAYS, GriddingReport, grid_displacements, grid_displacements_with, grid_stations,
+    BLOCK_DAYS, GriddingReport, MemoryLimit, grid_displacements, grid_displacements_with,
+    grid_stations,
 };
 use quakelab::gnss::{Station, StationSeries, StationSet};
 use quakelab::period::Period;
@@ -460,7 +461,7 @@ fn stack_files_round_trip() {
     }
     .check()
     .unwrap();
-    let (stack, _) = grid_displacements(&field, &grid, false).unwrap();
+    let (stack, _) = grid_displacements(&field, &grid, false, MemoryLimit::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("images.qlimg");
     stack.write(&path).unwrap();
@@ -488,4 +489,296 @@ fn stack_files_round_trip() {
             .zip(stack.data())
             .all(|(a, b)| a.to_bits() == b.to_bits())
     );
+}
+
+/// Runs the `quakelab` binary in `cwd`.
+fn quakelab(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the quakelab binary runs")
+}
+
+/// The fixture network written as one `.tenv3` file per station into `dir/tenv3`.
+fn fixture_tenv3_dir(dir: &std::path::Path) -> PathBuf {
+    let out = dir.join("tenv3");
+    std::fs::create_dir_all(&out).unwrap();
+    for series in fixture_network().series() {
+        let path = out.join(format!("{}.tenv3", series.station().name));
+        quakelab::io::tenv3::write_tenv3(&path, series).unwrap();
+    }
+    out
+}
+
+#[test]
+fn gnss_grid_100000x100000_is_refused_with_the_memory_estimate() {
+    let set = fixture_network();
+    let period = Period::parse("2021-01-01", "2022-01-01").unwrap();
+    let grid = GridSpec {
+        rows: 100_000,
+        cols: 100_000,
+        ..GridSpec::paper(Region::new(138.0, 141.0, 34.0, 36.5).unwrap())
+    }
+    .check()
+    .unwrap();
+    let err = quakelab::gnss::gridding::grid_stations_within(
+        &set,
+        &period,
+        &grid,
+        false,
+        MemoryLimit::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    // 14 of the fixture's 15 stations lie in the region. The stack alone is
+    // 1e10 cells x 365 days x 3 x 4 bytes = 4.38e13 bytes = 39.8 TiB, the weights
+    // 1e10 x 14 x 16 bytes = 2.24e12 bytes = 2.0 TiB.
+    for part in [
+        "100000x100000 cells over 365 days with 14 stations",
+        "image stack 39.8 TiB",
+        "Gaussian weights 2.0 TiB",
+        "memory limit of 8.0 GiB",
+        "--max-memory-gb",
+    ] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+    // A raised limit lets a size through that the default refuses: 2,000 x 2,000 cells x
+    // 365 days is a 16.3 GiB stack.
+    let big = GridSpec {
+        rows: 2_000,
+        cols: 2_000,
+        ..*grid.spec()
+    }
+    .check()
+    .unwrap();
+    let estimate = quakelab::gnss::gridding::GriddingMemory::estimate(&big, 14, 365);
+    assert!((estimate.stack_bytes - 4e6 * 365.0 * 12.0).abs() < 1.0);
+    assert!(estimate.check(MemoryLimit::default()).is_err());
+    assert!(estimate.check(MemoryLimit::gib(1e4).unwrap()).is_ok());
+    assert!(MemoryLimit::gib(0.0).is_err() && MemoryLimit::gib(f64::NAN).is_err());
+}
+
+#[test]
+fn render_grid_5000x5000_is_refused_before_gridding() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenv3 = fixture_tenv3_dir(dir.path());
+    let started = std::time::Instant::now();
+    let out = quakelab(
+        &[
+            "render",
+            "gnss",
+            "--tenv3",
+            tenv3.to_str().unwrap(),
+            "--days",
+            "2021-03-02",
+            "--region",
+            "138,141,34,36.5",
+            "--grid",
+            "5000x5000",
+            "--out",
+            "fig.png",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // 5,000 x 5,000 = 25,000,000 cells, 100 times the 500 x 500 a map can show.
+    assert!(
+        stderr.contains("setting `grid`: 5000x5000 = 25000000 cells per map")
+            && stderr.contains("250000 (500x500)"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("fig.png").exists());
+    eprintln!("refused after {:?}", started.elapsed());
+    let err = quakelab::report::figure::check_panel_size(50, 50, 40)
+        .unwrap_err()
+        .to_string();
+    // 40 days of 330 pixels plus 130 for the title and colour bars.
+    assert!(
+        err.contains("setting `days`") && err.contains("13330 pixels"),
+        "{err}"
+    );
+    assert!(quakelab::report::figure::check_panel_size(500, 500, 31).is_ok());
+}
+
+#[test]
+fn sigma_cells_1e_300_is_refused_naming_sigma_cells() {
+    let spec = GridSpec {
+        sigma_cells: 1e-300,
+        ..GridSpec::paper(Region::JAPAN)
+    };
+    let err = spec.check().unwrap_err().to_string();
+    assert!(
+        err.contains("setting `gnss.grid.sigma_cells`")
+            && err.contains("at least 0.1 grid spacings (--sigma-cells), got 1e-300"),
+        "{err}"
+    );
+    // The smallest accepted value grids without NaN where stations are present.
+    let region = Region::new(137.0, 141.5, 33.0, 37.0).unwrap();
+    let grid = GridSpec {
+        rows: 6,
+        cols: 6,
+        sigma_cells: quakelab::gnss::grid::MIN_SIGMA_CELLS,
+        ..GridSpec::paper(region)
+    }
+    .check()
+    .unwrap();
+    let field = random_field(region, 10, 5, 0.0, 11);
+    let (_, report) = grid_f64(&field, &grid);
+    // Day 3 of `random_field` has no station; the other four days have no NaN cell.
+    assert_eq!((report.empty_days, report.nan_cells), (1, 36));
+}
+
+#[test]
+fn all_nan_stack_is_reported_as_empty_days_and_its_nan_fraction() {
+    let region = Region::new(137.0, 141.5, 33.0, 37.0).unwrap();
+    let grid = GridSpec {
+        rows: 4,
+        cols: 5,
+        ..GridSpec::paper(region)
+    }
+    .check()
+    .unwrap();
+    // 8 days, day 3 without stations (random_field): 1 of 8 days NaN, 20 of 160 cell-days.
+    let (_, report) = grid_f64(&random_field(region, 6, 8, 0.0, 5), &grid);
+    assert_eq!(
+        (
+            report.empty_days,
+            report.days_without_stations,
+            report.nan_cells
+        ),
+        (1, 1, 20)
+    );
+    assert_eq!(report.nan_fraction(), 0.125);
+    assert!(!report.is_mostly_nan());
+    // Stations outside the region: nothing to grid on any day, all NaN and said so.
+    let elsewhere = Region::new(100.0, 101.0, 10.0, 11.0).unwrap();
+    let field = random_field(elsewhere, 6, 8, 0.0, 5)
+        .retain_stations(|s| region.contains(s.latitude, s.longitude));
+    let (_, report) = grid_f64(&field, &grid);
+    assert_eq!((report.empty_days, report.nan_cells), (8, 160));
+    assert_eq!(report.nan_fraction(), 1.0);
+    assert!(report.is_mostly_nan());
+    let summary = report.to_string();
+    assert!(
+        summary.contains("8 empty days (all NaN; 8 without any station)")
+            && summary.contains("100.00% of cell-days NaN (160 of 160)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn render_out_without_extension_is_refused_naming_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    // The station folder does not exist: the output is checked before anything is read.
+    let out = quakelab(
+        &[
+            "render",
+            "gnss",
+            "--tenv3",
+            "missing",
+            "--days",
+            "2021-03-02",
+            "--out",
+            "x",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("setting `out`: `x` has no extension: figures are written as .png or .svg"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gnss_grid_out_with_an_unknown_extension_is_refused_naming_npy_and_qlimg() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, says) in [
+        ("x", "has no extension"),
+        ("x.png", "has the unsupported extension `.png`"),
+    ] {
+        let out = quakelab(
+            &[
+                "gnss",
+                "grid",
+                "--tenv3",
+                "missing",
+                "--start",
+                "2021-03-01",
+                "--end",
+                "2021-03-08",
+                "--out",
+                name,
+            ],
+            dir.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(&format!("setting `out`: `{name}` {says}"))
+                && stderr.contains(".npy (NumPy) or .qlimg"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn render_of_days_without_any_station_warns_that_it_draws_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenv3 = fixture_tenv3_dir(dir.path());
+    // The fixture's stations are observed in March 2021 only.
+    let out = quakelab(
+        &[
+            "render",
+            "gnss",
+            "--tenv3",
+            tenv3.to_str().unwrap(),
+            "--days",
+            "2022-06-01",
+            "--region",
+            "138,141,34,36.5",
+            "--grid",
+            "5x6",
+            "--out",
+            "fig.svg",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("every displacement value is NaN") && stderr.contains("draws nothing"),
+        "{stderr}"
+    );
+    // And `gnss grid` over a period half without observations reports and warns.
+    let out = quakelab(
+        &[
+            "gnss",
+            "grid",
+            "--tenv3",
+            tenv3.to_str().unwrap(),
+            "--start",
+            "2021-03-02",
+            "--end",
+            "2021-03-22",
+            "--region",
+            "138,141,34,36.5",
+            "--grid",
+            "5x6",
+            "--out",
+            "images.npy",
+        ],
+        dir.path(),
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    eprintln!("{stdout}{stderr}");
+    assert!(stdout.contains("empty days (all NaN;"), "{stdout}");
+    assert!(stderr.contains("mostly NaN"), "{stderr}");
 }

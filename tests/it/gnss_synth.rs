@@ -3,10 +3,13 @@
 
 use jiff::Timestamp;
 use quakelab::catalog::{Catalog, Event, Region};
-use quakelab::gnss::{Station, StationSet};
+use quakelab::gnss::{Station, StationSeries, StationSet};
 use quakelab::io::tenv3::{Tenv3Options, read_tenv3};
 use quakelab::period::Period;
-use quakelab::synth::gnss::{GnssParams, GnssReport, PrecursorParams, VelocitySource};
+use quakelab::synth::gnss::{
+    GnssParams, GnssReport, NETWORK_MARKER, Overwrite, PrecursorParams, VelocitySource,
+    check_network_output,
+};
 use quakelab::synth::{Scenario, simulate_network, write_network};
 
 /// Mean Earth radius (km) of the model's great-circle distances.
@@ -600,9 +603,9 @@ fn the_network_is_written_as_tenv3_files_that_read_back() {
     )]);
     let (set, _) = simulate_network(&scenario, &catalog, &year_2010(), None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_network(dir.path(), &set).unwrap();
+    write_network(dir.path(), &set, Overwrite::PreviousNetwork, |_| Ok(())).unwrap();
     let files = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(files, 12);
+    assert_eq!(files, 12 + 1, "twelve stations and the marker");
     for series in set.series() {
         let path = dir.path().join(format!("{}.tenv3", series.station().name));
         let back = read_tenv3(&path, &Tenv3Options::default()).unwrap();
@@ -611,4 +614,156 @@ fn the_network_is_written_as_tenv3_files_that_read_back() {
             assert!((0..3).all(|c| (a[c] - b[c]).abs() < 1e-6), "{a:?} vs {b:?}");
         }
     }
+}
+
+/// A network of one-day stations with the given names.
+fn named_network(names: &[&str]) -> StationSet {
+    let day = "2020-01-01".parse().unwrap();
+    let series = names
+        .iter()
+        .map(|&name| {
+            let station = Station {
+                name: name.into(),
+                latitude: 35.0,
+                longitude: 139.0,
+                height_m: 10.0,
+            };
+            StationSeries::new(station, vec![(day, [0.0, 0.0, 0.0])]).unwrap()
+        })
+        .collect();
+    StationSet::new(series).unwrap()
+}
+
+/// The sorted names and contents of the files in `dir`.
+fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The sorted names of the entries of `dir`, folders included.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn synth_gnss_failing_midway_leaves_the_old_folder_intact_and_no_partial_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("gnss");
+    let old = named_network(&["A001", "A002", "A003"]);
+    write_network(&out, &old, Overwrite::PreviousNetwork, |dir| {
+        std::fs::write(dir.join("precursors.csv"), "old\n").map_err(|e| quakelab::Error::io(dir, e))
+    })
+    .unwrap();
+    let before = listing(&out);
+    assert_eq!(
+        names(&out),
+        [
+            "A001.tenv3",
+            "A002.tenv3",
+            "A003.tenv3",
+            "precursors.csv",
+            NETWORK_MARKER
+        ]
+    );
+    // A site name with a space cannot be written: the second of three stations fails.
+    let failing = named_network(&["B001", "B002 X", "B003"]);
+    let err = write_network(&out, &failing, Overwrite::PreviousNetwork, |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a tenv3 site name must be one word"), "{err}");
+    assert_eq!(listing(&out), before, "the old network is intact");
+    assert_eq!(names(root.path()), ["gnss"], "no partial folder is left");
+    // A failure after every station was written (the extra files) is undone alike.
+    let err = write_network(&out, &named_network(&["C001"]), Overwrite::Any, |_| {
+        Err(quakelab::Error::Numerical("injected failure".into()))
+    })
+    .unwrap_err();
+    assert_eq!(err.to_string(), "injected failure");
+    assert_eq!(listing(&out), before);
+    assert_eq!(names(root.path()), ["gnss"]);
+    // Into a new folder, a failure leaves no folder at all.
+    let fresh = root.path().join("fresh");
+    assert!(write_network(&fresh, &failing, Overwrite::PreviousNetwork, |_| Ok(())).is_err());
+    assert!(!fresh.exists());
+    assert_eq!(names(root.path()), ["gnss"]);
+}
+
+#[test]
+fn synth_gnss_into_a_non_empty_folder_is_refused_unless_a_previous_output_or_forced() {
+    let root = tempfile::tempdir().unwrap();
+    let keep = |_: &std::path::Path| Ok(());
+    // A previous output is replaced whole: none of its stations remain beside the new ones.
+    let out = root.path().join("gnss");
+    write_network(
+        &out,
+        &named_network(&["A001", "A002"]),
+        Overwrite::PreviousNetwork,
+        keep,
+    )
+    .unwrap();
+    write_network(
+        &out,
+        &named_network(&["B001"]),
+        Overwrite::PreviousNetwork,
+        keep,
+    )
+    .unwrap();
+    assert_eq!(names(&out), ["B001.tenv3", NETWORK_MARKER]);
+    // A folder holding something else is refused and left alone...
+    let mine = root.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let err = write_network(
+        &mine,
+        &named_network(&["B001"]),
+        Overwrite::PreviousNetwork,
+        keep,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("setting `out`: ")
+            && err.contains("is a non-empty folder that is not a previous `synth gnss` output")
+            && err.contains("give --force to replace it"),
+        "{err}"
+    );
+    assert_eq!(names(&mine), ["notes.txt"]);
+    // The same rule can be checked before simulating anything.
+    assert!(check_network_output(&mine, Overwrite::PreviousNetwork).is_err());
+    assert!(check_network_output(&mine, Overwrite::Any).is_ok());
+    assert!(check_network_output(&out, Overwrite::PreviousNetwork).is_ok());
+    // ...unless forced, which replaces it whole.
+    write_network(&mine, &named_network(&["B001"]), Overwrite::Any, keep).unwrap();
+    assert_eq!(names(&mine), ["B001.tenv3", NETWORK_MARKER]);
+    // An existing empty folder is simply used; a file in the way is refused.
+    let empty = root.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    write_network(
+        &empty,
+        &named_network(&["B001"]),
+        Overwrite::PreviousNetwork,
+        keep,
+    )
+    .unwrap();
+    assert_eq!(names(&empty), ["B001.tenv3", NETWORK_MARKER]);
+    let file = root.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    let err = write_network(&file, &named_network(&["B001"]), Overwrite::Any, keep)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("exists and is not a folder"), "{err}");
+    assert_eq!(names(root.path()), ["empty", "file", "gnss", "mine"]);
 }
