@@ -38,7 +38,7 @@ use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
-use crate::track::{RunStatus, list_runs, read_run, sync};
+use crate::track::{RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync};
 
 /// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
 ///
@@ -480,10 +480,17 @@ impl From<ScaleArg> for LabelScale {
     }
 }
 
-/// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1.
+/// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1. For
+/// `run` and `sweep`, SIGINT and SIGTERM first end the open runs as FAILED (exit code 130 or 143).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. })
+        && let Err(e) = fail_runs_on_interrupt()
+    {
+        eprintln!("error: cannot handle SIGINT and SIGTERM: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -493,7 +500,10 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Logs to stderr, in colour only when stderr is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>), so a log redirected to a file holds no escape codes.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     let default = match verbose {
         0 => "quakelab=warn",
         1 => "quakelab=info",
@@ -501,9 +511,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
         .init();
 }
@@ -534,10 +546,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if dirs.is_empty() {
                 bail!("give at least one run or experiment directory");
             }
+            let (mut rendered, mut skipped) = (0, 0);
             for dir in &dirs {
                 for run in finished_runs(dir)? {
-                    render_run(&run, &run_period(&run)?)?;
-                    println!("rendered {}", run.display());
+                    let redraw = run_period(&run)
+                        .and_then(|period| Ok(render_run(&run, &period)?))
+                        .and_then(|written| Ok(record_rewritten(&run, &written)?));
+                    match redraw {
+                        Ok(()) => {
+                            println!("rendered {}", run.display());
+                            rendered += 1;
+                        }
+                        Err(e) => {
+                            warn!("skipped run {}: {e:#}", run.display());
+                            skipped += 1;
+                        }
+                    }
+                }
+            }
+            if skipped > 0 {
+                println!("skipped {skipped} runs that failed to read or verify (see the warnings)");
+                if rendered == 0 {
+                    bail!("no run rendered: all {skipped} failed to read or verify");
                 }
             }
             if paper {
@@ -563,7 +593,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 None => configured_mlflow_uri(&run_dir)?,
             };
             let report = sync(&run_dir, &uri)?;
-            println!("{report:?}");
+            print!("{report}");
         }
         Command::Decode {
             decoder,
@@ -859,12 +889,26 @@ fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: usize) -> anyhow::Result<()>
 }
 
 /// `dir` itself if it is a run directory, else the finished runs under it (a sweep's or an
-/// experiment's directory), oldest first.
+/// experiment's directory) that read back and verify, oldest first; the others are named in a
+/// warning each and counted.
 fn finished_runs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if runner::is_run_dir(dir) {
         return Ok(vec![dir.to_path_buf()]);
     }
-    Ok(list_runs(dir)?
+    let listing = scan_runs(dir)?;
+    for skipped in &listing.skipped {
+        warn!("{skipped}");
+    }
+    if !listing.skipped.is_empty() {
+        println!(
+            "{}: skipped {} of {} runs that failed to read or verify (see the warnings)",
+            dir.display(),
+            listing.skipped.len(),
+            listing.skipped.len() + listing.runs.len()
+        );
+    }
+    Ok(listing
+        .runs
         .into_iter()
         .filter(|r| r.status == RunStatus::Finished)
         .map(|r| r.dir)

@@ -88,6 +88,21 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.tracking().mlflow_uri.as_deref(),
     )?;
     info!(run = %run.dir().display(), "run started");
+    let outcome = track_run(&mut run, experiment, &inputs);
+    if let Err(err) = &outcome
+        && let Err(fail) = run.fail(&err.to_string())
+    {
+        tracing::error!(run = %run.dir().display(), "could not record the run's error: {fail}");
+    }
+    outcome
+}
+
+/// Evaluates `experiment` into the started `run`: params, metrics, results and figures.
+fn track_run(
+    run: &mut Run,
+    experiment: &ResolvedExperiment,
+    inputs: &Inputs,
+) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
     let (results, predictions, dependence) = evaluate(experiment, &inputs)?;
