@@ -30,7 +30,7 @@ use crate::period::parse_date;
 use crate::report::figure::{self, BaPoint, DayImage, GridAxes};
 use crate::report::paper;
 use crate::report::results::{comparison_table, render_run};
-use crate::report::table::{Table, number};
+use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
 };
@@ -674,10 +674,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let labels = kde_labels(&selection.times, period.n_days(), &params)?;
             let mut table = Table::new(["date", "label"]);
             for (d, &y) in labels.values.iter().enumerate() {
-                table.push(vec![
-                    Some(period.date(d).to_string()),
-                    Some(format!("{y:.12e}")),
-                ]);
+                table.push(vec![period.date(d).to_string().into(), number(y, 12)]);
             }
             table.write_csv(&out)?;
             println!(
@@ -997,14 +994,14 @@ fn precursor_table(report: &GnssReport) -> Table {
     ]);
     for p in &report.precursors {
         table.push(vec![
-            Some(p.event_index.to_string()),
-            Some(p.time.to_string()),
-            Some(p.latitude.to_string()),
-            Some(p.longitude.to_string()),
-            Some(format!("{:.1}", p.magnitude)),
-            Some(p.ramp_start.to_string()),
-            Some(p.amplitude_mm.to_string()),
-            Some(p.stations_reached.to_string()),
+            p.event_index.to_string().into(),
+            p.time.to_string().into(),
+            p.latitude.to_string().into(),
+            p.longitude.to_string().into(),
+            p.magnitude.to_string().into(),
+            p.ramp_start.to_string().into(),
+            p.amplitude_mm.to_string().into(),
+            p.stations_reached.to_string().into(),
         ]);
     }
     table
@@ -1049,20 +1046,28 @@ fn ba_table(period: &Period, rows: &[WindowRow]) -> Table {
         "date", "n_events", "b_value", "b_std", "a_value", "mc", "missing",
     ]);
     for row in rows {
-        let date = Some(period.date(row.day).to_string());
-        let n = Some(row.n_events.to_string());
+        let date = Cell::from(period.date(row.day).to_string());
+        let n = Cell::from(row.n_events.to_string());
         let mc = number(row.mc, 6);
         table.push(match &row.value {
             Ok(v) => vec![
                 date,
                 n,
-                Some(format!("{:.10}", v.b)),
-                Some(format!("{:.10}", v.b_std)),
-                Some(format!("{:.10}", v.a)),
+                number(v.b, 10),
+                number(v.b_std, 10),
+                number(v.a, 10),
                 mc,
-                None,
+                Cell::Missing,
             ],
-            Err(reason) => vec![date, n, None, None, None, mc, Some(reason.to_string())],
+            Err(reason) => vec![
+                date,
+                n,
+                Cell::Missing,
+                Cell::Missing,
+                Cell::Missing,
+                mc,
+                reason.to_string().into(),
+            ],
         });
     }
     table

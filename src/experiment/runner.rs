@@ -38,7 +38,7 @@ use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::report::figure;
 use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
-use crate::report::table::{Table, number};
+use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
 use crate::seismicity::kde::{KdeLabels, kde_labels};
 use crate::synth::{simulate_catalog, simulate_network};
@@ -598,18 +598,18 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             .unwrap_or_default()
             .to_string();
         for r in &results {
-            let mut row: Vec<Option<String>> = point
+            let mut row: Vec<Cell> = point
                 .point
                 .iter()
-                .map(|(_, v)| Some(v.to_string()))
+                .map(|(_, v)| v.to_string().into())
                 .collect();
             row.extend([
-                Some(r.split.clone()),
-                Some(r.features.clone()),
-                Some(r.decoder.clone()),
+                r.split.clone().into(),
+                r.features.clone().into(),
+                r.decoder.clone().into(),
                 number(r.test_r2, 4),
                 number(r.test_mse, 4),
-                Some(run.record.run_id.clone()),
+                run.record.run_id.clone().into(),
             ]);
             table.push(row);
             if let Some(x) = x

@@ -432,9 +432,19 @@ impl Drop for LocalStore {
 /// `quakelab sync` replaces it.
 pub(crate) fn fail_open_runs(reason: &str) -> (OpenRuns, Vec<PathBuf>) {
     let mut open = open_runs();
+    let failed = fail_runs(&mut open, reason, |_| true);
+    (open, failed)
+}
+
+/// Ends the open runs whose directory `select` accepts as FAILED with `reason`; returns them.
+fn fail_runs(
+    open: &mut BTreeMap<PathBuf, RunRecord>,
+    reason: &str,
+    select: impl Fn(&Path) -> bool,
+) -> Vec<PathBuf> {
     let ended = jiff::Timestamp::now();
     let mut failed = Vec::new();
-    for (dir, record) in open.iter_mut() {
+    for (dir, record) in open.iter_mut().filter(|(dir, _)| select(dir)) {
         record.status = RunStatus::Failed;
         record.ended = Some(ended);
         record.error = Some(reason.to_string());
@@ -454,7 +464,7 @@ pub(crate) fn fail_open_runs(reason: &str) -> (OpenRuns, Vec<PathBuf>) {
             }
         }
     }
-    (open, failed)
+    failed
 }
 
 /// Reads a run directory back, with its effective status (see [`StoredRun::status`]), after
@@ -1110,6 +1120,108 @@ mod tests {
         assert_eq!(runs[1].record.run_id, b.record().run_id);
         assert_eq!(runs[0].status, RunStatus::Finished);
         assert_eq!(runs[1].status, RunStatus::Running);
+    }
+
+    #[test]
+    fn files_are_checksummed_and_a_changed_file_fails_to_verify() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = LocalStore::create(tmp.path(), &spec()).unwrap();
+        store
+            .write_artifact("tables/t.csv", |w| w.write_all(b"x\n1\n2\n"))
+            .unwrap();
+        // Logged artifacts are checksummed at once, the store's own files when the run ends.
+        assert_eq!(
+            store.record().sha256.keys().collect::<Vec<_>>(),
+            ["tables/t.csv"]
+        );
+        store.finish(RunStatus::Finished).unwrap();
+        let dir = store.dir().to_path_buf();
+        drop(store);
+        let record = read_run(&dir).unwrap().record;
+        // sha256sum of the bytes "x\n1\n2\n".
+        assert_eq!(
+            record.sha256["tables/t.csv"],
+            "aea284871ddeeebac4b57b7a8ee7dad070886e690408ce2409306b9b6487beb1"
+        );
+        assert_eq!(
+            record.sha256.keys().collect::<Vec<_>>(),
+            [
+                "artifacts.json",
+                "config.toml",
+                "metrics.csv",
+                "params.json",
+                "tables/t.csv"
+            ]
+        );
+        assert_eq!(
+            record.sha256["config.toml"],
+            hex(&Sha256::digest(spec().resolved_config.as_bytes()))
+        );
+        assert_eq!(read_verified(&dir, "tables/t.csv").unwrap(), b"x\n1\n2\n");
+
+        std::fs::write(dir.join("tables/t.csv"), b"x\n1\n").unwrap();
+        for err in [
+            read_run(&dir).unwrap_err(),
+            read_verified(&dir, "tables/t.csv").unwrap_err(),
+        ] {
+            match err {
+                Error::Integrity { path, message } => {
+                    assert_eq!(path, dir.join("tables").join("t.csv"));
+                    assert!(message.contains("aea284871dde"), "{message}");
+                }
+                other => panic!("expected an integrity error, got {other:?}"),
+            }
+        }
+        std::fs::remove_file(dir.join("tables/t.csv")).unwrap();
+        assert!(matches!(read_run(&dir), Err(Error::Io { .. })));
+    }
+
+    #[test]
+    fn a_failed_run_records_its_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = LocalStore::create(tmp.path(), &spec()).unwrap();
+        store.fail("decoder.alpha: must be positive").unwrap();
+        let dir = store.dir().to_path_buf();
+        let record = read_run(&dir).unwrap().record;
+        assert_eq!(record.status, RunStatus::Failed);
+        assert!(record.ended.is_some());
+        assert_eq!(
+            record.error.as_deref(),
+            Some("decoder.alpha: must be positive")
+        );
+        assert!(store.fail("again").is_err(), "a run ends once");
+        drop(store);
+
+        let finished = LocalStore::create(tmp.path(), &spec()).unwrap();
+        let dir = finished.dir().to_path_buf();
+        drop(finished);
+        let record = read_run(&dir).unwrap().record;
+        assert_eq!(record.error.as_deref(), Some(DROPPED_ERROR));
+        let text = std::fs::read_to_string(dir.join(RUN_FILE)).unwrap();
+        assert!(text.contains("\"error\": "), "{text}");
+    }
+
+    #[test]
+    fn interrupting_fails_open_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut done = LocalStore::create(tmp.path(), &spec()).unwrap();
+        done.finish(RunStatus::Finished).unwrap();
+        let mut open = LocalStore::create(tmp.path(), &spec()).unwrap();
+        open.log_metrics(&[Metric::new("loss", 1.0, 0)]).unwrap();
+        // Other tests of this process may have runs open too: leave theirs alone.
+        let failed = fail_runs(&mut open_runs(), "interrupted (SIGINT)", |dir| {
+            dir.starts_with(tmp.path())
+        });
+        assert_eq!(failed, [open.dir().to_path_buf()]);
+        let run = read_run(open.dir()).unwrap();
+        assert_eq!(run.status, RunStatus::Failed);
+        assert!(run.record.ended.is_some());
+        assert_eq!(run.record.error.as_deref(), Some("interrupted (SIGINT)"));
+        assert!(run.record.sha256.contains_key(METRICS_FILE));
+        assert_eq!(read_run(done.dir()).unwrap().record.error, None);
+        // The process would exit now; here the run is let go without its drop guard.
+        open_runs().remove(open.dir());
+        open.finished = true;
     }
 
     #[test]
