@@ -38,7 +38,9 @@ use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
-use crate::track::{RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync};
+use crate::track::{
+    RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync,
+};
 
 /// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
 ///

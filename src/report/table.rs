@@ -139,7 +139,10 @@ impl Table {
             .iter()
             .map(|r| {
                 r.iter()
-                    .map(|c| c.to_display().map_or_else(|| "—".to_string(), Cow::into_owned))
+                    .map(|c| {
+                        c.to_display()
+                            .map_or_else(|| "—".to_string(), Cow::into_owned)
+                    })
                     .collect()
             })
             .collect();
@@ -188,7 +191,10 @@ impl Table {
         for row in &self.rows {
             out.push_str(&line(
                 row.iter()
-                    .map(|c| c.to_display().map_or("--".to_string(), |t| latex_escape(&t)))
+                    .map(|c| {
+                        c.to_display()
+                            .map_or("--".to_string(), |t| latex_escape(&t))
+                    })
                     .collect(),
             ));
         }

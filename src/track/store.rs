@@ -135,7 +135,8 @@ const STORE_FILES: [&str; 7] = [
 /// The store's files whose SHA-256 goes into the record when the run ends.
 const HASHED_STORE_FILES: [&str; 4] = [CONFIG_FILE, PARAMS_FILE, METRICS_FILE, ARTIFACTS_FILE];
 /// What a run dropped before it finished records as its error.
-pub(crate) const DROPPED_ERROR: &str = "the run ended without finishing (a panic, or an error that was not recorded)";
+pub(crate) const DROPPED_ERROR: &str =
+    "the run ended without finishing (a panic, or an error that was not recorded)";
 
 /// The runs open in this process, by directory, each with its record as last written.
 ///
@@ -583,7 +584,9 @@ pub fn read_verified(run_dir: &Path, relative: &str) -> Result<Vec<u8>> {
     };
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     if let Some(expected) = expected {
-        verify(&path, &expected, &|_: &Path| Ok(hex(&Sha256::digest(&bytes))))?;
+        verify(&path, &expected, &|_: &Path| {
+            Ok(hex(&Sha256::digest(&bytes)))
+        })?;
     }
     Ok(bytes)
 }

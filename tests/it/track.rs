@@ -530,6 +530,7 @@ fn quakelab(args: &[&str], cwd: &Path) -> (std::process::ExitStatus, String, Str
     let out = Command::new(env!("CARGO_BIN_EXE_quakelab"))
         .args(args)
         .current_dir(cwd)
+        .env_remove("NO_COLOR")
         .stderr(std::fs::File::create(&err_path).unwrap())
         .output()
         .unwrap();
@@ -542,7 +543,8 @@ fn quakelab(args: &[&str], cwd: &Path) -> (std::process::ExitStatus, String, Str
 }
 
 /// The stored config of the runs `report` renders: all defaults but the period.
-const REPORT_CONFIG: &str = "name = \"exp\"\n[period]\nstart = \"2020-01-01\"\nend = \"2020-01-11\"\n";
+const REPORT_CONFIG: &str =
+    "name = \"exp\"\n[period]\nstart = \"2020-01-01\"\nend = \"2020-01-11\"\n";
 
 /// A finished run of experiment `exp` as the runner leaves one: results, predictions, tables and
 /// figures, all logged. Ridge predicts `truth + offset` on days 0-9 (days 0-6 train, 7-9 test).
@@ -629,7 +631,10 @@ fn truncated_results_csv_is_skipped_with_a_warning_naming_run_and_file() {
     assert!(read_run(&good_a).is_ok() && read_run(&good_b).is_ok());
 
     // The damaged run given on its own is refused, naming the file.
-    let dir = format!("results/exp/{}", damaged.file_name().unwrap().to_str().unwrap());
+    let dir = format!(
+        "results/exp/{}",
+        damaged.file_name().unwrap().to_str().unwrap()
+    );
     let (status, _, stderr) = quakelab(&["report", &dir], tmp.path());
     assert!(!status.success());
     assert!(stderr.contains("results.csv"), "{stderr}");
@@ -736,7 +741,10 @@ fn sigint_marks_the_running_run_failed_with_its_end_and_reason() {
     let dir = &runs[0];
     assert_eq!(read_run(dir).unwrap().record.status, RunStatus::Running);
 
-    assert!(signal_pid("INT", child.id()), "the run exited before the signal");
+    assert!(
+        signal_pid("INT", child.id()),
+        "the run exited before the signal"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
