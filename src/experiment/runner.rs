@@ -105,7 +105,7 @@ fn track_run(
 ) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
-    let (results, predictions, dependence) = evaluate(experiment, &inputs)?;
+    let (results, predictions, dependence) = evaluate(experiment, inputs)?;
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&[

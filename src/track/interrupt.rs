@@ -8,7 +8,7 @@
 //! number (130 for SIGINT, 143 for SIGTERM), without releasing the lock: nothing is written into
 //! those runs after their record.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -34,8 +34,9 @@ fn signal_name(signal: i32) -> &'static str {
 /// process with [`exit_code`]. Calling it again does nothing more. Fails only when the handler
 /// cannot be installed.
 pub fn fail_runs_on_interrupt() -> std::io::Result<()> {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    if INSTALLED.get().is_some() {
+    static INSTALLED: Mutex<bool> = Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+    if *installed {
         return Ok(());
     }
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
@@ -54,6 +55,6 @@ pub fn fail_runs_on_interrupt() -> std::io::Result<()> {
                 std::process::exit(exit_code(signal));
             }
         })?;
-    let _ = INSTALLED.set(());
+    *installed = true;
     Ok(())
 }

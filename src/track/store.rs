@@ -245,7 +245,8 @@ impl LocalStore {
     }
 
     /// Writes the artifact `artifact_path` (e.g. `predictions/test.csv`) atomically with `write`,
-    /// records it, and returns its path in the run directory.
+    /// records it with its SHA-256, and returns its path in the run directory. `write` runs under
+    /// the lock every write into an open run holds, so it must not log into another run.
     pub fn write_artifact(
         &mut self,
         artifact_path: &str,
