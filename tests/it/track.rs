@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quakelab::Error;
+use quakelab::experiment::runner::finished_config_hashes;
 use quakelab::period::Period;
 use quakelab::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use quakelab::track::{
@@ -577,6 +578,8 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
             prediction: day as f64 + offset,
         })
         .collect();
+    run.log_params(&kv(&[("config_hash", &format!("h{offset}"))]))
+        .unwrap();
     let dir = run.dir().to_path_buf();
     for (name, path) in write_results(&dir, &period, &[row], &predictions).unwrap() {
         run.log_artifact(&path, &name).unwrap();
@@ -660,6 +663,12 @@ fn corrupt_run_json_is_skipped_with_a_warning_instead_of_failing_the_directory()
         Error::Parse { path, .. } => assert_eq!(path, &record),
         other => panic!("expected a parse error, got {other:?}"),
     }
+    // A sweep resumes from the runs that read back: the corrupt one is run again.
+    let done = finished_config_hashes(&results.join("exp")).unwrap();
+    assert_eq!(
+        done,
+        ["h0.5".to_string(), "h2".to_string()].into_iter().collect()
+    );
 
     let (status, stdout, stderr) = quakelab(&["report", "results/exp"], tmp.path());
     assert!(status.success(), "{stderr}");
