@@ -567,9 +567,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             if skipped > 0 {
-                println!("skipped {skipped} runs that failed to read or verify (see the warnings)");
+                let runs = if skipped == 1 { "run" } else { "runs" };
+                println!(
+                    "skipped {skipped} {runs} that failed to read or verify (see the warnings)"
+                );
                 if rendered == 0 {
-                    bail!("no run rendered: all {skipped} failed to read or verify");
+                    bail!("no run rendered: {skipped} {runs} failed to read or verify");
                 }
             }
             if paper {
