@@ -810,3 +810,30 @@ fn logs_redirected_to_a_file_hold_no_colour_codes() {
     assert!(stderr.contains("INFO"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "escape codes in {stderr:?}");
 }
+
+#[test]
+fn a_run_that_fails_records_its_error_in_run_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    // No window reaches 100000 events: the daily table is empty once the run has started.
+    let config = interrupted_experiment("").replace(
+        "[encoder]",
+        "[features.seismicity]\nmin_events = 100000\n[encoder]",
+    );
+    std::fs::write(tmp.path().join("x.toml"), config).unwrap();
+    let (status, _, stderr) = quakelab(&["run", "x.toml"], tmp.path());
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let runs: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("results/interrupted"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let record = read_run(&runs[0]).unwrap().record;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(record.ended.is_some());
+    let error = record.error.expect("the error is recorded");
+    assert!(!error.is_empty());
+    assert!(
+        stderr.contains(&format!("error: {error}")),
+        "run.json says {error:?}, the command said {stderr}"
+    );
+}
