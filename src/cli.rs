@@ -31,7 +31,7 @@ use crate::period::parse_date;
 use crate::report::figure::{self, BaPoint, DayImage, GridAxes};
 use crate::report::paper;
 use crate::report::results::{comparison_table, render_run};
-use crate::report::table::{Table, number};
+use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
 };
@@ -40,7 +40,9 @@ use crate::seismicity::window_study::window_study;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{GnssReport, simulate_network, write_network};
 use crate::synth::{Scenario, simulate_catalog};
-use crate::track::{RunStatus, list_runs, read_run, sync};
+use crate::track::{
+    RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync,
+};
 
 /// quakelab: reproducible experiments on earthquake catalogs and GNSS series.
 ///
@@ -496,10 +498,17 @@ impl From<ScaleArg> for LabelScale {
     }
 }
 
-/// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1.
+/// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1. For
+/// `run` and `sweep`, SIGINT and SIGTERM first end the open runs as FAILED (exit code 130 or 143).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. })
+        && let Err(e) = fail_runs_on_interrupt()
+    {
+        eprintln!("error: cannot handle SIGINT and SIGTERM: {e}");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -509,7 +518,10 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Logs to stderr, in colour only when stderr is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>), so a log redirected to a file holds no escape codes.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     let default = match verbose {
         0 => "quakelab=warn",
         1 => "quakelab=info",
@@ -517,9 +529,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
         .init();
 }
@@ -550,10 +564,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if dirs.is_empty() {
                 bail!("give at least one run or experiment directory");
             }
+            let (mut rendered, mut skipped) = (0, 0);
             for dir in &dirs {
                 for run in finished_runs(dir)? {
-                    render_run(&run, &run_period(&run)?)?;
-                    println!("rendered {}", run.display());
+                    let redraw = run_period(&run)
+                        .and_then(|period| Ok(render_run(&run, &period)?))
+                        .and_then(|written| Ok(record_rewritten(&run, &written)?));
+                    match redraw {
+                        Ok(()) => {
+                            println!("rendered {}", run.display());
+                            rendered += 1;
+                        }
+                        Err(e) => {
+                            warn!("skipped run {}: {e:#}", run.display());
+                            skipped += 1;
+                        }
+                    }
+                }
+            }
+            if skipped > 0 {
+                let runs = if skipped == 1 { "run" } else { "runs" };
+                println!(
+                    "skipped {skipped} {runs} that failed to read or verify (see the warnings)"
+                );
+                if rendered == 0 {
+                    bail!("no run rendered: {skipped} {runs} failed to read or verify");
                 }
             }
             if paper {
@@ -579,7 +614,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 None => configured_mlflow_uri(&run_dir)?,
             };
             let report = sync(&run_dir, &uri)?;
-            println!("{report:?}");
+            print!("{report}");
         }
         Command::Decode {
             decoder,
@@ -660,10 +695,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let labels = kde_labels(&selection.times, period.n_days(), &params)?;
             let mut table = Table::new(["date", "label"]);
             for (d, &y) in labels.values.iter().enumerate() {
-                table.push(vec![
-                    Some(period.date(d).to_string()),
-                    Some(format!("{y:.12e}")),
-                ]);
+                table.push(vec![period.date(d).to_string().into(), number(y, 12)]);
             }
             table.write_csv(&out)?;
             println!(
@@ -871,12 +903,26 @@ fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: usize) -> anyhow::Result<()>
 }
 
 /// `dir` itself if it is a run directory, else the finished runs under it (a sweep's or an
-/// experiment's directory), oldest first.
+/// experiment's directory) that read back and verify, oldest first; the others are named in a
+/// warning each and counted.
 fn finished_runs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if runner::is_run_dir(dir) {
         return Ok(vec![dir.to_path_buf()]);
     }
-    Ok(list_runs(dir)?
+    let listing = scan_runs(dir)?;
+    for skipped in &listing.skipped {
+        warn!("{skipped}");
+    }
+    if !listing.skipped.is_empty() {
+        println!(
+            "{}: skipped {} of {} runs that failed to read or verify (see the warnings)",
+            dir.display(),
+            listing.skipped.len(),
+            listing.skipped.len() + listing.runs.len()
+        );
+    }
+    Ok(listing
+        .runs
         .into_iter()
         .filter(|r| r.status == RunStatus::Finished)
         .map(|r| r.dir)
@@ -968,14 +1014,14 @@ fn precursor_table(report: &GnssReport) -> Table {
     ]);
     for p in &report.precursors {
         table.push(vec![
-            Some(p.event_index.to_string()),
-            Some(p.time.to_string()),
-            Some(p.latitude.to_string()),
-            Some(p.longitude.to_string()),
-            Some(format!("{:.1}", p.magnitude)),
-            Some(p.ramp_start.to_string()),
-            Some(p.amplitude_mm.to_string()),
-            Some(p.stations_reached.to_string()),
+            p.event_index.to_string().into(),
+            p.time.to_string().into(),
+            p.latitude.to_string().into(),
+            p.longitude.to_string().into(),
+            p.magnitude.to_string().into(),
+            p.ramp_start.to_string().into(),
+            p.amplitude_mm.to_string().into(),
+            p.stations_reached.to_string().into(),
         ]);
     }
     table
@@ -1028,20 +1074,28 @@ fn ba_table(period: &Period, rows: &[WindowRow]) -> Table {
         "date", "n_events", "b_value", "b_std", "a_value", "mc", "missing",
     ]);
     for row in rows {
-        let date = Some(period.date(row.day).to_string());
-        let n = Some(row.n_events.to_string());
+        let date = Cell::from(period.date(row.day).to_string());
+        let n = Cell::from(row.n_events.to_string());
         let mc = number(row.mc, 6);
         table.push(match &row.value {
             Ok(v) => vec![
                 date,
                 n,
-                Some(format!("{:.10}", v.b)),
-                Some(format!("{:.10}", v.b_std)),
-                Some(format!("{:.10}", v.a)),
+                number(v.b, 10),
+                number(v.b_std, 10),
+                number(v.a, 10),
                 mc,
-                None,
+                Cell::Missing,
             ],
-            Err(reason) => vec![date, n, None, None, None, mc, Some(reason.to_string())],
+            Err(reason) => vec![
+                date,
+                n,
+                Cell::Missing,
+                Cell::Missing,
+                Cell::Missing,
+                mc,
+                reason.to_string().into(),
+            ],
         });
     }
     table

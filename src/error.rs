@@ -1,9 +1,9 @@
 //! The crate's error type.
 //!
 //! One variant family per boundary: files ([`Error::Io`]), the text inside them ([`Error::Parse`]),
-//! settings ([`Error::Config`]), numerical preconditions ([`Error::Numerical`]) and servers
-//! ([`Error::External`]). Input errors always carry the file, line and field, so a user can go
-//! straight to the offending value.
+//! settings ([`Error::Config`]), numerical preconditions ([`Error::Numerical`]), servers
+//! ([`Error::External`]) and stored files that fail their checksum ([`Error::Integrity`]). Input
+//! errors always carry the file, line and field, so a user can go straight to the offending value.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +58,15 @@ pub enum Error {
         /// The service concerned (e.g. `mlflow`).
         service: String,
         /// What went wrong, including what the service answered.
+        message: String,
+    },
+    /// A stored file no longer matches the SHA-256 recorded when it was written (truncated,
+    /// edited or replaced since).
+    #[error("{}: {message}", path.display())]
+    Integrity {
+        /// The file that fails to verify.
+        path: PathBuf,
+        /// What was expected and found.
         message: String,
     },
 }

@@ -38,7 +38,7 @@ use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::report::figure;
 use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
-use crate::report::table::{Table, number};
+use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
 use crate::seismicity::kde::{KdeLabels, kde_labels};
 use crate::synth::{simulate_catalog, simulate_network};
@@ -88,9 +88,24 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.tracking().mlflow_uri.as_deref(),
     )?;
     info!(run = %run.dir().display(), "run started");
+    let outcome = track_run(&mut run, experiment, &inputs);
+    if let Err(err) = &outcome
+        && let Err(fail) = run.fail(&err.to_string())
+    {
+        tracing::error!(run = %run.dir().display(), "could not record the run's error: {fail}");
+    }
+    outcome
+}
+
+/// Evaluates `experiment` into the started `run`: params, metrics, results and figures.
+fn track_run(
+    run: &mut Run,
+    experiment: &ResolvedExperiment,
+    inputs: &Inputs,
+) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
-    let (results, predictions, dependence, transforms) = evaluate(experiment, &inputs)?;
+    let (results, predictions, dependence, transforms) = evaluate(experiment, inputs)?;
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;
@@ -634,18 +649,18 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             .unwrap_or_default()
             .to_string();
         for r in &results {
-            let mut row: Vec<Option<String>> = point
+            let mut row: Vec<Cell> = point
                 .point
                 .iter()
-                .map(|(_, v)| Some(v.to_string()))
+                .map(|(_, v)| v.to_string().into())
                 .collect();
             row.extend([
-                Some(r.split.clone()),
-                Some(r.features.clone()),
-                Some(r.decoder.clone()),
+                r.split.clone().into(),
+                r.features.clone().into(),
+                r.decoder.clone().into(),
                 number(r.test_r2, 4),
                 number(r.test_mse, 4),
-                Some(run.record.run_id.clone()),
+                run.record.run_id.clone().into(),
             ]);
             table.push(row);
             if let Some(x) = x

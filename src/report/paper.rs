@@ -2,13 +2,14 @@
 //!
 //! Each run contributes its comparison table and figures, copied under `paper/<experiment>/`,
 //! with its provenance: run id, config hash, quakelab version and git commit, seed and data
-//! hashes, so every number in the report can be traced to the run that made it.
+//! hashes, so every number in the report can be traced to the run that made it. Every file taken
+//! from a run is checked against the SHA-256 its `run.json` records.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::track::read_run;
-use crate::{Error, Result};
+use crate::Result;
+use crate::track::{read_run, read_verified};
 
 /// Writes `paper_dir/README.md` from `runs` (run directories), copying each run's tables and
 /// figures into `paper_dir/<experiment>/`; returns the README's path.
@@ -43,14 +44,12 @@ pub fn assemble(paper_dir: &Path, runs: &[PathBuf]) -> Result<PathBuf> {
         for (name, hash) in &record.data_hashes {
             let _ = writeln!(text, "- data `{name}`: sha256 `{hash}`");
         }
-        let table = std::fs::read_to_string(run_dir.join("tables/results.md"))
-            .map_err(|e| Error::io(run_dir.join("tables/results.md"), e))?;
-        let _ = writeln!(text, "\n{table}");
+        let table = read_verified(run_dir, "tables/results.md")?;
+        let _ = writeln!(text, "\n{}", String::from_utf8_lossy(&table));
         for artifact in &run.artifacts {
             if artifact.starts_with("tables/") || artifact.starts_with("figures/") {
-                let source = run_dir.join(artifact);
                 let dest = target.join(artifact);
-                let bytes = std::fs::read(&source).map_err(|e| Error::io(&source, e))?;
+                let bytes = read_verified(run_dir, artifact)?;
                 crate::io::write_atomic(&dest, |w| w.write_all(&bytes))?;
                 if artifact.ends_with(".png") {
                     let _ = writeln!(text, "![{artifact}]({}/{artifact})\n", record.experiment);

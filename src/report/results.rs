@@ -13,8 +13,8 @@ use crate::dataset::Split;
 use crate::eval::{RegressionMetrics, regression_metrics, skill_score};
 use crate::period::Period;
 use crate::report::figure::{self, ScatterPanel};
-use crate::report::table::{Table, number};
-use crate::track::Metric;
+use crate::report::table::{Cell, Table, number, optional_number};
+use crate::track::{Metric, read_verified};
 use crate::{Error, Result};
 
 /// The decoders that are references rather than models.
@@ -171,25 +171,25 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
     ]);
     for r in results {
         table.push(vec![
-            Some(r.split_description.clone()),
-            Some(r.features.clone()),
-            Some(r.decoder.clone()),
-            Some(r.n_train.to_string()),
-            Some(r.n_test.to_string()),
-            r.train_r2.and_then(|v| number(v, 4)),
-            r.train_mse.and_then(|v| number(v, 4)),
+            r.split_description.clone().into(),
+            r.features.clone().into(),
+            r.decoder.clone().into(),
+            r.n_train.to_string().into(),
+            r.n_test.to_string().into(),
+            optional_number(r.train_r2, 4),
+            optional_number(r.train_mse, 4),
             number(r.test_r2, 4),
             number(r.test_mse, 4),
             number(r.test_mae, 4),
-            r.skill_vs_persistence.and_then(|v| number(v, 4)),
-            r.skill_vs_climatology.and_then(|v| number(v, 4)),
+            optional_number(r.skill_vs_persistence, 4),
+            optional_number(r.skill_vs_climatology, 4),
         ]);
     }
     for (features, decoder, gap, against) in leakage_gaps(results) {
-        let mut row = vec![None; 12];
-        row[0] = Some(format!("leakage gap (random − {against})"));
-        row[1] = Some(features);
-        row[2] = Some(decoder);
+        let mut row = vec![Cell::Missing; 12];
+        row[0] = format!("leakage gap (random − {against})").into();
+        row[1] = features.into();
+        row[2] = decoder.into();
         row[7] = number(gap, 4);
         table.push(row);
     }
@@ -249,7 +249,7 @@ pub fn write_results(
 /// and test, the test residuals with a fitted normal, and labels and predictions over time.
 pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBuf)>> {
     let results = read_results(run_dir)?;
-    let predictions: Vec<StoredPrediction> = read_csv(&run_dir.join("predictions.csv"))?;
+    let predictions: Vec<StoredPrediction> = read_csv(run_dir, "predictions.csv")?;
     let mut written = Vec::new();
     let table = comparison_table(&results);
     for (ext, text) in [
@@ -345,9 +345,9 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
     Ok(written)
 }
 
-/// A run's `results.csv`.
+/// A run's `results.csv`, verified against the checksum in its `run.json` when it has one.
 pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRow>> {
-    read_csv(&run_dir.join("results.csv"))
+    read_csv(run_dir, "results.csv")
 }
 
 /// A prediction row as read back from `predictions.csv`.
@@ -375,15 +375,15 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     crate::io::write_atomic(path, |w| w.write_all(&bytes))
 }
 
-fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::parse(path, 1, "header", format!("{other:?}")),
-    })?;
+/// The rows of the run file `name`, read through [`read_verified`].
+fn read_csv<T: for<'de> Deserialize<'de>>(run_dir: &Path, name: &str) -> Result<Vec<T>> {
+    let path = run_dir.join(name);
+    let bytes = read_verified(run_dir, name)?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
     reader
         .deserialize()
         .enumerate()
-        .map(|(i, row)| row.map_err(|e| Error::parse(path, i as u64 + 2, "row", e.to_string())))
+        .map(|(i, row)| row.map_err(|e| Error::parse(&path, i as u64 + 2, "row", e.to_string())))
         .collect()
 }
 

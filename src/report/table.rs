@@ -1,17 +1,85 @@
-//! Result tables, written as CSV (for tools) and Markdown (for people).
+//! Result tables, written as CSV (for tools) and Markdown and LaTeX (for people).
 //!
-//! Cells are text already formatted by the caller; a missing value is an empty cell in CSV and
-//! an em dash in Markdown, so a missing number can never be mistaken for zero.
+//! A cell is text, a number or missing ([`Cell`]). A number keeps its value: CSV writes it in
+//! full, the shortest text that reads back as the same `f64` ([`full_precision`]), so a file a
+//! user keeps loses nothing; Markdown and LaTeX round it to the cell's significant digits for
+//! reading. A missing value is an empty cell in CSV, an em dash in Markdown and `--` in LaTeX,
+//! so a missing number can never be mistaken for zero.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::{Error, Result};
+
+/// One cell of a [`Table`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
+    Missing,
+    /// Text, written as it is.
+    Text(String),
+    /// A finite number, written in full in CSV and with `digits` significant digits in Markdown
+    /// and LaTeX. Build it with [`number`], which turns NaN and infinities into [`Cell::Missing`].
+    Number {
+        /// The value.
+        value: f64,
+        /// Significant digits shown to people.
+        digits: usize,
+    },
+}
+
+impl Cell {
+    /// The cell as CSV writes it: text as it is, numbers in full, missing as empty.
+    pub fn to_csv(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Missing => Cow::Borrowed(""),
+            Cell::Text(text) => Cow::Borrowed(text),
+            Cell::Number { value, .. } => Cow::Owned(full_precision(*value)),
+        }
+    }
+
+    /// The cell as people read it: numbers rounded to their digits; `None` when missing.
+    pub fn to_display(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Cell::Missing => None,
+            Cell::Text(text) => Some(Cow::Borrowed(text)),
+            Cell::Number { value, digits } => Some(Cow::Owned(rounded(*value, *digits))),
+        }
+    }
+
+    /// Whether the cell is a number or text that reads as one (missing cells count as numeric,
+    /// so that a column's alignment does not depend on its gaps).
+    fn is_numeric(&self) -> bool {
+        match self {
+            Cell::Missing | Cell::Number { .. } => true,
+            Cell::Text(text) => text.parse::<f64>().is_ok(),
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell::Text(text)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Self {
+        Cell::Text(text.to_string())
+    }
+}
+
+impl From<Option<String>> for Cell {
+    fn from(text: Option<String>) -> Self {
+        text.map_or(Cell::Missing, Cell::Text)
+    }
+}
 
 /// A rectangular table with named columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     headers: Vec<String>,
-    rows: Vec<Vec<Option<String>>>,
+    rows: Vec<Vec<Cell>>,
 }
 
 impl Table {
@@ -23,12 +91,12 @@ impl Table {
         }
     }
 
-    /// Appends a row; `None` marks a missing value.
+    /// Appends a row.
     ///
     /// # Panics
     /// If the row's length differs from the number of columns: that is a bug in the caller,
     /// not bad input.
-    pub fn push(&mut self, row: Vec<Option<String>>) {
+    pub fn push(&mut self, row: Vec<Cell>) {
         assert_eq!(
             row.len(),
             self.headers.len(),
@@ -42,19 +110,19 @@ impl Table {
         &self.headers
     }
 
-    /// The rows, `None` for missing cells.
-    pub fn rows(&self) -> &[Vec<Option<String>>] {
+    /// The rows.
+    pub fn rows(&self) -> &[Vec<Cell>] {
         &self.rows
     }
 
-    /// The table as CSV text with a header line; missing values are empty fields.
+    /// The table as CSV text with a header line: numbers in full, missing values as empty fields.
     pub fn to_csv(&self) -> Result<String> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let csv_error = |e: csv::Error| Error::Numerical(format!("CSV encoding failed: {e}"));
         writer.write_record(&self.headers).map_err(csv_error)?;
         for row in &self.rows {
             writer
-                .write_record(row.iter().map(|c| c.as_deref().unwrap_or("")))
+                .write_record(row.iter().map(|c| c.to_csv().into_owned()))
                 .map_err(csv_error)?;
         }
         let bytes = writer
@@ -63,14 +131,18 @@ impl Table {
         String::from_utf8(bytes).map_err(|e| Error::Numerical(e.to_string()))
     }
 
-    /// The table as a GitHub-flavoured Markdown table; missing values are shown as `—`.
+    /// The table as a GitHub-flavoured Markdown table: numbers rounded to their digits, missing
+    /// values shown as `—`.
     pub fn to_markdown(&self) -> String {
         let cells: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
                 r.iter()
-                    .map(|c| c.clone().unwrap_or_else(|| "—".to_string()))
+                    .map(|c| {
+                        c.to_display()
+                            .map_or_else(|| "—".to_string(), Cow::into_owned)
+                    })
                     .collect()
             })
             .collect();
@@ -103,14 +175,11 @@ impl Table {
 
     /// The table as a LaTeX `tabular` with booktabs rules (`\toprule`, `\midrule`,
     /// `\bottomrule`); text columns left-aligned, columns whose cells are all numbers
-    /// right-aligned; missing values as `--`; LaTeX special characters escaped.
+    /// right-aligned; numbers rounded to their digits; missing values as `--`; LaTeX special
+    /// characters escaped.
     pub fn to_latex(&self) -> String {
         let numeric: Vec<bool> = (0..self.headers.len())
-            .map(|j| {
-                self.rows
-                    .iter()
-                    .all(|r| r[j].as_deref().is_none_or(|c| c.parse::<f64>().is_ok()))
-            })
+            .map(|j| self.rows.iter().all(|r| r[j].is_numeric()))
             .collect();
         let align: String = numeric.iter().map(|&n| if n { 'r' } else { 'l' }).collect();
         let line = |cells: Vec<String>| format!("{} \\\\\n", cells.join(" & "));
@@ -122,7 +191,10 @@ impl Table {
         for row in &self.rows {
             out.push_str(&line(
                 row.iter()
-                    .map(|c| c.as_deref().map_or("--".to_string(), latex_escape))
+                    .map(|c| {
+                        c.to_display()
+                            .map_or("--".to_string(), |t| latex_escape(&t))
+                    })
                     .collect(),
             ));
         }
@@ -161,15 +233,37 @@ fn latex_escape(text: &str) -> String {
     out
 }
 
-/// Formats a number for a table: `digits` significant digits, scientific notation for very
-/// small or large magnitudes, and `None` for NaN or infinity.
-pub fn number(value: f64, digits: usize) -> Option<String> {
-    if !value.is_finite() {
-        return None;
+/// A numeric cell shown with `digits` significant digits (and written in full in CSV); NaN and
+/// infinities are [`Cell::Missing`].
+pub fn number(value: f64, digits: usize) -> Cell {
+    if value.is_finite() {
+        Cell::Number { value, digits }
+    } else {
+        Cell::Missing
     }
+}
+
+/// [`number`] of a value that may be absent.
+pub fn optional_number(value: Option<f64>, digits: usize) -> Cell {
+    value.map_or(Cell::Missing, |v| number(v, digits))
+}
+
+/// The shortest text that reads back as exactly `value`: plain decimals from 1e-5 to 1e16,
+/// scientific notation (`1.5e-7`) outside, so no number is written as hundreds of zeros.
+pub fn full_precision(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || (1e-5..1e16).contains(&magnitude) || !value.is_finite() {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
+    }
+}
+
+/// `digits` significant digits, in scientific notation for very small or large magnitudes.
+fn rounded(value: f64, digits: usize) -> String {
     let magnitude = value.abs();
     if value != 0.0 && !(1e-3..1e6).contains(&magnitude) {
-        return Some(format!("{value:.prec$e}", prec = digits.saturating_sub(1)));
+        return format!("{value:.prec$e}", prec = digits.saturating_sub(1));
     }
     let exponent = if value == 0.0 {
         0
@@ -177,7 +271,7 @@ pub fn number(value: f64, digits: usize) -> Option<String> {
         magnitude.log10().floor() as i64
     };
     let decimals = (digits as i64 - 1 - exponent).max(0) as usize;
-    Some(format!("{value:.decimals$}"))
+    format!("{value:.decimals$}")
 }
 
 #[cfg(test)]
@@ -186,8 +280,8 @@ mod tests {
 
     fn sample() -> Table {
         let mut t = Table::new(["window_days", "cv"]);
-        t.push(vec![Some("32".into()), Some("0.5".into())]);
-        t.push(vec![Some("64".into()), None]);
+        t.push(vec!["32".into(), "0.5".into()]);
+        t.push(vec!["64".into(), Cell::Missing]);
         t
     }
 
@@ -208,22 +302,47 @@ mod tests {
     #[test]
     fn latex_uses_booktabs_and_escapes() {
         let mut t = Table::new(["decoder", "test_r2"]);
-        t.push(vec![Some("random_forest".into()), Some("0.5".into())]);
-        t.push(vec![Some("a&b".into()), None]);
+        t.push(vec!["random_forest".into(), number(0.5, 3)]);
+        t.push(vec!["a&b".into(), Cell::Missing]);
         assert_eq!(
             t.to_latex(),
             "\\begin{tabular}{lr}\n\\toprule\ndecoder & test\\_r2 \\\\\n\\midrule\n\
-             random\\_forest & 0.5 \\\\\na\\&b & -- \\\\\n\\bottomrule\n\\end{tabular}\n"
+             random\\_forest & 0.500 \\\\\na\\&b & -- \\\\\n\\bottomrule\n\\end{tabular}\n"
         );
     }
 
     #[test]
     fn numbers_keep_significant_digits() {
-        assert_eq!(number(0.29, 3).as_deref(), Some("0.290"));
-        assert_eq!(number(2.32e-4, 3).as_deref(), Some("2.32e-4"));
-        assert_eq!(number(0.051, 2).as_deref(), Some("0.051"));
-        assert_eq!(number(128.0, 3).as_deref(), Some("128"));
-        assert_eq!(number(1.23456, 3).as_deref(), Some("1.23"));
-        assert_eq!(number(f64::NAN, 3), None);
+        let shown = |v: f64, digits: usize| number(v, digits).to_display().map(Cow::into_owned);
+        assert_eq!(shown(0.29, 3).as_deref(), Some("0.290"));
+        assert_eq!(shown(2.32e-4, 3).as_deref(), Some("2.32e-4"));
+        assert_eq!(shown(0.051, 2).as_deref(), Some("0.051"));
+        assert_eq!(shown(128.0, 3).as_deref(), Some("128"));
+        assert_eq!(shown(1.23456, 3).as_deref(), Some("1.23"));
+        assert_eq!(number(f64::NAN, 3), Cell::Missing);
+        assert_eq!(optional_number(None, 3), Cell::Missing);
+    }
+
+    #[test]
+    fn csv_numbers_round_trip_and_markdown_rounds_them() {
+        // 0.1 + 0.2 is 0.30000000000000004 in binary64: one ulp above 0.3.
+        let sum = 0.1 + 0.2;
+        assert_ne!(sum, 0.3);
+        let tiny = 1.0 / 3.0 * 1e-9;
+        let huge = 2f64.powi(80) / 3.0;
+        let mut t = Table::new(["sum", "tiny", "huge"]);
+        t.push(vec![number(sum, 4), number(tiny, 4), number(huge, 4)]);
+        let csv = t.to_csv().unwrap();
+        let fields: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(fields[0], "0.30000000000000004");
+        assert_eq!(fields[0].parse::<f64>().unwrap(), sum);
+        assert_eq!(fields[1].parse::<f64>().unwrap(), tiny);
+        assert_eq!(fields[2].parse::<f64>().unwrap(), huge);
+        assert!(fields[1].contains('e') && fields[2].contains('e'), "{csv}");
+        let md = t.to_markdown();
+        let row = md.lines().nth(2).unwrap();
+        assert_eq!(row.split('|').nth(1).unwrap().trim(), "0.3000");
+        assert_eq!(row.split('|').nth(2).unwrap().trim(), "3.333e-10");
+        assert!(t.to_latex().contains("0.3000 & 3.333e-10 & "));
     }
 }

@@ -57,13 +57,13 @@ impl WindowStudy {
         ]);
         for r in &self.rows {
             table.push(vec![
-                Some(r.window_days.to_string()),
+                r.window_days.to_string().into(),
                 number(r.cv, 4),
                 number(r.adf_p, 4),
                 number(r.kpss_p, 4),
-                Some(r.stationary.to_string()),
+                r.stationary.to_string().into(),
                 number(r.naive_mae, 4),
-                Some(r.n_valid.to_string()),
+                r.n_valid.to_string().into(),
             ]);
         }
         table

@@ -631,6 +631,13 @@ pub(crate) fn record_tags(record: &RunRecord) -> Vec<(String, String)> {
             .iter()
             .map(|(name, hash)| (format!("quakelab.data.{name}"), hash.clone())),
     );
+    // MLflow keeps tag values up to 5000 characters.
+    tags.extend(
+        record
+            .error
+            .as_ref()
+            .map(|e| ("quakelab.error".to_string(), e.chars().take(5000).collect())),
+    );
     tags
 }
 
@@ -733,6 +740,50 @@ pub struct SyncReport {
     pub already_synced: bool,
     /// The partial MLflow run of an earlier attempt on this server, now deleted and replaced.
     pub replaced: Option<String>,
+}
+
+impl std::fmt::Display for SyncReport {
+    /// A few lines for people: what was pushed, where, and the MLflow run's page.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.mirror;
+        if self.already_synced {
+            writeln!(
+                f,
+                "run {} is already on {}; nothing pushed",
+                self.local_run_id, m.uri
+            )?;
+        } else {
+            writeln!(
+                f,
+                "pushed run {} ({}) to {}",
+                self.local_run_id, self.status, m.uri
+            )?;
+        }
+        writeln!(
+            f,
+            "  MLflow run {} in experiment {}: {}/#/experiments/{}/runs/{}",
+            m.run_id, m.experiment_id, m.uri, m.experiment_id, m.run_id
+        )?;
+        if !self.already_synced {
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            writeln!(
+                f,
+                "  {}, {}, {} (and config.toml, run.json)",
+                plural(self.params, "param", "params"),
+                plural(self.metrics, "metric value", "metric values"),
+                plural(self.artifacts, "artifact", "artifacts"),
+            )?;
+        }
+        if let Some(old) = &self.replaced {
+            writeln!(
+                f,
+                "  replaced the partial MLflow run {old} of an earlier attempt"
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Pushes the run stored in `run_dir` to the MLflow server at `uri`.
@@ -912,12 +963,49 @@ mod tests {
             process_start: None,
             started: jiff::Timestamp::UNIX_EPOCH,
             ended: None,
+            error: Some("interrupted (SIGINT)".to_string()),
+            sha256: BTreeMap::new(),
         };
         let tags: BTreeMap<String, String> = record_tags(&record).into_iter().collect();
         assert_eq!(tags["quakelab.seed"], "42");
         assert_eq!(tags["quakelab.data.catalog"], "ff");
         assert_eq!(tags["mlflow.source.git.commit"], "abc");
         assert_eq!(tags["quakelab.run_id"], record.run_id);
+        assert_eq!(tags["quakelab.error"], "interrupted (SIGINT)");
+    }
+
+    #[test]
+    fn sync_report_reads_as_a_summary() {
+        let mut report = SyncReport {
+            local_run_id: "20260101T000000Z-0123abcd".to_string(),
+            mirror: MirrorRecord {
+                uri: "http://127.0.0.1:5000".to_string(),
+                experiment_id: "3".to_string(),
+                run_id: "f00d".to_string(),
+            },
+            status: RunStatus::Failed,
+            params: 2,
+            metrics: 1,
+            artifacts: 14,
+            already_synced: false,
+            replaced: Some("beef".to_string()),
+        };
+        assert_eq!(
+            report.to_string(),
+            "pushed run 20260101T000000Z-0123abcd (FAILED) to http://127.0.0.1:5000\n\
+             \x20 MLflow run f00d in experiment 3: \
+             http://127.0.0.1:5000/#/experiments/3/runs/f00d\n\
+             \x20 2 params, 1 metric value, 14 artifacts (and config.toml, run.json)\n\
+             \x20 replaced the partial MLflow run beef of an earlier attempt\n"
+        );
+        report.already_synced = true;
+        report.replaced = None;
+        assert_eq!(
+            report.to_string(),
+            "run 20260101T000000Z-0123abcd is already on http://127.0.0.1:5000; nothing pushed\n\
+             \x20 MLflow run f00d in experiment 3: \
+             http://127.0.0.1:5000/#/experiments/3/runs/f00d\n"
+        );
     }
 
     #[test]

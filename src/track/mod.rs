@@ -27,6 +27,17 @@
 //! report the run as FAILED once its process (recorded by host, pid and process start time) no
 //! longer exists. The files are not rewritten for that: a crashed run's directory stays exactly as
 //! the crash left it, and earlier runs are never touched.
+//!
+//! SIGINT and SIGTERM are handled once [`fail_runs_on_interrupt`] is called (the `run` and
+//! `sweep` commands do): every open run is then ended as FAILED with the error
+//! `interrupted (SIGINT)` before the process exits with code 130 (143 for SIGTERM). A run that
+//! fails with an error records it through [`Run::fail`], so `run.json` says why.
+//!
+//! # Integrity
+//!
+//! `run.json` carries the SHA-256 of every other file the run wrote, and every read verifies
+//! them: see [`store`]. A truncated `results.csv` or a corrupt `run.json` makes [`list_runs`]
+//! pass over that run with a warning instead of failing the whole experiment directory.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,11 +46,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
+pub mod interrupt;
 pub mod mlflow;
 pub mod store;
 
+pub use interrupt::fail_runs_on_interrupt;
 pub use mlflow::{MlflowClient, MlflowTracker, SyncReport, sync};
-pub use store::{LocalStore, MirrorRecord, RunRecord, StoredRun, list_runs, read_run};
+pub use store::{
+    LocalStore, MirrorRecord, RunListing, RunRecord, SkippedRun, StoredRun, list_runs, read_run,
+    read_verified, record_rewritten, scan_runs,
+};
 
 /// Where a tracked run stands. The names on disk and on the wire are MLflow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,6 +308,20 @@ impl Tracker for Run {
 
     fn finish(&mut self, status: RunStatus) -> Result<()> {
         self.local.finish(status)?;
+        self.finish_mirror(status)
+    }
+}
+
+impl Run {
+    /// Ends the run as FAILED with `message` (the error that stopped it) recorded in `run.json`
+    /// ([`RunRecord::error`]) and mirrored like [`Tracker::finish`].
+    pub fn fail(&mut self, message: &str) -> Result<()> {
+        self.local.fail(message)?;
+        self.finish_mirror(RunStatus::Failed)
+    }
+
+    /// Sends the final `run.json` and status to the mirror, once the local store has ended.
+    fn finish_mirror(&mut self, status: RunStatus) -> Result<()> {
         let ended = self
             .local
             .record()
@@ -308,7 +338,7 @@ impl Tracker for Run {
 impl Drop for Run {
     fn drop(&mut self) {
         if !self.local.is_finished()
-            && let Err(err) = self.finish(RunStatus::Failed)
+            && let Err(err) = self.fail(store::DROPPED_ERROR)
         {
             tracing::error!(run = %self.local.record().run_id, "could not finish the run as FAILED: {err}");
         }

@@ -2,7 +2,7 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `run.json` | the environment record ([`RunRecord`]): status, quakelab version and git commit, config and data hashes, seed, host, pid, start and end (UTC) |
+//! | `run.json` | the environment record ([`RunRecord`]): status, quakelab version and git commit, config and data hashes, seed, host, pid, start and end (UTC), a failed run's error, and the SHA-256 of every other file |
 //! | `config.toml` | the resolved configuration, exactly as given in [`RunSpec::resolved_config`] |
 //! | `params.json` | the parameters, in logging order: `[{"key": .., "value": ..}, ..]` |
 //! | `metrics.csv` | every metric value: `key,value,step,timestamp_ms` |
@@ -15,12 +15,23 @@
 //! `-002`, `-003`, ... appended when that directory is already taken; they sort by start time.
 //! Every file is written whole through [`write_atomic`] (temporary file, then rename), so a crash
 //! leaves each file either old or new, and a run only ever writes inside its own directory.
+//!
+//! # Verified reads
+//!
+//! `run.json` carries the SHA-256 of the run's files ([`RunRecord::sha256`]): each artifact's when
+//! it is logged, and those of `config.toml`, `params.json`, `metrics.csv` and `artifacts.json` when
+//! the run ends. `mlflow.json` and `unsynced` are left out: they record the MLflow mirror, which
+//! `sync` updates after the run. [`read_run`] and [`read_verified`] refuse a file that no longer
+//! matches (truncated, edited, replaced) with [`Error::Integrity`]; [`scan_runs`] and
+//! [`list_runs`] pass over such runs, and runs whose `run.json` does not parse, and say which and
+//! why, so one damaged run never hides the others.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -61,6 +72,15 @@ pub struct RunRecord {
     /// When the run ended (RFC 3339 in UTC on disk); absent while running or after a hard kill.
     #[serde(with = "rfc3339_option")]
     pub ended: Option<jiff::Timestamp>,
+    /// Why a FAILED run failed: the error the run returned, or `interrupted (SIGINT)`. Absent for
+    /// a run that finished or is still running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// SHA-256 (hex) of the run's files by path relative to the run directory: each artifact's,
+    /// recorded when it was logged, and the store's own files but `run.json`, `mlflow.json` and
+    /// `unsynced`, recorded when the run ended. Empty in runs written before checksums existed.
+    #[serde(default)]
+    pub sha256: BTreeMap<String, String>,
 }
 
 /// Where a run is mirrored on an MLflow server (`mlflow.json`).
@@ -74,7 +94,7 @@ pub struct MirrorRecord {
     pub run_id: String,
 }
 
-/// A run read back from its directory.
+/// A run read back from its directory, its files verified against [`RunRecord::sha256`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
     /// The run directory.
@@ -112,6 +132,26 @@ const STORE_FILES: [&str; 7] = [
     MIRROR_FILE,
     UNSYNCED_FILE,
 ];
+/// The store's files whose SHA-256 goes into the record when the run ends.
+const HASHED_STORE_FILES: [&str; 4] = [CONFIG_FILE, PARAMS_FILE, METRICS_FILE, ARTIFACTS_FILE];
+/// What a run dropped before it finished records as its error.
+pub(crate) const DROPPED_ERROR: &str =
+    "the run ended without finishing (a panic, or an error that was not recorded)";
+
+/// The runs open in this process, by directory, each with its record as last written.
+///
+/// Every write into an open run's directory holds this lock. [`fail_open_runs`] takes it, ends
+/// every open run as FAILED and hands the lock back to a caller that exits the process without
+/// releasing it: it sees each file whole, and nothing is written after it.
+static OPEN_RUNS: Mutex<BTreeMap<PathBuf, RunRecord>> = Mutex::new(BTreeMap::new());
+
+/// The lock on [`OPEN_RUNS`].
+pub(crate) type OpenRuns = MutexGuard<'static, BTreeMap<PathBuf, RunRecord>>;
+
+fn open_runs() -> OpenRuns {
+    // A panic while the lock was held leaves the map as consistent as the files: keep going.
+    OPEN_RUNS.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// How many directories one second and one config may claim before giving up.
 const MAX_RUN_ID_SUFFIX: u32 = 999;
@@ -169,6 +209,8 @@ impl LocalStore {
             process_start: process_stat(pid).map(|stat| stat.start),
             started,
             ended: None,
+            error: None,
+            sha256: BTreeMap::new(),
         };
         // From here on the drop guard owns the directory: a failure below marks the run FAILED.
         let store = LocalStore {
@@ -179,13 +221,16 @@ impl LocalStore {
             artifacts: Vec::new(),
             finished: false,
         };
-        store.write_record()?;
+        // Declared after `store`, so released before its drop guard runs on an early return.
+        let mut open = open_runs();
+        store.write_record(&mut open)?;
         write_atomic(&store.dir.join(CONFIG_FILE), |w| {
             w.write_all(spec.resolved_config.as_bytes())
         })?;
         store.write_params()?;
         store.write_metrics()?;
         store.write_artifacts()?;
+        drop(open);
         Ok(store)
     }
 
@@ -200,7 +245,8 @@ impl LocalStore {
     }
 
     /// Writes the artifact `artifact_path` (e.g. `predictions/test.csv`) atomically with `write`,
-    /// records it, and returns its path in the run directory.
+    /// records it with its SHA-256, and returns its path in the run directory. `write` runs under
+    /// the lock every write into an open run holds, so it must not log into another run.
     pub fn write_artifact(
         &mut self,
         artifact_path: &str,
@@ -208,9 +254,16 @@ impl LocalStore {
     ) -> Result<PathBuf> {
         self.ensure_running()?;
         let dest = artifact_destination(&self.dir, artifact_path)?;
+        let mut open = open_runs();
         write_atomic(&dest, write)?;
-        self.register_artifact(artifact_path)?;
+        self.register_artifact(&mut open, artifact_path, &dest)?;
         Ok(dest)
+    }
+
+    /// Ends the run as FAILED with `message` as its error (see [`RunRecord::error`]).
+    pub fn fail(&mut self, message: &str) -> Result<()> {
+        self.ensure_running()?;
+        self.end(RunStatus::Failed, Some(message.to_string()))
     }
 
     /// Whether [`Tracker::finish`] has completed.
@@ -222,6 +275,7 @@ impl LocalStore {
     pub(crate) fn record_metrics(&mut self, metrics: &[TimedMetric]) -> Result<()> {
         self.ensure_running()?;
         self.metrics.extend_from_slice(metrics);
+        let _open = open_runs();
         self.write_metrics()
     }
 
@@ -235,15 +289,26 @@ impl LocalStore {
         Ok(())
     }
 
-    fn register_artifact(&mut self, artifact_path: &str) -> Result<()> {
+    /// Records the artifact written at `dest` with its SHA-256.
+    fn register_artifact(
+        &mut self,
+        open: &mut OpenRuns,
+        artifact_path: &str,
+        dest: &Path,
+    ) -> Result<()> {
         if !self.artifacts.iter().any(|a| a == artifact_path) {
             self.artifacts.push(artifact_path.to_string());
             self.write_artifacts()?;
         }
-        Ok(())
+        self.record
+            .sha256
+            .insert(artifact_path.to_string(), file_sha256(dest)?);
+        self.write_record(open)
     }
 
-    fn write_record(&self) -> Result<()> {
+    /// Writes `run.json` and keeps the open-run registry's copy of the record in step.
+    fn write_record(&self, open: &mut OpenRuns) -> Result<()> {
+        open.insert(self.dir.clone(), self.record.clone());
         write_json(&self.dir.join(RUN_FILE), &self.record)
     }
 
@@ -280,10 +345,15 @@ impl LocalStore {
         write_json(&self.dir.join(ARTIFACTS_FILE), &self.artifacts)
     }
 
-    fn end(&mut self, status: RunStatus) -> Result<()> {
+    /// Ends the run: status, end time, error and the store files' checksums into `run.json`.
+    fn end(&mut self, status: RunStatus, error: Option<String>) -> Result<()> {
+        let mut open = open_runs();
         self.record.status = status;
         self.record.ended = Some(jiff::Timestamp::now());
-        self.write_record()?;
+        self.record.error = error;
+        hash_store_files(&self.dir, &mut self.record)?;
+        self.write_record(&mut open)?;
+        open.remove(&self.dir);
         self.finished = true;
         Ok(())
     }
@@ -309,6 +379,7 @@ impl Tracker for LocalStore {
             }
         }
         if added {
+            let _open = open_runs();
             self.write_params()?;
         }
         Ok(())
@@ -322,12 +393,13 @@ impl Tracker for LocalStore {
         self.ensure_running()?;
         let dest = artifact_destination(&self.dir, artifact_path)?;
         let source = path.canonicalize().map_err(|e| Error::io(path, e))?;
+        let mut open = open_runs();
         // A file the caller already wrote at its place in the run directory is only recorded.
         if dest.canonicalize().ok().as_deref() != Some(source.as_path()) {
             let mut file = File::open(&source).map_err(|e| Error::io(path, e))?;
             write_atomic(&dest, |w| std::io::copy(&mut file, w).map(drop))?;
         }
-        self.register_artifact(artifact_path)
+        self.register_artifact(&mut open, artifact_path, &dest)
     }
 
     fn finish(&mut self, status: RunStatus) -> Result<()> {
@@ -338,23 +410,73 @@ impl Tracker for LocalStore {
                 "a run finishes as FINISHED or FAILED, not RUNNING",
             ));
         }
-        self.end(status)
+        self.end(status, None)
     }
 }
 
 impl Drop for LocalStore {
     fn drop(&mut self) {
         if !self.finished
-            && let Err(err) = self.end(RunStatus::Failed)
+            && let Err(err) = self.end(RunStatus::Failed, Some(DROPPED_ERROR.to_string()))
         {
             tracing::error!(run = %self.record.run_id, "could not mark the run FAILED: {err}");
+            // Not left for the interruption handler, which would give it the wrong error.
+            open_runs().remove(&self.dir);
         }
     }
 }
 
-/// Reads a run directory back, with its effective status (see [`StoredRun::status`]).
+/// Ends every run open in this process as FAILED with `reason` as its error and the current
+/// time as its end, and returns the runs so ended with the lock on the open runs. The caller
+/// exits the process while holding that lock, so nothing is written into those runs after them.
+///
+/// A run mirrored to MLflow is also marked unsynced: its server copy was left RUNNING, and
+/// `quakelab sync` replaces it.
+pub(crate) fn fail_open_runs(reason: &str) -> (OpenRuns, Vec<PathBuf>) {
+    let mut open = open_runs();
+    let failed = fail_runs(&mut open, reason, |_| true);
+    (open, failed)
+}
+
+/// Ends the open runs whose directory `select` accepts as FAILED with `reason`; returns them.
+fn fail_runs(
+    open: &mut BTreeMap<PathBuf, RunRecord>,
+    reason: &str,
+    select: impl Fn(&Path) -> bool,
+) -> Vec<PathBuf> {
+    let ended = jiff::Timestamp::now();
+    let mut failed = Vec::new();
+    for (dir, record) in open.iter_mut().filter(|(dir, _)| select(dir)) {
+        record.status = RunStatus::Failed;
+        record.ended = Some(ended);
+        record.error = Some(reason.to_string());
+        let written = hash_store_files(dir, record)
+            .and_then(|()| write_json(&dir.join(RUN_FILE), record))
+            .and_then(|()| {
+                if dir.join(MIRROR_FILE).exists() {
+                    mark_unsynced(dir, &format!("{reason} before its MLflow run was finished"))
+                } else {
+                    Ok(())
+                }
+            });
+        match written {
+            Ok(()) => failed.push(dir.clone()),
+            Err(err) => {
+                tracing::error!(run = %record.run_id, "could not mark the run FAILED: {err}");
+            }
+        }
+    }
+    failed
+}
+
+/// Reads a run directory back, with its effective status (see [`StoredRun::status`]), after
+/// checking every file against the SHA-256 in its record: a file that no longer matches is an
+/// [`Error::Integrity`] naming it, a missing one an [`Error::Io`].
 pub fn read_run(run_dir: &Path) -> Result<StoredRun> {
     let record: RunRecord = read_json(&run_dir.join(RUN_FILE))?;
+    for (relative, expected) in &record.sha256 {
+        verify(&stored_path(run_dir, relative)?, expected, &file_sha256)?;
+    }
     let status = effective_status(&record);
     let params: Vec<KeyValue> = read_json_or_default(&run_dir.join(PARAMS_FILE))?;
     let artifacts: Vec<String> = read_json_or_default(&run_dir.join(ARTIFACTS_FILE))?;
@@ -376,24 +498,185 @@ pub fn read_run(run_dir: &Path) -> Result<StoredRun> {
     })
 }
 
-/// Reads every run of one experiment (`results/<experiment>/`), sorted by run id, which is by
-/// start time. Subdirectories without a `run.json` are not runs and are passed over; a directory
-/// that does not exist has no runs.
-pub fn list_runs(experiment_dir: &Path) -> Result<Vec<StoredRun>> {
+/// The runs of one experiment directory: those that read back and verify, and those passed over.
+#[derive(Debug, Default)]
+pub struct RunListing {
+    /// The runs that read back and verified, sorted by run id, which is by start time.
+    pub runs: Vec<StoredRun>,
+    /// The run directories (with a `run.json`) that could not be read or failed to verify,
+    /// sorted by directory.
+    pub skipped: Vec<SkippedRun>,
+}
+
+/// A run directory passed over by [`scan_runs`].
+#[derive(Debug)]
+pub struct SkippedRun {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Why: the file that does not parse or verify, and how.
+    pub error: Error,
+}
+
+impl std::fmt::Display for SkippedRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skipped run {}: {}", self.dir.display(), self.error)
+    }
+}
+
+/// Reads every run of one experiment (`results/<experiment>/`) with [`read_run`]. A run that
+/// cannot be read or fails to verify is passed over and listed in [`RunListing::skipped`], so one
+/// damaged run does not stop the others. Subdirectories without a `run.json` are not runs and are
+/// passed over silently; a directory that does not exist has no runs.
+pub fn scan_runs(experiment_dir: &Path) -> Result<RunListing> {
     let entries = match std::fs::read_dir(experiment_dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunListing::default()),
         Err(e) => return Err(Error::io(experiment_dir, e)),
     };
-    let mut runs = Vec::new();
+    let mut listing = RunListing::default();
     for entry in entries {
         let dir = entry.map_err(|e| Error::io(experiment_dir, e))?.path();
         if dir.join(RUN_FILE).is_file() {
-            runs.push(read_run(&dir)?);
+            match read_run(&dir) {
+                Ok(run) => listing.runs.push(run),
+                Err(error) => listing.skipped.push(SkippedRun { dir, error }),
+            }
         }
     }
-    runs.sort_by(|a, b| a.record.run_id.cmp(&b.record.run_id));
-    Ok(runs)
+    listing
+        .runs
+        .sort_by(|a, b| a.record.run_id.cmp(&b.record.run_id));
+    listing.skipped.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok(listing)
+}
+
+/// The runs of one experiment that read back and verify, as [`scan_runs`] finds them, sorted by
+/// run id; each run passed over is logged as a warning naming it and the file at fault, followed
+/// by how many were skipped.
+pub fn list_runs(experiment_dir: &Path) -> Result<Vec<StoredRun>> {
+    let listing = scan_runs(experiment_dir)?;
+    for skipped in &listing.skipped {
+        tracing::warn!("{skipped}");
+    }
+    if !listing.skipped.is_empty() {
+        tracing::warn!(
+            "{} of {} runs in {} skipped: they could not be read or failed to verify",
+            listing.skipped.len(),
+            listing.skipped.len() + listing.runs.len(),
+            experiment_dir.display()
+        );
+    }
+    Ok(listing.runs)
+}
+
+/// The contents of `relative` (a `/`-separated path) in a run directory, checked against the
+/// SHA-256 its `run.json` records for it. A file the record has no checksum for (not logged yet,
+/// or a run from before checksums) is returned as read; a directory without `run.json` is not a
+/// run and its files are returned as read.
+pub fn read_verified(run_dir: &Path, relative: &str) -> Result<Vec<u8>> {
+    let path = stored_path(run_dir, relative)?;
+    let record_path = run_dir.join(RUN_FILE);
+    let expected = if record_path.is_file() {
+        read_json::<RunRecord>(&record_path)?
+            .sha256
+            .remove(relative)
+    } else {
+        None
+    };
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    if let Some(expected) = expected {
+        verify(&path, &expected, &|_: &Path| {
+            Ok(hex(&Sha256::digest(&bytes)))
+        })?;
+    }
+    Ok(bytes)
+}
+
+/// Records files rewritten in a finished run, such as tables and figures rendered again by
+/// `quakelab report`: each `(artifact path, file)` is added to the artifacts if new, and its
+/// SHA-256 replaces the one in `run.json`. A run still running is refused.
+pub fn record_rewritten(run_dir: &Path, files: &[(String, PathBuf)]) -> Result<()> {
+    let run = read_run(run_dir)?;
+    if run.status == RunStatus::Running {
+        return Err(Error::config(
+            "track.run",
+            format!(
+                "run {} is still running; its files are rewritten only once it has ended",
+                run.record.run_id
+            ),
+        ));
+    }
+    let mut record = run.record;
+    let mut artifacts = run.artifacts;
+    for (artifact_path, path) in files {
+        let dest = artifact_destination(run_dir, artifact_path)?;
+        if dest != *path {
+            return Err(bad_artifact_path(
+                artifact_path,
+                &format!("is not where {} lies", path.display()),
+            ));
+        }
+        record
+            .sha256
+            .insert(artifact_path.clone(), file_sha256(&dest)?);
+        if !artifacts.contains(artifact_path) {
+            artifacts.push(artifact_path.clone());
+        }
+    }
+    let artifacts_path = run_dir.join(ARTIFACTS_FILE);
+    write_json(&artifacts_path, &artifacts)?;
+    record
+        .sha256
+        .insert(ARTIFACTS_FILE.to_string(), file_sha256(&artifacts_path)?);
+    write_json(&run_dir.join(RUN_FILE), &record)
+}
+
+/// Checks that the SHA-256 of `path` (computed by `actual`) is `expected`.
+fn verify(path: &Path, expected: &str, actual: &dyn Fn(&Path) -> Result<String>) -> Result<()> {
+    let found = actual(path)?;
+    if found != expected {
+        return Err(Error::Integrity {
+            path: path.to_path_buf(),
+            message: format!(
+                "SHA-256 {} differs from {} recorded in {RUN_FILE}: the file was truncated or \
+                 changed after the run wrote it",
+                short(&found),
+                short(expected)
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// Where a file named in a run record lies; refused unless it stays inside the run directory.
+fn stored_path(run_dir: &Path, relative: &str) -> Result<PathBuf> {
+    check_artifact_path(relative)?;
+    Ok(relative
+        .split('/')
+        .fold(run_dir.to_path_buf(), |dir, part| dir.join(part)))
+}
+
+/// Puts the SHA-256 of the store's own files that exist into `record`.
+fn hash_store_files(dir: &Path, record: &mut RunRecord) -> Result<()> {
+    for name in HASHED_STORE_FILES {
+        let path = dir.join(name);
+        if path.is_file() {
+            record.sha256.insert(name.to_string(), file_sha256(&path)?);
+        }
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a file's contents, in hex.
+fn file_sha256(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+    Ok(hex(&hasher.finalize()))
 }
 
 /// Adds a line to the run's `unsynced` marker, creating it if needed.
@@ -841,6 +1124,108 @@ mod tests {
         assert_eq!(runs[1].record.run_id, b.record().run_id);
         assert_eq!(runs[0].status, RunStatus::Finished);
         assert_eq!(runs[1].status, RunStatus::Running);
+    }
+
+    #[test]
+    fn files_are_checksummed_and_a_changed_file_fails_to_verify() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = LocalStore::create(tmp.path(), &spec()).unwrap();
+        store
+            .write_artifact("tables/t.csv", |w| w.write_all(b"x\n1\n2\n"))
+            .unwrap();
+        // Logged artifacts are checksummed at once, the store's own files when the run ends.
+        assert_eq!(
+            store.record().sha256.keys().collect::<Vec<_>>(),
+            ["tables/t.csv"]
+        );
+        store.finish(RunStatus::Finished).unwrap();
+        let dir = store.dir().to_path_buf();
+        drop(store);
+        let record = read_run(&dir).unwrap().record;
+        // sha256sum of the bytes "x\n1\n2\n".
+        assert_eq!(
+            record.sha256["tables/t.csv"],
+            "aea284871ddeeebac4b57b7a8ee7dad070886e690408ce2409306b9b6487beb1"
+        );
+        assert_eq!(
+            record.sha256.keys().collect::<Vec<_>>(),
+            [
+                "artifacts.json",
+                "config.toml",
+                "metrics.csv",
+                "params.json",
+                "tables/t.csv"
+            ]
+        );
+        assert_eq!(
+            record.sha256["config.toml"],
+            hex(&Sha256::digest(spec().resolved_config.as_bytes()))
+        );
+        assert_eq!(read_verified(&dir, "tables/t.csv").unwrap(), b"x\n1\n2\n");
+
+        std::fs::write(dir.join("tables/t.csv"), b"x\n1\n").unwrap();
+        for err in [
+            read_run(&dir).unwrap_err(),
+            read_verified(&dir, "tables/t.csv").unwrap_err(),
+        ] {
+            match err {
+                Error::Integrity { path, message } => {
+                    assert_eq!(path, dir.join("tables").join("t.csv"));
+                    assert!(message.contains("aea284871dde"), "{message}");
+                }
+                other => panic!("expected an integrity error, got {other:?}"),
+            }
+        }
+        std::fs::remove_file(dir.join("tables/t.csv")).unwrap();
+        assert!(matches!(read_run(&dir), Err(Error::Io { .. })));
+    }
+
+    #[test]
+    fn a_failed_run_records_its_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = LocalStore::create(tmp.path(), &spec()).unwrap();
+        store.fail("decoder.alpha: must be positive").unwrap();
+        let dir = store.dir().to_path_buf();
+        let record = read_run(&dir).unwrap().record;
+        assert_eq!(record.status, RunStatus::Failed);
+        assert!(record.ended.is_some());
+        assert_eq!(
+            record.error.as_deref(),
+            Some("decoder.alpha: must be positive")
+        );
+        assert!(store.fail("again").is_err(), "a run ends once");
+        drop(store);
+
+        let finished = LocalStore::create(tmp.path(), &spec()).unwrap();
+        let dir = finished.dir().to_path_buf();
+        drop(finished);
+        let record = read_run(&dir).unwrap().record;
+        assert_eq!(record.error.as_deref(), Some(DROPPED_ERROR));
+        let text = std::fs::read_to_string(dir.join(RUN_FILE)).unwrap();
+        assert!(text.contains("\"error\": "), "{text}");
+    }
+
+    #[test]
+    fn interrupting_fails_open_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut done = LocalStore::create(tmp.path(), &spec()).unwrap();
+        done.finish(RunStatus::Finished).unwrap();
+        let mut open = LocalStore::create(tmp.path(), &spec()).unwrap();
+        open.log_metrics(&[Metric::new("loss", 1.0, 0)]).unwrap();
+        // Other tests of this process may have runs open too: leave theirs alone.
+        let failed = fail_runs(&mut open_runs(), "interrupted (SIGINT)", |dir| {
+            dir.starts_with(tmp.path())
+        });
+        assert_eq!(failed, [open.dir().to_path_buf()]);
+        let run = read_run(open.dir()).unwrap();
+        assert_eq!(run.status, RunStatus::Failed);
+        assert!(run.record.ended.is_some());
+        assert_eq!(run.record.error.as_deref(), Some("interrupted (SIGINT)"));
+        assert!(run.record.sha256.contains_key(METRICS_FILE));
+        assert_eq!(read_run(done.dir()).unwrap().record.error, None);
+        // The process would exit now; here the run is let go without its drop guard.
+        open_runs().remove(open.dir());
+        open.finished = true;
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Tracked runs end to end: a real `mlflow server` on 127.0.0.1 receives runs and gives them back
-//! through its REST API, runs survive the server going away and are synced when it returns, and a
-//! run killed with SIGKILL reads as FAILED without touching earlier runs.
+//! through its REST API, runs survive the server going away and are synced when it returns, a
+//! run killed with SIGKILL reads as FAILED without touching earlier runs, a run interrupted with
+//! SIGINT is recorded as FAILED with its end and reason, and a damaged run is passed over with a
+//! warning while the others are listed and rendered. Logs redirected to a file carry no colour.
 //!
 //! The server comes from `QUAKELAB_MLFLOW` (path of the `mlflow` executable) or from
 //! `.venv-mlflow/bin/mlflow`, which `tools/install-mlflow.sh` creates. Without either, the MLflow
@@ -13,8 +15,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quakelab::Error;
+use quakelab::experiment::runner::finished_config_hashes;
+use quakelab::period::Period;
+use quakelab::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use quakelab::track::{
-    Metric, MlflowClient, Run, RunSpec, RunStatus, StoredRun, Tracker, read_run, sync,
+    Metric, MlflowClient, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs, read_run,
+    scan_runs, sync,
 };
 
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
@@ -516,4 +522,318 @@ fn dropped_run_is_failed_and_earlier_runs_untouched() {
         runs.into_iter().map(|r| (r.dir, r.status)).collect();
     let expected = BTreeMap::from([(earlier_dir, RunStatus::Finished), (dir, RunStatus::Failed)]);
     assert_eq!(statuses, expected);
+}
+
+/// The binary run in `cwd` with `args`, its stdout and stderr (stderr to a file, as a user who
+/// redirects it would have it).
+fn quakelab(args: &[&str], cwd: &Path) -> (std::process::ExitStatus, String, String) {
+    let err_path = cwd.join("stderr.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .output()
+        .unwrap();
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// The stored config of the runs `report` renders: all defaults but the period.
+const REPORT_CONFIG: &str =
+    "name = \"exp\"\n[period]\nstart = \"2020-01-01\"\nend = \"2020-01-11\"\n";
+
+/// A finished run of experiment `exp` as the runner leaves one: results, predictions, tables and
+/// figures, all logged. Ridge predicts `truth + offset` on days 0-9 (days 0-6 train, 7-9 test).
+fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
+    let period = Period::parse("2020-01-01", "2020-01-11").unwrap();
+    let mut run = Run::start(results, &RunSpec::new("exp", REPORT_CONFIG, 1), None).unwrap();
+    let row = ResultRow {
+        split: "random".into(),
+        split_description: "random(train=0.7)".into(),
+        features: "fusion".into(),
+        decoder: "ridge".into(),
+        n_train: 7,
+        n_test: 3,
+        train_r2: Some(0.5),
+        train_mse: Some(offset * offset),
+        test_r2: 0.25,
+        test_mse: offset * offset,
+        test_mae: offset,
+        skill_vs_persistence: None,
+        skill_vs_climatology: None,
+    };
+    let predictions: Vec<PredictionRow> = (0..10)
+        .map(|day| PredictionRow {
+            split: "random".into(),
+            features: "fusion".into(),
+            decoder: "ridge".into(),
+            set: if day < 7 { "train" } else { "test" },
+            day,
+            truth: day as f64,
+            prediction: day as f64 + offset,
+        })
+        .collect();
+    run.log_params(&kv(&[("config_hash", &format!("h{offset}"))]))
+        .unwrap();
+    let dir = run.dir().to_path_buf();
+    for (name, path) in write_results(&dir, &period, &[row], &predictions).unwrap() {
+        run.log_artifact(&path, &name).unwrap();
+    }
+    run.finish(RunStatus::Finished).unwrap();
+    dir
+}
+
+#[test]
+fn truncated_results_csv_is_skipped_with_a_warning_naming_run_and_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let good_a = finished_report_run(&results, 0.5);
+    let damaged = finished_report_run(&results, 1.0);
+    let good_b = finished_report_run(&results, 2.0);
+    let csv = damaged.join("results.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    // Cut after the header: the row is gone, and what is left still parses as CSV.
+    let header_end = text.find('\n').unwrap() + 1;
+    std::fs::write(&csv, &text[..header_end]).unwrap();
+
+    let listing = scan_runs(&results.join("exp")).unwrap();
+    let listed: Vec<&PathBuf> = listing.runs.iter().map(|r| &r.dir).collect();
+    assert_eq!(listed, [&good_a, &good_b]);
+    assert_eq!(listing.skipped.len(), 1);
+    assert_eq!(listing.skipped[0].dir, damaged);
+    match &listing.skipped[0].error {
+        Error::Integrity { path, message } => {
+            assert_eq!(path, &csv);
+            assert!(message.contains("truncated or changed"), "{message}");
+        }
+        other => panic!("expected an integrity error, got {other:?}"),
+    }
+    assert_eq!(list_runs(&results.join("exp")).unwrap().len(), 2);
+    assert!(matches!(
+        read_results(&damaged),
+        Err(Error::Integrity { .. })
+    ));
+    assert_eq!(read_results(&good_b).unwrap()[0].test_mae, 2.0);
+
+    let (status, stdout, stderr) = quakelab(&["report", "results/exp"], tmp.path());
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.matches("rendered ").count(), 2, "{stdout}");
+    assert!(stdout.contains("skipped 1 of 3 runs"), "{stdout}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("skipped run"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(warning.contains(damaged.file_name().unwrap().to_str().unwrap()));
+    assert!(warning.contains("results.csv"), "{warning}");
+    // Rendering again recorded the redrawn files: the good runs still verify.
+    assert!(read_run(&good_a).is_ok() && read_run(&good_b).is_ok());
+
+    // The damaged run given on its own is refused, naming the file.
+    let dir = format!(
+        "results/exp/{}",
+        damaged.file_name().unwrap().to_str().unwrap()
+    );
+    let (status, _, stderr) = quakelab(&["report", &dir], tmp.path());
+    assert!(!status.success());
+    assert!(stderr.contains("results.csv"), "{stderr}");
+}
+
+#[test]
+fn corrupt_run_json_is_skipped_with_a_warning_instead_of_failing_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let good_a = finished_report_run(&results, 0.5);
+    let corrupt = finished_report_run(&results, 1.0);
+    let good_b = finished_report_run(&results, 2.0);
+    let record = corrupt.join("run.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(&record, &text[..text.len() / 2]).unwrap();
+
+    let listing = scan_runs(&results.join("exp")).unwrap();
+    let listed: Vec<&PathBuf> = listing.runs.iter().map(|r| &r.dir).collect();
+    assert_eq!(listed, [&good_a, &good_b]);
+    assert_eq!(listing.skipped.len(), 1);
+    assert_eq!(listing.skipped[0].dir, corrupt);
+    match &listing.skipped[0].error {
+        Error::Parse { path, .. } => assert_eq!(path, &record),
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    // A sweep resumes from the runs that read back: the corrupt one is run again.
+    let done = finished_config_hashes(&results.join("exp")).unwrap();
+    assert_eq!(
+        done,
+        ["h0.5".to_string(), "h2".to_string()].into_iter().collect()
+    );
+
+    let (status, stdout, stderr) = quakelab(&["report", "results/exp"], tmp.path());
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.matches("rendered ").count(), 2, "{stdout}");
+    assert!(stdout.contains("skipped 1 of 3 runs"), "{stdout}");
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("skipped run"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(warning.contains("run.json"), "{warning}");
+}
+
+/// An experiment that needs seconds to prepare and then waits on an MLflow server at `uri`.
+fn interrupted_experiment(uri: &str) -> String {
+    format!(
+        r#"name = "interrupted"
+seed = 3
+decoders = [{{ kind = "persistence" }}]
+[period]
+start = "2010-01-01"
+end = "2011-01-01"
+[data]
+catalog = "synthetic:japan"
+[encoder]
+kind = "none"
+[ablations]
+modalities = ["seismicity"]
+controls = []
+[tracking]
+results_dir = "results"
+mlflow_uri = "{uri}"
+"#
+    )
+}
+
+#[test]
+fn sigint_marks_the_running_run_failed_with_its_end_and_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A server that accepts connections and never answers: the run stays RUNNING, waiting on it,
+    // until the signal comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    silent.set_nonblocking(true).unwrap();
+    let uri = format!("http://{}", silent.local_addr().unwrap());
+    std::fs::write(tmp.path().join("x.toml"), interrupted_experiment(&uri)).unwrap();
+    let err_path = tmp.path().join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(["run", "x.toml"])
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stop = |child: &mut Child, why: &str| -> ! {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{why}: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let _connection = loop {
+        match silent.accept() {
+            Ok((stream, _)) => break stream,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => stop(&mut child, &format!("accept failed: {e}")),
+        }
+        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            stop(&mut child, "the run never reached its MLflow server");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let runs: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("results/interrupted"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let dir = &runs[0];
+    assert_eq!(read_run(dir).unwrap().record.status, RunStatus::Running);
+
+    assert!(
+        signal_pid("INT", child.id()),
+        "the run exited before the signal"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            stop(&mut child, "the run did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let run = read_run(dir).unwrap();
+    assert_eq!(run.record.status, RunStatus::Failed, "the file says FAILED");
+    let ended = run.record.ended.expect("the end time is recorded");
+    assert!(ended >= run.record.started);
+    assert_eq!(run.record.error.as_deref(), Some("interrupted (SIGINT)"));
+    let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
+    assert!(
+        text.contains("\"error\": \"interrupted (SIGINT)\""),
+        "{text}"
+    );
+    assert!(stderr.contains("interrupted (SIGINT): run "), "{stderr}");
+}
+
+/// Sends `signal` to the process `pid`; true if it exists.
+fn signal_pid(signal: &str, pid: u32) -> bool {
+    Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn logs_redirected_to_a_file_hold_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // `-v` logs the simulation at info level; stderr goes to a file, not a terminal.
+    let (status, _, stderr) = quakelab(
+        &[
+            "-v",
+            "synth",
+            "catalog",
+            "--scenario",
+            "japan",
+            "--years",
+            "2010:2011",
+            "--out",
+            "cat",
+        ],
+        tmp.path(),
+    );
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("INFO"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in {stderr:?}");
+}
+
+#[test]
+fn a_run_that_fails_records_its_error_in_run_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    // No window reaches 100000 events: the daily table is empty once the run has started.
+    let config = interrupted_experiment("").replace(
+        "[encoder]",
+        "[features.seismicity]\nmin_events = 100000\n[encoder]",
+    );
+    std::fs::write(tmp.path().join("x.toml"), config).unwrap();
+    let (status, _, stderr) = quakelab(&["run", "x.toml"], tmp.path());
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let runs: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("results/interrupted"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let record = read_run(&runs[0]).unwrap().record;
+    assert_eq!(record.status, RunStatus::Failed);
+    assert!(record.ended.is_some());
+    let error = record.error.expect("the error is recorded");
+    assert!(!error.is_empty());
+    assert!(
+        stderr.contains(&format!("error: {error}")),
+        "run.json says {error:?}, the command said {stderr}"
+    );
 }
