@@ -53,6 +53,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::Region;
 use crate::dataset::{Modality, SplitKind};
 use crate::decode::DecoderConfig;
+use crate::eval::EvaluationSection;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
 use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
@@ -552,6 +553,7 @@ pub struct ResolvedExperiment {
     decoder_groups: Vec<Option<PathBuf>>,
     split: SplitSettings,
     ablations: AblationSettings,
+    evaluation: EvaluationSection,
     tracking: TrackingSettings,
     effective: ExperimentFile,
     config_hash: String,
@@ -614,6 +616,10 @@ impl ResolvedExperiment {
     /// The ablations.
     pub fn ablations(&self) -> &AblationSettings {
         &self.ablations
+    }
+    /// The quantile levels asked of the decoders.
+    pub fn evaluation(&self) -> &EvaluationSection {
+        &self.evaluation
     }
     /// The tracking settings.
     pub fn tracking(&self) -> &TrackingSettings {
@@ -849,6 +855,7 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
     let splits = resolve_splits(sp, f.seed, embargo_days)?;
 
     let ablations = resolve_ablations(&f.ablations)?;
+    let evaluation = f.evaluation.clone();
 
     let t = &f.tracking;
     ensure_config!(
@@ -902,6 +909,7 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
             embargo_days,
         },
         ablations,
+        evaluation,
         tracking,
         effective,
         config_hash,

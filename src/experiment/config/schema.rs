@@ -8,6 +8,7 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::decode::DecoderConfig;
+use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
@@ -39,6 +40,8 @@ pub struct ExperimentFile {
     pub split: SplitSection,
     /// The ablations and controls.
     pub ablations: AblationsSection,
+    /// What the decoders are asked for besides a point (quantile levels).
+    pub evaluation: EvaluationSection,
     /// Where runs are recorded. Not part of the config hash.
     pub tracking: TrackingSection,
     /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
@@ -61,6 +64,7 @@ impl Default for ExperimentFile {
             decoders: Vec::new(),
             split: SplitSection::default(),
             ablations: AblationsSection::default(),
+            evaluation: EvaluationSection::default(),
             tracking: TrackingSection::default(),
             sweep: BTreeMap::new(),
         }
