@@ -96,7 +96,7 @@ impl<'a> FitContext<'a> {
                 y[row]
             )));
         }
-        super::check_finite("validation", "validation", x)?;
+        super::check_finite("fit context", "validation", x)?;
         Ok(FitContext {
             validation: Some(ValidationRows { x, y }),
             ..self

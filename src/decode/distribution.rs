@@ -185,8 +185,9 @@ impl Prediction {
     pub fn spread(&self, rows: &[usize], n: usize) -> Result<Prediction> {
         if rows.len() != self.len() || rows.iter().any(|&r| r >= n) {
             return Err(Error::Numerical(format!(
-                "cannot spread {} predictions over rows {rows:?} of {n}",
-                self.len()
+                "cannot spread {} predictions over {} row indices into {n} rows",
+                self.len(),
+                rows.len()
             )));
         }
         let spread = |values: &[f64]| {

@@ -720,6 +720,59 @@ mod tests {
         assert_eq!(table.rows().len(), 5 + 2);
     }
 
+    fn prediction(
+        decoder: &str,
+        day: usize,
+        distribution: Option<(f64, Vec<f64>)>,
+    ) -> PredictionRow {
+        PredictionRow {
+            split: "random".into(),
+            features: "fusion".into(),
+            decoder: decoder.into(),
+            set: "test",
+            day,
+            truth: 0.1 + day as f64,
+            prediction: 1.0 / 3.0,
+            distribution,
+        }
+    }
+
+    #[test]
+    fn predictions_round_trip_with_quantile_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("predictions.csv");
+        let levels = QuantileLevels::new(vec![0.05, 0.95]).unwrap();
+        let rows = [
+            prediction("ridge", 3, None),
+            prediction("random_forest", 4, Some((0.25, vec![-1e-300, 2.5e10]))),
+        ];
+        write_predictions(&path, &rows, &levels).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("split,features,decoder,set,day,truth,prediction,median,q0.05,q0.95")
+        );
+        // Point-only rows leave the distribution cells empty; numbers round-trip in full.
+        assert_eq!(
+            lines.next(),
+            Some("random,fusion,ridge,test,3,3.1,0.3333333333333333,,,")
+        );
+        let (read_levels, read) = read_predictions(&path).unwrap();
+        assert_eq!(read_levels, [0.05, 0.95]);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].distribution, None);
+        assert_eq!(read[1].distribution, Some((0.25, vec![-1e-300, 2.5e10])));
+        assert_eq!((read[1].day, read[1].prediction), (4, 1.0 / 3.0));
+        // A row whose quantiles do not match the levels is refused.
+        let bad = [prediction("random_forest", 1, Some((0.0, vec![1.0])))];
+        assert!(write_predictions(&path, &bad, &levels).is_err());
+        // Without any distribution, no extra columns.
+        write_predictions(&path, &rows[..1], &levels).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("split,features,decoder,set,day,truth,prediction\n"));
+    }
+
     #[test]
     fn skill_uses_the_reference_mse() {
         let mut r = row("random", "fusion", "ridge", 0.9);

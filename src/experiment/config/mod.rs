@@ -757,6 +757,9 @@ fn decoder_group(stack: &LayerStack, name: &str, index: usize) -> Result<(Decode
         .map(|d| d.join("decoder").join(format!("{name}.toml")))
         .collect();
     let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        if let Some(message) = DecoderConfig::not_compiled_message(name) {
+            return Error::config(&key, message);
+        }
         let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         Error::config(
             &key,
