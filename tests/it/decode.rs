@@ -658,3 +658,27 @@ fn two_experiment_seeds_give_two_forests_and_one_seed_one_forest_on_any_pool() {
     assert_eq!(first, run_in(3, 1));
     assert_ne!(first, run_in(1, 2));
 }
+
+#[test]
+fn quantile_levels_out_of_range_or_order_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (levels, words) in [
+        ("[0.5, 0.2]", "strictly increasing"),
+        ("[0.0, 0.5]", "strictly between 0 and 1"),
+        ("[0.5, 1.5]", "strictly between 0 and 1"),
+    ] {
+        let text = format!(
+            "name = \"q\"\ndecoders = [{{ kind = \"climatology\" }}]\n[evaluation]\nquantiles = {levels}\n"
+        );
+        let path = write(dir.path(), "q.toml", &text);
+        let mut layers = quakelab::experiment::Layers::new(&path);
+        layers.real_data_dir = None;
+        match quakelab::experiment::resolve(&layers) {
+            Err(Error::Config { key, message }) => {
+                assert_eq!(key, "evaluation.quantiles", "{levels}");
+                assert!(message.contains(words), "{levels}: {message}");
+            }
+            other => panic!("{levels}: expected a config error, got {other:?}"),
+        }
+    }
+}
