@@ -123,7 +123,8 @@ enum Command {
     /// Example: quakelab decode --decoder ridge --train train.csv --test test.csv --target y
     /// --set decoder.alpha=0.5 --out preds.csv
     Decode {
-        /// The decoder (persistence, climatology, ridge, random_forest).
+        /// The decoder (persistence, climatology, ridge, random_forest; those behind cargo
+        /// features when compiled in).
         #[arg(long)]
         decoder: String,
         /// Training table (CSV with a header).
@@ -138,9 +139,12 @@ enum Command {
         /// Decoder settings, decoder.KEY=VALUE (repeatable).
         #[arg(long = "set", value_name = "decoder.KEY=VALUE")]
         set: Vec<String>,
-        /// Output CSV (row,prediction).
+        /// Output CSV (row,prediction); may not be the training or test file.
         #[arg(long)]
         out: PathBuf,
+        /// The seed of the decoder's random draws (bootstrap samples, feature draws).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Generate synthetic data for a named scenario (written in the real formats).
     #[command(subcommand)]
@@ -623,12 +627,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             target,
             set,
             out,
+            seed,
         } => {
             let mut config = DecoderConfig::from_kind(&decoder)?;
             for assignment in &set {
                 config.apply_override(assignment)?;
             }
-            let report = decode_csv(&config, &train, &test, &target, &out)?;
+            let report = decode_csv(&config, &train, &test, &target, &out, seed)?;
             println!(
                 "wrote {} ({} predictions from {} fitted on {} rows{})",
                 out.display(),

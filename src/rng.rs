@@ -9,7 +9,14 @@ use rand_chacha::ChaCha8Rng;
 
 /// The generator for stage `name` under experiment seed `seed`.
 pub fn stream(seed: u64, name: &str) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(mix(seed, name))
+    ChaCha8Rng::seed_from_u64(derive_seed(seed, name))
+}
+
+/// The seed of stage `name` under experiment seed `seed`, for code that seeds its own
+/// generator (a decoder's fit, a library that takes a `u64`). [`stream`] seeds its generator
+/// with exactly this value.
+pub fn derive_seed(seed: u64, name: &str) -> u64 {
+    mix(seed, name)
 }
 
 /// FNV-1a over the name, folded with the seed through SplitMix64's finaliser. Stable across
@@ -37,5 +44,16 @@ mod tests {
         assert_eq!(a, stream(7, "synth.etas").next_u64());
         assert_ne!(a, stream(7, "synth.gnss").next_u64());
         assert_ne!(a, stream(8, "synth.etas").next_u64());
+    }
+
+    #[test]
+    fn derived_seed_is_the_seed_of_the_stream() {
+        let seed = derive_seed(7, "decode.random.ridge");
+        assert_eq!(
+            ChaCha8Rng::seed_from_u64(seed).next_u64(),
+            stream(7, "decode.random.ridge").next_u64()
+        );
+        assert_ne!(seed, derive_seed(7, "decode.random.random_forest"));
+        assert_ne!(seed, derive_seed(8, "decode.random.ridge"));
     }
 }

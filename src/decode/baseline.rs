@@ -4,22 +4,26 @@
 use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
-use super::{DecoderSettings, Regressor, check_fit_input, check_predict_input, not_fitted};
+use super::{
+    DecoderSettings, FitContext, Regressor, check_fit_input, check_predict_input, not_fitted,
+};
 use crate::{Error, Result};
 
-/// The feature column that holds the label known at the forecast time, as the experiment
+/// The reference column that holds the label known at the forecast time, as the experiment
 /// runner names it; persistence reads this column unless told otherwise.
 pub const PERSISTENCE_COLUMN: &str = "label_now";
 
 /// Settings of the persistence forecast: y(t + h) = the last label known at t.
 ///
-/// The label known at t is an ordinary feature column, so that persistence sees exactly the
-/// rows, split and horizon every other decoder sees.
+/// The label known at t is a named column that persistence asks for as a reference column
+/// (see the module docs of [`crate::decode`]), so it sees exactly the rows, split and horizon
+/// every other decoder sees, while no other decoder sees that column. In `quakelab decode`,
+/// where every column but the target is a feature, it may name any feature column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PersistenceSettings {
-    /// The name of the feature column holding the label known at the forecast time
-    /// (default [`PERSISTENCE_COLUMN`]).
+    /// The name of the column holding the label known at the forecast time (default
+    /// [`PERSISTENCE_COLUMN`]).
     pub column: String,
 }
 
@@ -49,7 +53,7 @@ impl DecoderSettings for PersistenceSettings {
                 Error::config(
                     "decoder.column",
                     format!(
-                        "no feature column named `{}`; the table's feature columns are {}",
+                        "no column named `{}`; the decoder's columns are {}",
                         self.column,
                         list_names(feature_names)
                     ),
@@ -60,6 +64,10 @@ impl DecoderSettings for PersistenceSettings {
             n_features: feature_names.len(),
             fitted: false,
         }))
+    }
+
+    fn reference_columns(&self) -> Vec<String> {
+        vec![self.column.clone()]
     }
 }
 
@@ -90,8 +98,8 @@ impl Regressor for Persistence {
         "persistence".to_string()
     }
 
-    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64]) -> Result<()> {
-        check_fit_input("persistence", x, y, Some(self.n_features))?;
+    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
+        check_fit_input("persistence", x, y, Some(self.n_features), ctx)?;
         self.fitted = true;
         Ok(())
     }
@@ -131,8 +139,8 @@ impl Regressor for Climatology {
         "climatology".to_string()
     }
 
-    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64]) -> Result<()> {
-        check_fit_input("climatology", x, y, None)?;
+    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
+        check_fit_input("climatology", x, y, None, ctx)?;
         let mean = y.iter().sum::<f64>() / y.len() as f64;
         self.fitted = Some((x.ncols(), mean));
         Ok(())
@@ -161,7 +169,9 @@ mod tests {
     fn climatology_predicts_the_training_mean() {
         let x = mat![[0.0], [5.0], [9.0], [1.0]];
         let mut model = ClimatologySettings {}.build(&names(&["a"])).unwrap();
-        model.fit(x.as_ref(), &[1.0, 2.0, 3.0, 6.0]).unwrap();
+        model
+            .fit(x.as_ref(), &[1.0, 2.0, 3.0, 6.0], &FitContext::new(0))
+            .unwrap();
         // (1 + 2 + 3 + 6) / 4 = 3, for any feature values.
         let test = mat![[100.0], [-7.0]];
         assert_eq!(model.predict(test.as_ref()).unwrap(), vec![3.0, 3.0]);
@@ -173,14 +183,18 @@ mod tests {
         let settings = PersistenceSettings::default();
         let mut model = settings.build(&names(&["b", "label_now", "a"])).unwrap();
         let x = mat![[1.0, 10.0, 2.0], [3.0, 20.0, 4.0]];
-        model.fit(x.as_ref(), &[11.0, 21.0]).unwrap();
+        model
+            .fit(x.as_ref(), &[11.0, 21.0], &FitContext::new(0))
+            .unwrap();
         let test = mat![[0.0, 0.25, 9.0], [0.0, -1.5, 9.0], [7.0, 8.0, 9.0]];
         assert_eq!(model.predict(test.as_ref()).unwrap(), vec![0.25, -1.5, 8.0]);
         assert_eq!(model.name(), "persistence");
 
         let custom = PersistenceSettings { column: "a".into() };
         let mut model = custom.build(&names(&["b", "label_now", "a"])).unwrap();
-        model.fit(x.as_ref(), &[11.0, 21.0]).unwrap();
+        model
+            .fit(x.as_ref(), &[11.0, 21.0], &FitContext::new(0))
+            .unwrap();
         assert_eq!(model.predict(test.as_ref()).unwrap(), vec![9.0, 9.0, 9.0]);
     }
 

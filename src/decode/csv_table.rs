@@ -4,7 +4,8 @@
 //! numeric feature; the test file has the same feature columns in the same order, and may have
 //! the target column too (it is then used only for [`DecodeReport::test_mse`]). The predictions
 //! are written as `row,prediction`, where `row` is the 0-based index of the test file's data
-//! rows.
+//! rows. The output file may not be either input: that is refused before anything is read or
+//! written.
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -13,7 +14,7 @@ use std::time::Instant;
 
 use faer::Mat;
 
-use super::DecoderConfig;
+use super::{DecoderConfig, FitContext};
 use crate::{Error, Result};
 
 /// What [`decode_csv`] did.
@@ -44,8 +45,11 @@ struct Table {
 
 /// Fits `decoder` on the `train` table to predict column `target`, predicts every row of the
 /// `test` table, and writes `row,prediction` to `out` (atomically: a complete file or none).
+/// The fit's random draws come from `seed` (through [`crate::rng::derive_seed`] with the
+/// decoder's kind), its parallel work from the current rayon pool.
 ///
-/// Errors: a missing target column in `train`, a duplicated column name, an empty or
+/// Errors: `out` naming the training or test file ([`Error::Config`] on `--out`, before
+/// anything is read); a missing target column in `train`, a duplicated column name, an empty or
 /// non-numeric cell (an [`Error::Parse`] naming the file, its 1-based line and the column), or
 /// test feature columns that differ from the training ones (an [`Error::Parse`] on the test
 /// file's header naming the first difference); invalid settings ([`Error::Config`]); a fit
@@ -56,7 +60,9 @@ pub fn decode_csv(
     test: &Path,
     target: &str,
     out: &Path,
+    seed: u64,
 ) -> Result<DecodeReport> {
+    refuse_input_as_output(out, &[("--train", train), ("--test", test)])?;
     decoder.check()?;
     let train_table = read_table(train, target)?;
     let y = train_table.target.as_deref().ok_or_else(|| {
@@ -82,8 +88,12 @@ pub fn decode_csv(
     check_same_features(&train_table.features, &test_table.features, train, test)?;
 
     let mut model = decoder.build(&train_table.features)?;
+    let ctx = FitContext::new(crate::rng::derive_seed(
+        seed,
+        &format!("decode.{}", decoder.kind()),
+    ));
     let started = Instant::now();
-    model.fit(train_table.x.as_ref(), y)?;
+    model.fit(train_table.x.as_ref(), y, &ctx)?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let predictions = model.predict(test_table.x.as_ref())?;
 
@@ -116,6 +126,31 @@ pub fn decode_csv(
         test_mse,
         fit_seconds,
     })
+}
+
+/// Refuses an output path that is one of the inputs (by canonical path, so `./train.csv`,
+/// `dir/../train.csv` and a symbolic link to it all count), naming the input's option.
+fn refuse_input_as_output(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
+    // An output that does not exist yet cannot be an existing input.
+    let Ok(out_canonical) = out.canonicalize() else {
+        return Ok(());
+    };
+    for (option, input) in inputs {
+        if input
+            .canonicalize()
+            .is_ok_and(|input| input == out_canonical)
+        {
+            return Err(Error::config(
+                "--out",
+                format!(
+                    "`{}` is the {option} file; refusing to overwrite an input with the \
+                     predictions (choose another --out)",
+                    out.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses test feature columns that are not the training ones in the same order, naming the

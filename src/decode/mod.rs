@@ -14,6 +14,25 @@
 //! names the offending key (`decoder.alpha`, …) before any work starts. On the command line,
 //! `--set decoder.KEY=VALUE` goes through [`DecoderConfig::apply_override`].
 //!
+//! # What a decoder is given
+//!
+//! `fit` gets the training features, the labels and a [`FitContext`]: the seed (derived from
+//! the experiment seed, the split and the decoder), the thread budget, the [`Device`] and
+//! optional validation rows. `predict` returns one value per row; `predict_distribution`
+//! may return a [`PredictiveDistribution`] (mean, median, quantiles) instead, and by default
+//! wraps `predict`, so a point-only decoder implements nothing more.
+//!
+//! # Features and reference columns
+//!
+//! The matrix a decoder sees holds the feature columns of the table and nothing else, unless
+//! its settings name *reference columns* ([`DecoderSettings::reference_columns`]): named
+//! columns a table offers besides its features, such as `label_now`, the label known at the
+//! forecast time. [`decoder_input`] appends the columns a decoder names, for that decoder only,
+//! after the features. So persistence reads `label_now` by name while ridge or a forest never
+//! sees it: the label known at t would otherwise be a feature no model of the paper had, and
+//! every model's skill against persistence would be measured against itself. The runner calls
+//! the same function for every decoder, with no knowledge of which decoder reads what.
+//!
 //! # Adding a decoder
 //!
 //! A decoder is one file and one line here:
@@ -23,24 +42,31 @@
 //!    `fit` and `predict` with [`check_fit_input`], [`not_fitted`] and [`check_predict_input`],
 //!    which every decoder shares.
 //! 2. `mod NAME;` in this file, and one line `Variant("kind", NAME::Settings)` in the
-//!    `decoders!` list.
+//!    `decoders!` list. A decoder with heavy dependencies goes behind a cargo feature: put
+//!    `#[cfg(feature = "NAME")]` on its `mod` line and on its entry (after its doc comment).
+//!    A build without the feature leaves it out of [`DecoderConfig::KINDS`], lists it in
+//!    [`DecoderConfig::NOT_COMPILED`], and an experiment or `decode --decoder` that names it
+//!    gets an error saying which feature to enable and how.
 //!
 //! The conformance suite (`tests/it/decode.rs`) runs over [`DecoderConfig::KINDS`], so the new
 //! decoder is tested with the others at once.
 
-use faer::MatRef;
-use serde::{Deserialize, Serialize};
+use faer::{Mat, MatRef};
 use serde_json::Value;
 
 use crate::{Error, Result};
 
 mod baseline;
+mod context;
 mod csv_table;
+mod distribution;
 mod forest;
 mod ridge;
 
 pub use baseline::{ClimatologySettings, PERSISTENCE_COLUMN, PersistenceSettings};
+pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeReport, decode_csv};
+pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
 pub use ridge::RidgeSettings;
 
@@ -52,11 +78,24 @@ pub trait Regressor: Send + Sync {
     /// A stable name used in tables, run ids and config keys (e.g. `random_forest`).
     fn name(&self) -> String;
 
-    /// Fits the model on training features `x` (n × p) and labels `y` (n).
-    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64]) -> Result<()>;
+    /// Fits the model on training features `x` (n × p) and labels `y` (n). Randomness comes
+    /// from `ctx.seed()` only, parallel work stays within `ctx.threads()`, and validation rows,
+    /// when given, are watched but never fitted on.
+    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()>;
 
     /// Predicts one label per row of `x` (m × p, the same p columns as in `fit`).
     fn predict(&self, x: MatRef<'_, f64>) -> Result<Vec<f64>>;
+
+    /// Predicts a distribution per row of `x`, with quantiles at `levels`, where the decoder
+    /// can; by default (and for empty `levels`) the point prediction of [`Regressor::predict`].
+    fn predict_distribution(
+        &self,
+        x: MatRef<'_, f64>,
+        levels: &QuantileLevels,
+    ) -> Result<Prediction> {
+        let _ = levels;
+        self.predict(x).map(Prediction::Point)
+    }
 }
 
 /// What every decoder's settings provide: validation, and a fresh model built from them.
@@ -65,52 +104,252 @@ pub trait DecoderSettings {
     /// (`decoder.alpha`, …).
     fn check(&self) -> Result<()>;
 
-    /// A new, unfitted model for a table whose feature columns are `feature_names`, in the
-    /// order of the columns of the matrices later given to `fit` and `predict`.
+    /// A new, unfitted model for a table whose columns are `feature_names`, in the order of
+    /// the columns of the matrices later given to `fit` and `predict` (the features, then the
+    /// reference columns this decoder asked for). A decoder that needs a reference column
+    /// missing from `feature_names` refuses here, naming its setting.
     fn build(&self, feature_names: &[String]) -> Result<Box<dyn Regressor>>;
+
+    /// The named columns besides the features that this decoder reads (persistence: the label
+    /// known at the forecast time); none by default. See the module docs.
+    fn reference_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A decoder's input: the `features` (columns named `feature_names`), then each column of
+/// `references` (named `reference_names`) that the decoder asks for in its
+/// [`DecoderSettings::reference_columns`] and that is not a feature already, in the order
+/// asked. A name found in neither is left for [`DecoderSettings::build`] to refuse.
+///
+/// Returns the column names and the matrix, rows as in `features`.
+pub fn decoder_input(
+    settings: &dyn DecoderSettings,
+    feature_names: &[String],
+    features: MatRef<'_, f64>,
+    reference_names: &[String],
+    references: MatRef<'_, f64>,
+) -> Result<(Vec<String>, Mat<f64>)> {
+    if features.ncols() != feature_names.len()
+        || references.ncols() != reference_names.len()
+        || references.nrows() != features.nrows()
+    {
+        return Err(Error::Numerical(format!(
+            "decoder input: {} × {} features named by {} names, {} × {} reference columns \
+             named by {} names",
+            features.nrows(),
+            features.ncols(),
+            feature_names.len(),
+            references.nrows(),
+            references.ncols(),
+            reference_names.len()
+        )));
+    }
+    let mut names = feature_names.to_vec();
+    let mut extra = Vec::new();
+    for wanted in settings.reference_columns() {
+        if names.contains(&wanted) {
+            continue;
+        }
+        if let Some(j) = reference_names.iter().position(|name| *name == wanted) {
+            names.push(wanted);
+            extra.push(j);
+        }
+    }
+    let p = features.ncols();
+    let x = Mat::from_fn(features.nrows(), p + extra.len(), |i, j| {
+        if j < p {
+            features[(i, j)]
+        } else {
+            references[(i, extra[j - p])]
+        }
+    });
+    Ok((names, x))
+}
+
+/// One entry of the decoder table: its kind, the cargo feature it needs (empty for none) and
+/// whether this build has it.
+type RegistryEntry = (&'static str, &'static str, bool);
+
+/// How many entries of the table are (or are not) compiled in.
+const fn count_compiled(entries: &[RegistryEntry], compiled: bool) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < entries.len() {
+        if entries[i].2 == compiled {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The kinds of the compiled-in entries, in table order (`N` of them).
+const fn compiled_kinds<const N: usize>(entries: &[RegistryEntry]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let (mut i, mut j) = (0, 0);
+    while i < entries.len() {
+        if entries[i].2 {
+            out[j] = entries[i].0;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The kind and feature of the entries left out of this build, in table order (`N` of them).
+const fn missing_kinds<const N: usize>(
+    entries: &[RegistryEntry],
+) -> [(&'static str, &'static str); N] {
+    let mut out = [("", ""); N];
+    let (mut i, mut j) = (0, 0);
+    while i < entries.len() {
+        if !entries[i].2 {
+            out[j] = (entries[i].0, entries[i].1);
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether an entry with this (optional) cargo feature is compiled in.
+macro_rules! compiled {
+    () => {
+        true
+    };
+    ($feature:literal) => {
+        cfg!(feature = $feature)
+    };
+}
+
+/// An entry's cargo feature, or `""`.
+macro_rules! feature_of {
+    () => {
+        ""
+    };
+    ($feature:literal) => {
+        $feature
+    };
 }
 
 /// Declares [`DecoderConfig`] from one line per decoder, `Variant("kind", Settings)`, so that
-/// the enum, its serde tags, [`DecoderConfig::KINDS`] and the dispatch to the settings can
-/// never disagree.
+/// the enum, its serde tags, [`DecoderConfig::KINDS`], [`DecoderConfig::NOT_COMPILED`] and the
+/// dispatch to the settings can never disagree. An entry may carry
+/// `#[cfg(feature = "NAME")]` after its doc comment.
 macro_rules! decoders {
-    ($($(#[$doc:meta])* $variant:ident($kind:literal, $settings:ty),)+) => {
+    ($(
+        $(#[doc = $doc:literal])*
+        $(#[cfg(feature = $feature:literal)])?
+        $variant:ident($kind:literal, $settings:ty),
+    )+) => {
         /// The `[decoder]` section: which decoder, and its settings.
         ///
-        /// Internally tagged by `kind`; the other keys are the chosen decoder's settings.
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(tag = "kind")]
+        /// Internally tagged by `kind`; the other keys are the chosen decoder's settings. A
+        /// `kind` that names a decoder left out of this build is refused with the cargo
+        /// feature that brings it in.
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(tag = "kind", remote = "Self")]
         pub enum DecoderConfig {
             $(
-                $(#[$doc])*
+                $(#[doc = $doc])*
+                $(#[cfg(feature = $feature)])?
                 #[serde(rename = $kind)]
                 $variant($settings),
             )+
         }
 
         impl DecoderConfig {
-            /// The `kind` of every decoder, in declaration order.
-            pub const KINDS: &'static [&'static str] = &[$($kind),+];
+            /// The `kind` of every decoder compiled into this build, in declaration order.
+            pub const KINDS: &'static [&'static str] = {
+                const ENTRIES: &[(&str, &str, bool)] =
+                    &[$(($kind, feature_of!($($feature)?), compiled!($($feature)?))),+];
+                const N: usize = $crate::decode::count_compiled(ENTRIES, true);
+                const KINDS: [&str; N] = $crate::decode::compiled_kinds(ENTRIES);
+                &KINDS
+            };
+
+            /// The decoders that exist but were left out of this build, as `(kind, cargo
+            /// feature)`, in declaration order.
+            pub const NOT_COMPILED: &'static [(&'static str, &'static str)] = {
+                const ENTRIES: &[(&str, &str, bool)] =
+                    &[$(($kind, feature_of!($($feature)?), compiled!($($feature)?))),+];
+                const N: usize = $crate::decode::count_compiled(ENTRIES, false);
+                const MISSING: [(&str, &str); N] = $crate::decode::missing_kinds(ENTRIES);
+                &MISSING
+            };
 
             /// This decoder's `kind`, which is also its [`Regressor::name`].
             pub fn kind(&self) -> &'static str {
                 match self {
-                    $(DecoderConfig::$variant(_) => $kind,)+
+                    $(
+                        $(#[cfg(feature = $feature)])?
+                        DecoderConfig::$variant(_) => $kind,
+                    )+
                 }
             }
 
             /// The chosen decoder's settings.
-            pub fn settings(&self) -> &dyn DecoderSettings {
+            pub fn settings(&self) -> &dyn $crate::decode::DecoderSettings {
                 match self {
-                    $(DecoderConfig::$variant(settings) => settings,)+
+                    $(
+                        $(#[cfg(feature = $feature)])?
+                        DecoderConfig::$variant(settings) => settings,
+                    )+
                 }
+            }
+
+            /// Why `kind` cannot be used, when it names a decoder left out of this build: the
+            /// cargo feature to enable, and how.
+            pub fn not_compiled_message(kind: &str) -> Option<String> {
+                Self::NOT_COMPILED
+                    .iter()
+                    .find(|(missing, _)| *missing == kind)
+                    .map(|(_, feature)| {
+                        format!(
+                            "decoder `{kind}` is not compiled into this build: it needs the \
+                             cargo feature `{feature}` (cargo build --release --features \
+                             {feature}); this build has {}",
+                            Self::KINDS.join(", ")
+                        )
+                    })
+            }
+        }
+
+        impl ::serde::Serialize for DecoderConfig {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                DecoderConfig::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for DecoderConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let table = <::serde_json::Value as ::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                if let Some(message) = table
+                    .get("kind")
+                    .and_then(::serde_json::Value::as_str)
+                    .and_then(DecoderConfig::not_compiled_message)
+                {
+                    return Err(D::Error::custom(message));
+                }
+                DecoderConfig::deserialize(table).map_err(D::Error::custom)
             }
         }
     };
 }
 
 decoders! {
-    /// Predicts the label known at the forecast time: y(t + h) = y(t), read from a feature column.
+    /// Predicts the label known at the forecast time: y(t + h) = y(t), read from a named
+    /// reference column.
     Persistence("persistence", PersistenceSettings),
     /// Predicts the training mean of the label.
     Climatology("climatology", ClimatologySettings),
@@ -136,8 +375,9 @@ impl DecoderConfig {
         self.settings().check()
     }
 
-    /// A new, unfitted model for a table with these feature columns (in matrix column order).
-    /// The settings are checked first.
+    /// A new, unfitted model for a table with these columns (in matrix column order: the
+    /// features, then the reference columns from [`decoder_input`]). The settings are checked
+    /// first.
     pub fn build(&self, feature_names: &[String]) -> Result<Box<dyn Regressor>> {
         self.check()?;
         self.settings().build(feature_names)
@@ -222,13 +462,15 @@ fn override_candidates(value: &str) -> Vec<Value> {
 }
 
 /// The checks every decoder's `fit` starts with: at least one row, one label per row,
-/// `expected_columns` columns (where the decoder knows its feature names), and only finite
-/// values. The error names the decoder and the first offending row and column (0-based).
+/// `expected_columns` columns (where the decoder knows its feature names), only finite
+/// values, and validation rows (if `ctx` has any) with the training columns. The error names
+/// the decoder and the first offending row and column (0-based).
 pub fn check_fit_input(
     decoder: &str,
     x: MatRef<'_, f64>,
     y: &[f64],
     expected_columns: Option<usize>,
+    ctx: &FitContext<'_>,
 ) -> Result<()> {
     if x.nrows() == 0 {
         return Err(Error::Numerical(format!(
@@ -250,6 +492,9 @@ pub fn check_fit_input(
             "{decoder}: training label {row} is {}, not a finite number",
             y[row]
         )));
+    }
+    if let Some(validation) = ctx.validation() {
+        check_columns(decoder, validation.x().ncols(), x.ncols())?;
     }
     check_finite(decoder, "training", x)
 }
@@ -319,7 +564,7 @@ mod tests {
 
     #[test]
     fn toml_section_takes_defaults_and_refuses_unknown_keys() {
-        #[derive(Deserialize, Serialize)]
+        #[derive(serde::Deserialize, serde::Serialize)]
         struct File {
             decoder: DecoderConfig,
         }
@@ -364,7 +609,7 @@ mod tests {
         };
         assert_eq!(
             (forest.n_trees, forest.max_depth, forest.seed),
-            (50, Some(7), u64::MAX)
+            (50, Some(7), Some(u64::MAX))
         );
         config.apply_override("decoder.max_depth=none").unwrap();
         let DecoderConfig::RandomForest(forest) = &config else {
@@ -444,18 +689,90 @@ mod tests {
         }
     }
 
+    /// A registry with an entry behind a cargo feature that no build enables, to test the
+    /// mechanism without a real optional decoder.
+    #[allow(unexpected_cfgs)]
+    mod gated {
+        use crate::decode::{ClimatologySettings, RidgeSettings};
+
+        decoders! {
+            /// Always compiled.
+            Climatology("climatology", ClimatologySettings),
+            /// Never compiled.
+            #[cfg(feature = "quakelab-test-never-enabled")]
+            Absent("absent", RidgeSettings),
+            /// Always compiled, after the gated entry.
+            Ridge("ridge", RidgeSettings),
+        }
+    }
+
+    #[test]
+    fn a_decoder_behind_a_missing_feature_is_named_with_the_feature() {
+        use gated::DecoderConfig as Gated;
+        assert_eq!(Gated::KINDS, ["climatology", "ridge"]);
+        assert_eq!(
+            Gated::NOT_COMPILED,
+            [("absent", "quakelab-test-never-enabled")]
+        );
+        let expected = "decoder `absent` is not compiled into this build: it needs the cargo \
+                        feature `quakelab-test-never-enabled` (cargo build --release --features \
+                        quakelab-test-never-enabled); this build has climatology, ridge";
+        assert_eq!(
+            Gated::not_compiled_message("absent").as_deref(),
+            Some(expected)
+        );
+        assert_eq!(Gated::not_compiled_message("ridge"), None);
+        // Through serde, as an experiment file or `decode --decoder` reads it.
+        let table = serde_json::json!({ "kind": "absent", "alpha": 1.0 });
+        let message = serde_json::from_value::<Gated>(table)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(message, expected);
+        let toml_message = toml::from_str::<Gated>("kind = \"absent\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(toml_message.contains(expected), "{toml_message}");
+        // A compiled entry still reads and writes as before.
+        let ridge: Gated = toml::from_str("kind = \"ridge\"\nalpha = 2.0\n").unwrap();
+        assert_eq!(ridge, Gated::Ridge(RidgeSettings { alpha: 2.0 }));
+        assert_eq!(ridge.kind(), "ridge");
+        ridge.settings().check().unwrap();
+        assert_eq!(
+            serde_json::to_value(&ridge).unwrap(),
+            serde_json::json!({ "kind": "ridge", "alpha": 2.0 })
+        );
+        // An unknown kind is still an unknown variant, not a missing feature.
+        let typo = serde_json::from_value::<Gated>(serde_json::json!({ "kind": "absnt" }));
+        assert!(
+            typo.err()
+                .is_some_and(|e| e.to_string().contains("unknown variant"))
+        );
+    }
+
+    #[test]
+    fn this_build_compiles_every_decoder_it_declares() {
+        assert!(DecoderConfig::NOT_COMPILED.is_empty());
+        assert_eq!(DecoderConfig::not_compiled_message("ridge"), None);
+    }
+
     #[test]
     fn input_checks_refuse_bad_shapes_and_values() {
         let x = faer::Mat::from_fn(3, 2, |i, j| (i + j) as f64);
-        check_fit_input("d", x.as_ref(), &[1.0, 2.0, 3.0], Some(2)).unwrap();
-        assert!(check_fit_input("d", x.as_ref(), &[1.0, 2.0], None).is_err());
-        assert!(check_fit_input("d", x.as_ref(), &[1.0, 2.0, 3.0], Some(3)).is_err());
-        assert!(check_fit_input("d", x.as_ref(), &[1.0, f64::NAN, 3.0], None).is_err());
+        let ctx = FitContext::new(0);
+        check_fit_input("d", x.as_ref(), &[1.0, 2.0, 3.0], Some(2), &ctx).unwrap();
+        assert!(check_fit_input("d", x.as_ref(), &[1.0, 2.0], None, &ctx).is_err());
+        assert!(check_fit_input("d", x.as_ref(), &[1.0, 2.0, 3.0], Some(3), &ctx).is_err());
+        assert!(check_fit_input("d", x.as_ref(), &[1.0, f64::NAN, 3.0], None, &ctx).is_err());
         let empty = faer::Mat::<f64>::zeros(0, 2);
-        assert!(check_fit_input("d", empty.as_ref(), &[], None).is_err());
+        assert!(check_fit_input("d", empty.as_ref(), &[], None, &ctx).is_err());
         let mut bad = x.clone();
         bad[(2, 1)] = f64::INFINITY;
-        assert!(check_fit_input("d", bad.as_ref(), &[1.0, 2.0, 3.0], None).is_err());
+        assert!(check_fit_input("d", bad.as_ref(), &[1.0, 2.0, 3.0], None, &ctx).is_err());
+        let narrow = faer::Mat::from_fn(1, 1, |_, _| 0.0);
+        let with_narrow = ctx.with_validation(narrow.as_ref(), &[0.0]).unwrap();
+        assert!(check_fit_input("d", x.as_ref(), &[1.0, 2.0, 3.0], None, &with_narrow).is_err());
         assert!(check_predict_input("d", x.as_ref(), 3).is_err());
         assert!(check_predict_input("d", bad.as_ref(), 2).is_err());
         check_predict_input("d", x.as_ref(), 2).unwrap();

@@ -8,7 +8,9 @@ use faer::linalg::solvers::Solve;
 use faer::{Col, Mat, MatRef, Side};
 use serde::{Deserialize, Serialize};
 
-use super::{DecoderSettings, Regressor, check_fit_input, check_predict_input, not_fitted};
+use super::{
+    DecoderSettings, FitContext, Regressor, check_fit_input, check_predict_input, not_fitted,
+};
 use crate::{Error, Result};
 
 /// Settings of ridge regression (`kind = "ridge"`): closed form, unpenalised intercept.
@@ -62,8 +64,8 @@ impl Regressor for Ridge {
         "ridge".to_string()
     }
 
-    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64]) -> Result<()> {
-        check_fit_input("ridge", x, y, None)?;
+    fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
+        check_fit_input("ridge", x, y, None, ctx)?;
         let (n, p) = (x.nrows(), x.ncols());
         let x_mean: Vec<f64> = (0..p)
             .map(|j| x.col(j).iter().sum::<f64>() / n as f64)
@@ -116,7 +118,7 @@ mod tests {
 
     fn fit_predict(alpha: f64, x: MatRef<'_, f64>, y: &[f64], test: MatRef<'_, f64>) -> Vec<f64> {
         let mut model = RidgeSettings { alpha }.build(&[]).unwrap();
-        model.fit(x, y).unwrap();
+        model.fit(x, y, &FitContext::new(0)).unwrap();
         model.predict(test).unwrap()
     }
 
@@ -166,9 +168,11 @@ mod tests {
         // A constant column centres to exact zeros, so XcᵀXc has a zero pivot.
         let x = mat![[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]];
         let mut model = RidgeSettings { alpha: 0.0 }.build(&[]).unwrap();
-        let result = model.fit(x.as_ref(), &[1.0, 2.0, 3.0]);
+        let result = model.fit(x.as_ref(), &[1.0, 2.0, 3.0], &FitContext::new(0));
         assert!(matches!(result, Err(Error::Numerical(_))), "{result:?}");
         let mut model = RidgeSettings { alpha: 0.1 }.build(&[]).unwrap();
-        model.fit(x.as_ref(), &[1.0, 2.0, 3.0]).unwrap();
+        model
+            .fit(x.as_ref(), &[1.0, 2.0, 3.0], &FitContext::new(0))
+            .unwrap();
     }
 }

@@ -23,11 +23,16 @@ use crate::dataset::controls::{
 use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
 };
-use crate::decode::DecoderConfig;
+use crate::decode::{
+    DecoderConfig, FitContext, PERSISTENCE_COLUMN, Prediction, PredictiveDistribution,
+    QuantileLevels, decoder_input,
+};
 use crate::device::Device;
 use crate::encode::pca::PcaSummary;
 use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
-use crate::eval::{LabelDependence, label_dependence, regression_metrics};
+use crate::eval::{
+    LabelDependence, QuantileScores, label_dependence, quantile_scores, regression_metrics,
+};
 use crate::experiment::config::{CatalogSource, Control, GnssSource, ResolvedExperiment};
 use crate::experiment::sweep::SweepPlan;
 use crate::gnss::StationSet;
@@ -39,6 +44,7 @@ use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::report::figure;
 use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use crate::report::table::{Cell, Table, number};
+use crate::rng;
 use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
 use crate::seismicity::kde::{KdeLabels, kde_labels};
 use crate::synth::{simulate_catalog, simulate_network};
@@ -122,7 +128,13 @@ fn track_run(
         ),
     ])?;
     let run_dir = run.dir().to_path_buf();
-    for (name, path) in write_results(&run_dir, experiment.period(), &results, &predictions)? {
+    for (name, path) in write_results(
+        &run_dir,
+        experiment.period(),
+        &results,
+        &predictions,
+        &experiment.evaluation().quantiles,
+    )? {
         run.log_artifact(&path, &name)?;
     }
     run.finish(RunStatus::Finished)?;
@@ -306,8 +318,8 @@ struct FeatureSet {
     x: Mat<f64>,
     /// The target of each row (NaN where a control has none; such rows are left out).
     labels: Vec<f64>,
-    /// The value of the target series known at each row's feature day t: what persistence
-    /// predicts.
+    /// The value of the target series known at each row's feature day t: the reference
+    /// column [`PERSISTENCE_COLUMN`], offered to every decoder and read by those that ask.
     label_now: Vec<f64>,
 }
 
@@ -321,6 +333,12 @@ type Evaluation = (
 );
 
 /// Every split × feature set × decoder, plus the interpolation baseline on random splits.
+///
+/// Every decoder is handled alike: it gets the feature columns plus the reference columns it
+/// asks for by name ([`decoder_input`]), a fit context whose seed derives from the experiment
+/// seed, the split and the decoder's kind (the same for every feature set of a split, so
+/// feature sets are compared on the same random draws), and is asked for the configured
+/// quantiles. Its rows carry [`crate::decode::Regressor::name`].
 fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
     let s = experiment.seismicity();
     let window_days = match s.windows.kind() {
@@ -355,6 +373,8 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         }
         _ => None,
     };
+    let levels = &experiment.evaluation().quantiles;
+    let reference_names = vec![PERSISTENCE_COLUMN.to_string()];
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     let mut transforms = Vec::new();
@@ -372,36 +392,54 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
             ));
         }
         for set in &sets {
+            let feature_names: Vec<String> = (0..set.x.ncols()).map(|j| format!("x{j}")).collect();
+            let references = Mat::from_fn(set.label_now.len(), 1, |i, _| set.label_now[i]);
             for decoder in experiment.decoders() {
-                let (x, names) = match decoder {
-                    DecoderConfig::Persistence(_) => (
-                        Mat::from_fn(set.label_now.len(), 1, |i, _| set.label_now[i]),
-                        vec!["label_now".to_string()],
-                    ),
-                    _ => (
-                        set.x.clone(),
-                        (0..set.x.ncols()).map(|j| format!("x{j}")).collect(),
-                    ),
-                };
-                let fitted = fit_predict(decoder, &names, x.as_ref(), &set.labels, &split)?;
-                let row = ResultRow::new(
+                let (names, x) = decoder_input(
+                    decoder.settings(),
+                    &feature_names,
+                    set.x.as_ref(),
+                    &reference_names,
+                    references.as_ref(),
+                )?;
+                let seed = rng::derive_seed(
+                    experiment.seed(),
+                    &format!("decode.{description}.{}", decoder.kind()),
+                );
+                let fitted = fit_predict(
+                    decoder,
+                    &names,
+                    x.as_ref(),
+                    &set.labels,
+                    &split,
+                    &FitContext::new(seed),
+                    levels,
+                )?;
+                let mut row = ResultRow::new(
                     &split_name,
                     &description,
                     &set.name,
-                    decoder.kind(),
+                    &fitted.name,
                     &split,
                     &set.labels,
-                    &fitted,
+                    fitted.prediction.mean(),
                 )?;
+                if let Some(distribution) = fitted.prediction.distribution() {
+                    row.set_quantile_scores(test_quantile_scores(
+                        &split,
+                        &set.labels,
+                        distribution,
+                    )?);
+                }
                 results.push(row);
                 predictions.extend(split_predictions(
                     &split_name,
                     &set.name,
-                    decoder.kind(),
+                    &fitted.name,
                     &split,
                     table.days(),
                     &set.labels,
-                    &fitted,
+                    &fitted.prediction,
                 ));
             }
         }
@@ -432,6 +470,27 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         row.fill_skill(reference);
     }
     Ok((results, predictions, dependence, transforms))
+}
+
+/// The pinball loss and CRPS of a distribution (one per table row) on the split's test rows
+/// that have a label.
+fn test_quantile_scores(
+    split: &Split,
+    labels: &[f64],
+    distribution: &PredictiveDistribution,
+) -> Result<QuantileScores> {
+    let rows: Vec<usize> = split
+        .test()
+        .iter()
+        .copied()
+        .filter(|&r| labels[r].is_finite())
+        .collect();
+    let truth: Vec<f64> = rows.iter().map(|&r| labels[r]).collect();
+    let quantiles: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|&r| distribution.row_quantiles(r))
+        .collect();
+    quantile_scores(&truth, distribution.levels(), &quantiles)
 }
 
 /// The persistence and climatology test MSEs of the row's split and feature set.
@@ -541,15 +600,26 @@ fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
     Standardizer::fit(x, split.train())?.transform(x)
 }
 
+/// A fitted decoder's name and its predictions over a feature set's rows.
+struct Fitted {
+    /// [`crate::decode::Regressor::name`].
+    name: String,
+    /// One prediction per table row; NaN (and no quantiles) for rows without a target.
+    prediction: Prediction,
+}
+
 /// A decoder's predictions for every row with a target (NaN for the others), after fitting on
-/// the split's training rows that have one.
+/// the split's training rows that have one. The quantiles at `levels` are asked for; decoders
+/// that give only a point return one.
 fn fit_predict(
     decoder: &DecoderConfig,
     names: &[String],
     x: MatRef<'_, f64>,
     labels: &[f64],
     split: &Split,
-) -> Result<Vec<f64>> {
+    ctx: &FitContext<'_>,
+    levels: &QuantileLevels,
+) -> Result<Fitted> {
     let rows_of = |rows: &[usize]| -> Vec<usize> {
         rows.iter()
             .copied()
@@ -561,13 +631,12 @@ fn fit_predict(
     let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
     let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
     let mut model = decoder.build(names)?;
-    model.fit(select(&train).as_ref(), &yt)?;
-    let predicted = model.predict(select(&labelled).as_ref())?;
-    let mut all = vec![f64::NAN; labels.len()];
-    for (&r, p) in labelled.iter().zip(predicted) {
-        all[r] = p;
-    }
-    Ok(all)
+    model.fit(select(&train).as_ref(), &yt, ctx)?;
+    let predicted = model.predict_distribution(select(&labelled).as_ref(), levels)?;
+    Ok(Fitted {
+        name: model.name(),
+        prediction: predicted.spread(&labelled, labels.len())?,
+    })
 }
 
 fn split_predictions(
@@ -577,9 +646,10 @@ fn split_predictions(
     s: &Split,
     days: &[usize],
     labels: &[f64],
-    predicted: &[f64],
+    predicted: &Prediction,
 ) -> Vec<PredictionRow> {
     let mut rows = Vec::with_capacity(s.train().len() + s.test().len());
+    let distribution = predicted.distribution();
     for (set, indices) in [("train", s.train()), ("test", s.test())] {
         for &r in indices {
             if labels[r].is_finite() {
@@ -590,7 +660,8 @@ fn split_predictions(
                     set,
                     day: days[r],
                     truth: labels[r],
-                    prediction: predicted[r],
+                    prediction: predicted.mean()[r],
+                    distribution: distribution.map(|d| (d.median()[r], d.row_quantiles(r))),
                 });
             }
         }

@@ -844,6 +844,113 @@ fn draw_over_time<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+/// One day of [`prediction_intervals`]: the label, the point prediction and the band's ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntervalPoint {
+    /// The feature day.
+    pub day: usize,
+    /// The label.
+    pub truth: f64,
+    /// The point prediction.
+    pub prediction: f64,
+    /// The band's lower end (the lowest quantile asked for).
+    pub lower: f64,
+    /// The band's upper end (the highest quantile asked for).
+    pub upper: f64,
+}
+
+/// Labels and predictions over time with each day's predictive band (`band_label`, e.g.
+/// `q0.05 to q0.95`) drawn as a vertical bar, the test days shaded as in [`labels_over_time`].
+pub fn prediction_intervals(
+    path: &Path,
+    period: &Period,
+    title: &str,
+    band_label: &str,
+    points: &[IntervalPoint],
+    test_days: &[usize],
+) -> Result<()> {
+    render!(path, (1200, 500), |root| draw_intervals(
+        &root, period, title, band_label, points, test_days
+    ))
+}
+
+fn draw_intervals<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    period: &Period,
+    title: &str,
+    band_label: &str,
+    points: &[IntervalPoint],
+    test_days: &[usize],
+) -> DrawResult {
+    let (lo, hi) = points
+        .iter()
+        .flat_map(|p| [p.truth, p.prediction, p.lower, p.upper])
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    let (lo, hi) = padded(lo, hi);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..period.n_days().max(1) as f64, lo..hi)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(10)
+        .x_label_formatter(&|x| month_label(period, *x))
+        .y_desc("label")
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let mut sorted = test_days.to_vec();
+    sorted.sort_unstable();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for d in sorted {
+        match spans.last_mut() {
+            Some((_, end)) if *end == d => *end = d + 1,
+            _ => spans.push((d, d + 1)),
+        }
+    }
+    chart
+        .draw_series(spans.iter().map(|&(a, b)| {
+            Rectangle::new([(a as f64, lo), (b as f64, hi)], GREY.mix(0.2).filled())
+        }))
+        .map_err(|e| e.to_string())?
+        .label("test days")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], GREY.mix(0.2).filled()));
+    let band = BLUE.mix(0.35);
+    chart
+        .draw_series(points.iter().map(|p| {
+            let x = p.day as f64 + 0.5;
+            PathElement::new([(x, p.lower), (x, p.upper)], band.stroke_width(1))
+        }))
+        .map_err(|e| e.to_string())?
+        .label(band_label.to_string())
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], band.filled()));
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().map(|p| (p.day as f64 + 0.5, p.truth)),
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?
+        .label("label")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLACK.stroke_width(1)));
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|p| Circle::new((p.day as f64 + 0.5, p.prediction), 1, ORANGE.filled())),
+        )
+        .map_err(|e| e.to_string())?
+        .label("prediction")
+        .legend(|(x, y)| Circle::new((x + 7, y), 3, ORANGE.filled()));
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
 /// A metric against a sweep axis, one line (with markers) per series.
 pub fn metric_vs_axis(
     path: &Path,

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Split;
-use crate::eval::{RegressionMetrics, regression_metrics, skill_score};
+use crate::decode::QuantileLevels;
+use crate::eval::{QuantileScores, RegressionMetrics, regression_metrics, skill_score};
 use crate::period::Period;
-use crate::report::figure::{self, ScatterPanel};
+use crate::report::figure::{self, IntervalPoint, ScatterPanel};
 use crate::report::table::{Cell, Table, number, optional_number};
 use crate::track::{Metric, read_verified};
 use crate::{Error, Result};
@@ -49,10 +50,18 @@ pub struct ResultRow {
     pub skill_vs_persistence: Option<f64>,
     /// `1 − MSE / MSE(climatology)` on the test rows of the same split and feature set.
     pub skill_vs_climatology: Option<f64>,
+    /// The pinball loss on the test rows, averaged over the quantile levels (decoders that
+    /// give quantiles only).
+    #[serde(default)]
+    pub test_pinball: Option<f64>,
+    /// The CRPS on the test rows, approximated from the quantiles (see
+    /// [`crate::eval::quantile`]; decoders that give quantiles only).
+    #[serde(default)]
+    pub test_crps: Option<f64>,
 }
 
 /// One prediction of one day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PredictionRow {
     /// The split's kind.
     pub split: String,
@@ -66,8 +75,11 @@ pub struct PredictionRow {
     pub day: usize,
     /// The label.
     pub truth: f64,
-    /// The prediction.
+    /// The prediction (a distribution's mean).
     pub prediction: f64,
+    /// The predictive median and the quantiles at the run's levels, when the decoder gave a
+    /// distribution.
+    pub distribution: Option<(f64, Vec<f64>)>,
 }
 
 impl ResultRow {
@@ -113,7 +125,15 @@ impl ResultRow {
             test_mae: test.mae,
             skill_vs_persistence: None,
             skill_vs_climatology: None,
+            test_pinball: None,
+            test_crps: None,
         }
+    }
+
+    /// Sets the test pinball loss and CRPS of a decoder that gave quantiles.
+    pub fn set_quantile_scores(&mut self, scores: QuantileScores) {
+        self.test_pinball = Some(scores.pinball);
+        self.test_crps = Some(scores.crps);
     }
 
     /// Sets the skill scores from the persistence and climatology test MSEs of the same split
@@ -138,6 +158,11 @@ impl ResultRow {
             self.skill_vs_persistence
                 .map(|v| Metric::new(key("skill_vs_persistence"), v, 0)),
         );
+        out.extend(
+            self.test_pinball
+                .map(|v| Metric::new(key("test_pinball"), v, 0)),
+        );
+        out.extend(self.test_crps.map(|v| Metric::new(key("test_crps"), v, 0)));
         out
     }
 }
@@ -153,9 +178,11 @@ fn metrics_on(rows: &[usize], labels: &[f64], predicted: &[f64]) -> Result<Regre
 
 /// The comparison table: one row per result, then one "leakage gap" row per feature set and
 /// decoder that has both a random and a time-respecting split (random test R² minus the
-/// chronological or blocked test R²; pitfall P1).
+/// chronological or blocked test R²; pitfall P1). The test pinball loss and CRPS columns
+/// appear when some decoder gave quantiles.
 pub fn comparison_table(results: &[ResultRow]) -> Table {
-    let mut table = Table::new([
+    let quantiles = results.iter().any(|r| r.test_pinball.is_some());
+    let mut headers = vec![
         "split",
         "features",
         "decoder",
@@ -168,9 +195,14 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
         "test_mae",
         "skill_vs_persistence",
         "skill_vs_climatology",
-    ]);
+    ];
+    if quantiles {
+        headers.extend(["test_pinball", "test_crps"]);
+    }
+    let width = headers.len();
+    let mut table = Table::new(headers);
     for r in results {
-        table.push(vec![
+        let mut row = vec![
             r.split_description.clone().into(),
             r.features.clone().into(),
             r.decoder.clone().into(),
@@ -183,10 +215,15 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
             number(r.test_mae, 4),
             optional_number(r.skill_vs_persistence, 4),
             optional_number(r.skill_vs_climatology, 4),
-        ]);
+        ];
+        if quantiles {
+            row.push(optional_number(r.test_pinball, 4));
+            row.push(optional_number(r.test_crps, 4));
+        }
+        table.push(row);
     }
     for (features, decoder, gap, against) in leakage_gaps(results) {
-        let mut row = vec![Cell::Missing; 12];
+        let mut row = vec![Cell::Missing; width];
         row[0] = format!("leakage gap (random − {against})").into();
         row[1] = features.into();
         row[2] = decoder.into();
@@ -226,18 +263,23 @@ pub fn leakage_gaps(results: &[ResultRow]) -> Vec<(String, String, f64, String)>
 
 /// Writes `results.csv`, `predictions.csv` and everything [`render_run`] makes into `run_dir`;
 /// returns each file's artifact path (relative, `/`-separated) and its location.
+///
+/// `predictions.csv` has the columns `split,features,decoder,set,day,truth,prediction`, and,
+/// when some decoder gave a distribution, `median` and one `q<level>` column per quantile
+/// level (`q0.05`, …), empty on the rows of point-only decoders.
 pub fn write_results(
     run_dir: &Path,
     period: &Period,
     results: &[ResultRow],
     predictions: &[PredictionRow],
+    levels: &QuantileLevels,
 ) -> Result<Vec<(String, PathBuf)>> {
     let mut written = Vec::new();
     let results_path = run_dir.join("results.csv");
     write_csv(&results_path, results)?;
     written.push(("results.csv".to_string(), results_path));
     let predictions_path = run_dir.join("predictions.csv");
-    write_csv(&predictions_path, predictions)?;
+    write_predictions(&predictions_path, predictions, levels)?;
     written.push(("predictions.csv".to_string(), predictions_path));
     written.extend(render_run(run_dir, period)?);
     Ok(written)
@@ -247,9 +289,11 @@ pub fn write_results(
 /// its `results.csv` and `predictions.csv`. For each split, the figures show the feature set
 /// and model decoder (not a reference) with the best test R²: predicted against true for train
 /// and test, the test residuals with a fitted normal, and labels and predictions over time.
+/// Where decoders gave quantiles, `figures/intervals_<split>.png` shows the best of those with
+/// the band between its outermost quantile levels.
 pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBuf)>> {
     let results = read_results(run_dir)?;
-    let predictions: Vec<StoredPrediction> = read_csv(run_dir, "predictions.csv")?;
+    let (levels, predictions) = read_predictions(run_dir)?;
     let mut written = Vec::new();
     let table = comparison_table(&results);
     for (ext, text) in [
@@ -342,6 +386,93 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         )?;
         written.push((timeline.clone(), run_dir.join(&timeline)));
     }
+    written.extend(render_intervals(
+        run_dir,
+        period,
+        &results,
+        &levels,
+        &predictions,
+    )?);
+    Ok(written)
+}
+
+/// For each split, `figures/intervals_<split>.png`: the feature set and decoder with quantiles
+/// and the best test R², its band between the outermost levels over time. Nothing without at
+/// least two levels.
+fn render_intervals(
+    run_dir: &Path,
+    period: &Period,
+    results: &[ResultRow],
+    levels: &[f64],
+    predictions: &[StoredPrediction],
+) -> Result<Vec<(String, PathBuf)>> {
+    let (Some(&lowest), Some(&highest)) = (levels.first(), levels.last()) else {
+        return Ok(Vec::new());
+    };
+    if levels.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let with_quantiles = |r: &ResultRow| {
+        predictions.iter().any(|p| {
+            p.split == r.split
+                && p.features == r.features
+                && p.decoder == r.decoder
+                && p.distribution.is_some()
+        })
+    };
+    let mut written = Vec::new();
+    let mut splits: Vec<&str> = results.iter().map(|r| r.split.as_str()).collect();
+    splits.dedup();
+    for split in splits {
+        let Some(best) = results
+            .iter()
+            .filter(|r| r.split == split && r.test_r2.is_finite() && with_quantiles(r))
+            .filter(|r| !r.features.starts_with("control"))
+            .max_by(|a, b| a.test_r2.total_cmp(&b.test_r2))
+        else {
+            continue;
+        };
+        let mut points: Vec<IntervalPoint> = predictions
+            .iter()
+            .filter(|p| {
+                p.split == split && p.features == best.features && p.decoder == best.decoder
+            })
+            .filter_map(|p| {
+                let (_, quantiles) = p.distribution.as_ref()?;
+                Some(IntervalPoint {
+                    day: p.day,
+                    truth: p.truth,
+                    prediction: p.prediction,
+                    lower: *quantiles.first()?,
+                    upper: *quantiles.last()?,
+                })
+            })
+            .collect();
+        points.sort_by_key(|p| p.day);
+        let test_days: Vec<usize> = predictions
+            .iter()
+            .filter(|p| {
+                p.split == split
+                    && p.features == best.features
+                    && p.decoder == best.decoder
+                    && p.set == "test"
+            })
+            .map(|p| p.day)
+            .collect();
+        let name = format!("figures/intervals_{split}.png");
+        figure::prediction_intervals(
+            &run_dir.join(&name),
+            period,
+            &format!(
+                "{} + {} ({split} split): {} to {} quantile band",
+                best.features, best.decoder, lowest, highest
+            ),
+            &format!("q{lowest} to q{highest}"),
+            &points,
+            &test_days,
+        )?;
+        written.push((name.clone(), run_dir.join(&name)));
+    }
     Ok(written)
 }
 
@@ -351,7 +482,7 @@ pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRow>> {
 }
 
 /// A prediction row as read back from `predictions.csv`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct StoredPrediction {
     split: String,
     features: String,
@@ -360,6 +491,168 @@ struct StoredPrediction {
     day: usize,
     truth: f64,
     prediction: f64,
+    /// The median and the quantiles, where the row has them.
+    distribution: Option<(f64, Vec<f64>)>,
+}
+
+/// The fixed columns of `predictions.csv`, in order.
+const PREDICTION_COLUMNS: [&str; 7] = [
+    "split",
+    "features",
+    "decoder",
+    "set",
+    "day",
+    "truth",
+    "prediction",
+];
+
+/// Writes `predictions.csv` (see [`write_results`]); numbers in shortest round-trip form.
+fn write_predictions(
+    path: &Path,
+    predictions: &[PredictionRow],
+    levels: &QuantileLevels,
+) -> Result<()> {
+    let encoding =
+        |e: csv::Error| Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display()));
+    let any_distribution = predictions.iter().any(|p| p.distribution.is_some());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = PREDICTION_COLUMNS.map(String::from).to_vec();
+    if any_distribution {
+        header.push("median".into());
+        header.extend(
+            levels
+                .levels()
+                .iter()
+                .map(|&l| QuantileLevels::column_name(l)),
+        );
+    }
+    writer.write_record(&header).map_err(encoding)?;
+    for p in predictions {
+        let mut record = vec![
+            p.split.clone(),
+            p.features.clone(),
+            p.decoder.clone(),
+            p.set.to_string(),
+            p.day.to_string(),
+            p.truth.to_string(),
+            p.prediction.to_string(),
+        ];
+        match &p.distribution {
+            Some((median, quantiles)) => {
+                if quantiles.len() != levels.len() {
+                    return Err(Error::Numerical(format!(
+                        "{}: {} quantiles for {} levels ({} / {} / {}, day {})",
+                        path.display(),
+                        quantiles.len(),
+                        levels.len(),
+                        p.split,
+                        p.features,
+                        p.decoder,
+                        p.day
+                    )));
+                }
+                record.push(median.to_string());
+                record.extend(quantiles.iter().map(f64::to_string));
+            }
+            None if any_distribution => {
+                record.extend(std::iter::repeat_n(String::new(), 1 + levels.len()));
+            }
+            None => {}
+        }
+        writer.write_record(&record).map_err(encoding)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display())))?;
+    crate::io::write_atomic(path, |w| w.write_all(&bytes))
+}
+
+/// Reads a run's `predictions.csv` (through [`read_verified`]): its quantile levels (from the
+/// `q<level>` columns) and its rows.
+fn read_predictions(run_dir: &Path) -> Result<(Vec<f64>, Vec<StoredPrediction>)> {
+    let bytes = read_verified(run_dir, "predictions.csv")?;
+    parse_predictions(&run_dir.join("predictions.csv"), &bytes)
+}
+
+/// Parses the bytes of a `predictions.csv` read from `path` (named in errors).
+fn parse_predictions(path: &Path, bytes: &[u8]) -> Result<(Vec<f64>, Vec<StoredPrediction>)> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| Error::parse(path, 1, "header", e.to_string()))?
+        .clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::parse(path, 1, name, "column missing from the header"))
+    };
+    let fixed: Vec<usize> = PREDICTION_COLUMNS
+        .iter()
+        .map(|name| column(name))
+        .collect::<Result<_>>()?;
+    let median = header.iter().position(|h| h == "median");
+    let mut levels = Vec::new();
+    let mut quantile_columns = Vec::new();
+    for (j, name) in header.iter().enumerate() {
+        if let Some(level) = name.strip_prefix('q') {
+            let level: f64 = level.parse().map_err(|_| {
+                Error::parse(
+                    path,
+                    1,
+                    name,
+                    "a quantile column is named q<level>, e.g. q0.05",
+                )
+            })?;
+            levels.push(level);
+            quantile_columns.push(j);
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| Error::parse(path, line, "row", e.to_string()))?;
+        let cell = |j: usize| record.get(j).unwrap_or_default();
+        let number = |j: usize| -> Result<f64> {
+            cell(j).parse().map_err(|_| {
+                Error::parse(
+                    path,
+                    line,
+                    &header[j],
+                    format!("`{}` is not a number", cell(j)),
+                )
+            })
+        };
+        let distribution = match median {
+            Some(m) if !cell(m).is_empty() => Some((
+                number(m)?,
+                quantile_columns
+                    .iter()
+                    .map(|&j| number(j))
+                    .collect::<Result<Vec<f64>>>()?,
+            )),
+            _ => None,
+        };
+        let day = cell(fixed[4]).parse().map_err(|_| {
+            Error::parse(
+                path,
+                line,
+                "day",
+                format!("`{}` is not a day index", cell(fixed[4])),
+            )
+        })?;
+        rows.push(StoredPrediction {
+            split: cell(fixed[0]).to_string(),
+            features: cell(fixed[1]).to_string(),
+            decoder: cell(fixed[2]).to_string(),
+            set: cell(fixed[3]).to_string(),
+            day,
+            truth: number(fixed[5])?,
+            prediction: number(fixed[6])?,
+            distribution,
+        });
+    }
+    Ok((levels, rows))
 }
 
 fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
@@ -406,6 +699,8 @@ mod tests {
             test_mae: 0.3,
             skill_vs_persistence: None,
             skill_vs_climatology: None,
+            test_pinball: None,
+            test_crps: None,
         }
     }
 
@@ -427,6 +722,59 @@ mod tests {
         assert!((gaps[1].2 - 0.85).abs() < 1e-12);
         let table = comparison_table(&results);
         assert_eq!(table.rows().len(), 5 + 2);
+    }
+
+    fn prediction(
+        decoder: &str,
+        day: usize,
+        distribution: Option<(f64, Vec<f64>)>,
+    ) -> PredictionRow {
+        PredictionRow {
+            split: "random".into(),
+            features: "fusion".into(),
+            decoder: decoder.into(),
+            set: "test",
+            day,
+            truth: 0.1 + day as f64,
+            prediction: 1.0 / 3.0,
+            distribution,
+        }
+    }
+
+    #[test]
+    fn predictions_round_trip_with_quantile_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("predictions.csv");
+        let levels = QuantileLevels::new(vec![0.05, 0.95]).unwrap();
+        let rows = [
+            prediction("ridge", 3, None),
+            prediction("random_forest", 4, Some((0.25, vec![-1e-300, 2.5e10]))),
+        ];
+        write_predictions(&path, &rows, &levels).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("split,features,decoder,set,day,truth,prediction,median,q0.05,q0.95")
+        );
+        // Point-only rows leave the distribution cells empty; numbers round-trip in full.
+        assert_eq!(
+            lines.next(),
+            Some("random,fusion,ridge,test,3,3.1,0.3333333333333333,,,")
+        );
+        let (read_levels, read) = parse_predictions(&path, &std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(read_levels, [0.05, 0.95]);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].distribution, None);
+        assert_eq!(read[1].distribution, Some((0.25, vec![-1e-300, 2.5e10])));
+        assert_eq!((read[1].day, read[1].prediction), (4, 1.0 / 3.0));
+        // A row whose quantiles do not match the levels is refused.
+        let bad = [prediction("random_forest", 1, Some((0.0, vec![1.0])))];
+        assert!(write_predictions(&path, &bad, &levels).is_err());
+        // Without any distribution, no extra columns.
+        write_predictions(&path, &rows[..1], &levels).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("split,features,decoder,set,day,truth,prediction\n"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use quakelab::Error;
+use quakelab::decode::QuantileLevels;
 use quakelab::experiment::runner::finished_config_hashes;
 use quakelab::period::Period;
 use quakelab::report::results::{PredictionRow, ResultRow, read_results, write_results};
@@ -566,6 +567,8 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
         test_mae: offset,
         skill_vs_persistence: None,
         skill_vs_climatology: None,
+        test_pinball: None,
+        test_crps: None,
     };
     let predictions: Vec<PredictionRow> = (0..10)
         .map(|day| PredictionRow {
@@ -576,12 +579,21 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
             day,
             truth: day as f64,
             prediction: day as f64 + offset,
+            distribution: None,
         })
         .collect();
     run.log_params(&kv(&[("config_hash", &format!("h{offset}"))]))
         .unwrap();
     let dir = run.dir().to_path_buf();
-    for (name, path) in write_results(&dir, &period, &[row], &predictions).unwrap() {
+    for (name, path) in write_results(
+        &dir,
+        &period,
+        &[row],
+        &predictions,
+        &QuantileLevels::default(),
+    )
+    .unwrap()
+    {
         run.log_artifact(&path, &name).unwrap();
     }
     run.finish(RunStatus::Finished).unwrap();

@@ -54,6 +54,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::Region;
 use crate::dataset::{Modality, SplitKind};
 use crate::decode::DecoderConfig;
+use crate::eval::EvaluationSection;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
 use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
@@ -557,6 +558,7 @@ pub struct ResolvedExperiment {
     decoder_groups: Vec<Option<PathBuf>>,
     split: SplitSettings,
     ablations: AblationSettings,
+    evaluation: EvaluationSection,
     tracking: TrackingSettings,
     effective: ExperimentFile,
     config_hash: String,
@@ -619,6 +621,10 @@ impl ResolvedExperiment {
     /// The ablations.
     pub fn ablations(&self) -> &AblationSettings {
         &self.ablations
+    }
+    /// The quantile levels asked of the decoders.
+    pub fn evaluation(&self) -> &EvaluationSection {
+        &self.evaluation
     }
     /// The tracking settings.
     pub fn tracking(&self) -> &TrackingSettings {
@@ -756,6 +762,9 @@ fn decoder_group(stack: &LayerStack, name: &str, index: usize) -> Result<(Decode
         .map(|d| d.join("decoder").join(format!("{name}.toml")))
         .collect();
     let path = candidates.iter().find(|p| p.is_file()).ok_or_else(|| {
+        if let Some(message) = DecoderConfig::not_compiled_message(name) {
+            return Error::config(&key, message);
+        }
         let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         Error::config(
             &key,
@@ -857,6 +866,7 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
     let splits = resolve_splits(sp, f.seed, embargo_days)?;
 
     let ablations = resolve_ablations(&f.ablations)?;
+    let evaluation = f.evaluation.clone();
 
     let t = &f.tracking;
     ensure_config!(
@@ -910,6 +920,7 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
             embargo_days,
         },
         ablations,
+        evaluation,
         tracking,
         effective,
         config_hash,

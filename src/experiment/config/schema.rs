@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::decode::DecoderConfig;
 pub use crate::encode::{EncoderKind, PcaSolver};
+use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
@@ -40,6 +41,8 @@ pub struct ExperimentFile {
     pub split: SplitSection,
     /// The ablations and controls.
     pub ablations: AblationsSection,
+    /// What the decoders are asked for besides a point (quantile levels).
+    pub evaluation: EvaluationSection,
     /// Where runs are recorded. Not part of the config hash.
     pub tracking: TrackingSection,
     /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
@@ -62,6 +65,7 @@ impl Default for ExperimentFile {
             decoders: Vec::new(),
             split: SplitSection::default(),
             ablations: AblationsSection::default(),
+            evaluation: EvaluationSection::default(),
             tracking: TrackingSection::default(),
             sweep: BTreeMap::new(),
         }
