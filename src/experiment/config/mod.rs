@@ -35,6 +35,16 @@
 //! reads `decoder/ridge.toml` (a [`DecoderConfig`] table) from the experiment file's directory,
 //! or failing that from `experiments/` under the current directory.
 //!
+//! # Per-decoder overrides
+//!
+//! `--set decoders.random_forest.max_depth=6` (or `QUAKELAB_DECODERS__RANDOM_FOREST__MAX_DEPTH=6`,
+//! or a sweep axis over that key) sets one setting of the decoder of that kind;
+//! `decoders.3.max_depth=6` addresses the entry by its index. These assignments bypass the
+//! layering (figment cannot merge into a list by kind) and are applied once the groups are
+//! read, in layer order; a kind not in the list, or listed twice, is refused (see
+//! `decoder_overrides.rs`). [`show`] names the override beside the value it set, and the config
+//! hash, taken of the effective file with the decoders inlined, reflects it.
+//!
 //! # Data paths
 //!
 //! A path is used as written (relative to the current directory), `synthetic:NAME` names a
