@@ -56,37 +56,23 @@ impl LocalLauncher {
 
 impl Launcher for LocalLauncher {
     fn launch(&self, experiments: &[&ResolvedExperiment]) -> Vec<Launched> {
-        let threads = self.threads_per_run(experiments.len());
-        let next = AtomicUsize::new(0);
-        let outcomes: Mutex<Vec<Option<Launched>>> =
-            Mutex::new((0..experiments.len()).map(|_| None).collect());
-        // Plain threads, not a rayon pool, pull the configurations: a rayon worker waiting on
-        // another pool would steal and start a further configuration, exceeding `jobs`.
-        std::thread::scope(|scope| {
-            for _ in 0..self.at_once(experiments.len()) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(experiment) = experiments.get(i) else {
-                            break;
-                        };
-                        let launched = run_in_pool(experiment, threads);
-                        if let Ok(mut slots) = outcomes.lock() {
-                            slots[i] = Some(launched);
-                        }
-                    }
-                });
-            }
-        });
-        outcomes
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        let n = experiments.len();
+        let launched = in_pools(
+            n,
+            self.at_once(n),
+            self.threads_per_run(n),
+            |i| match runner::run(experiments[i]) {
+                Ok(outcome) => Launched::Finished(outcome.run_dir),
+                Err(e) => Launched::Failed(e),
+            },
+        );
+        launched
             .into_iter()
             .map(|slot| {
-                slot.unwrap_or_else(|| {
+                slot.unwrap_or_else(|e| {
                     Launched::Failed(Error::External {
                         service: "launcher".into(),
-                        message: "the job running this configuration stopped".into(),
+                        message: e,
                     })
                 })
             })
@@ -94,21 +80,45 @@ impl Launcher for LocalLauncher {
     }
 }
 
-/// Runs one configuration inside its own rayon pool of `threads` threads.
-fn run_in_pool(experiment: &ResolvedExperiment, threads: usize) -> Launched {
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(pool) => pool,
-        Err(e) => {
-            return Launched::Failed(Error::External {
-                service: "rayon".into(),
-                message: format!("cannot start a pool of {threads} threads: {e}"),
+/// Calls `task(0)` to `task(count - 1)`, `at_once` at a time, each inside its own rayon pool of
+/// `threads` threads; the results in index order, or why a task could not run.
+fn in_pools<T: Send>(
+    count: usize,
+    at_once: usize,
+    threads: usize,
+    task: impl Fn(usize) -> T + Sync,
+) -> Vec<std::result::Result<T, String>> {
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<std::result::Result<T, String>>>> =
+        Mutex::new((0..count).map(|_| None).collect());
+    // Plain threads, not a rayon pool, take the tasks: a rayon worker waiting on another pool
+    // would steal and start a further task, exceeding `at_once`.
+    std::thread::scope(|scope| {
+        for _ in 0..at_once {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let result = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .map_err(|e| format!("cannot start a pool of {threads} threads: {e}"))
+                        .map(|pool| pool.install(|| task(i)));
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[i] = Some(result);
+                    }
+                }
             });
         }
-    };
-    match pool.install(|| runner::run(experiment)) {
-        Ok(outcome) => Launched::Finished(outcome.run_dir),
-        Err(e) => Launched::Failed(e),
-    }
+    });
+    slots
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|slot| slot.unwrap_or_else(|| Err("the job running it stopped".into())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,5 +141,24 @@ mod tests {
         assert_eq!(launcher(4, 8).at_once(2), 2);
         assert_eq!(launcher(4, 8).threads_per_run(2), 4);
         assert_eq!(launcher(1, 8).threads_per_run(5), 8);
+    }
+
+    #[test]
+    fn at_most_at_once_tasks_run_together_each_in_its_own_pool() {
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let results = in_pools(6, 2, 3, |i| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            running.fetch_sub(1, Ordering::SeqCst);
+            (i, rayon::current_num_threads())
+        });
+        let results: Vec<(usize, usize)> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(results, (0..6).map(|i| (i, 3)).collect::<Vec<_>>());
+        assert!(
+            most.load(Ordering::SeqCst) <= 2,
+            "never more than 2 at once"
+        );
     }
 }
