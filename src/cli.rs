@@ -3,6 +3,7 @@
 //! Nothing here computes; each subcommand resolves its arguments into the library's checked
 //! parameter types and calls one library function, then writes the result.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,8 +16,9 @@ use jiff::civil::Date;
 use crate::catalog::{Catalog, CatalogFilter, Region};
 use crate::decode::{DecoderConfig, decode_csv};
 use crate::experiment::config::{self, Layers};
+use crate::experiment::launcher::LocalLauncher;
 use crate::experiment::runner;
-use crate::experiment::sweep::{Axis, SweepRun, expand};
+use crate::experiment::sweep::{self, Axis};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
@@ -73,26 +75,37 @@ enum Command {
         /// The experiment file (TOML).
         file: PathBuf,
         /// Override a setting, KEY=VALUE (VALUE read as TOML; repeatable).
+        /// decoders.KIND.KEY=VALUE sets one decoder's setting (decoders.random_forest.max_depth=6),
+        /// decoders.INDEX.KEY=VALUE the setting of the decoder at that position.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
     /// Run the cartesian product of axes over an experiment file, skipping configs that
-    /// already finished (resumable), and write a summary table and plot.
+    /// already finished on the same data (resumable), and write a summary table and plot.
+    ///
+    /// A config whose run finished with other input data (an edited catalog file, a changed
+    /// scenario) runs again, and the first line says how many did.
     ///
     /// Example: quakelab sweep experiments/paper.toml
     /// --axis features.seismicity.window_days=32,64,128 --axis labels.bandwidth=scott,30,90
+    /// --axis decoders.random_forest.max_depth=4,8
     Sweep {
         /// The experiment file (TOML); its [sweep] table adds axes.
         file: PathBuf,
-        /// An axis KEY=V1,V2,... (repeatable; the last varies fastest).
+        /// An axis KEY=V1,V2,... (repeatable with different keys; the last varies fastest).
+        /// It replaces a [sweep] axis of the same key. Per-decoder keys work:
+        /// decoders.KIND.KEY or decoders.INDEX.KEY.
         #[arg(long = "axis", value_name = "KEY=V1,V2,...")]
         axes: Vec<String>,
-        /// Override a setting, KEY=VALUE (repeatable).
+        /// Override a setting, KEY=VALUE (repeatable; decoders.KIND.KEY=VALUE sets one
+        /// decoder's setting).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Runs in parallel.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
+        /// Configs run at once. The total threads stay about the number of cores: each
+        /// config runs in its own pool of max(1, cores / JOBS) threads for its own parallel
+        /// work (gridding, forest).
+        #[arg(long, default_value = "1")]
+        jobs: NonZeroUsize,
     },
     /// Render runs' tables and figures again from their stored results; with --paper, also
     /// assemble paper/README.md from the latest finished run of each directory given.
@@ -172,7 +185,8 @@ enum ConfigCommand {
     Show {
         /// The experiment file (TOML).
         file: PathBuf,
-        /// Override a setting, KEY=VALUE (repeatable).
+        /// Override a setting, KEY=VALUE (repeatable; decoders.KIND.KEY=VALUE for one
+        /// decoder's setting).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
@@ -867,41 +881,24 @@ fn print_outcome(outcome: &runner::RunOutcome) {
     println!("wrote {}", outcome.run_dir.display());
 }
 
-/// Expands the sweep, runs the pending configs `jobs` at a time, and writes the summary.
-fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: usize) -> anyhow::Result<()> {
-    let base = config::resolve(layers)?;
-    let experiment_dir = runner::experiment_dir(&base);
-    let done = runner::finished_config_hashes(&experiment_dir)?;
-    let plan = expand(layers, axes, |hash| done.contains(hash))?;
-    let pending: Vec<&SweepRun> = plan.pending().collect();
-    println!(
-        "sweep: {} configs, {} to run, {} already finished",
-        plan.runs.len(),
-        pending.len(),
-        plan.runs.len() - pending.len()
-    );
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot start {jobs} jobs: {e}"))?;
-    let failures: Vec<String> = pool.install(|| {
-        use rayon::prelude::*;
-        pending
-            .par_iter()
-            .filter_map(|r| {
-                runner::run(&r.experiment)
-                    .err()
-                    .map(|e| format!("{:?}: {e}", r.point))
-            })
-            .collect()
-    });
-    let summary = runner::summarize_sweep(&experiment_dir, &plan)?;
-    println!("wrote {}", summary.display());
-    if !failures.is_empty() {
+/// Plans the sweep, runs the pending configs `jobs` at a time, and writes the summary.
+fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: NonZeroUsize) -> anyhow::Result<()> {
+    let plan = sweep::plan(layers, axes)?;
+    println!("{}", plan.counts());
+    let outcome = sweep::run(&plan, &LocalLauncher::new(jobs))?;
+    if let Some(summary) = &outcome.summary {
+        println!("wrote {}", summary.display());
+    }
+    if !outcome.failures.is_empty() {
+        let lines: Vec<String> = outcome
+            .failures
+            .iter()
+            .map(|(index, error)| format!("{}: {error}", plan.runs[*index].describe()))
+            .collect();
         bail!(
             "{} sweep runs failed:\n{}",
-            failures.len(),
-            failures.join("\n")
+            outcome.failures.len(),
+            lines.join("\n")
         );
     }
     Ok(())

@@ -3,12 +3,21 @@
 //! - [`config`]: the schema of an experiment file ([`config::ExperimentFile`]), its layering
 //!   (defaults < file < `--set` < `QUAKELAB_*` environment) with the source of every value, and
 //!   its resolution into the checked [`config::ResolvedExperiment`] the runner sees.
+//!   Per-decoder overrides (`--set decoders.random_forest.max_depth=6`) apply after the
+//!   decoder groups are read.
+//! - [`data_hash`]: the hashes of an experiment's input data, recorded with each run.
 //! - [`sweep`]: the cartesian product of sweep axes, each point resolved and hashed, with the
-//!   points already done skipped so that an interrupted sweep resumes.
+//!   points already done (same config and data hashes) skipped so that an interrupted sweep
+//!   resumes.
+//! - [`launcher`]: where a sweep's configurations run ([`launcher::LocalLauncher`]: `--jobs N`
+//!   at once, each in its own pool of `max(1, cores / N)` threads).
+//! - [`runner`]: one resolved experiment as one tracked run.
 
 pub mod config;
+pub mod data_hash;
+pub mod launcher;
 pub mod runner;
 pub mod sweep;
 
 pub use config::{ExperimentFile, Layers, ResolvedExperiment, resolve, show};
-pub use sweep::{Axis, RunStatus, SweepPlan, SweepRun, expand};
+pub use sweep::{Axis, RunStatus, SweepPlan, SweepRun, expand, plan};

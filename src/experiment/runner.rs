@@ -9,7 +9,7 @@
 //! `<results>/cache/gnss/<key>.qstack`, keyed by the station data, the period and the grid, so
 //! a sweep over decoders, labels or windows grids once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use faer::{Mat, MatRef};
@@ -34,6 +34,7 @@ use crate::eval::{
     LabelDependence, QuantileScores, label_dependence, quantile_scores, regression_metrics,
 };
 use crate::experiment::config::{CatalogSource, Control, GnssSource, ResolvedExperiment};
+use crate::experiment::data_hash::{DataHashes, data_hashes};
 use crate::experiment::sweep::SweepPlan;
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
@@ -66,7 +67,6 @@ pub struct RunOutcome {
 
 /// The stage outputs every split and decoder shares.
 struct Inputs {
-    catalog: Catalog,
     ba_rows: Vec<WindowRow>,
     labels: KdeLabels,
     images: Option<ImageStack>,
@@ -78,16 +78,13 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     let results_dir = &experiment.tracking().results_dir;
     let config_text = toml::to_string(experiment.effective())
         .map_err(|e| Error::config("experiment", format!("cannot write the config: {e}")))?;
+    // Hashed before the inputs are read, as a resuming sweep hashes them (see `data_hash`).
+    let data = data_hashes(experiment)?;
     let inputs = prepare(experiment)?;
-    let spec = RunSpec::new(experiment.name(), config_text, experiment.seed())
-        .with_data_hash("catalog", catalog_hash(&inputs.catalog))
-        .with_data_hash(
-            "gnss_images",
-            inputs
-                .images
-                .as_ref()
-                .map_or_else(|| "none".to_string(), ImageStack::content_hash),
-        );
+    let spec = data.into_iter().fold(
+        RunSpec::new(experiment.name(), config_text, experiment.seed()),
+        |spec, (name, hash)| spec.with_data_hash(name, hash),
+    );
     let mut run = Run::start(
         results_dir,
         &spec,
@@ -231,7 +228,6 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
         None
     };
     Ok(Inputs {
-        catalog,
         ba_rows,
         labels,
         images,
@@ -291,17 +287,6 @@ fn image_cache_key(experiment: &ResolvedExperiment, stations: &StationSet) -> St
             for v in enu {
                 hasher.update(v.to_le_bytes());
             }
-        }
-    }
-    hex(&hasher.finalize())
-}
-
-fn catalog_hash(catalog: &Catalog) -> String {
-    let mut hasher = Sha256::new();
-    for e in catalog.events() {
-        hasher.update(e.time.as_nanosecond().to_le_bytes());
-        for v in [e.latitude, e.longitude, e.magnitude] {
-            hasher.update(v.to_le_bytes());
         }
     }
     hex(&hasher.finalize())
@@ -669,13 +654,21 @@ fn split_predictions(
     rows
 }
 
-/// The config hashes of the finished runs under `experiment_dir` (what a sweep skips).
-pub fn finished_config_hashes(experiment_dir: &Path) -> Result<HashSet<String>> {
-    Ok(list_runs(experiment_dir)?
-        .into_iter()
-        .filter(|r| r.status == RunStatus::Finished)
-        .filter_map(|r| config_hash_param(&r))
-        .collect())
+/// The finished runs under `experiment_dir`, by config hash, with the data hashes of each
+/// (what a resuming sweep compares a point with).
+pub fn finished_data_hashes(experiment_dir: &Path) -> Result<HashMap<String, Vec<DataHashes>>> {
+    let mut finished: HashMap<String, Vec<DataHashes>> = HashMap::new();
+    for run in list_runs(experiment_dir)? {
+        if run.status == RunStatus::Finished
+            && let Some(hash) = config_hash_param(&run)
+        {
+            finished
+                .entry(hash)
+                .or_default()
+                .push(run.record.data_hashes);
+        }
+    }
+    Ok(finished)
 }
 
 fn config_hash_param(run: &StoredRun) -> Option<String> {
@@ -688,7 +681,8 @@ fn config_hash_param(run: &StoredRun) -> Option<String> {
 /// The sweep's summary: `sweep_summary.{csv,md}` (one row per config point × split × feature
 /// set × decoder, with its test R² and run id) and `sweep_summary.png` (test R² against the
 /// first axis, one line per split and decoder on the fusion features, or the first feature set
-/// present). Written into `experiment_dir`.
+/// present). Each point shows its latest finished run with its config hash and its data hashes.
+/// Written into `experiment_dir`.
 pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
     let runs = list_runs(experiment_dir)?;
     let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
@@ -703,7 +697,9 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
     for point in &plan.runs {
         let hash = point.experiment.config_hash();
         let Some(run) = runs.iter().rev().find(|r| {
-            r.status == RunStatus::Finished && config_hash_param(r).as_deref() == Some(hash)
+            r.status == RunStatus::Finished
+                && config_hash_param(r).as_deref() == Some(hash)
+                && r.record.data_hashes == point.data_hashes
         }) else {
             continue;
         };

@@ -10,7 +10,10 @@
 //!
 //! or from the command line, `--axis features.seismicity.window_days=32,64,128` (values read
 //! as in `--set`; `--axis region=["123,148,22,46","130,140,30,40"]` for values with commas).
-//! A command-line axis replaces a file axis with the same key.
+//! A command-line axis replaces a file axis with the same key; the same key given twice on the
+//! command line is refused (list every value in one `--axis`). A per-decoder key is an axis
+//! like any other: `--axis decoders.random_forest.max_depth=4,8` (see
+//! [`config`](super::config), per-decoder overrides).
 //!
 //! Points are ordered like nested loops: file axes (by key) then command-line axes (in order),
 //! the last axis varying fastest. Each point's values form one layer between the file and the
@@ -19,14 +22,31 @@
 //!
 //! # Resume
 //!
-//! Each point is resolved and hashed ([`config_hash`](super::config::config_hash)). A point
-//! whose hash the caller reports done (`already_done`, e.g. a finished run in the run store) is
-//! [`RunStatus::AlreadyDone`], and a point that resolves exactly like an earlier one is
-//! [`RunStatus::Duplicate`]; only [`RunStatus::Pending`] points need running.
+//! Each point is resolved, its config hashed ([`config_hash`](super::config::config_hash)) and
+//! its input data hashed ([`data_hash`](super::data_hash)). A point that resolves exactly like
+//! an earlier one, on the same data, is [`RunStatus::Duplicate`]. Otherwise the run store
+//! decides ([`plan`]): a finished run with the same config hash and the same data hashes makes
+//! the point [`RunStatus::AlreadyDone`]; finished runs with that config hash but other data
+//! (an edited catalog file) make it [`RunStatus::DataChanged`], and it runs again, which the
+//! sweep's first line says ("2 configs re-run because their data changed").
+//!
+//! # Running
+//!
+//! [`run`] hands the pending points to a [`Launcher`] (where they run: see
+//! [`launcher`](super::launcher), with the concurrency policy of `--jobs`), then writes the
+//! summary of every point.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::path::PathBuf;
 
 use crate::experiment::config::{
-    Layer, LayerStack, Layers, ResolvedExperiment, describe, parse_value, split_assignment,
+    LayerStack, Layers, ResolvedExperiment, Setting, describe, parse_value, split_assignment,
 };
+use crate::experiment::data_hash::{DataHasher, DataHashes};
+use crate::experiment::launcher::{Launched, Launcher};
+use crate::experiment::runner;
 use crate::{Error, Result, ensure_config};
 
 /// One sweep axis.
@@ -101,15 +121,36 @@ impl Axis {
 /// Whether a point needs running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
-    /// Not done yet.
+    /// Not run yet.
     Pending,
-    /// A run with this hash already finished.
+    /// A run with this config hash finished, but on other data (or before data hashes were
+    /// recorded): it runs again.
+    DataChanged,
+    /// A run with this config hash and these data hashes already finished.
     AlreadyDone,
     /// Resolves like the earlier point with this index.
     Duplicate {
         /// The earlier point's index.
         of: usize,
     },
+}
+
+impl RunStatus {
+    /// Whether the point needs running ([`RunStatus::Pending`] or [`RunStatus::DataChanged`]).
+    pub fn needs_running(self) -> bool {
+        matches!(self, RunStatus::Pending | RunStatus::DataChanged)
+    }
+}
+
+/// What the run store holds for a point's config hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Past {
+    /// No finished run.
+    NotRun,
+    /// A finished run with the same data hashes.
+    Finished,
+    /// Finished runs, all with other data hashes.
+    FinishedWithOtherData,
 }
 
 /// One point of a sweep.
@@ -121,8 +162,18 @@ pub struct SweepRun {
     pub point: Vec<(String, toml::Value)>,
     /// The resolved experiment.
     pub experiment: ResolvedExperiment,
+    /// The hashes of its input data ([`data_hash`](super::data_hash)).
+    pub data_hashes: DataHashes,
     /// Whether it needs running.
     pub status: RunStatus,
+}
+
+impl SweepRun {
+    /// The point as `key=value, key=value` (empty without axes).
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self.point.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.join(", ")
+    }
 }
 
 /// An expanded sweep.
@@ -137,21 +188,142 @@ pub struct SweepPlan {
 impl SweepPlan {
     /// The points that need running.
     pub fn pending(&self) -> impl Iterator<Item = &SweepRun> {
-        self.runs.iter().filter(|r| r.status == RunStatus::Pending)
+        self.runs.iter().filter(|r| r.status.needs_running())
+    }
+
+    /// How many points are in each state.
+    pub fn counts(&self) -> SweepCounts {
+        let count =
+            |f: &dyn Fn(RunStatus) -> bool| self.runs.iter().filter(|r| f(r.status)).count();
+        SweepCounts {
+            configs: self.runs.len(),
+            to_run: count(&|s| s.needs_running()),
+            already_finished: count(&|s| s == RunStatus::AlreadyDone),
+            duplicates: count(&|s| matches!(s, RunStatus::Duplicate { .. })),
+            data_changed: count(&|s| s == RunStatus::DataChanged),
+        }
+    }
+
+    /// The directory the summary is written to: the first point's experiment directory
+    /// (`<results>/<name>`), which is every point's unless the name itself is swept.
+    pub fn summary_dir(&self) -> Option<PathBuf> {
+        self.runs
+            .first()
+            .map(|r| runner::experiment_dir(&r.experiment))
     }
 }
 
+/// How many points of a plan are in each state; its `Display` is the line a sweep prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepCounts {
+    /// Every point.
+    pub configs: usize,
+    /// Points that run (new ones and those whose data changed).
+    pub to_run: usize,
+    /// Points whose run finished on the same data.
+    pub already_finished: usize,
+    /// Points that resolve like an earlier one.
+    pub duplicates: usize,
+    /// Points that run again because their data changed.
+    pub data_changed: usize,
+}
+
+impl fmt::Display for SweepCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "sweep: {} configs, {} to run, {} already finished",
+            self.configs, self.to_run, self.already_finished
+        )?;
+        if self.duplicates > 0 {
+            write!(f, ", {} same as another point", self.duplicates)?;
+        }
+        if self.data_changed > 0 {
+            write!(
+                f,
+                "; {} configs re-run because their data changed",
+                self.data_changed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Expands the sweep and marks what the run store already holds: a point is done when a
+/// finished run under its experiment directory has its config hash and its data hashes.
+pub fn plan(layers: &Layers, axes: &[Axis]) -> Result<SweepPlan> {
+    let mut finished: HashMap<PathBuf, HashMap<String, Vec<DataHashes>>> = HashMap::new();
+    expand(layers, axes, |experiment, data| {
+        let dir = runner::experiment_dir(experiment);
+        let runs = match finished.entry(dir) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let runs = runner::finished_data_hashes(entry.key())?;
+                entry.insert(runs)
+            }
+        };
+        Ok(match runs.get(experiment.config_hash()) {
+            None => Past::NotRun,
+            Some(earlier) if earlier.contains(data) => Past::Finished,
+            Some(_) => Past::FinishedWithOtherData,
+        })
+    })
+}
+
+/// What a sweep did.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// The points run, with their run directories.
+    pub finished: Vec<(usize, PathBuf)>,
+    /// The points that failed, with their errors.
+    pub failures: Vec<(usize, Error)>,
+    /// The summary table (`sweep_summary.md`), if there was a point to summarise.
+    pub summary: Option<PathBuf>,
+}
+
+/// Runs the plan's pending points with `launcher`, then writes the summary of every point
+/// ([`runner::summarize_sweep`]). A failed point does not stop the others.
+pub fn run(plan: &SweepPlan, launcher: &dyn Launcher) -> Result<SweepOutcome> {
+    let pending: Vec<&SweepRun> = plan.pending().collect();
+    let experiments: Vec<&ResolvedExperiment> = pending.iter().map(|r| &r.experiment).collect();
+    let mut outcome = SweepOutcome {
+        finished: Vec::new(),
+        failures: Vec::new(),
+        summary: None,
+    };
+    for (point, launched) in pending.iter().zip(launcher.launch(&experiments)) {
+        match launched {
+            Launched::Finished(dir) => outcome.finished.push((point.index, dir)),
+            Launched::Failed(error) => outcome.failures.push((point.index, error)),
+        }
+    }
+    if let Some(dir) = plan.summary_dir() {
+        outcome.summary = Some(runner::summarize_sweep(&dir, plan)?);
+    }
+    Ok(outcome)
+}
+
 /// Expands the sweep of `layers` (its `[sweep]` table) and `axes` (from `--axis`) into the
-/// cartesian product, each point resolved; `already_done(hash)` marks the finished ones.
-/// Without any axis the plan has the one point of the base config.
+/// cartesian product, each point resolved and its data hashed; `past(experiment, data hashes)`
+/// says what the run store holds for it. Without any axis the plan has the one point of the
+/// base config.
 pub fn expand(
     layers: &Layers,
     axes: &[Axis],
-    mut already_done: impl FnMut(&str) -> bool,
+    mut past: impl FnMut(&ResolvedExperiment, &DataHashes) -> Result<Past>,
 ) -> Result<SweepPlan> {
     let stack = LayerStack::build(layers)?;
     let (file, figment) = stack.extract(&[])?;
     let mut all = file_axes(&file.sweep, &figment)?;
+    for (i, axis) in axes.iter().enumerate() {
+        ensure_config!(
+            axes[..i].iter().all(|a| a.key != axis.key),
+            &axis.key,
+            "given twice as a sweep axis ({}); list every value once, e.g. `--axis {}=V1,V2,V3`",
+            axis.origin,
+            axis.key
+        );
+    }
     for axis in axes {
         all.retain(|a| a.key != axis.key);
         all.push(axis.clone());
@@ -177,6 +349,7 @@ pub fn expand(
         .iter()
         .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
         .ok_or_else(|| Error::config("sweep", "the product of the axes is too large"))?;
+    let mut hasher = DataHasher::default();
     let mut runs: Vec<SweepRun> = Vec::with_capacity(total);
     for index in 0..total {
         let mut rest = index;
@@ -190,25 +363,33 @@ pub fn expand(
             .iter()
             .zip(&all)
             .map(|((key, value), axis)| {
-                Layer::assignment(
+                Setting::assignment(
                     "sweep",
                     key,
                     value.clone(),
                     format!("sweep axis {key} ({})", axis.origin),
                 )
             })
-            .collect::<Result<Vec<Layer>>>()?;
+            .collect::<Result<Vec<Setting>>>()?;
         let experiment = stack.resolve(&extra)?;
+        let data_hashes = hasher.hashes(&experiment)?;
         let hash = experiment.config_hash();
-        let status = match runs.iter().find(|r| r.experiment.config_hash() == hash) {
+        let status = match runs
+            .iter()
+            .find(|r| r.experiment.config_hash() == hash && r.data_hashes == data_hashes)
+        {
             Some(earlier) => RunStatus::Duplicate { of: earlier.index },
-            None if already_done(hash) => RunStatus::AlreadyDone,
-            None => RunStatus::Pending,
+            None => match past(&experiment, &data_hashes)? {
+                Past::NotRun => RunStatus::Pending,
+                Past::Finished => RunStatus::AlreadyDone,
+                Past::FinishedWithOtherData => RunStatus::DataChanged,
+            },
         };
         runs.push(SweepRun {
             index,
             point,
             experiment,
+            data_hashes,
             status,
         });
     }

@@ -266,8 +266,12 @@ pub fn gaussian_weights(spec: &ValidGridSpec, stations: &[(f64, f64)]) -> Mat<f6
     };
     // Fresh threads: workers that have just run the wide-vector matrix kernels of an earlier
     // gridding can run the trigonometric library calls many times slower (measured: 1.8 s
-    // instead of 0.1 s for the paper's grid and 1,300 stations).
-    match rayon::ThreadPoolBuilder::new().build() {
+    // instead of 0.1 s for the paper's grid and 1,300 stations). As many as the current pool
+    // has, so that a sweep's run keeps to its share of the cores.
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(rayon::current_num_threads())
+        .build()
+    {
         Ok(pool) => pool.install(distances),
         Err(_) => distances(),
     }

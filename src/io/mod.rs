@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
@@ -47,6 +48,14 @@ pub fn real_data_dir() -> Option<PathBuf> {
 /// needed), which is synced and then renamed over `path`. A crash or an error never leaves a
 /// half-written file where a complete one was, and readers never see one; on error the
 /// temporary file is removed.
+///
+/// The temporary file is `.NAME.PID.N.tmp` (NAME the target's file name, PID this process, N a
+/// process-wide counter), so two writers of the same target, in two processes or two threads
+/// of one, never share a temporary file: the last rename wins and both writes succeed.
+///
+/// A writer that was killed leaves its temporary file behind. Before writing, the temporaries
+/// of the same target whose process is no longer alive are removed (see
+/// [`remove_stale_temporaries`]).
 pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -58,12 +67,17 @@ pub fn write_atomic(
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path
         .file_name()
-        .ok_or_else(|| Error::config("out", format!("`{}` is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+        .ok_or_else(|| Error::config("out", format!("`{}` is not a file path", path.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let removed = remove_stale_temporaries(dir, &name);
+    if removed > 0 {
+        tracing::warn!(
+            "removed {removed} temporary file(s) of `{name}` in {} left by a writer that was killed",
+            dir.display()
+        );
+    }
+    let tmp = dir.join(temporary_name(&name, std::process::id(), next_write()));
     let written = File::create(&tmp)
         .and_then(|file| {
             let mut out = BufWriter::new(file);
@@ -77,6 +91,73 @@ pub fn write_atomic(
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// The process-wide count of atomic writes, which makes each temporary name unique.
+static WRITES: AtomicU64 = AtomicU64::new(0);
+
+fn next_write() -> u64 {
+    WRITES.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `.NAME.PID.N.tmp`: the temporary file of write number `n` of process `pid` to `name`.
+fn temporary_name(name: &str, pid: u32, n: u64) -> String {
+    format!(".{name}.{pid}.{n}.tmp")
+}
+
+/// The writing process of a temporary file of `name`: `.NAME.PID.N.tmp`, or `.NAME.PID.tmp` as
+/// written before temporaries were numbered. `None` for any other file name.
+fn temporary_writer(file_name: &str, name: &str) -> Option<u32> {
+    let rest = file_name
+        .strip_prefix('.')?
+        .strip_prefix(name)?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let pid = match rest.split_once('.') {
+        Some((pid, n)) if digits(n) => pid,
+        Some(_) => return None,
+        None => rest,
+    };
+    if digits(pid) { pid.parse().ok() } else { None }
+}
+
+/// Removes the temporary files of `name` in `dir` (exactly `.NAME.PID.N.tmp` or
+/// `.NAME.PID.tmp`) whose writing process is no longer alive, and returns how many it removed.
+///
+/// Conservative by design: only Linux can tell (through `/proc/PID`), so elsewhere, or where
+/// `/proc` is not mounted, nothing is removed; this process's own temporaries (other threads
+/// may be writing them) and those of any live process (which may be a reused pid) are kept;
+/// a file that cannot be removed is left, with a warning.
+pub fn remove_stale_temporaries(dir: &Path, name: &str) -> usize {
+    let proc = Path::new("/proc");
+    if !cfg!(target_os = "linux") || !proc.join("self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let own = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|f| temporary_writer(f, name)) else {
+            continue;
+        };
+        if pid == own || proc.join(pid.to_string()).exists() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            // Another writer of the same target removed it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                "cannot remove the stale temporary file {}: {e}",
+                entry.path().display()
+            ),
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
@@ -102,5 +183,85 @@ mod tests {
         );
         let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(entries, 1, "no temporary files remain");
+    }
+
+    #[test]
+    fn two_parallel_writers_of_one_target_do_not_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entry.qstack");
+        let contents: Vec<String> = (0..8)
+            .map(|t| format!("writer {t} ").repeat(1000))
+            .collect();
+        std::thread::scope(|scope| {
+            for text in &contents {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..25 {
+                        write_atomic(path, |w| w.write_all(text.as_bytes())).unwrap();
+                    }
+                });
+            }
+        });
+        let last = std::fs::read_to_string(&path).unwrap();
+        assert!(contents.contains(&last), "the file is one whole write");
+        let entries = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(entries, 1, "no temporary files remain");
+    }
+
+    #[test]
+    fn a_killed_writers_temporaries_are_removed_on_the_next_write() {
+        if !Path::new("/proc/self").exists() {
+            eprintln!("skipped: no /proc to tell whether a writer is alive");
+            return;
+        }
+        // A process that has exited: its pid names no live process (unless reused at once,
+        // which would only keep its files).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let own = std::process::id();
+        let dir = tempfile::tempdir().unwrap();
+        let touch = |name: &str| std::fs::write(dir.path().join(name), b"partial").unwrap();
+        let stale = [
+            format!(".out.csv.{dead}.7.tmp"),
+            format!(".out.csv.{dead}.tmp"),
+        ];
+        let kept = [
+            format!(".out.csv.{own}.99.tmp"),
+            format!(".other.csv.{dead}.7.tmp"),
+            format!(".out.csv.{dead}.x.tmp"),
+            format!("out.csv.{dead}.7.tmp"),
+            format!(".out.csv.{dead}.7.tmp.bak"),
+        ];
+        for name in stale.iter().chain(&kept) {
+            touch(name);
+        }
+        write_atomic(&dir.path().join("out.csv"), |w| w.write_all(b"whole")).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = kept.to_vec();
+        expected.push("out.csv".into());
+        expected.sort();
+        assert_eq!(left, expected);
+    }
+
+    #[test]
+    fn temporary_names_are_read_back_exactly() {
+        assert_eq!(
+            temporary_writer(&temporary_name("a.csv", 42, 3), "a.csv"),
+            Some(42)
+        );
+        assert_eq!(temporary_writer(".a.csv.42.tmp", "a.csv"), Some(42));
+        assert_eq!(temporary_writer(".a.csv.42.3.tmp", "b.csv"), None);
+        assert_eq!(temporary_writer(".a.csv..3.tmp", "a.csv"), None);
+        assert_eq!(temporary_writer(".a.csv.42.3.4.tmp", "a.csv"), None);
+        assert_eq!(temporary_writer(".a.csv.tmp", "a.csv"), None);
+        assert_ne!(
+            temporary_name("a", 1, next_write()),
+            temporary_name("a", 1, next_write())
+        );
     }
 }

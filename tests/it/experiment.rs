@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use quakelab::Error;
 use quakelab::decode::{DecoderConfig, RidgeSettings};
 use quakelab::experiment::config::{self, CatalogSource, GnssSource, Layers};
-use quakelab::experiment::sweep::{self, Axis, RunStatus};
+use quakelab::experiment::data_hash::DataHashes;
+use quakelab::experiment::sweep::{self, Axis, Past, RunStatus};
 use quakelab::seismicity::bvalue::WindowKind;
 use quakelab::seismicity::kde::Bandwidth;
 
@@ -65,6 +66,11 @@ fn parse_show(text: &str) -> BTreeMap<String, (String, String)> {
             )
         })
         .collect()
+}
+
+/// A run store with no finished run.
+fn not_run(_: &config::ResolvedExperiment, _: &DataHashes) -> quakelab::Result<Past> {
+    Ok(Past::NotRun)
 }
 
 fn window_days(experiment: &config::ResolvedExperiment) -> usize {
@@ -138,11 +144,8 @@ min_events = 40
         "65",
         "derived from features.seismicity.window_days + dataset.horizon_days",
     );
-    expect(
-        "decoders.0",
-        "{ alpha = 2.0, kind = \"ridge\" }",
-        &file_name,
-    );
+    expect("decoders.0.alpha", "2.0", &file_name);
+    expect("decoders.0.kind", "\"ridge\"", &file_name);
 }
 
 #[test]
@@ -320,7 +323,7 @@ fn decoder_groups_read_their_files_and_hash_like_inline_tables() {
     let shown = parse_show(&config::show(&layers(&grouped)).unwrap());
     let group_file = dir.path().join("decoder").join("ridge.toml");
     assert_eq!(
-        shown["decoders.0"].1,
+        shown["decoders.0.alpha"].1,
         format!("group {}", group_file.display())
     );
 
@@ -418,7 +421,7 @@ fn a_sweep_expands_the_cartesian_product_in_loop_order() {
         &format!("{MINIMAL}\n[sweep]\n\"features.seismicity.window_days\" = [32, 64]\n"),
     );
     let axes = [Axis::parse("labels.bandwidth=scott,30,90").unwrap()];
-    let plan = sweep::expand(&layers(&file), &axes, |_| false).unwrap();
+    let plan = sweep::expand(&layers(&file), &axes, not_run).unwrap();
     assert_eq!(plan.axes.len(), 2);
     assert_eq!(plan.axes[0].origin, file.display().to_string());
     assert_eq!(plan.axes[1].origin, "--axis");
@@ -464,7 +467,7 @@ fn a_sweep_table_may_use_dotted_keys_and_a_command_line_axis_replaces_it() {
             "{MINIMAL}\n[sweep]\nfeatures.seismicity.window_days = [32, 64, 128]\nseed = [1, 2]\n"
         ),
     );
-    let plan = sweep::expand(&layers(&file), &[], |_| false).unwrap();
+    let plan = sweep::expand(&layers(&file), &[], not_run).unwrap();
     assert_eq!(plan.runs.len(), 3 * 2);
     let keys: Vec<&str> = plan.axes.iter().map(|a| a.key.as_str()).collect();
     assert_eq!(keys, ["features.seismicity.window_days", "seed"]);
@@ -474,7 +477,7 @@ fn a_sweep_table_may_use_dotted_keys_and_a_command_line_axis_replaces_it() {
     let replaced = sweep::expand(
         &layers(&file),
         &[Axis::parse("features.seismicity.window_days=256").unwrap()],
-        |_| false,
+        not_run,
     )
     .unwrap();
     assert_eq!(replaced.runs.len(), 2);
@@ -494,14 +497,20 @@ fn a_resumed_sweep_skips_finished_and_duplicate_points() {
         Axis::parse("features.seismicity.window_days=32,64,128").unwrap(),
         Axis::parse("features.seismicity.min_events=20,40").unwrap(),
     ];
-    let first = sweep::expand(&layers(&file), &axes, |_| false).unwrap();
+    let first = sweep::expand(&layers(&file), &axes, not_run).unwrap();
     assert_eq!(first.pending().count(), 6);
     let done: Vec<String> = [1, 4]
         .iter()
         .map(|&i| first.runs[i].experiment.config_hash().to_string())
         .collect();
-    let again =
-        sweep::expand(&layers(&file), &axes, |hash| done.iter().any(|d| d == hash)).unwrap();
+    let again = sweep::expand(&layers(&file), &axes, |experiment, _| {
+        Ok(if done.iter().any(|d| d == experiment.config_hash()) {
+            Past::Finished
+        } else {
+            Past::NotRun
+        })
+    })
+    .unwrap();
     let statuses: Vec<RunStatus> = again.runs.iter().map(|r| r.status).collect();
     use RunStatus::{AlreadyDone, Pending};
     assert_eq!(
@@ -515,7 +524,7 @@ fn a_resumed_sweep_skips_finished_and_duplicate_points() {
     let dup = sweep::expand(
         &layers(&file),
         &[Axis::parse("labels.bandwidth=30,30.0,scott").unwrap()],
-        |_| false,
+        not_run,
     )
     .unwrap();
     let statuses: Vec<RunStatus> = dup.runs.iter().map(|r| r.status).collect();
@@ -528,7 +537,7 @@ fn sweep_axes_are_checked() {
     let file = write(dir.path(), "sweep.toml", MINIMAL);
     let axis = Axis::parse("features.seismicity.window_days=32,64").unwrap();
     let fixed = layers(&file).with_overrides(["features.seismicity.window_days=16"]);
-    let (key, _) = config_error(sweep::expand(&fixed, &[axis], |_| false));
+    let (key, _) = config_error(sweep::expand(&fixed, &[axis], not_run));
     assert_eq!(key, "features.seismicity.window_days");
 
     let (key, _) = config_error(Axis::parse("tracking.results_dir=a,b"));
@@ -540,7 +549,7 @@ fn sweep_axes_are_checked() {
     assert_eq!(axis.values.len(), 2);
 
     let bad = Axis::parse("features.seismicity.windw_days=32,64").unwrap();
-    let (key, message) = config_error(sweep::expand(&layers(&file), &[bad], |_| false));
+    let (key, message) = config_error(sweep::expand(&layers(&file), &[bad], not_run));
     assert_eq!(key, "features.seismicity.windw_days");
     assert!(message.contains("sweep axis"), "{message}");
 }
@@ -625,4 +634,315 @@ fn copy_needed(to: &Path) {
     std::fs::create_dir_all(to.join("catalogs")).unwrap();
     std::fs::create_dir_all(to.join("gnss/geonet18")).unwrap();
     std::fs::write(to.join("catalogs/japan_comcat_1990-2019.csv"), "").unwrap();
+}
+
+/// `decoders = [ridge, random_forest]` inline, every other key at its default.
+const TWO_DECODERS: &str = r#"
+name = "t"
+decoders = [{ kind = "ridge", alpha = 1.0 }, { kind = "random_forest", n_trees = 10 }]
+"#;
+
+/// Setting `key` of a decoder, as its settings serialise.
+fn decoder_setting(decoder: &DecoderConfig, key: &str) -> serde_json::Value {
+    serde_json::to_value(decoder).unwrap()[key].clone()
+}
+
+#[test]
+fn a_decoder_setting_is_overridden_by_kind_or_index_and_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "exp.toml", TWO_DECODERS);
+    let overridden = config::resolve(
+        &layers(&file)
+            .with_overrides(["decoders.random_forest.max_depth=6", "decoders.0.alpha=3"])
+            .with_env(env(&[("QUAKELAB_DECODERS__RIDGE__ALPHA", "4")])),
+    )
+    .unwrap();
+    let decoders = overridden.decoders();
+    assert_eq!(decoder_setting(&decoders[1], "max_depth"), 6);
+    assert_eq!(decoder_setting(&decoders[1], "n_trees"), 10, "others kept");
+    // The environment is applied after --set.
+    assert_eq!(decoder_setting(&decoders[0], "alpha"), 4.0);
+
+    // The hash is that of the same settings written inline, and differs from the file's.
+    let inline = write(
+        dir.path(),
+        "inline.toml",
+        r#"
+name = "t"
+decoders = [{ kind = "ridge", alpha = 4.0 }, { kind = "random_forest", n_trees = 10, max_depth = 6 }]
+"#,
+    );
+    let written = config::resolve(&layers(&inline)).unwrap();
+    assert_eq!(overridden.config_hash(), written.config_hash());
+    let plain = config::resolve(&layers(&file)).unwrap();
+    assert_ne!(overridden.config_hash(), plain.config_hash());
+}
+
+#[test]
+fn config_show_gives_a_decoder_override_with_its_source() {
+    let mut input = Layers::new("experiments/paper.toml")
+        .with_overrides(["decoders.random_forest.max_depth=6"]);
+    input.real_data_dir = None;
+    let shown = parse_show(&config::show(&input).unwrap());
+    // paper.toml lists persistence, climatology, ridge, random_forest: the forest is entry 3.
+    assert_eq!(
+        shown["decoders.3.max_depth"],
+        (
+            "6".to_string(),
+            "--set decoders.random_forest.max_depth=6".to_string()
+        )
+    );
+    assert_eq!(
+        shown["decoders.3.n_trees"].1,
+        "group experiments/decoder/random_forest.toml"
+    );
+    assert_eq!(shown["decoders.3.kind"].0, "\"random_forest\"");
+}
+
+#[test]
+fn a_decoder_override_naming_a_missing_or_repeated_kind_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "exp.toml", TWO_DECODERS);
+    let (key, message) = config_error(config::resolve(
+        &layers(&file).with_overrides(["decoders.climatology.x=1"]),
+    ));
+    assert_eq!(key, "decoders.climatology.x");
+    assert!(
+        message.contains("present: ridge, random_forest"),
+        "{message}"
+    );
+    assert!(
+        message.contains("--set decoders.climatology.x=1"),
+        "{message}"
+    );
+
+    let twice = write(
+        dir.path(),
+        "twice.toml",
+        "name = \"t\"\ndecoders = [{ kind = \"ridge\" }, { kind = \"climatology\" }, { kind = \"ridge\", alpha = 5.0 }]\n",
+    );
+    let (key, message) = config_error(config::resolve(
+        &layers(&twice).with_overrides(["decoders.ridge.alpha=2"]),
+    ));
+    assert_eq!(key, "decoders.ridge.alpha");
+    assert!(message.contains("ambiguous"), "{message}");
+    assert!(message.contains("decoders.0, decoders.2"), "{message}");
+    assert!(message.contains("decoders.0.alpha"), "{message}");
+    // Addressed by index, the same entry is fine.
+    let by_index = config::resolve(&layers(&twice).with_overrides(["decoders.2.alpha=2"])).unwrap();
+    assert_eq!(decoder_setting(&by_index.decoders()[2], "alpha"), 2.0);
+    assert_eq!(decoder_setting(&by_index.decoders()[0], "alpha"), 1.0);
+
+    // An unknown setting and a value its check refuses name the key and the override.
+    let (key, message) = config_error(config::resolve(
+        &layers(&file).with_overrides(["decoders.ridge.alpah=2"]),
+    ));
+    assert_eq!(key, "decoders.ridge.alpah");
+    assert!(
+        message.contains("--set decoders.ridge.alpah=2"),
+        "{message}"
+    );
+    let (key, message) = config_error(config::resolve(
+        &layers(&file).with_overrides(["decoders.ridge.alpha=-2"]),
+    ));
+    assert_eq!(key, "decoders.0.alpha");
+    assert!(
+        message.contains("--set decoders.ridge.alpha=-2"),
+        "{message}"
+    );
+    let (key, _) = config_error(config::resolve(
+        &layers(&file).with_overrides(["decoders.5.alpha=2"]),
+    ));
+    assert_eq!(key, "decoders.5.alpha");
+}
+
+#[test]
+fn a_sweep_axis_over_a_decoder_setting_gives_one_point_per_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "exp.toml", TWO_DECODERS);
+    let axes = [Axis::parse("decoders.random_forest.max_depth=4,8").unwrap()];
+    let plan = sweep::expand(&layers(&file), &axes, not_run).unwrap();
+    let depths: Vec<serde_json::Value> = plan
+        .runs
+        .iter()
+        .map(|r| decoder_setting(&r.experiment.decoders()[1], "max_depth"))
+        .collect();
+    assert_eq!(depths, [4, 8]);
+    assert_ne!(
+        plan.runs[0].experiment.config_hash(),
+        plan.runs[1].experiment.config_hash()
+    );
+    assert!(plan.runs.iter().all(|r| r.status == RunStatus::Pending));
+
+    // The same axis from the file's [sweep] table.
+    let table = write(
+        dir.path(),
+        "table.toml",
+        &format!("{TWO_DECODERS}\n[sweep]\n\"decoders.random_forest.max_depth\" = [4, 8]\n"),
+    );
+    let from_file = sweep::expand(&layers(&table), &[], not_run).unwrap();
+    let hashes = |p: &sweep::SweepPlan| -> Vec<String> {
+        p.runs
+            .iter()
+            .map(|r| r.experiment.config_hash().to_string())
+            .collect()
+    };
+    assert_eq!(hashes(&from_file), hashes(&plan));
+
+    // Fixed by --set as well: every point would be the same.
+    let fixed = layers(&file).with_overrides(["decoders.random_forest.max_depth=3"]);
+    let (key, _) = config_error(sweep::expand(&fixed, &axes, not_run));
+    assert_eq!(key, "decoders.random_forest.max_depth");
+}
+
+#[test]
+fn a_repeated_axis_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "sweep.toml",
+        &format!("{MINIMAL}\n[sweep]\nseed = [1, 2]\n"),
+    );
+    let axes = [
+        Axis::parse("features.seismicity.window_days=32,64").unwrap(),
+        Axis::parse("features.seismicity.window_days=128").unwrap(),
+    ];
+    let (key, message) = config_error(sweep::expand(&layers(&file), &axes, not_run));
+    assert_eq!(key, "features.seismicity.window_days");
+    assert!(message.contains("given twice"), "{message}");
+    // A command-line axis replacing a [sweep] axis stays allowed.
+    let plan = sweep::expand(&layers(&file), &[Axis::parse("seed=5").unwrap()], not_run).unwrap();
+    assert_eq!(plan.runs.len(), 1);
+    assert_eq!(plan.runs[0].experiment.seed(), 5);
+}
+
+/// Records a finished run of `experiment` in its run store, with the data hashes the sweep
+/// computes, as the runner records one (without running the pipeline).
+fn record_finished_run(experiment: &config::ResolvedExperiment, data: &DataHashes) {
+    use quakelab::track::{Run, RunSpec, RunStatus as Status, Tracker};
+    let spec = data.iter().fold(
+        RunSpec::new(experiment.name(), "config", experiment.seed()),
+        |spec, (name, hash)| spec.with_data_hash(name, hash),
+    );
+    let mut run = Run::start(&experiment.tracking().results_dir, &spec, None).unwrap();
+    run.log_params(&[(
+        "config_hash".to_string(),
+        experiment.config_hash().to_string(),
+    )])
+    .unwrap();
+    run.finish(Status::Finished).unwrap();
+}
+
+#[test]
+fn a_changed_catalog_file_reruns_the_finished_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = write(dir.path(), "catalog.csv", "time,latitude,longitude,mag\n");
+    let file = write(
+        dir.path(),
+        "exp.toml",
+        &format!(
+            "{MINIMAL}\n[data]\ncatalog = \"{}\"\n[encoder]\nkind = \"none\"\n[tracking]\nresults_dir = \"{}\"\n",
+            catalog.display(),
+            dir.path().join("results").display()
+        ),
+    );
+    let axes = [Axis::parse("features.seismicity.window_days=32,64").unwrap()];
+    let first = sweep::plan(&layers(&file), &axes).unwrap();
+    // The catalog's data hash is the SHA-256 of its bytes; no GNSS images, no GNSS hash.
+    use sha2::Digest;
+    let bytes_hash: String = sha2::Sha256::digest(std::fs::read(&catalog).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected: DataHashes = [("catalog".to_string(), bytes_hash)].into();
+    assert_eq!(first.runs[0].data_hashes, expected);
+    record_finished_run(&first.runs[0].experiment, &first.runs[0].data_hashes);
+
+    let resumed = sweep::plan(&layers(&file), &axes).unwrap();
+    let statuses: Vec<RunStatus> = resumed.runs.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [RunStatus::AlreadyDone, RunStatus::Pending]);
+
+    // The same config on an edited catalog runs again, and the sweep says why.
+    std::fs::write(
+        &catalog,
+        "time,latitude,longitude,mag\n2010-01-01T00:00:00,35,140,4\n",
+    )
+    .unwrap();
+    let edited = sweep::plan(&layers(&file), &axes).unwrap();
+    let statuses: Vec<RunStatus> = edited.runs.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [RunStatus::DataChanged, RunStatus::Pending]);
+    assert_eq!(edited.pending().count(), 2);
+    let line = edited.counts().to_string();
+    assert_eq!(
+        line,
+        "sweep: 2 configs, 2 to run, 0 already finished; 1 configs re-run because their data changed"
+    );
+}
+
+#[test]
+fn two_sweep_points_sharing_a_cache_entry_run_in_parallel() {
+    use quakelab::experiment::launcher::LocalLauncher;
+    use std::num::NonZeroUsize;
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    // One year on a 6x6 grid; the two points differ only in ridge's alpha, so they grid the
+    // same images and share one entry of the image cache.
+    let file = write(
+        dir.path(),
+        "small.toml",
+        &format!(
+            r#"
+name = "small"
+seed = 7
+decoders = [{{ kind = "climatology" }}, {{ kind = "ridge", alpha = 1.0 }}]
+[period]
+start = "2010-01-01"
+end = "2011-01-01"
+[features.seismicity]
+window_days = 32
+min_events = 20
+[features.gnss]
+grid = "6x6"
+[encoder]
+pca_dims = 2
+[split]
+kinds = ["chronological"]
+[ablations]
+modalities = ["gnss"]
+[tracking]
+results_dir = "{}"
+"#,
+            results.display()
+        ),
+    );
+    let axes = [Axis::parse("decoders.ridge.alpha=1,2").unwrap()];
+    let plan = sweep::plan(&layers(&file), &axes).unwrap();
+    assert_eq!(plan.pending().count(), 2);
+    let launcher = LocalLauncher::new(NonZeroUsize::new(2).unwrap());
+    let outcome = sweep::run(&plan, &launcher).unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(outcome.finished.len(), 2);
+
+    let cache = results.join("cache").join("gnss");
+    let entries: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "one entry, no temporary files: {entries:?}"
+    );
+    let stack = quakelab::gnss::stack::ImageStack::read(&entries[0]).unwrap();
+    // 2010 has 365 days; 6 x 6 cells; N, E, U.
+    assert_eq!(stack.shape(), [365, 6, 6, 3]);
+
+    // The runs recorded the data hashes the plan computed: both points are now done.
+    let again = sweep::plan(&layers(&file), &axes).unwrap();
+    assert!(
+        again
+            .runs
+            .iter()
+            .all(|r| r.status == RunStatus::AlreadyDone)
+    );
 }

@@ -35,6 +35,16 @@
 //! reads `decoder/ridge.toml` (a [`DecoderConfig`] table) from the experiment file's directory,
 //! or failing that from `experiments/` under the current directory.
 //!
+//! # Per-decoder overrides
+//!
+//! `--set decoders.random_forest.max_depth=6` (or `QUAKELAB_DECODERS__RANDOM_FOREST__MAX_DEPTH=6`,
+//! or a sweep axis over that key) sets one setting of the decoder of that kind;
+//! `decoders.3.max_depth=6` addresses the entry by its index. These assignments bypass the
+//! layering (figment cannot merge into a list by kind) and are applied once the groups are
+//! read, in layer order; a kind not in the list, or listed twice, is refused (see
+//! `decoder_overrides.rs`). [`show`] names the override beside the value it set, and the config
+//! hash, taken of the effective file with the decoders inlined, reflects it.
+//!
 //! # Data paths
 //!
 //! A path is used as written (relative to the current directory), `synthetic:NAME` names a
@@ -78,8 +88,10 @@ pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.go
      NGL gps_timeseries (https://geodesy.unr.edu/gps_timeseries/), GEONET/GSI (https://terras.gsi.go.jp/), \
      JMA hypocenter catalog (https://www.data.jma.go.jp/eqev/data/bulletin/)";
 
+mod decoder_overrides;
 mod schema;
 
+use decoder_overrides::DecoderOverride;
 pub use schema::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -168,6 +180,32 @@ impl Layer {
             source: Some(Source::Custom(source)),
             dict: nest(&path, figment_value(value)),
         })
+    }
+}
+
+/// One assignment of a sweep point, `--set` or a variable: a layer, or a per-decoder override
+/// (`decoders.KIND.KEY` or `decoders.INDEX.KEY`), which is applied after the groups are read.
+#[derive(Debug, Clone)]
+pub(crate) enum Setting {
+    /// Merged by figment.
+    Layer(Layer),
+    /// Applied to the resolved decoders.
+    Decoder(DecoderOverride),
+}
+
+impl Setting {
+    /// One value at a dotted key, with a custom source description.
+    pub(crate) fn assignment(
+        name: &'static str,
+        key: &str,
+        value: toml::Value,
+        source: String,
+    ) -> Result<Setting> {
+        split_key(key)?;
+        match DecoderOverride::parse(key, &value, &source)? {
+            Some(o) => Ok(Setting::Decoder(o)),
+            None => Layer::assignment(name, key, value, source).map(Setting::Layer),
+        }
     }
 }
 
@@ -274,7 +312,7 @@ fn is_config_var(name: &str) -> bool {
 pub(crate) struct LayerStack {
     defaults: Layer,
     file: Option<Layer>,
-    fixed: Vec<Layer>,
+    fixed: Vec<Setting>,
     fixed_keys: Vec<String>,
     file_dir: Option<PathBuf>,
     real_data_dir: Option<PathBuf>,
@@ -301,7 +339,7 @@ impl LayerStack {
         let mut fixed_keys = Vec::new();
         for text in &layers.overrides {
             let (key, value) = split_assignment(text, "--set")?;
-            fixed.push(Layer::assignment(
+            fixed.push(Setting::assignment(
                 "--set",
                 key,
                 parse_value(value),
@@ -317,7 +355,7 @@ impl LayerStack {
         vars.sort();
         for (name, value) in vars {
             let key = name[ENV_PREFIX.len()..].to_lowercase().replace("__", ".");
-            fixed.push(Layer::assignment(
+            fixed.push(Setting::assignment(
                 "environment",
                 &key,
                 parse_value(value),
@@ -348,19 +386,34 @@ impl LayerStack {
     }
 
     /// Defaults < file < `extra` (sweep points) < overrides < environment.
-    pub(crate) fn figment(&self, extra: &[Layer]) -> Figment {
+    pub(crate) fn figment(&self, extra: &[Setting]) -> Figment {
         let mut figment = Figment::new().merge(self.defaults.clone());
         if let Some(file) = &self.file {
             figment = figment.merge(file.clone());
         }
-        for layer in extra.iter().chain(&self.fixed) {
-            figment = figment.merge(layer.clone());
+        for setting in extra.iter().chain(&self.fixed) {
+            if let Setting::Layer(layer) = setting {
+                figment = figment.merge(layer.clone());
+            }
         }
         figment
     }
 
+    /// The per-decoder overrides of `extra` (sweep points), then of `--set` and the
+    /// environment, in the order they apply.
+    fn decoder_overrides(&self, extra: &[Setting]) -> Vec<DecoderOverride> {
+        extra
+            .iter()
+            .chain(&self.fixed)
+            .filter_map(|setting| match setting {
+                Setting::Decoder(o) => Some(o.clone()),
+                Setting::Layer(_) => None,
+            })
+            .collect()
+    }
+
     /// The layered raw file and the figment that made it.
-    pub(crate) fn extract(&self, extra: &[Layer]) -> Result<(ExperimentFile, Figment)> {
+    pub(crate) fn extract(&self, extra: &[Setting]) -> Result<(ExperimentFile, Figment)> {
         let figment = self.figment(extra);
         let file = figment
             .extract::<ExperimentFile>()
@@ -369,9 +422,18 @@ impl LayerStack {
     }
 
     /// Layers, extracts and resolves.
-    pub(crate) fn resolve(&self, extra: &[Layer]) -> Result<ResolvedExperiment> {
+    pub(crate) fn resolve(&self, extra: &[Setting]) -> Result<ResolvedExperiment> {
+        self.resolve_with_figment(extra)
+            .map(|(resolved, _)| resolved)
+    }
+
+    /// [`LayerStack::resolve`], with the figment that made the file.
+    fn resolve_with_figment(&self, extra: &[Setting]) -> Result<(ResolvedExperiment, Figment)> {
         let (file, figment) = self.extract(extra)?;
-        resolve_file(file, self).map_err(|e| with_source(&figment, e))
+        let overrides = self.decoder_overrides(extra);
+        let resolved =
+            resolve_file(file, self, &overrides).map_err(|e| with_source(&figment, e))?;
+        Ok((resolved, figment))
     }
 
     /// The directories searched for groups, in order.
@@ -556,6 +618,7 @@ pub struct ResolvedExperiment {
     encoder: EncoderSettings,
     decoders: Vec<DecoderConfig>,
     decoder_groups: Vec<Option<PathBuf>>,
+    decoder_overrides: Vec<decoder_overrides::Applied>,
     split: SplitSettings,
     ablations: AblationSettings,
     evaluation: EvaluationSection,
@@ -791,7 +854,11 @@ fn decoder_group(stack: &LayerStack, name: &str, index: usize) -> Result<(Decode
 }
 
 /// Checks the layered file and materialises its settings.
-fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExperiment> {
+fn resolve_file(
+    file: ExperimentFile,
+    stack: &LayerStack,
+    overrides: &[DecoderOverride],
+) -> Result<ResolvedExperiment> {
     let mut effective = file;
     let mut derived = Vec::new();
     let f = &effective;
@@ -838,7 +905,8 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
             .ok_or_else(|| Error::config("encoder.batch_size", "must be at least 1, got 0"))?,
     };
 
-    let (decoders, decoder_groups) = resolve_decoders(&f.decoders, stack)?;
+    let (decoders, decoder_groups, decoder_overrides) =
+        resolve_decoders(&f.decoders, stack, overrides)?;
 
     let sp = &f.split;
     ensure_config!(
@@ -915,6 +983,7 @@ fn resolve_file(file: ExperimentFile, stack: &LayerStack) -> Result<ResolvedExpe
         encoder,
         decoders,
         decoder_groups,
+        decoder_overrides,
         split: SplitSettings {
             splits,
             embargo_days,
@@ -1056,11 +1125,20 @@ fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
     })
 }
 
-/// The decoders, groups read and settings checked, with the group file of each (if any).
+/// The decoders and their group files, and the settings the per-decoder overrides set: groups
+/// read, overrides applied (see `decoder_overrides.rs`), then every decoder checked.
+type Decoders = (
+    Vec<DecoderConfig>,
+    Vec<Option<PathBuf>>,
+    Vec<decoder_overrides::Applied>,
+);
+
+/// The decoders, groups read, overrides applied and settings checked.
 fn resolve_decoders(
     entries: &[TextOr<DecoderConfig>],
     stack: &LayerStack,
-) -> Result<(Vec<DecoderConfig>, Vec<Option<PathBuf>>)> {
+    overrides: &[DecoderOverride],
+) -> Result<Decoders> {
     ensure_config!(
         !entries.is_empty(),
         "decoders",
@@ -1076,16 +1154,37 @@ fn resolve_decoders(
             }
             TextOr::Table(config) => (config.clone(), None),
         };
-        config.check().map_err(|e| {
-            rekey(e, |key| match key.strip_prefix("decoder") {
-                Some(rest) => format!("decoders.{i}{rest}"),
-                None => key.to_string(),
-            })
-        })?;
         decoders.push(config);
         decoder_groups.push(group);
     }
-    Ok((decoders, decoder_groups))
+    let applied = decoder_overrides::apply(&mut decoders, overrides)?;
+    for (i, config) in decoders.iter().enumerate() {
+        config.check().map_err(|e| match e {
+            Error::Config { key, message } => {
+                let field = key.strip_prefix("decoder.").unwrap_or(&key);
+                // A value an override set is named by the override's source.
+                match applied
+                    .iter()
+                    .rev()
+                    .find(|a| a.index == i && a.field == field)
+                {
+                    Some(a) => Error::config(
+                        format!("decoders.{i}.{field}"),
+                        format!("{message} (from {})", a.source),
+                    ),
+                    None => Error::config(
+                        match key.strip_prefix("decoder") {
+                            Some(rest) => format!("decoders.{i}{rest}"),
+                            None => key,
+                        },
+                        message,
+                    ),
+                }
+            }
+            other => other,
+        })?;
+    }
+    Ok((decoders, decoder_groups, applied))
 }
 
 /// The split manifest: one [`SplitKind`] per split, blocked folds one by one.
@@ -1157,12 +1256,14 @@ fn resolve_ablations(a: &AblationsSection) -> Result<AblationSettings> {
 /// `quakelab config show FILE`.
 ///
 /// The source is the layer that set the value: `default`, the file's path, `--set KEY=VALUE`,
-/// `env QUAKELAB_...`; a decoder read from a group shows the group file, and a default worked
-/// out from other settings shows `derived from ...`. The first line gives the config hash.
+/// `env QUAKELAB_...`; a default worked out from other settings shows `derived from ...`. Each
+/// decoder setting has its own line (`decoders.3.max_depth`): its source is the group file or
+/// the layer that listed the decoders where they wrote it, the per-decoder override that set it
+/// (`--set decoders.random_forest.max_depth=6`), or `default`. The first line gives the config
+/// hash.
 pub fn show(layers: &Layers) -> Result<String> {
     let stack = LayerStack::build(layers)?;
-    let (file, figment) = stack.extract(&[])?;
-    let resolved = resolve_file(file, &stack).map_err(|e| with_source(&figment, e))?;
+    let (resolved, figment) = stack.resolve_with_figment(&[])?;
     let value = serde_json::to_value(resolved.effective())
         .map_err(|e| Error::config("experiment", format!("cannot serialise the config: {e}")))?;
     let mut lines = Vec::new();
@@ -1198,28 +1299,62 @@ const SHOW_SOURCE_COLUMN: usize = 60;
 
 /// Where a shown value came from.
 fn source_of(key: &str, resolved: &ResolvedExperiment, figment: &Figment) -> String {
-    if let Some(index) = key
-        .strip_prefix("decoders.")
-        .and_then(|rest| rest.parse::<usize>().ok())
-        && let Some(Some(path)) = resolved.decoder_groups.get(index)
+    if let Some(rest) = key.strip_prefix("decoders.")
+        && let Some((index, field)) = rest.split_once('.')
+        && let Ok(index) = index.parse::<usize>()
     {
-        return format!("group {}", path.display());
+        return decoder_source(index, field, resolved, figment);
     }
     if let Some((_, from)) = resolved.derived.iter().find(|(k, _)| *k == key) {
         return format!("derived from {from}");
-    }
-    if key.starts_with("decoders.") {
-        return figment
-            .find_metadata("decoders")
-            .map_or_else(|| "unknown".into(), describe);
     }
     figment
         .find_metadata(key)
         .map_or_else(|| "unknown".into(), describe)
 }
 
+/// Where setting `field` of decoder `index` came from: the last override that set it, else the
+/// group file or the layer that listed the decoders where they wrote it, else `default`.
+fn decoder_source(
+    index: usize,
+    field: &str,
+    resolved: &ResolvedExperiment,
+    figment: &Figment,
+) -> String {
+    if let Some(applied) = resolved
+        .decoder_overrides
+        .iter()
+        .rev()
+        .find(|a| a.index == index && a.field == field)
+    {
+        return applied.source.clone();
+    }
+    if let Some(Some(path)) = resolved.decoder_groups.get(index) {
+        let written = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .is_some_and(|table| table.contains_key(field));
+        return if written {
+            format!("group {}", path.display())
+        } else {
+            format!("default (group {})", path.display())
+        };
+    }
+    let listed = figment.find_value("decoders").ok();
+    let written = listed
+        .as_ref()
+        .and_then(Value::as_array)
+        .and_then(|entries| entries.get(index))
+        .and_then(Value::as_dict)
+        .is_some_and(|entry| entry.contains_key(field));
+    match listed.and_then(|v| figment.get_metadata(v.tag()).map(describe)) {
+        Some(layer) if written => layer,
+        _ => "default".into(),
+    }
+}
+
 /// The leaves of a config as `(dotted key, TOML text)`: tables are walked, arrays of tables
-/// give one line per element (`decoders.0`), other arrays one line.
+/// are walked element by element (`decoders.0.kind`), other arrays give one line.
 fn collect_lines(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>) {
     let join = |key: &str| {
         if prefix.is_empty() {
@@ -1238,7 +1373,7 @@ fn collect_lines(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String,
             if !items.is_empty() && items.iter().all(serde_json::Value::is_object) =>
         {
             for (i, item) in items.iter().enumerate() {
-                out.push((join(&i.to_string()), toml_text(item)));
+                collect_lines(item, &join(&i.to_string()), out);
             }
         }
         other => out.push((prefix.to_string(), toml_text(other))),

@@ -268,9 +268,9 @@ impl Default for GnssImagingSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OriginName {
-    /// [`GridOrigin::Corner`].
+    /// [`GridOrigin::Corner`](crate::gnss::grid::GridOrigin::Corner).
     Corner,
-    /// [`GridOrigin::Centre`].
+    /// [`GridOrigin::Centre`](crate::gnss::grid::GridOrigin::Centre).
     Centre,
 }
 
@@ -278,9 +278,9 @@ pub enum OriginName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SpacingName {
-    /// [`SigmaSpacing::Latitude`].
+    /// [`SigmaSpacing::Latitude`](crate::gnss::grid::SigmaSpacing::Latitude).
     Latitude,
-    /// [`SigmaSpacing::Longitude`].
+    /// [`SigmaSpacing::Longitude`](crate::gnss::grid::SigmaSpacing::Longitude).
     Longitude,
 }
 
@@ -491,11 +491,11 @@ impl Default for AblationsSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModalityName {
-    /// [`Modality::Gnss`].
+    /// [`Modality::Gnss`](crate::dataset::Modality::Gnss).
     Gnss,
-    /// [`Modality::Seismicity`].
+    /// [`Modality::Seismicity`](crate::dataset::Modality::Seismicity).
     Seismicity,
-    /// [`Modality::Fusion`].
+    /// [`Modality::Fusion`](crate::dataset::Modality::Fusion).
     Fusion,
 }
 
