@@ -11,7 +11,7 @@
 //! Magnitudes are assigned to bins of width `bin_width` by rounding `M / bin_width` to the nearest
 //! integer; bin `k` has centre `k · bin_width`.
 
-use crate::catalog::MAGNITUDE_TOLERANCE;
+use crate::catalog::{MAGNITUDE_TOLERANCE, check_magnitude};
 use crate::{Error, Result};
 
 /// How to determine the completeness magnitude.
@@ -41,7 +41,9 @@ impl McMethod {
 
 /// The completeness magnitude of `magnitudes` by `method`, with magnitude bins of `bin_width`.
 ///
-/// Fails on an empty sample, on a non-finite magnitude, or on a non-positive `bin_width`.
+/// Fails on an empty sample, on a magnitude that is not finite or lies outside the physical range
+/// ([`crate::catalog::check_magnitude`]; it would stretch the histogram without bound), or on a
+/// `bin_width` below [`MIN_BIN_WIDTH`].
 pub fn completeness_magnitude(
     magnitudes: &[f64],
     method: &McMethod,
@@ -53,8 +55,8 @@ pub fn completeness_magnitude(
             "completeness magnitude of an empty magnitude sample".into(),
         ));
     }
-    if let Some(m) = magnitudes.iter().find(|m| !m.is_finite()) {
-        return Err(Error::Numerical(format!("magnitude {m} is not finite")));
+    for &m in magnitudes {
+        check_magnitude(m).map_err(Error::Numerical)?;
     }
     let histogram = Histogram::new(magnitudes, bin_width);
     match *method {
@@ -73,12 +75,16 @@ pub fn completeness_magnitude(
     }
 }
 
-/// Refuses a bin width that is not a positive finite number.
+/// The finest magnitude bin width accepted: finer than any catalog reports magnitudes, and it
+/// bounds a histogram over the physical magnitude range to 13,501 bins.
+pub const MIN_BIN_WIDTH: f64 = 1e-3;
+
+/// Refuses a bin width that is not a finite number of at least [`MIN_BIN_WIDTH`].
 pub(crate) fn check_bin_width(bin_width: f64) -> Result<()> {
     crate::ensure_config!(
-        bin_width.is_finite() && bin_width > 0.0,
+        bin_width.is_finite() && bin_width >= MIN_BIN_WIDTH,
         "seismicity.bin_width",
-        "must be a positive number, got {bin_width}"
+        "must be a number of at least {MIN_BIN_WIDTH}, got {bin_width}"
     );
     Ok(())
 }

@@ -240,8 +240,11 @@ fn study_windows_on_a_synthetic_scenario_writes_table_and_figures() {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{figure} is a PNG");
     }
     assert!(study.join("window_study.md").exists());
-    // The generated catalog is kept for the next command.
-    assert!(dir.path().join("results/scenarios/japan").is_dir());
+    // The generated catalog is kept for the next command, under a content key.
+    let entries: Vec<_> = std::fs::read_dir(dir.path().join("results/cache/catalog"))
+        .unwrap()
+        .collect();
+    assert_eq!(entries.len(), 1);
 }
 
 #[test]

@@ -28,10 +28,11 @@ fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
 
 fn catalog() -> Selection {
     let (_, rows) = read_csv("catalog.csv");
-    Selection {
-        times: rows.iter().map(|r| r[0].parse().unwrap()).collect(),
-        magnitudes: rows.iter().map(|r| r[1].parse().unwrap()).collect(),
-    }
+    Selection::new(
+        rows.iter().map(|r| r[0].parse().unwrap()).collect(),
+        rows.iter().map(|r| r[1].parse().unwrap()).collect(),
+    )
+    .unwrap()
 }
 
 fn params(estimator: BEstimator, mc: McChoice) -> ValidBValueParams {
@@ -172,9 +173,9 @@ fn event_count_windows_match_a_direct_computation() {
     // those magnitudes, computed here from scratch.
     let sel = catalog();
     let kept: Vec<(f64, f64)> = sel
-        .times
+        .times()
         .iter()
-        .zip(&sel.magnitudes)
+        .zip(sel.magnitudes())
         .filter(|&(_, &m)| m >= 2.5 - 1e-9)
         .map(|(&t, &m)| (t, m))
         .collect();
@@ -256,7 +257,7 @@ fn reference_bandwidth(name: &str) -> f64 {
 
 #[test]
 fn kde_labels_match_scipy_gaussian_kde() {
-    let times = catalog().times;
+    let times = catalog().times().to_vec();
     let (header, rows) = kde_reference();
     for (name, bandwidth) in [
         ("scott", Bandwidth::Scott),
@@ -379,7 +380,7 @@ fn labels_sum_to_the_density_mass_inside_the_period() {
 
 #[test]
 fn events_per_day_scale_is_n_times_the_probability_mass() {
-    let times = catalog().times;
+    let times = catalog().times().to_vec();
     let n = times.len() as f64;
     let raw = kde_labels(
         &times,
@@ -453,9 +454,9 @@ fn per_window_b_positive_matches_a_direct_computation() {
         }
         let d = row.day as f64;
         let window: Vec<f64> = sel
-            .times
+            .times()
             .iter()
-            .zip(&sel.magnitudes)
+            .zip(sel.magnitudes())
             .filter(|&(&t, _)| t >= d - 127.0 && t < d + 1.0)
             .map(|(_, &m)| m)
             .collect();
