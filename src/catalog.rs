@@ -172,7 +172,9 @@ impl EventTypes {
         if names.iter().any(String::is_empty) {
             return Err(Error::config(
                 "event_types",
-                format!("expected comma-separated type names such as earthquake,explosion, got `{text}`"),
+                format!(
+                    "expected comma-separated type names such as earthquake,explosion, got `{text}`"
+                ),
             ));
         }
         Ok(EventTypes(names))
@@ -291,10 +293,7 @@ impl Catalog {
                 .iter()
                 .filter(|e| at_or_above(e.magnitude, mc))
                 .count(),
-            largest_in_period: in_period
-                .iter()
-                .map(|e| e.magnitude)
-                .max_by(f64::total_cmp),
+            largest_in_period: in_period.iter().map(|e| e.magnitude).max_by(f64::total_cmp),
         }
     }
 

@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use jiff::civil::Date;
 
+use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
@@ -22,7 +23,6 @@ use crate::experiment::sweep::{Axis, SweepRun, expand};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::grid_stations;
-use crate::catalog::source::write_synthetic_catalog;
 use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::stations::read_station_list;
@@ -285,7 +285,7 @@ enum SynthCommand {
         #[arg(long, default_value = "japan")]
         scenario: String,
         #[command(flatten)]
-        catalog: CatalogArgs,
+        catalog: Box<CatalogArgs>,
         /// First day, YYYY-MM-DD.
         #[arg(long, default_value = "2009-01-01")]
         start: String,
@@ -630,10 +630,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let counts = catalog.selection_counts(&period, b.mc);
                 let why = if counts.selected == 0 {
                     counts.to_string()
+                } else if tally.complete == 0 {
+                    format!(
+                        "{counts}; every window reaches back before the period start \
+                         (a window of {window_days} days needs a period at least that long)"
+                    )
                 } else {
                     format!(
-                        "{counts}; no complete window held the {} events needed \
-                         (--min-events), the fullest held {}",
+                        "{counts}; no window held the {} events needed (--min-events), the \
+                         fullest held {}",
                         b.min_events, tally.most_events
                     )
                 };
@@ -654,12 +659,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let selection = catalog.select(&period, mc)?;
             let params = KdeParams::new(bandwidth, scale);
             let labels = kde_labels(selection.times(), period.n_days(), &params)
-                .with_context(|| {
-                    format!(
-                        "no labels: {}",
-                        catalog.selection_counts(&period, mc)
-                    )
-                })?;
+                .with_context(|| format!("no labels: {}", catalog.selection_counts(&period, mc)))?;
             study_report::labels_table(&period, &labels).write_csv(&out)?;
             println!(
                 "wrote {} ({} days, {} events, bandwidth {:.3} days)",
@@ -758,10 +758,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let catalog = load_catalog(&catalog, &period)?;
             study_windows(&catalog, &period, b.mc, &params, &windows, bandwidth, &out)
                 .with_context(|| {
-                    format!(
-                        "window study: {}",
-                        catalog.selection_counts(&period, b.mc)
-                    )
+                    format!("window study: {}", catalog.selection_counts(&period, b.mc))
                 })?;
         }
     }

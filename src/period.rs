@@ -224,7 +224,10 @@ mod tests {
         let p = Period::parse("2020-01-01", "2020-01-11").unwrap();
         assert!(p.check_days(10).is_ok());
         let err = p.check_days(9).unwrap_err().to_string();
-        assert!(err.contains("has 10 days") && err.contains("limit of 9"), "{err}");
+        assert!(
+            err.contains("has 10 days") && err.contains("limit of 9"),
+            "{err}"
+        );
     }
 
     #[test]

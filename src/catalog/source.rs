@@ -55,7 +55,9 @@ impl CatalogSource {
                 if mapping.is_some() {
                     return Err(Error::config(
                         "columns",
-                        format!("`{text}` is a synthetic catalog; a column mapping applies only to files"),
+                        format!(
+                            "`{text}` is a synthetic catalog; a column mapping applies only to files"
+                        ),
                     ));
                 }
                 let mut scenario = Scenario::load(name)?;

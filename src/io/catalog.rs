@@ -60,9 +60,7 @@ use jiff::tz::Offset;
 use jiff::{Timestamp, Unit};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{
-    Catalog, CatalogFilter, Event, EventTypes, check_magnitude,
-};
+use crate::catalog::{Catalog, CatalogFilter, Event, EventTypes, check_magnitude};
 use crate::{Error, Result};
 
 /// The header of a USGS ComCat CSV download (`https://earthquake.usgs.gov/fdsnws/event/1/query?format=csv`).
@@ -251,9 +249,7 @@ pub struct ColumnMapping {
 
 /// How a time of day written `24:00`, `24:00:00` or `24:00:00.000` is read. Some catalogs
 /// (HORUS) close a day with it; ISO 8601 allows it as the end of the day.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Time24h {
     /// A bad row, with a message naming the option that reads it.
@@ -903,9 +899,9 @@ fn end_of_day_as_midnight(text: &str) -> Option<String> {
         from = at + 1;
         let opens = at == 0 || matches!(bytes[at - 1], b' ' | b'T' | b't');
         let rest = &text[at + 5..];
-        let tail = rest
-            .strip_prefix(":00")
-            .map_or(rest, |r| r.strip_prefix('.').map_or(r, |f| f.trim_start_matches('0')));
+        let tail = rest.strip_prefix(":00").map_or(rest, |r| {
+            r.strip_prefix('.').map_or(r, |f| f.trim_start_matches('0'))
+        });
         let ends = tail
             .chars()
             .next()
@@ -1335,7 +1331,10 @@ time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,
             "2011-03-11 05:61:00",
             "yesterday noon",
         ] {
-            assert!(parse_time(bad, None, utc, Time24h::Refuse).is_err(), "{bad}");
+            assert!(
+                parse_time(bad, None, utc, Time24h::Refuse).is_err(),
+                "{bad}"
+            );
         }
     }
 

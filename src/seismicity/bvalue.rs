@@ -361,22 +361,21 @@ pub struct WindowTally {
     pub rows: usize,
     /// Windows with b and a values.
     pub valid: usize,
-    /// The largest `n_events` of any window that started inside the period.
+    /// Windows that lie inside the period (not [`Missing::Incomplete`]).
+    pub complete: usize,
+    /// The largest `n_events` of any window that lies inside the period.
     pub most_events: usize,
 }
 
 impl WindowTally {
     /// Counts `rows`.
     pub fn of(rows: &[WindowRow]) -> Self {
+        let complete = || rows.iter().filter(|r| r.value != Err(Missing::Incomplete));
         WindowTally {
             rows: rows.len(),
             valid: rows.iter().filter(|r| r.value.is_ok()).count(),
-            most_events: rows
-                .iter()
-                .filter(|r| r.value != Err(Missing::Incomplete))
-                .map(|r| r.n_events)
-                .max()
-                .unwrap_or(0),
+            complete: complete().count(),
+            most_events: complete().map(|r| r.n_events).max().unwrap_or(0),
         }
     }
 }
@@ -928,11 +927,7 @@ mod tests {
     fn time_windows_follow_the_day_convention() {
         // Window of 3 days: the row of day 2 covers [0, 3), day 3 covers [1, 4).
         // Events at 0.5 (M 3.0), 2.99 (M 3.2), 3.0 (M 3.4), 3.5 (M 3.6).
-        let sel = Selection::new(
-            vec![0.5, 2.99, 3.0, 3.5],
-            vec![3.0, 3.2, 3.4, 3.6],
-        )
-        .unwrap();
+        let sel = Selection::new(vec![0.5, 2.99, 3.0, 3.5], vec![3.0, 3.2, 3.4, 3.6]).unwrap();
         let spec = WindowSpec::time(3, 1).unwrap();
         let rows = sliding_b_values(
             &sel,
@@ -964,11 +959,8 @@ mod tests {
 
     #[test]
     fn step_and_event_windows() {
-        let sel = Selection::new(
-            vec![0.5, 1.5, 2.5, 3.5, 4.5],
-            vec![3.0, 3.2, 3.4, 3.6, 3.8],
-        )
-        .unwrap();
+        let sel =
+            Selection::new(vec![0.5, 1.5, 2.5, 3.5, 4.5], vec![3.0, 3.2, 3.4, 3.6, 3.8]).unwrap();
         let spec = WindowSpec::time(2, 2).unwrap();
         let rows = sliding_b_values(
             &sel,
@@ -997,11 +989,8 @@ mod tests {
         // One window of 10 days over: 1.0 ×2, 1.1 ×5 (mode), 1.2 ×1, 1.3 ×3, 1.5 ×1.
         // MAXC + 0.2 = 1.3 → events 1.3 ×3 and 1.5 → n = 4, offsets 0, 0, 0, 0.2 → mean 0.05.
         let m = [1.0, 1.1, 1.3, 1.1, 1.2, 1.1, 1.0, 1.3, 1.1, 1.5, 1.1, 1.3];
-        let sel = Selection::new(
-            (0..m.len()).map(|i| i as f64 * 0.5).collect(),
-            m.to_vec(),
-        )
-        .unwrap();
+        let sel =
+            Selection::new((0..m.len()).map(|i| i as f64 * 0.5).collect(), m.to_vec()).unwrap();
         let spec = WindowSpec::time(10, 1).unwrap();
         let rows = sliding_b_values(
             &sel,

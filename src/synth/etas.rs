@@ -713,20 +713,23 @@ pub fn simulate_limited(
 ) -> Result<(Catalog, SimReport)> {
     let p = &params.params;
     let expected = params.expected_events(period);
-    ensure_config!(
-        expected <= max_events as f64,
-        "etas.mu",
-        "the scenario would simulate about {expected:.3e} events (mu = {} per day over {} days \
-         with {} days of burn-in, families of 1/(1 - n) = {:.2} events for a branching ratio of \
-         {:.3}, plus the imposed events and their aftershocks), more than the limit of \
-         {max_events}; lower etas.mu or etas.k, shorten the period, or raise the limit \
-         (--max-events)",
-        p.mu,
-        period.n_days(),
-        p.burn_in_days,
-        1.0 / (1.0 - params.branching_ratio),
-        params.branching_ratio,
-    );
+    if expected > max_events as f64 {
+        return Err(Error::config(
+            "etas.mu",
+            format!(
+                "the scenario would simulate about {expected:.3e} events (mu = {} per day over \
+                 {} days with {} days of burn-in, families of 1/(1 - n) = {:.2} events for a \
+                 branching ratio of {:.3}, plus the imposed events and their aftershocks), more \
+                 than the limit of {max_events}; lower etas.mu or etas.k, shorten the period, \
+                 or raise the limit (--max-events)",
+                p.mu,
+                period.n_days(),
+                p.burn_in_days,
+                1.0 / (1.0 - params.branching_ratio),
+                params.branching_ratio,
+            ),
+        ));
+    }
     let t_end = period.n_days() as f64;
     let t_start = -p.burn_in_days;
     let mut sampler = Sampler::new(params, rng::stream(seed, "synth.etas"));

@@ -15,9 +15,9 @@ use quakelab::io::catalog::{
     CatalogFormat, ColumnMapping, ReadOptions, RowProblem, SkipReason, Time24h, UtcOffset,
     read_catalog, write_comcat,
 };
-use quakelab::synth::Scenario;
 use quakelab::io::real_data_dir;
 use quakelab::period::Period;
+use quakelab::synth::Scenario;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -328,9 +328,12 @@ fn magnitude_1e308_is_refused_with_file_line_field() {
 // counted as earthquakes.
 #[test]
 fn comcat_explosions_are_left_out_by_default_and_counted_per_type() {
-    let header = "time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,type\n";
+    let header =
+        "time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,type\n";
     let row = |day: u32, kind: &str| {
-        format!("2017-09-{day:02}T03:30:01.000Z,41.3,129.0,0,5.0,mb,,,,,us,ev{day},,\"somewhere\",{kind}\n")
+        format!(
+            "2017-09-{day:02}T03:30:01.000Z,41.3,129.0,0,5.0,mb,,,,,us,ev{day},,\"somewhere\",{kind}\n"
+        )
     };
     let mut text = header.to_string();
     for (day, kind) in [
@@ -352,9 +355,9 @@ fn comcat_explosions_are_left_out_by_default_and_counted_per_type() {
     assert_eq!(report.other_types["nuclear explosion"], 2);
     assert_eq!(report.other_types["quarry blast"], 1);
     assert!(
-        report
-            .to_string()
-            .contains("left out 3 rows of other event types (nuclear explosion: 2, quarry blast: 1)"),
+        report.to_string().contains(
+            "left out 3 rows of other event types (nuclear explosion: 2, quarry blast: 1)"
+        ),
         "{report}"
     );
     assert!(report.has_warnings());
@@ -394,10 +397,17 @@ fn jma_date_and_time_columns_combine_with_time_eq_date_plus_time() {
     .unwrap();
     assert_eq!(toml_mapping, mapping);
     // A row whose time does not parse names the joined field and its line.
-    let (_dir, path) = temp_csv("jma.csv", "date,time,lat,lon,mag\n2011/03/11,noon,38,142,9.0\n");
-    let err = read_catalog(&path, &CatalogFormat::Generic(mapping), &ReadOptions::default())
-        .unwrap_err()
-        .to_string();
+    let (_dir, path) = temp_csv(
+        "jma.csv",
+        "date,time,lat,lon,mag\n2011/03/11,noon,38,142,9.0\n",
+    );
+    let err = read_catalog(
+        &path,
+        &CatalogFormat::Generic(mapping),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("jma.csv:2: field `date+time`"), "{err}");
 }
 
@@ -420,8 +430,12 @@ fn horus_24_00_00_is_refused_naming_the_option_or_read_as_the_next_day() {
         panic!("a generic header");
     };
     mapping.time_24h = Time24h::NextDay;
-    let (cat, _) = read_catalog(&path, &CatalogFormat::Generic(mapping), &ReadOptions::default())
-        .unwrap();
+    let (cat, _) = read_catalog(
+        &path,
+        &CatalogFormat::Generic(mapping),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(cat.events()[0].time, ts("2011-03-11T23:59:59Z"));
     assert_eq!(cat.events()[1].time, ts("2011-03-12T00:00:00Z"));
 }
@@ -445,7 +459,10 @@ fn columns_and_time_format_errors_keep_file_line_field() {
     };
     let err = load(&source, &period, &options).unwrap_err().to_string();
     assert!(
-        err.starts_with(&format!("{}:3: field `when`: `01/02/2020 00:00:00` does not match the time format", path.display())),
+        err.starts_with(&format!(
+            "{}:3: field `when`: `01/02/2020 00:00:00` does not match the time format",
+            path.display()
+        )),
         "{err}"
     );
     // A mapping to a column the file lacks names the header line.
@@ -456,9 +473,17 @@ fn columns_and_time_format_errors_keep_file_line_field() {
     let err = load(&source, &period, &LoadOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("mapped.csv:1: field `header`: no column `lat`"), "{err}");
-    let err = ColumnMapping::parse_pairs("time=when,latt=y").unwrap_err().to_string();
-    assert!(err.contains("setting `columns`: unknown key `latt`"), "{err}");
+    assert!(
+        err.contains("mapped.csv:1: field `header`: no column `lat`"),
+        "{err}"
+    );
+    let err = ColumnMapping::parse_pairs("time=when,latt=y")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("setting `columns`: unknown key `latt`"),
+        "{err}"
+    );
 }
 
 /// A scenario file: the built-in japan scenario with a chosen background rate and a short
@@ -552,6 +577,9 @@ fn synthetic_dotdot_path_stays_inside_the_cache_directory() {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     assert_eq!(parts.len(), 3, "{parts:?}");
-    assert_eq!((parts[0].as_str(), parts[2].as_str()), ("catalog", "catalog.csv"));
+    assert_eq!(
+        (parts[0].as_str(), parts[2].as_str()),
+        ("catalog", "catalog.csv")
+    );
     assert!(parts[1].len() == 64 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()));
 }

@@ -8,7 +8,7 @@ use quakelab::catalog::Selection;
 use quakelab::rng;
 use quakelab::seismicity::bvalue::{
     BAValue, BEstimator, BValueParams, McChoice, Missing, ValidBValueParams, WindowRow, WindowSpec,
-    b_value, sliding_b_values,
+    a_value_std, b_value, sliding_b_values,
 };
 use quakelab::seismicity::kde::{
     Bandwidth, KdeParams, LabelScale, bandwidth_days, kde_labels, kde_labels_exact,
@@ -476,4 +476,49 @@ fn per_window_b_positive_matches_a_direct_computation() {
         fitted += 1;
     }
     assert!(fitted > 150, "{fitted}");
+}
+
+// Issue 12, section 3: one absurd magnitude early in a catalog left every later window's prefix
+// sums dominated by it (b_std = 0 two years later). Now a window's sums are the exact sums of
+// its own values: changing one event's magnitude to M 10.5 (the largest accepted) changes no
+// window that does not hold it, to the last bit, for a fixed and a per-window Mc alike.
+#[test]
+fn prefix_sums_carry_no_value_into_later_windows() {
+    let sel = catalog();
+    let mut magnitudes = sel.magnitudes().to_vec();
+    // An event after day 200, so complete windows hold it.
+    let first = (0..magnitudes.len())
+        .find(|&i| magnitudes[i] >= 2.5 && sel.times()[i] > 200.0)
+        .unwrap();
+    let first_time = sel.times()[first];
+    magnitudes[first] = 10.5;
+    let altered = Selection::new(sel.times().to_vec(), magnitudes).unwrap();
+    let spec = WindowSpec::time(128, 1).unwrap();
+    for mc in [McChoice::Fixed(2.5), McChoice::per_window_maxc()] {
+        for estimator in [BEstimator::Aki, BEstimator::BPositive] {
+            let p = params(estimator, mc);
+            let plain = sliding_b_values(&sel, N_DAYS, &spec, &p);
+            let with_big = sliding_b_values(&altered, N_DAYS, &spec, &p);
+            // The window of day d holds [d − 127, d + 1): days from first_time + 128 on lack it.
+            let clear = (first_time + 128.0).ceil() as usize;
+            let mut compared = 0;
+            for (a, b) in plain.iter().zip(&with_big).filter(|(a, _)| a.day >= clear) {
+                assert_eq!(a, b, "day {} ({estimator:?}, {mc:?})", a.day);
+                compared += a.value.is_ok() as usize;
+            }
+            assert!(compared > 100, "only {compared} valid windows compared");
+            // The windows that hold it do see it.
+            let first_day = first_time.floor() as usize;
+            assert_ne!(plain[first_day + 1], with_big[first_day + 1]);
+        }
+    }
+}
+
+#[test]
+fn a_value_standard_error_matches_a_hand_computation() {
+    // Mc 3, σ_b 0.1, N 100: σ_a² = (3·0.1)² + (log10 e)²/100 = 0.09 + 0.188612/100, worked out
+    // by hand (log10 e = 0.4342945): σ_a = sqrt(0.0918861) = 0.3031272.
+    assert!((a_value_std(3.0, 0.1, 100) - 0.3031272).abs() < 1e-7);
+    // Without b uncertainty only the Poisson term is left: log10(e)/sqrt(N) = 0.4342945/2.
+    assert!((a_value_std(3.0, 0.0, 4) - 0.2171472).abs() < 1e-7);
 }

@@ -57,9 +57,7 @@ use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse
 use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
 use crate::period::Period;
-use crate::seismicity::bvalue::{
-    BValueParams, McChoice, ValidBValueParams, WindowSpec,
-};
+use crate::seismicity::bvalue::{BValueParams, McChoice, ValidBValueParams, WindowSpec};
 use crate::seismicity::kde::{Bandwidth, KdeParams};
 use crate::synth::Scenario;
 use crate::{Error, Result, ensure_config};
