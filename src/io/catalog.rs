@@ -1339,6 +1339,30 @@ time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,
     }
 
     #[test]
+    fn only_a_whole_hour_24_is_the_end_of_the_day() {
+        let m = end_of_day_as_midnight;
+        assert_eq!(m("2011-03-11 24:00").as_deref(), Some("2011-03-11 00:00"));
+        assert_eq!(
+            m("2011-03-11T24:00:00.000Z").as_deref(),
+            Some("2011-03-11T00:00:00.000Z")
+        );
+        assert_eq!(m("24:00:00").as_deref(), Some("00:00:00"));
+        for not_24 in [
+            "2011-03-11 24:00:01",
+            "2011-03-11 12:24:00",
+            "2011-03-11 24:00:00.5",
+        ] {
+            assert_eq!(m(not_24), None, "{not_24}");
+        }
+        let next = parse_time("2011-12-31 24:00:00", None, Offset::UTC, Time24h::NextDay).unwrap();
+        assert_eq!(next, ts("2012-01-01T00:00:00Z"));
+        // In a local zone the next civil day begins at local midnight.
+        let jst: UtcOffset = "+09:00".parse().unwrap();
+        let next = parse_time("2011-03-11 24:00", None, jst.offset(), Time24h::NextDay).unwrap();
+        assert_eq!(next, ts("2011-03-11T15:00:00Z"));
+    }
+
+    #[test]
     fn utc_offset_shifts_zone_less_times_only() {
         let bjt: UtcOffset = "+08:00".parse().unwrap();
         let local = parse_time("2022-09-05 12:52:18", None, bjt.offset(), Time24h::Refuse).unwrap();

@@ -88,7 +88,7 @@ pub enum BEstimator {
     #[value(alias = "aki_utsu")]
     AkiUtsu,
     /// b-positive (van der Elst 2021) from positive magnitude differences `m' ≥ δ` between
-    /// consecutive events; δ is [`BValueParams::b_positive_delta`] (default: one bin width, the
+    /// consecutive events; δ is the `b_positive_delta` setting (default: one bin width, the
     /// smallest positive difference of binned magnitudes).
     #[value(alias = "b_positive")]
     BPositive,

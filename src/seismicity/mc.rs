@@ -265,6 +265,25 @@ mod tests {
     }
 
     #[test]
+    fn the_histogram_is_bounded_by_the_magnitude_range_and_the_bin_width() {
+        // 1e10 would ask for 1e11 bins of 0.1; a bin of 1e-9 over [-3, 10.5], 1.35e10.
+        let err = completeness_magnitude(&[3.0, 1e10], &McMethod::MAXC_PLUS_0_2, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside the physical range"), "{err}");
+        let err = completeness_magnitude(&[3.0], &McMethod::Gft, 1e-9).unwrap_err();
+        assert!(err.to_string().contains("seismicity.bin_width"), "{err}");
+        // The widest histogram allowed: the whole range at the finest width.
+        let mc = completeness_magnitude(
+            &[-3.0, 10.5, 10.5],
+            &McMethod::Maxc { correction: 0.0 },
+            MIN_BIN_WIDTH,
+        )
+        .unwrap();
+        assert_eq!(mc, 10.5);
+    }
+
+    #[test]
     fn first_bin_at_or_above_hits_the_bin_whose_centre_equals_mc() {
         assert_eq!(first_bin_at_or_above(3.0, 20, 0.1), 10);
         assert_eq!(first_bin_at_or_above(0.1 + 0.2 + 2.7, 20, 0.1), 10);
