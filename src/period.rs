@@ -109,7 +109,9 @@ impl Period {
         Err(Error::config(
             "period",
             format!(
-                "{self} has {} days, more than the limit of {max_days} days for day-by-day work                  (its per-day arrays would take about {megabytes:.0} MB, and the KDE labels time                  in proportion); shorten the period or raise the limit (--max-days)",
+                "{self} has {} days, more than the limit of {max_days} days for day-by-day work \
+                 (its per-day arrays would take about {megabytes:.0} MB, and the KDE labels time \
+                 in proportion); shorten the period or raise the limit (--max-days)",
                 self.n_days
             ),
         ))

@@ -517,11 +517,14 @@ fn period_0001_to_9999_is_refused_with_its_size_before_any_work() {
     write_comcat(&dir.path().join("cat.csv"), &two_magnitude_catalog());
     let out = features(dir.path(), "0001-01-01", "9999-01-01", "3.0");
     assert!(!out.status.success());
-    // 3,651,694 days (Python: date(9999, 1, 1) - date(1, 1, 1)), over the 36,525-day limit.
+    // 3,651,694 days (Python: date(9999, 1, 1) - date(1, 1, 1)), over the 36,525-day limit;
+    // at 128 bytes a day, 467 MB.
     let err = stderr(&out);
     assert!(
-        err.contains("setting `period`: [0001-01-01, 9999-01-01) has 3651694 days, more than the limit of 36525 days")
-            && err.contains("--max-days"),
+        err.contains(
+            "setting `period`: [0001-01-01, 9999-01-01) has 3651694 days, more than the limit of \
+             36525 days for day-by-day work (its per-day arrays would take about 467 MB"
+        ) && err.contains("--max-days"),
         "{err}"
     );
     assert!(!dir.path().join("ba.csv").exists());
