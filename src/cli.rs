@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use tracing::{info, warn};
 
 use jiff::civil::Date;
 
-use crate::catalog::{Catalog, CatalogFilter, Region};
+use crate::catalog::source::write_synthetic_catalog;
+use crate::catalog::{
+    self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
+};
 use crate::decode::{DecoderConfig, decode_csv};
 use crate::experiment::config::{self, Layers};
 use crate::experiment::launcher::LocalLauncher;
@@ -23,25 +26,26 @@ use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
 use crate::gnss::stack::StackFormat;
-use crate::io::catalog::UtcOffset;
-use crate::io::catalog::{CatalogFormat, ColumnMapping, ReadOptions, read_catalog, write_comcat};
+use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::stations::read_station_list;
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
-use crate::period::Period;
-use crate::period::parse_date;
-use crate::report::figure::{self, BaPoint, DayImage, GridAxes};
+use crate::period::{MAX_DAYS, Period, parse_date};
+use crate::report::figure::{self, DayImage, GridAxes};
 use crate::report::paper;
 use crate::report::results::{comparison_table, render_run};
-use crate::report::table::{Cell, Table, number};
+use crate::report::study::{self as study_report, LabelFigure};
+use crate::report::table::Table;
 use crate::seismicity::bvalue::{
-    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowRow, WindowSpec, sliding_b_values,
+    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec, WindowTally,
+    sliding_b_values,
 };
+use crate::seismicity::counts::daily_counts;
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::window_study;
+use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
-use crate::synth::{GnssReport, simulate_network, write_network};
-use crate::synth::{Scenario, simulate_catalog};
+use crate::synth::{GnssReport, Scenario, simulate_network, write_network};
 use crate::track::{
     RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync,
 };
@@ -292,6 +296,10 @@ enum SynthCommand {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Refuse a scenario expected to simulate more events than this (burn-in and events
+        /// outside the region included).
+        #[arg(long, default_value_t = MAX_SIMULATED_EVENTS)]
+        max_events: usize,
         /// Output directory; catalog.csv is written there.
         #[arg(long)]
         out: PathBuf,
@@ -308,7 +316,7 @@ enum SynthCommand {
         #[arg(long, default_value = "japan")]
         scenario: String,
         #[command(flatten)]
-        catalog: CatalogArgs,
+        catalog: Box<CatalogArgs>,
         /// First day, YYYY-MM-DD.
         #[arg(long, default_value = "2009-01-01")]
         start: String,
@@ -385,8 +393,8 @@ enum LabelsCommand {
         #[arg(long, default_value = "scott", value_parser = parse_bandwidth)]
         bandwidth: Bandwidth,
         /// Scale of the labels.
-        #[arg(long, value_enum, default_value_t = ScaleArg::None)]
-        scale: ScaleArg,
+        #[arg(long, value_enum, default_value_t = LabelScale::None)]
+        scale: LabelScale,
         /// Output CSV file.
         #[arg(long)]
         out: PathBuf,
@@ -429,15 +437,27 @@ struct CatalogArgs {
     /// --columns), or `synthetic:NAME` for a scenario catalog generated on first use.
     #[arg(long)]
     catalog: String,
-    /// Column mapping for a generic CSV: time=COL,latitude=COL,longitude=COL,magnitude=COL[,depth=COL].
+    /// Column mapping for a generic CSV:
+    /// time=COL,latitude=COL,longitude=COL,magnitude=COL[,depth=COL][,type=COL].
+    /// time=DATE+TIME joins separate date and time columns (JMA) with a space before parsing.
     #[arg(long)]
     columns: Option<String>,
-    /// strftime format of the time column (default: ISO 8601 with or without `T`/`Z`).
+    /// strftime format of the time column (default: ISO 8601 with or without `T`/`Z`); with
+    /// time=DATE+TIME it reads the two fields joined by a space, e.g. "%Y/%m/%d %H:%M:%S".
     #[arg(long)]
     time_format: Option<String>,
     /// Offset of the catalog's local time from UTC, e.g. +08:00 for Beijing time.
     #[arg(long)]
     utc_offset: Option<UtcOffset>,
+    /// How to read a time of day 24:00:00 (HORUS writes it): refuse (the default) or next-day
+    /// (24:00:00 of day D is 00:00:00 of day D+1).
+    #[arg(long = "time-24h", value_enum)]
+    time_24h: Option<Time24h>,
+    /// Event types to keep, comma separated (ComCat's `type` column, e.g.
+    /// earthquake,explosion,"quarry blast"). A row without a type is an earthquake. The rows of
+    /// other types are counted in the read report.
+    #[arg(long, default_value = "earthquake", value_parser = parse_event_types)]
+    event_types: EventTypes,
     /// Keep only events inside LON0,LON1,LAT0,LAT1.
     #[arg(long, value_parser = parse_region)]
     region: Option<Region>,
@@ -451,6 +471,9 @@ struct CatalogArgs {
     /// Seed of a synthetic catalog (default: the scenario's own).
     #[arg(long)]
     seed: Option<u64>,
+    /// Refuse a synthetic scenario expected to simulate more events than this.
+    #[arg(long, default_value_t = MAX_SIMULATED_EVENTS)]
+    max_events: usize,
 }
 
 /// The study period.
@@ -462,6 +485,9 @@ struct PeriodArgs {
     /// The day after the last, YYYY-MM-DD (exclusive).
     #[arg(long)]
     end: String,
+    /// Refuse a period longer than this many days (per-day arrays and the KDE grow with it).
+    #[arg(long, default_value_t = MAX_DAYS)]
+    max_days: usize,
 }
 
 /// Settings of the b-value estimate.
@@ -475,45 +501,11 @@ struct BValueArgs {
     #[arg(long)]
     mc_per_window: bool,
     /// b-value estimator.
-    #[arg(long, value_enum, default_value_t = EstimatorArg::Aki)]
-    estimator: EstimatorArg,
+    #[arg(long, value_enum, default_value_t = BEstimator::Aki)]
+    estimator: BEstimator,
     /// Windows with fewer events than this are missing (reason: too few events).
     #[arg(long, default_value_t = 50)]
     min_events: usize,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum EstimatorArg {
-    /// Aki maximum likelihood, the paper's eq. (19).
-    Aki,
-    /// Aki-Utsu: Aki with the half-bin correction Mc - dM/2.
-    AkiUtsu,
-    /// b-positive (van der Elst 2021), robust to short-term incompleteness.
-    BPositive,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ScaleArg {
-    /// The density integral per day, as in the paper's eq. (23).
-    None,
-    /// Rescaled to [0, 1].
-    Minmax,
-    /// Zero mean, unit standard deviation.
-    Zscore,
-    /// Events per day: the number of events times the daily integral.
-    #[value(alias = "events-per-day")]
-    EventsPerDay,
-}
-
-impl From<ScaleArg> for LabelScale {
-    fn from(s: ScaleArg) -> Self {
-        match s {
-            ScaleArg::None => LabelScale::None,
-            ScaleArg::Minmax => LabelScale::MinMax,
-            ScaleArg::Zscore => LabelScale::ZScore,
-            ScaleArg::EventsPerDay => LabelScale::EventsPerDay,
-        }
-    }
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1. For
@@ -663,13 +655,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             scenario,
             years,
             seed,
+            max_events,
             out,
         }) => {
             let period =
                 Period::parse(&format!("{}-01-01", years.0), &format!("{}-01-01", years.1))?;
+            let mut scenario = Scenario::load(&scenario)?;
+            if let Some(seed) = seed {
+                scenario.seed = seed;
+            }
             let path = out.join("catalog.csv");
-            synthesize_catalog(&scenario, seed, &period, &path)?;
-            println!("wrote {}", path.display());
+            let report = write_synthetic_catalog(&scenario, &period, &path, max_events)?;
+            info!("{report}");
+            println!("wrote {} ({} events)", path.display(), report.kept);
         }
         Command::Features(FeaturesCommand::Seismicity {
             catalog,
@@ -683,21 +681,40 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let period = period.resolve()?;
             let params = b.resolve()?;
-            let catalog = load_catalog(&catalog, &period)?;
-            let selection = catalog.select(&period, b.mc);
             let spec = match window_events {
                 Some(n) => WindowSpec::events(n, step_events)?,
                 None => WindowSpec::time(window_days, step_days)?,
             };
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, b.mc)?;
             let rows = sliding_b_values(&selection, period.n_days(), &spec, &params);
-            ba_table(&period, &rows).write_csv(&out)?;
-            let valid = rows.iter().filter(|r| r.value.is_ok()).count();
+            study_report::ba_table(&period, &rows).write_csv(&out)?;
+            let tally = WindowTally::of(&rows);
             println!(
                 "wrote {} ({} rows, {} with b and a values)",
                 out.display(),
-                rows.len(),
-                valid
+                tally.rows,
+                tally.valid
             );
+            if tally.valid == 0 {
+                let counts = catalog.selection_counts(&period, b.mc);
+                let why = if counts.selected == 0 {
+                    counts.to_string()
+                } else if tally.complete == 0 {
+                    format!(
+                        "{counts}; every window reaches back before the period start \
+                         (a window of {window_days} days needs a period at least that long)"
+                    )
+                } else {
+                    format!(
+                        "{counts}; no window held the {} events needed (--min-events), the \
+                         fullest held {}",
+                        b.min_events, tally.most_events
+                    )
+                };
+                warn!("no window has b and a values: {why}");
+                println!("no window has b and a values: {why}");
+            }
         }
         Command::Labels(LabelsCommand::Kde {
             catalog,
@@ -709,14 +726,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let period = period.resolve()?;
             let catalog = load_catalog(&catalog, &period)?;
-            let selection = catalog.select(&period, mc);
-            let params = KdeParams::new(bandwidth, scale.into());
-            let labels = kde_labels(&selection.times, period.n_days(), &params)?;
-            let mut table = Table::new(["date", "label"]);
-            for (d, &y) in labels.values.iter().enumerate() {
-                table.push(vec![period.date(d).to_string().into(), number(y, 12)]);
-            }
-            table.write_csv(&out)?;
+            let selection = catalog.select(&period, mc)?;
+            let params = KdeParams::new(bandwidth, scale);
+            let labels = kde_labels(selection.times(), period.n_days(), &params)
+                .with_context(|| format!("no labels: {}", catalog.selection_counts(&period, mc)))?;
+            study_report::labels_table(&period, &labels).write_csv(&out)?;
             println!(
                 "wrote {} ({} days, {} events, bandwidth {:.3} days)",
                 out.display(),
@@ -804,8 +818,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let period = period.resolve()?;
             let params = b.resolve()?;
+            if windows.is_empty() {
+                bail!("--windows: give at least one window length");
+            }
             let catalog = load_catalog(&catalog, &period)?;
-            study_windows(&catalog, &period, &b, &params, &windows, bandwidth, &out)?;
+            study_windows(&catalog, &period, b.mc, &params, &windows, bandwidth, &out)
+                .with_context(|| {
+                    format!("window study: {}", catalog.selection_counts(&period, b.mc))
+                })?;
         }
     }
     Ok(())
@@ -815,48 +835,30 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn study_windows(
     catalog: &Catalog,
     period: &Period,
-    b: &BValueArgs,
+    mc: f64,
     params: &ValidBValueParams,
     windows: &[usize],
     bandwidth: Bandwidth,
     out: &Path,
 ) -> anyhow::Result<()> {
-    if windows.is_empty() {
-        bail!("--windows: give at least one window length");
-    }
-    let selection = catalog.select(period, b.mc);
+    let selection = catalog.select(period, mc)?;
     info!(events = selection.len(), "running the window study");
     let study = window_study(&selection, period.n_days(), windows, params)?;
-    let table = study.table();
-    table.write_csv(&out.join("window_study.csv"))?;
-    table.write_markdown(&out.join("window_study.md"))?;
-    for (window, rows) in windows.iter().zip(&study.series) {
-        let points: Vec<BaPoint> = rows.iter().map(ba_point).collect();
-        figure::ba_series(
-            &out.join(format!("fig2_ba_series_w{window}.png")),
-            period,
-            &format!("b and a values, {window}-day windows (±1σ)"),
-            &points,
-        )?;
-    }
     let labels = kde_labels(
-        &selection.times,
+        selection.times(),
         period.n_days(),
         &KdeParams::new(bandwidth, LabelScale::EventsPerDay),
     )?;
-    let mut daily = vec![0usize; period.n_days()];
-    for &t in &selection.times {
-        daily[(t.floor() as usize).min(period.n_days() - 1)] += 1;
-    }
-    figure::kde_over_counts(
-        &out.join("fig3_kde_labels.png"),
+    let counts = daily_counts(selection.times(), period.n_days());
+    let table = study_report::write_window_study(
+        out,
         period,
-        &format!(
-            "KDE labels over daily counts (M ≥ {}, bandwidth {:.1} days)",
-            b.mc, labels.bandwidth_days
-        ),
-        &daily,
-        &labels.values,
+        &study,
+        &LabelFigure {
+            labels: &labels,
+            counts: &counts,
+            mc,
+        },
     )?;
     print!("{}", table.to_markdown());
     println!("wrote {}", out.display());
@@ -1070,73 +1072,23 @@ impl GridArgs {
     }
 }
 
-/// The b/a series as the `features seismicity` CSV.
-fn ba_table(period: &Period, rows: &[WindowRow]) -> Table {
-    let mut table = Table::new([
-        "date", "n_events", "b_value", "b_std", "a_value", "mc", "missing",
-    ]);
-    for row in rows {
-        let date = Cell::from(period.date(row.day).to_string());
-        let n = Cell::from(row.n_events.to_string());
-        let mc = number(row.mc, 6);
-        table.push(match &row.value {
-            Ok(v) => vec![
-                date,
-                n,
-                number(v.b, 10),
-                number(v.b_std, 10),
-                number(v.a, 10),
-                mc,
-                Cell::Missing,
-            ],
-            Err(reason) => vec![
-                date,
-                n,
-                Cell::Missing,
-                Cell::Missing,
-                Cell::Missing,
-                mc,
-                reason.to_string().into(),
-            ],
-        });
-    }
-    table
-}
-
-/// One Fig. 2 point. The a value's standard error propagates the b error through eq. (20),
-/// `σ_a² = (Mc·σ_b)² + (log10 e)²/N` (the second term is the Poisson error of log10 N).
-fn ba_point(row: &WindowRow) -> BaPoint {
-    let value = row.value.as_ref().ok();
-    BaPoint {
-        day: row.day,
-        b: value.map(|v| (v.b, v.b_std)),
-        a: value.map(|v| {
-            let poisson = std::f64::consts::LOG10_E / (row.n_events as f64).sqrt();
-            (v.a, (row.mc * v.b_std).hypot(poisson))
-        }),
-    }
-}
-
 impl PeriodArgs {
     fn resolve(&self) -> anyhow::Result<Period> {
-        Ok(Period::parse(&self.start, &self.end)?)
+        let period = Period::parse(&self.start, &self.end)?;
+        period.check_days(self.max_days)?;
+        Ok(period)
     }
 }
 
 impl BValueArgs {
     fn resolve(&self) -> anyhow::Result<ValidBValueParams> {
-        let estimator = match self.estimator {
-            EstimatorArg::Aki => BEstimator::Aki,
-            EstimatorArg::AkiUtsu => BEstimator::AkiUtsu,
-            EstimatorArg::BPositive => BEstimator::BPositive,
-        };
         let mc = if self.mc_per_window {
             McChoice::per_window_maxc()
         } else {
             McChoice::Fixed(self.mc)
         };
         Ok(BValueParams {
-            estimator,
+            estimator: self.estimator,
             mc,
             min_events: self.min_events,
             ..BValueParams::default()
@@ -1145,44 +1097,36 @@ impl BValueArgs {
     }
 }
 
-/// Reads the catalog named by `args` (generating a synthetic one first if asked), keeping the
-/// events inside the region, and reports what was skipped or duplicated.
+/// Loads the catalog named by `args` through [`catalog::load`] (a synthetic one is simulated
+/// on first use and cached under results/cache), and logs what was skipped, left out or
+/// duplicated.
 fn load_catalog(args: &CatalogArgs, period: &Period) -> anyhow::Result<Catalog> {
-    let path = match args.catalog.strip_prefix("synthetic:") {
-        Some(name) => {
-            let path = scenario_cache_path(name, args.seed, period);
-            if !path.exists() {
-                synthesize_catalog(name, args.seed, period, &path)?;
-            }
-            path
-        }
-        None => PathBuf::from(&args.catalog),
-    };
-    let format = match &args.columns {
-        Some(columns) => CatalogFormat::Generic(parse_columns(
-            columns,
-            args.time_format.clone(),
-            args.utc_offset,
-        )?),
-        None => {
-            let mut format = CatalogFormat::detect(&path)?;
-            if let CatalogFormat::Generic(mapping) = &mut format {
-                mapping.time_format = args.time_format.clone().or(mapping.time_format.take());
-                mapping.utc_offset = args.utc_offset.or(mapping.utc_offset.take());
-            }
-            format
-        }
-    };
-    let options = ReadOptions {
-        filter: CatalogFilter {
-            region: args.region,
-            ..CatalogFilter::default()
+    let mapping = args
+        .columns
+        .as_deref()
+        .map(ColumnMapping::parse_pairs)
+        .transpose()?;
+    let source = CatalogSource::parse(&args.catalog, mapping, args.seed)?;
+    let options = LoadOptions {
+        read: ReadOptions {
+            filter: CatalogFilter {
+                region: args.region,
+                ..CatalogFilter::default()
+            },
+            event_types: args.event_types.clone(),
+            lenient: args.lenient,
+            drop_duplicates: args.drop_duplicates,
         },
-        lenient: args.lenient,
-        drop_duplicates: args.drop_duplicates,
+        time: TimeReading {
+            time_format: args.time_format.clone(),
+            utc_offset: args.utc_offset,
+            time_24h: args.time_24h,
+        },
+        max_events: args.max_events,
+        ..LoadOptions::default()
     };
-    let (catalog, report) = read_catalog(&path, &format, &options)
-        .with_context(|| format!("reading catalog {}", path.display()))?;
+    let (catalog, report) = catalog::load(&source, period, &options)
+        .with_context(|| format!("reading catalog {}", args.catalog))?;
     if report.has_warnings() {
         warn!("{report}");
     } else {
@@ -1191,74 +1135,8 @@ fn load_catalog(args: &CatalogArgs, period: &Period) -> anyhow::Result<Catalog> 
     Ok(catalog)
 }
 
-/// Where a generated scenario catalog is kept, so later commands reuse it.
-fn scenario_cache_path(name: &str, seed: Option<u64>, period: &Period) -> PathBuf {
-    let seed = seed.map_or_else(|| "default".to_string(), |s| s.to_string());
-    PathBuf::from("results")
-        .join("scenarios")
-        .join(name)
-        .join(format!("seed-{seed}_{}_{}", period.start(), period.end()))
-        .join("catalog.csv")
-}
-
-fn synthesize_catalog(
-    scenario: &str,
-    seed: Option<u64>,
-    period: &Period,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let mut scenario = Scenario::load(scenario)?;
-    if let Some(seed) = seed {
-        scenario.seed = seed;
-    }
-    info!(scenario = %scenario.name, %period, "simulating an ETAS catalog");
-    let (catalog, report) = simulate_catalog(&scenario, period)?;
-    info!("{report}");
-    write_comcat(path, &catalog)?;
-    Ok(())
-}
-
-fn parse_columns(
-    text: &str,
-    time_format: Option<String>,
-    utc_offset: Option<UtcOffset>,
-) -> anyhow::Result<ColumnMapping> {
-    let mut mapping = ColumnMapping {
-        time: String::new(),
-        latitude: String::new(),
-        longitude: String::new(),
-        depth: None,
-        magnitude: String::new(),
-        time_format,
-        utc_offset,
-    };
-    for pair in text.split(',') {
-        let Some((key, column)) = pair.split_once('=') else {
-            bail!("--columns: expected KEY=COLUMN pairs, got `{pair}`");
-        };
-        let column = column.trim().to_string();
-        match key.trim() {
-            "time" => mapping.time = column,
-            "latitude" | "lat" => mapping.latitude = column,
-            "longitude" | "lon" => mapping.longitude = column,
-            "magnitude" | "mag" => mapping.magnitude = column,
-            "depth" => mapping.depth = Some(column),
-            other => bail!(
-                "--columns: unknown key `{other}` (expected time, latitude, longitude, magnitude, depth)"
-            ),
-        }
-    }
-    for (key, value) in [
-        ("time", &mapping.time),
-        ("latitude", &mapping.latitude),
-        ("longitude", &mapping.longitude),
-        ("magnitude", &mapping.magnitude),
-    ] {
-        if value.is_empty() {
-            bail!("--columns: `{key}=COLUMN` is required");
-        }
-    }
-    Ok(mapping)
+fn parse_event_types(text: &str) -> Result<EventTypes, String> {
+    EventTypes::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_years(text: &str) -> Result<(i16, i16), String> {

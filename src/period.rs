@@ -13,6 +13,17 @@ use crate::{Error, Result};
 /// Seconds in one day, the unit of event times.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
 
+/// The default limit on the days a per-day computation materialises: 100 years (36,525 days).
+/// Every stage keeps arrays over the period's days (b/a rows, labels, counts, the daily table),
+/// and the KDE labels cost time in proportion to the days; a mistyped period (0001–9999) would
+/// exhaust memory or run for hours. [`Period::check_days`] refuses longer periods; the command
+/// line raises the limit with `--max-days`.
+pub const MAX_DAYS: usize = 36_525;
+
+/// A rough size of one day's share of the per-day arrays (a b/a window row, a label, a count
+/// and a daily-table row), for the estimate in [`Period::check_days`]'s message.
+pub const BYTES_PER_DAY: usize = 128;
+
 /// Which ends of an interval belong to it.
 ///
 /// Windows carry their closure as a value rather than as an off-by-one hidden in an index.
@@ -86,6 +97,24 @@ impl Period {
     /// The number of days in the period.
     pub fn n_days(&self) -> usize {
         self.n_days
+    }
+
+    /// Refuses a period of more than `max_days` days before anything is allocated per day; the
+    /// error (key `period`) gives the day count and the memory the per-day arrays would take.
+    pub fn check_days(&self, max_days: usize) -> Result<()> {
+        if self.n_days <= max_days {
+            return Ok(());
+        }
+        let megabytes = (self.n_days as f64) * BYTES_PER_DAY as f64 / 1e6;
+        Err(Error::config(
+            "period",
+            format!(
+                "{self} has {} days, more than the limit of {max_days} days for day-by-day work \
+                 (its per-day arrays would take about {megabytes:.0} MB, and the KDE labels time \
+                 in proportion); shorten the period or raise the limit (--max-days)",
+                self.n_days
+            ),
+        ))
     }
 
     /// The calendar date of day index `day`.
@@ -190,6 +219,17 @@ mod tests {
         assert!(Period::parse("2020-01-02", "2020-01-01").is_err());
         let err = Period::parse("2020-13-01", "2021-01-01").unwrap_err();
         assert!(err.to_string().contains("start"), "{err}");
+    }
+
+    #[test]
+    fn check_days_refuses_a_period_beyond_the_limit() {
+        let p = Period::parse("2020-01-01", "2020-01-11").unwrap();
+        assert!(p.check_days(10).is_ok());
+        let err = p.check_days(9).unwrap_err().to_string();
+        assert!(
+            err.contains("has 10 days") && err.contains("limit of 9"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use faer::{Mat, MatRef};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
-use crate::catalog::{Catalog, CatalogFilter};
+use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
 use crate::dataset::controls::{
     Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
 };
@@ -39,16 +39,17 @@ use crate::experiment::sweep::SweepPlan;
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
 use crate::gnss::stack::ImageStack;
-use crate::io::catalog::{CatalogFormat, ReadOptions, read_catalog};
+use crate::io::catalog::ReadOptions;
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
+use crate::period::MAX_DAYS;
 use crate::report::figure;
 use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use crate::report::table::{Cell, Table, number};
 use crate::rng;
 use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
 use crate::seismicity::kde::{KdeLabels, kde_labels};
-use crate::synth::{simulate_catalog, simulate_network};
+use crate::synth::simulate_network;
 use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
 use crate::{Error, Result};
 
@@ -188,34 +189,36 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
 /// Loads or simulates the inputs and computes the shared stages.
 fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let period = experiment.period();
-    let catalog = match experiment.catalog() {
-        CatalogSource::Synthetic(scenario) => {
-            let (catalog, report) = simulate_catalog(scenario, period)?;
-            info!("{report}");
-            catalog
-        }
-        CatalogSource::File { path, columns } => {
-            let format = match columns {
-                Some(mapping) => CatalogFormat::Generic(mapping.clone()),
-                None => CatalogFormat::detect(path)?,
-            };
-            let options = ReadOptions {
-                filter: CatalogFilter {
-                    region: Some(*experiment.region()),
-                    ..CatalogFilter::default()
-                },
-                ..ReadOptions::default()
-            };
-            let (catalog, report) = read_catalog(path, &format, &options)?;
-            info!("{report}");
-            catalog
-        }
+    period.check_days(MAX_DAYS)?;
+    let source = match experiment.catalog() {
+        CatalogSource::Synthetic(scenario) => catalog::CatalogSource::Synthetic(scenario.clone()),
+        CatalogSource::File { path, columns } => catalog::CatalogSource::File {
+            path: path.clone(),
+            mapping: columns.clone(),
+        },
     };
+    let options = LoadOptions {
+        read: ReadOptions {
+            filter: CatalogFilter {
+                region: Some(*experiment.region()),
+                ..CatalogFilter::default()
+            },
+            ..ReadOptions::default()
+        },
+        cache_dir: experiment.tracking().results_dir.join("cache"),
+        ..LoadOptions::default()
+    };
+    let (catalog, report) = catalog::load(&source, period, &options)?;
+    if report.has_warnings() {
+        tracing::warn!("{report}");
+    } else {
+        info!("{report}");
+    }
     let s = experiment.seismicity();
-    let selection = catalog.select(period, s.selection_mc);
+    let selection = catalog.select(period, s.selection_mc)?;
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
-    let labelled = catalog.select(period, experiment.labels().mc);
-    let labels = kde_labels(&labelled.times, period.n_days(), &experiment.labels().kde)?;
+    let labelled = catalog.select(period, experiment.labels().mc)?;
+    let labels = kde_labels(labelled.times(), period.n_days(), &experiment.labels().kde)?;
     info!(
         events = labelled.len(),
         bandwidth_days = labels.bandwidth_days,

@@ -20,9 +20,18 @@
 //!   `time_format` the common layouts `YYYY-MM-DDTHH:MM:SS(.fff)(Z|±HH:MM)` and
 //!   `YYYY-MM-DD HH:MM:SS(.fff)` are accepted, with or without zero padding of month, day and hour
 //!   (the CENC list writes `2012-2-8 10:34:38`).
+//!   Separate date and time columns (JMA) are joined: a mapping's `time = "date+time"` reads the
+//!   two fields with a space between them, then parses that (with the `time_format`, if given).
+//!   A time of day `24:00[:00]` (HORUS) is refused unless [`ColumnMapping::time_24h`] says
+//!   [`Time24h::NextDay`]: 24:00:00 of day D is then 00:00:00 of D + 1.
 //! - Longitudes are normalised to `[-180, 180)` (NGL and some catalogs use 0–360).
-//! - A bad row (blank magnitude, unparseable number or time, latitude beyond ±90, missing field)
-//!   is an [`Error::Parse`] naming the file, the 1-based line (the header is line 1) and the
+//! - Magnitudes must lie in the physical range [`crate::catalog::MIN_MAGNITUDE`] to
+//!   [`crate::catalog::MAX_MAGNITUDE`] (−3 to 10.5); a fill value such as 1e10 is a bad row, never an event.
+//! - Only the [`ReadOptions::event_types`] are kept (earthquakes by default): ComCat's `type`
+//!   column also lists explosions, quarry blasts and the like. A row without a type is an
+//!   earthquake. The report counts the rows left out per type.
+//! - A bad row (blank magnitude, unparseable number or time, latitude beyond ±90, magnitude
+//!   outside the physical range, missing field) is an [`Error::Parse`] naming the file, the 1-based line (the header is line 1) and the
 //!   field. With [`ReadOptions::lenient`] it is skipped instead, and the [`ReadReport`] counts the
 //!   skipped rows per reason with the first few line numbers. A blank magnitude is never read as
 //!   zero.
@@ -32,7 +41,7 @@
 //!   to drop the later copies; the report then says how many went.
 //!
 //! Every data row is accounted for:
-//! `rows = kept + filtered_out + skipped_total() + duplicates_dropped`.
+//! `rows = kept + filtered_out + other_types_total() + skipped_total() + duplicates_dropped`.
 //!
 //! # Writing
 //!
@@ -51,7 +60,7 @@ use jiff::tz::Offset;
 use jiff::{Timestamp, Unit};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogFilter, Event};
+use crate::catalog::{Catalog, CatalogFilter, Event, EventTypes, check_magnitude};
 use crate::{Error, Result};
 
 /// The header of a USGS ComCat CSV download (`https://earthquake.usgs.gov/fdsnws/event/1/query?format=csv`).
@@ -214,7 +223,35 @@ pub struct ColumnMapping {
     /// (`Z`, `+09:00`) keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utc_offset: Option<UtcOffset>,
+    /// How a time of day `24:00:00` is read (default: refused).
+    #[serde(default, skip_serializing_if = "Time24h::is_refuse")]
+    pub time_24h: Time24h,
+    /// The event-type column (ComCat's `type`), if the file has one; rows whose type is not in
+    /// [`ReadOptions::event_types`] are left out and counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
 }
+
+/// How a time of day written `24:00`, `24:00:00` or `24:00:00.000` is read. Some catalogs
+/// (HORUS) close a day with it; ISO 8601 allows it as the end of the day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Time24h {
+    /// A bad row, with a message naming the option that reads it.
+    #[default]
+    Refuse,
+    /// 24:00:00 of day D is 00:00:00 of day D + 1.
+    NextDay,
+}
+
+impl Time24h {
+    fn is_refuse(&self) -> bool {
+        *self == Time24h::Refuse
+    }
+}
+
+/// Keys [`ColumnMapping::parse_pairs`] accepts, with their aliases.
+const MAPPING_KEYS: &str = "time, latitude (lat), longitude (lon), magnitude (mag), depth, type";
 
 /// Header names [`ColumnMapping::infer`] recognises for UTC origin times, in order of preference.
 const TIME_NAMES: [&str; 8] = [
@@ -233,6 +270,7 @@ const LATITUDE_NAMES: [&str; 2] = ["latitude", "lat"];
 const LONGITUDE_NAMES: [&str; 4] = ["longitude", "lon", "long", "lng"];
 const DEPTH_NAMES: [&str; 2] = ["depth", "depth_km"];
 const MAGNITUDE_NAMES: [&str; 3] = ["magnitude", "mag", "magnitude_value"];
+const EVENT_TYPE_NAMES: [&str; 2] = ["type", "event_type"];
 
 impl ColumnMapping {
     /// A mapping recognised from common header names, or `None` if time, latitude, longitude or
@@ -257,7 +295,60 @@ impl ColumnMapping {
             magnitude: "mag".into(),
             time_format: None,
             utc_offset: None,
+            time_24h: Time24h::Refuse,
+            event_type: Some("type".into()),
         }
+    }
+
+    /// Parses `time=COL,latitude=COL,longitude=COL,magnitude=COL[,depth=COL][,type=COL]` (the
+    /// command line's `--columns`). `time=date+time` joins two columns. Errors name the key
+    /// `columns`.
+    pub fn parse_pairs(text: &str) -> Result<ColumnMapping> {
+        let bad = |message: String| Error::config("columns", message);
+        let mut mapping = ColumnMapping {
+            time: String::new(),
+            latitude: String::new(),
+            longitude: String::new(),
+            depth: None,
+            magnitude: String::new(),
+            time_format: None,
+            utc_offset: None,
+            time_24h: Time24h::Refuse,
+            event_type: None,
+        };
+        for pair in text.split(',') {
+            let Some((key, column)) = pair.split_once('=') else {
+                return Err(bad(format!("expected KEY=COLUMN pairs, got `{pair}`")));
+            };
+            let column = column.trim().to_string();
+            if column.is_empty() {
+                return Err(bad(format!("`{pair}` names no column")));
+            }
+            match key.trim() {
+                "time" => mapping.time = column,
+                "latitude" | "lat" => mapping.latitude = column,
+                "longitude" | "lon" => mapping.longitude = column,
+                "magnitude" | "mag" => mapping.magnitude = column,
+                "depth" => mapping.depth = Some(column),
+                "type" | "event_type" => mapping.event_type = Some(column),
+                other => {
+                    return Err(bad(format!(
+                        "unknown key `{other}` (expected {MAPPING_KEYS})"
+                    )));
+                }
+            }
+        }
+        for (key, value) in [
+            ("time", &mapping.time),
+            ("latitude", &mapping.latitude),
+            ("longitude", &mapping.longitude),
+            ("magnitude", &mapping.magnitude),
+        ] {
+            if value.is_empty() {
+                return Err(bad(format!("`{key}=COLUMN` is required")));
+            }
+        }
+        Ok(mapping)
     }
 }
 
@@ -294,6 +385,8 @@ fn infer_mapping<S: AsRef<str>>(
                 magnitude,
                 time_format: None,
                 utc_offset,
+                time_24h: Time24h::Refuse,
+                event_type: find(&EVENT_TYPE_NAMES),
             })
         }
         (time, latitude, longitude, magnitude) => {
@@ -372,10 +465,12 @@ impl CatalogFormat {
 }
 
 /// How [`read_catalog`] treats the rows it reads.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Keep only events in this region, period and magnitude range.
     pub filter: CatalogFilter,
+    /// Keep only rows of these types (default: earthquakes; a row without a type is one).
+    pub event_types: EventTypes,
     /// Skip bad rows (and count them) instead of failing on the first one.
     pub lenient: bool,
     /// Drop the later copies of duplicate events instead of only reporting them.
@@ -391,7 +486,8 @@ pub enum RowProblem {
     Blank,
     /// The field is not a finite number, or not a time in the expected layout.
     Malformed,
-    /// A number outside its physical range (a latitude beyond ±90).
+    /// A number outside its physical range (a latitude beyond ±90, a magnitude outside
+    /// [`crate::catalog::MIN_MAGNITUDE`]..=[`crate::catalog::MAX_MAGNITUDE`]).
     OutOfRange,
 }
 
@@ -443,6 +539,8 @@ pub struct ReadReport {
     pub kept: usize,
     /// Good rows that the filter left out.
     pub filtered_out: usize,
+    /// Good rows left out for their event type, per type (as the file spells it, lower-cased).
+    pub other_types: BTreeMap<String, usize>,
     /// Bad rows skipped in lenient mode, per reason.
     pub skipped: BTreeMap<SkipReason, SkippedRows>,
     /// Groups of kept events that share time, place and magnitude.
@@ -459,9 +557,15 @@ impl ReadReport {
         self.skipped.values().map(|s| s.count).sum()
     }
 
-    /// Whether anything deserves the user's attention: bad rows skipped or duplicates found.
+    /// Rows left out for their event type, whatever the type.
+    pub fn other_types_total(&self) -> usize {
+        self.other_types.values().sum()
+    }
+
+    /// Whether anything deserves the user's attention: bad rows skipped, rows of other event
+    /// types left out, or duplicates found.
     pub fn has_warnings(&self) -> bool {
-        self.skipped_total() > 0 || self.duplicate_groups > 0
+        self.skipped_total() > 0 || self.duplicate_groups > 0 || !self.other_types.is_empty()
     }
 
     fn skip(&mut self, line: u64, bad: BadField) {
@@ -492,6 +596,19 @@ impl fmt::Display for ReadReport {
             self.kept,
             self.filtered_out
         )?;
+        if !self.other_types.is_empty() {
+            let types: Vec<String> = self
+                .other_types
+                .iter()
+                .map(|(kind, n)| format!("{kind}: {n}"))
+                .collect();
+            write!(
+                f,
+                ", left out {} rows of other event types ({})",
+                self.other_types_total(),
+                types.join(", ")
+            )?;
+        }
         if self.skipped.is_empty() {
             write!(f, ", no bad rows")?;
         } else {
@@ -552,11 +669,13 @@ impl BadField {
 struct Columns<'m> {
     mapping: &'m ColumnMapping,
     names: [String; 4],
-    time: usize,
+    /// One column, or several (`date+time`) joined with a space.
+    time: Vec<usize>,
     latitude: usize,
     longitude: usize,
     magnitude: usize,
     depth: Option<(usize, String)>,
+    event_type: Option<usize>,
     offset: Offset,
 }
 
@@ -579,7 +698,23 @@ impl<'m> Columns<'m> {
                     )
                 })
         };
-        let (time, time_name) = find("time", &mapping.time)?;
+        // `date+time` joins columns, unless the header has a column of that very name.
+        let joined = !header
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(mapping.time.trim()))
+            && mapping.time.contains('+');
+        let (time, time_name) = if joined {
+            let parts = mapping
+                .time
+                .split('+')
+                .map(|part| find("time", part))
+                .collect::<Result<Vec<_>>>()?;
+            let names: Vec<String> = parts.iter().map(|(_, name)| name.clone()).collect();
+            (parts.into_iter().map(|(i, _)| i).collect(), names.join("+"))
+        } else {
+            let (i, name) = find("time", &mapping.time)?;
+            (vec![i], name)
+        };
         let (latitude, latitude_name) = find("latitude", &mapping.latitude)?;
         let (longitude, longitude_name) = find("longitude", &mapping.longitude)?;
         let (magnitude, magnitude_name) = find("magnitude", &mapping.magnitude)?;
@@ -587,6 +722,11 @@ impl<'m> Columns<'m> {
             .depth
             .as_deref()
             .map(|name| find("depth", name))
+            .transpose()?;
+        let event_type = mapping
+            .event_type
+            .as_deref()
+            .map(|name| find("event type", name).map(|(i, _)| i))
             .transpose()?;
         Ok(Columns {
             mapping,
@@ -596,15 +736,38 @@ impl<'m> Columns<'m> {
             longitude,
             magnitude,
             depth,
+            event_type,
             offset: mapping.utc_offset.unwrap_or(UtcOffset::UTC).offset(),
         })
     }
 
+    /// The row's event type, `None` when the file has no type column or the field is blank.
+    fn event_type<'r>(&self, record: &'r csv::ByteRecord) -> Option<&'r str> {
+        let bytes = record.get(self.event_type?)?;
+        std::str::from_utf8(bytes)
+            .ok()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
     fn event(&self, record: &csv::ByteRecord) -> std::result::Result<Event, BadField> {
         let [time_name, latitude_name, longitude_name, magnitude_name] = &self.names;
-        let time_text = field(record, self.time, time_name)?;
-        let time = parse_time(time_text, self.mapping.time_format.as_deref(), self.offset)
-            .map_err(|m| BadField::new(time_name, RowProblem::Malformed, m))?;
+        let time_text = match self.time[..] {
+            [i] => field(record, i, time_name)?.to_string(),
+            _ => self
+                .time
+                .iter()
+                .map(|&i| field(record, i, time_name))
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .join(" "),
+        };
+        let time = parse_time(
+            &time_text,
+            self.mapping.time_format.as_deref(),
+            self.offset,
+            self.mapping.time_24h,
+        )
+        .map_err(|m| BadField::new(time_name, RowProblem::Malformed, m))?;
         let latitude = number(record, self.latitude, latitude_name)?;
         if !(-90.0..=90.0).contains(&latitude) {
             return Err(BadField::new(
@@ -615,6 +778,8 @@ impl<'m> Columns<'m> {
         }
         let longitude = normalize_longitude(number(record, self.longitude, longitude_name)?);
         let magnitude = number(record, self.magnitude, magnitude_name)?;
+        check_magnitude(magnitude)
+            .map_err(|why| BadField::new(magnitude_name, RowProblem::OutOfRange, why))?;
         let depth_km = match &self.depth {
             Some((i, name)) => match field(record, *i, name) {
                 Ok(text) => Some(finite(text, name)?),
@@ -683,8 +848,58 @@ fn finite(text: &str, name: &str) -> std::result::Result<f64, BadField> {
     }
 }
 
-/// Parses an origin time; `offset` applies when the text carries no zone of its own.
+/// Parses an origin time; `offset` applies when the text carries no zone of its own, and
+/// `hour_24` says what a time of day `24:00:00` means.
 fn parse_time(
+    text: &str,
+    format: Option<&str>,
+    offset: Offset,
+    hour_24: Time24h,
+) -> std::result::Result<Timestamp, String> {
+    let Some(midnight) = end_of_day_as_midnight(text) else {
+        return parse_clock_time(text, format, offset);
+    };
+    match hour_24 {
+        Time24h::Refuse => Err(format!(
+            "`{text}` has the hour 24; to read 24:00:00 of a day as 00:00:00 of the next, give \
+             --time-24h next-day (time_24h = \"next-day\" in a column mapping)"
+        )),
+        Time24h::NextDay => {
+            let t = parse_clock_time(&midnight, format, offset)?;
+            // The next civil day in the file's own zone: a day is 24 hours in a fixed offset.
+            t.checked_add(jiff::SignedDuration::from_hours(24))
+                .map_err(|e| format!("`{text}` is out of range: {e}"))
+        }
+    }
+}
+
+/// `text` with a time of day `24:00`, `24:00:00` or `24:00:00.000…` turned into `00:00…`,
+/// or `None` when it has no such time. The hour must follow a space or `T` (or open the text,
+/// for a separate time column) and nothing but zeros may follow it.
+fn end_of_day_as_midnight(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("24:00") {
+        let at = from + found;
+        from = at + 1;
+        let opens = at == 0 || matches!(bytes[at - 1], b' ' | b'T' | b't');
+        let rest = &text[at + 5..];
+        let tail = rest.strip_prefix(":00").map_or(rest, |r| {
+            r.strip_prefix('.').map_or(r, |f| f.trim_start_matches('0'))
+        });
+        let ends = tail
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_ascii_digit() && c != ':' && c != '.');
+        if opens && ends {
+            return Some(format!("{}00{}", &text[..at], &text[at + 2..]));
+        }
+    }
+    None
+}
+
+/// Parses an origin time whose hour is at most 23.
+fn parse_clock_time(
     text: &str,
     format: Option<&str>,
     offset: Offset,
@@ -877,9 +1092,14 @@ pub fn read_catalog(
     format: &CatalogFormat,
     options: &ReadOptions,
 ) -> Result<(Catalog, ReadReport)> {
-    let mapping = format.mapping();
+    let mut mapping = format.mapping();
     let mut reader = open_csv(path)?;
     let header = read_header(path, &mut reader)?;
+    // ComCat mirrors that drop the trailing columns drop `type` too: every row is then an
+    // earthquake, as ComCat's own default query returns.
+    if *format == CatalogFormat::Comcat && !header.iter().any(|h| h == "type") {
+        mapping.event_type = None;
+    }
     let columns = Columns::resolve(path, &mapping, &header)?;
 
     let mut report = ReadReport {
@@ -894,6 +1114,12 @@ pub fn read_catalog(
         .map_err(|e| csv_error(path, e))?
     {
         report.rows += 1;
+        let kind = columns.event_type(&record);
+        if !options.event_types.keeps(kind) {
+            let kind = kind.unwrap_or(EventTypes::EARTHQUAKE).to_lowercase();
+            *report.other_types.entry(kind).or_default() += 1;
+            continue;
+        }
         match columns.event(&record) {
             Ok(event) if options.filter.keeps(&event) => events.push(event),
             Ok(_) => report.filtered_out += 1,
@@ -1068,7 +1294,7 @@ time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,
     #[test]
     fn time_layouts_with_and_without_zone() {
         let utc = Offset::UTC;
-        let p = |t: &str| parse_time(t, None, utc).unwrap();
+        let p = |t: &str| parse_time(t, None, utc, Time24h::Refuse).unwrap();
         assert_eq!(p("2011-03-11T05:46:24.120Z"), ts("2011-03-11T05:46:24.12Z"));
         assert_eq!(p("2011-03-11T05:46:24Z"), ts("2011-03-11T05:46:24Z"));
         assert_eq!(p("2011-03-11 05:46:24"), ts("2011-03-11T05:46:24Z"));
@@ -1090,17 +1316,44 @@ time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,
             "2011-03-11 05:61:00",
             "yesterday noon",
         ] {
-            assert!(parse_time(bad, None, utc).is_err(), "{bad}");
+            assert!(
+                parse_time(bad, None, utc, Time24h::Refuse).is_err(),
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn only_a_whole_hour_24_is_the_end_of_the_day() {
+        let m = end_of_day_as_midnight;
+        assert_eq!(m("2011-03-11 24:00").as_deref(), Some("2011-03-11 00:00"));
+        assert_eq!(
+            m("2011-03-11T24:00:00.000Z").as_deref(),
+            Some("2011-03-11T00:00:00.000Z")
+        );
+        assert_eq!(m("24:00:00").as_deref(), Some("00:00:00"));
+        for not_24 in [
+            "2011-03-11 24:00:01",
+            "2011-03-11 12:24:00",
+            "2011-03-11 24:00:00.5",
+        ] {
+            assert_eq!(m(not_24), None, "{not_24}");
+        }
+        let next = parse_time("2011-12-31 24:00:00", None, Offset::UTC, Time24h::NextDay).unwrap();
+        assert_eq!(next, ts("2012-01-01T00:00:00Z"));
+        // In a local zone the next civil day begins at local midnight.
+        let jst: UtcOffset = "+09:00".parse().unwrap();
+        let next = parse_time("2011-03-11 24:00", None, jst.offset(), Time24h::NextDay).unwrap();
+        assert_eq!(next, ts("2011-03-11T15:00:00Z"));
     }
 
     #[test]
     fn utc_offset_shifts_zone_less_times_only() {
         let bjt: UtcOffset = "+08:00".parse().unwrap();
-        let local = parse_time("2022-09-05 12:52:18", None, bjt.offset()).unwrap();
+        let local = parse_time("2022-09-05 12:52:18", None, bjt.offset(), Time24h::Refuse).unwrap();
         assert_eq!(local, ts("2022-09-05T04:52:18Z"));
         // A time with its own zone ignores the mapping's offset.
-        let own = parse_time("2022-09-05T04:52:18Z", None, bjt.offset()).unwrap();
+        let own = parse_time("2022-09-05T04:52:18Z", None, bjt.offset(), Time24h::Refuse).unwrap();
         assert_eq!(own, ts("2022-09-05T04:52:18Z"));
         let west: UtcOffset = "-0530".parse().unwrap();
         assert_eq!(west.seconds(), -(5 * 3600 + 30 * 60));

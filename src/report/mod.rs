@@ -3,4 +3,5 @@
 pub mod figure;
 pub mod paper;
 pub mod results;
+pub mod study;
 pub mod table;

@@ -39,6 +39,15 @@
 //! magnitude histogram slides with the window (each event is added once and removed once), and
 //! each bin keeps its count and the sums of the offsets of its magnitudes from the bin centre, so
 //! a window's n, `Σ(M − Mc)` and `Σ(M − Mc)²` above its own Mc come from the bins in O(bins).
+//!
+//! Both kinds of running sum are kept in fixed point: every value is rounded to a multiple of
+//! 2⁻⁵² ([`FIXED_POINT_ULP`]) and summed as an integer, so a window's sum is the exact sum of its
+//! own values, whatever came before it. (A floating-point prefix sum carries the rounding of every
+//! earlier value into every later window: one absurd magnitude early in a catalog would leave
+//! `Σx²` at 1e20 and the variance of every later window at zero.) A value of magnitude 1 or more
+//! is represented exactly; a smaller one to within 2⁻⁵³, below the precision of an `f64` sum.
+//! The selection's magnitudes are bounded ([`crate::catalog::check_magnitude`]), and the bin
+//! width is at least [`mc::MIN_BIN_WIDTH`], which bounds the integers and the histogram.
 //! Window bounds move by two pointers. b-positive uses prefix sums over consecutive pairs of
 //! analysed events (those at or above a fixed Mc; with a per-window Mc, every selected event,
 //! since b-positive needs no completeness above the selection floor), counting the pairs whose
@@ -52,16 +61,36 @@ use crate::seismicity::mc;
 /// The constant of the Shi & Bolt (1982) uncertainty `σ_b = 2.3·b²·σ(M̄)`, as published.
 pub const SHI_BOLT_FACTOR: f64 = 2.3;
 
+/// The resolution of the windows' fixed-point sums: 2⁻⁵².
+pub const FIXED_POINT_ULP: f64 = 1.0 / 4_503_599_627_370_496.0;
+
+/// The standard error of the a value of eq. (20), `a = log10 N + b·Mc`, from the standard error
+/// of b: `σ_a² = (Mc·σ_b)² + (log10 e)²/N`. The first term propagates σ_b through `b·Mc`; the
+/// second is the Poisson error of `log10 N` (`σ_N = √N`, and `d log10 N = log10 e · dN/N`).
+/// `n_events` is the window's N at or above Mc; with no events the error is infinite.
+pub fn a_value_std(mc: f64, b_std: f64, n_events: usize) -> f64 {
+    let poisson = std::f64::consts::LOG10_E / (n_events as f64).sqrt();
+    (mc * b_std).hypot(poisson)
+}
+
 /// How b is estimated from a window's magnitudes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+///
+/// In an experiment file: `aki`, `aki_utsu`, `b_positive`; on the command line: `aki`,
+/// `aki-utsu`, `b-positive` (the file's spelling is accepted too).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum BEstimator {
     /// Aki's maximum likelihood, the paper's eq. (19), without a bin correction.
     Aki,
     /// Aki-Utsu: eq. (19) with `Mc − ΔM/2` in place of `Mc`.
+    #[value(alias = "aki_utsu")]
     AkiUtsu,
     /// b-positive (van der Elst 2021) from positive magnitude differences `m' ≥ δ` between
-    /// consecutive events; δ is [`BValueParams::b_positive_delta`] (default: one bin width, the
+    /// consecutive events; δ is the `b_positive_delta` setting (default: one bin width, the
     /// smallest positive difference of binned magnitudes).
+    #[value(alias = "b_positive")]
     BPositive,
 }
 
@@ -324,6 +353,33 @@ pub struct WindowRow {
     pub value: std::result::Result<BAValue, Missing>,
 }
 
+/// How many windows got values, and the most events any window held: what a user needs to
+/// know when no window got a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowTally {
+    /// Windows.
+    pub rows: usize,
+    /// Windows with b and a values.
+    pub valid: usize,
+    /// Windows that lie inside the period (not [`Missing::Incomplete`]).
+    pub complete: usize,
+    /// The largest `n_events` of any window that lies inside the period.
+    pub most_events: usize,
+}
+
+impl WindowTally {
+    /// Counts `rows`.
+    pub fn of(rows: &[WindowRow]) -> Self {
+        let complete = || rows.iter().filter(|r| r.value != Err(Missing::Incomplete));
+        WindowTally {
+            rows: rows.len(),
+            valid: rows.iter().filter(|r| r.value.is_ok()).count(),
+            complete: complete().count(),
+            most_events: complete().map(|r| r.n_events).max().unwrap_or(0),
+        }
+    }
+}
+
 /// b and a of one sample of magnitudes (in time order, which b-positive needs), using the
 /// events at or above `mc` and the estimator, bin width and δ of `params` (its Mc choice and
 /// `min_events` are not used). A sample with fewer than two values is [`Missing::InvalidFit`].
@@ -361,8 +417,8 @@ pub fn b_value(
 
 /// b and a in sliding windows over `sel` (event times in days since the period start, ascending).
 ///
-/// Only events with `0 ≤ t < n_days` and a finite magnitude are used (extra entries of the longer
-/// of `sel.times` and `sel.magnitudes` are ignored). With [`McChoice::Fixed`] the analysed events
+/// Only events with `0 ≤ t < n_days` are used (a [`Selection`] holds only finite times and
+/// magnitudes inside the physical range). With [`McChoice::Fixed`] the analysed events
 /// are those at or above Mc; with [`McChoice::PerWindow`] they are all the selected events (cut at
 /// the caller's floor), and each window's n and sums are taken above its own Mc.
 pub fn sliding_b_values(
@@ -454,12 +510,11 @@ impl Completeness<'_> {
 /// The analysed events: inside `[0, n_days)`, and at or above a fixed Mc when there is one.
 fn events_in_period(sel: &Selection, n_days: usize, mc: McChoice) -> (Vec<f64>, Vec<f64>) {
     let end = n_days as f64;
-    sel.times
+    sel.times()
         .iter()
-        .zip(&sel.magnitudes)
+        .zip(sel.magnitudes())
         .filter(|&(&t, &m)| {
             (0.0..end).contains(&t)
-                && m.is_finite()
                 && match mc {
                     McChoice::Fixed(c) => at_or_above(m, c),
                     McChoice::PerWindow { .. } => true,
@@ -522,29 +577,41 @@ fn fit(
     })
 }
 
-/// Prefix sums over items that may or may not contribute: counts, `Σx` and `Σx²`, so that any
-/// range of items gives its sums in O(1).
+/// `x` in units of [`FIXED_POINT_ULP`], rounded to the nearest.
+fn to_fixed(x: f64) -> i128 {
+    (x / FIXED_POINT_ULP).round() as i128
+}
+
+/// A fixed-point sum back in floating point.
+fn from_fixed(sum: i128) -> f64 {
+    sum as f64 * FIXED_POINT_ULP
+}
+
+/// Prefix sums over items that may or may not contribute: counts, `Σx` and `Σx²` in fixed point,
+/// so that any range of items gives its exact sums in O(1).
 struct Prefix {
     counts: Vec<usize>,
-    s1: Vec<f64>,
-    s2: Vec<f64>,
+    s1: Vec<i128>,
+    s2: Vec<i128>,
 }
 
 impl Prefix {
     fn from_values(values: impl Iterator<Item = Option<f64>>) -> Self {
         let mut prefix = Prefix {
             counts: vec![0],
-            s1: vec![0.0],
-            s2: vec![0.0],
+            s1: vec![0],
+            s2: vec![0],
         };
-        let mut running = Sums::default();
+        let (mut n, mut s1, mut s2) = (0, 0i128, 0i128);
         for x in values {
             if let Some(x) = x {
-                running.add(x);
+                n += 1;
+                s1 += to_fixed(x);
+                s2 += to_fixed(x * x);
             }
-            prefix.counts.push(running.n);
-            prefix.s1.push(running.s1);
-            prefix.s2.push(running.s2);
+            prefix.counts.push(n);
+            prefix.s1.push(s1);
+            prefix.s2.push(s2);
         }
         prefix
     }
@@ -553,8 +620,8 @@ impl Prefix {
     fn range(&self, lo: usize, hi: usize) -> Sums {
         Sums {
             n: self.counts[hi] - self.counts[lo],
-            s1: self.s1[hi] - self.s1[lo],
-            s2: self.s2[hi] - self.s2[lo],
+            s1: from_fixed(self.s1[hi] - self.s1[lo]),
+            s2: from_fixed(self.s2[hi] - self.s2[lo]),
         }
     }
 }
@@ -654,16 +721,19 @@ impl<'a> Windows<'a> {
 }
 
 /// A magnitude histogram over the events of the current window. Each bin keeps its count and the
-/// sums of `M − centre` and `(M − centre)²` of its events (zero for magnitudes on the bin grid),
-/// so sums over bins stay exact and nothing drifts as events come and go.
+/// fixed-point sums of `M − centre` and `(M − centre)²` of its events (zero for magnitudes on the
+/// bin grid), so nothing drifts as events come and go.
+///
+/// Its size is at most `(MAX_MAGNITUDE − MIN_MAGNITUDE) / MIN_BIN_WIDTH + 1` bins: the selection's
+/// magnitudes and the checked bin width bound it.
 struct SlidingHistogram<'a> {
     magnitudes: &'a [f64],
     bins: Vec<usize>,
     first_bin: i64,
     width: f64,
     counts: Vec<usize>,
-    offset1: Vec<f64>,
-    offset2: Vec<f64>,
+    offset1: Vec<i128>,
+    offset2: Vec<i128>,
     lo: usize,
     hi: usize,
 }
@@ -683,8 +753,8 @@ impl<'a> SlidingHistogram<'a> {
             first_bin,
             width,
             counts: vec![0; n_bins],
-            offset1: vec![0.0; n_bins],
-            offset2: vec![0.0; n_bins],
+            offset1: vec![0; n_bins],
+            offset2: vec![0; n_bins],
             lo: 0,
             hi: 0,
         }
@@ -694,26 +764,29 @@ impl<'a> SlidingHistogram<'a> {
         mc::bin_center(self.first_bin + k as i64, self.width)
     }
 
-    fn update(&mut self, i: usize, sign: f64) {
+    fn update(&mut self, i: usize, add: bool) {
         let k = self.bins[i];
         let u = self.magnitudes[i] - self.center(k);
-        if sign > 0.0 {
+        let (u1, u2) = (to_fixed(u), to_fixed(u * u));
+        if add {
             self.counts[k] += 1;
+            self.offset1[k] += u1;
+            self.offset2[k] += u2;
         } else {
             self.counts[k] -= 1;
+            self.offset1[k] -= u1;
+            self.offset2[k] -= u2;
         }
-        self.offset1[k] += sign * u;
-        self.offset2[k] += sign * u * u;
     }
 
     /// Moves the window to events `lo..hi` (both bounds never decrease).
     fn move_to(&mut self, lo: usize, hi: usize) {
         while self.hi < hi {
-            self.update(self.hi, 1.0);
+            self.update(self.hi, true);
             self.hi += 1;
         }
         while self.lo < lo {
-            self.update(self.lo, -1.0);
+            self.update(self.lo, false);
             self.lo += 1;
         }
     }
@@ -733,9 +806,10 @@ impl<'a> SlidingHistogram<'a> {
             }
             let shift = self.center(k) - mc;
             let cf = c as f64;
+            let (o1, o2) = (from_fixed(self.offset1[k]), from_fixed(self.offset2[k]));
             sums.n += c;
-            sums.s1 += cf * shift + self.offset1[k];
-            sums.s2 += cf * shift * shift + 2.0 * shift * self.offset1[k] + self.offset2[k];
+            sums.s1 += cf * shift + o1;
+            sums.s2 += cf * shift * shift + 2.0 * shift * o1 + o2;
         }
         sums
     }
@@ -853,10 +927,7 @@ mod tests {
     fn time_windows_follow_the_day_convention() {
         // Window of 3 days: the row of day 2 covers [0, 3), day 3 covers [1, 4).
         // Events at 0.5 (M 3.0), 2.99 (M 3.2), 3.0 (M 3.4), 3.5 (M 3.6).
-        let sel = Selection {
-            times: vec![0.5, 2.99, 3.0, 3.5],
-            magnitudes: vec![3.0, 3.2, 3.4, 3.6],
-        };
+        let sel = Selection::new(vec![0.5, 2.99, 3.0, 3.5], vec![3.0, 3.2, 3.4, 3.6]).unwrap();
         let spec = WindowSpec::time(3, 1).unwrap();
         let rows = sliding_b_values(
             &sel,
@@ -888,10 +959,8 @@ mod tests {
 
     #[test]
     fn step_and_event_windows() {
-        let sel = Selection {
-            times: vec![0.5, 1.5, 2.5, 3.5, 4.5],
-            magnitudes: vec![3.0, 3.2, 3.4, 3.6, 3.8],
-        };
+        let sel =
+            Selection::new(vec![0.5, 1.5, 2.5, 3.5, 4.5], vec![3.0, 3.2, 3.4, 3.6, 3.8]).unwrap();
         let spec = WindowSpec::time(2, 2).unwrap();
         let rows = sliding_b_values(
             &sel,
@@ -920,10 +989,8 @@ mod tests {
         // One window of 10 days over: 1.0 ×2, 1.1 ×5 (mode), 1.2 ×1, 1.3 ×3, 1.5 ×1.
         // MAXC + 0.2 = 1.3 → events 1.3 ×3 and 1.5 → n = 4, offsets 0, 0, 0, 0.2 → mean 0.05.
         let m = [1.0, 1.1, 1.3, 1.1, 1.2, 1.1, 1.0, 1.3, 1.1, 1.5, 1.1, 1.3];
-        let sel = Selection {
-            times: (0..m.len()).map(|i| i as f64 * 0.5).collect(),
-            magnitudes: m.to_vec(),
-        };
+        let sel =
+            Selection::new((0..m.len()).map(|i| i as f64 * 0.5).collect(), m.to_vec()).unwrap();
         let spec = WindowSpec::time(10, 1).unwrap();
         let rows = sliding_b_values(
             &sel,

@@ -69,15 +69,27 @@ pub enum Bandwidth {
 }
 
 /// How the daily labels are rescaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Spelled `none`, `minmax`, `zscore`, `events_per_day` in an experiment file; the command line
+/// also accepts `events-per-day`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 pub enum LabelScale {
     /// The probability mass per day, `y_d`.
+    #[serde(rename = "none")]
     None,
     /// `(y_d − min)/(max − min)` over the period.
+    #[serde(rename = "minmax")]
+    #[value(name = "minmax")]
     MinMax,
     /// `(y_d − mean)/std` over the period (population std, ddof = 0).
+    #[serde(rename = "zscore")]
+    #[value(name = "zscore")]
     ZScore,
     /// Expected events per day, `n·y_d`: the natural physical unit.
+    #[serde(rename = "events_per_day")]
+    #[value(alias = "events_per_day")]
     EventsPerDay,
 }
 

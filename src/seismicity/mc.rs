@@ -11,7 +11,7 @@
 //! Magnitudes are assigned to bins of width `bin_width` by rounding `M / bin_width` to the nearest
 //! integer; bin `k` has centre `k · bin_width`.
 
-use crate::catalog::MAGNITUDE_TOLERANCE;
+use crate::catalog::{MAGNITUDE_TOLERANCE, check_magnitude};
 use crate::{Error, Result};
 
 /// How to determine the completeness magnitude.
@@ -41,7 +41,9 @@ impl McMethod {
 
 /// The completeness magnitude of `magnitudes` by `method`, with magnitude bins of `bin_width`.
 ///
-/// Fails on an empty sample, on a non-finite magnitude, or on a non-positive `bin_width`.
+/// Fails on an empty sample, on a magnitude that is not finite or lies outside the physical range
+/// ([`crate::catalog::check_magnitude`]; it would stretch the histogram without bound), or on a
+/// `bin_width` below [`MIN_BIN_WIDTH`].
 pub fn completeness_magnitude(
     magnitudes: &[f64],
     method: &McMethod,
@@ -53,8 +55,8 @@ pub fn completeness_magnitude(
             "completeness magnitude of an empty magnitude sample".into(),
         ));
     }
-    if let Some(m) = magnitudes.iter().find(|m| !m.is_finite()) {
-        return Err(Error::Numerical(format!("magnitude {m} is not finite")));
+    for &m in magnitudes {
+        check_magnitude(m).map_err(Error::Numerical)?;
     }
     let histogram = Histogram::new(magnitudes, bin_width);
     match *method {
@@ -73,12 +75,16 @@ pub fn completeness_magnitude(
     }
 }
 
-/// Refuses a bin width that is not a positive finite number.
+/// The finest magnitude bin width accepted: finer than any catalog reports magnitudes, and it
+/// bounds a histogram over the physical magnitude range to 13,501 bins.
+pub const MIN_BIN_WIDTH: f64 = 1e-3;
+
+/// Refuses a bin width that is not a finite number of at least [`MIN_BIN_WIDTH`].
 pub(crate) fn check_bin_width(bin_width: f64) -> Result<()> {
     crate::ensure_config!(
-        bin_width.is_finite() && bin_width > 0.0,
+        bin_width.is_finite() && bin_width >= MIN_BIN_WIDTH,
         "seismicity.bin_width",
-        "must be a positive number, got {bin_width}"
+        "must be a number of at least {MIN_BIN_WIDTH}, got {bin_width}"
     );
     Ok(())
 }
@@ -256,6 +262,25 @@ mod tests {
         let err = completeness_magnitude(&[3.0], &McMethod::Gft, 0.0).unwrap_err();
         assert!(err.to_string().contains("seismicity.bin_width"), "{err}");
         assert!(completeness_magnitude(&[f64::NAN], &McMethod::Gft, 0.1).is_err());
+    }
+
+    #[test]
+    fn the_histogram_is_bounded_by_the_magnitude_range_and_the_bin_width() {
+        // 1e10 would ask for 1e11 bins of 0.1; a bin of 1e-9 over [-3, 10.5], 1.35e10.
+        let err = completeness_magnitude(&[3.0, 1e10], &McMethod::MAXC_PLUS_0_2, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside the physical range"), "{err}");
+        let err = completeness_magnitude(&[3.0], &McMethod::Gft, 1e-9).unwrap_err();
+        assert!(err.to_string().contains("seismicity.bin_width"), "{err}");
+        // The widest histogram allowed: the whole range at the finest width.
+        let mc = completeness_magnitude(
+            &[-3.0, 10.5, 10.5],
+            &McMethod::Maxc { correction: 0.0 },
+            MIN_BIN_WIDTH,
+        )
+        .unwrap();
+        assert_eq!(mc, 10.5);
     }
 
     #[test]

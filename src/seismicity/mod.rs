@@ -1,7 +1,9 @@
 //! Catalog statistics: completeness magnitude, Gutenberg-Richter b and a values in sliding
-//! windows, kernel-density activity labels, stationarity tests and the window-size study.
+//! windows, kernel-density activity labels, daily counts, stationarity tests and the
+//! window-size study. Everything here returns data; [`crate::report`] renders it.
 
 pub mod bvalue;
+pub mod counts;
 pub mod kde;
 pub mod mc;
 pub mod stationarity;

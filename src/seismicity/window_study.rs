@@ -7,7 +7,6 @@
 
 use crate::Result;
 use crate::catalog::Selection;
-use crate::report::table::{Table, number};
 use crate::seismicity::bvalue::{self, ValidBValueParams, WindowRow, WindowSpec};
 use crate::seismicity::stationarity::{adf, kpss};
 
@@ -35,39 +34,13 @@ pub struct WindowStudyRow {
 }
 
 /// The study's result: one summary row and the underlying windowed series per window length.
+/// [`crate::report::study`] renders it.
 #[derive(Debug, Clone)]
 pub struct WindowStudy {
     /// Table 1, one row per window length, in the order asked for.
     pub rows: Vec<WindowStudyRow>,
     /// The b/a series behind each row (same order).
     pub series: Vec<Vec<WindowRow>>,
-}
-
-impl WindowStudy {
-    /// Table 1 with the columns `window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid`.
-    pub fn table(&self) -> Table {
-        let mut table = Table::new([
-            "window_days",
-            "cv",
-            "adf_p",
-            "kpss_p",
-            "stationary",
-            "naive_mae",
-            "n_valid",
-        ]);
-        for r in &self.rows {
-            table.push(vec![
-                r.window_days.to_string().into(),
-                number(r.cv, 4),
-                number(r.adf_p, 4),
-                number(r.kpss_p, 4),
-                r.stationary.to_string().into(),
-                number(r.naive_mae, 4),
-                r.n_valid.to_string().into(),
-            ]);
-        }
-        table
-    }
 }
 
 /// Runs the study: for each window length, sliding b values with step one day over the

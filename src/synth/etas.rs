@@ -68,8 +68,11 @@ pub const MAGNITUDE_BIN: f64 = 0.1;
 
 pub use crate::geo::KM_PER_DEGREE;
 
-/// A simulation that grows past this many events stops with an error instead of exhausting
-/// memory (a near-critical branching ratio with a huge mainshock can do that).
+/// The default limit on a simulation's size, in events (about 1 GB of simulation state). A
+/// scenario whose expected size ([`ValidEtasParams::expected_events`]) exceeds the limit is
+/// refused before anything is drawn, and a simulation that grows past it anyway (a
+/// near-critical branching ratio with a huge mainshock can) stops with an error. Callers raise
+/// it with [`simulate_limited`] (the command line's `--max-events`).
 pub const MAX_SIMULATED_EVENTS: usize = 20_000_000;
 
 /// The longest aftershock offset, in km: half the Earth's circumference.
@@ -450,6 +453,32 @@ impl ValidEtasParams {
     pub fn branching_ratio(&self) -> f64 {
         self.branching_ratio
     }
+
+    /// The expected number of events a simulation over `period` draws, burn-in and events outside
+    /// the box included: each background event (`mu` per day over the burn-in and the period)
+    /// heads a family of `1/(1 − n)` events on average, and each imposed event in the simulated
+    /// span one of
+    /// `1 + K 10^(alpha (M − m_min)) c^(1−p)/(p − 1) / (1 − n)`. Aftershocks cut off at the
+    /// period end make the true number smaller, so this is an upper estimate.
+    pub fn expected_events(&self, period: &Period) -> f64 {
+        let p = &self.params;
+        let family = 1.0 / (1.0 - self.branching_ratio);
+        let span = period.n_days() as f64 + p.burn_in_days;
+        let direct = |m: f64| {
+            p.k * 10f64.powf(p.alpha * (m - p.m_min)) * p.c_days.powf(1.0 - p.p) / (p.p - 1.0)
+        };
+        let imposed: f64 = p
+            .imposed
+            .iter()
+            .zip(&self.imposed)
+            .filter(|(_, time)| {
+                let t = period.days_since_start(**time);
+                (-p.burn_in_days..period.n_days() as f64).contains(&t)
+            })
+            .map(|(e, _)| 1.0 + direct(e.magnitude) * family)
+            .sum();
+        p.mu * span * family + imposed
+    }
 }
 
 /// What a simulation produced and discarded.
@@ -655,7 +684,8 @@ fn round_to(x: f64, decimals: i32) -> f64 {
     (x * scale).round() / scale
 }
 
-/// Simulates an ETAS catalog over `period`, keeping the events inside `region`.
+/// Simulates an ETAS catalog over `period`, keeping the events inside `region`, within the
+/// default size limit [`MAX_SIMULATED_EVENTS`].
 ///
 /// Deterministic in `seed` (stream `synth.etas`). Times are rounded to the millisecond,
 /// coordinates to 1e-4 degree, depths to 0.1 km and magnitudes to 0.1, so the catalog survives a
@@ -666,7 +696,39 @@ pub fn simulate(
     period: &Period,
     seed: u64,
 ) -> Result<(Catalog, SimReport)> {
+    simulate_limited(params, region, period, seed, MAX_SIMULATED_EVENTS)
+}
+
+/// [`simulate`] with a size limit of `max_events`: a scenario expected to draw more
+/// ([`ValidEtasParams::expected_events`]) is refused up front with the estimate in the message
+/// (key `etas.mu`), and a simulation that passes the limit while running stops with an error.
+/// A simulation that runs for more than a second shows a progress bar on a terminal.
+pub fn simulate_limited(
+    params: &ValidEtasParams,
+    region: &Region,
+    period: &Period,
+    seed: u64,
+    max_events: usize,
+) -> Result<(Catalog, SimReport)> {
     let p = &params.params;
+    let expected = params.expected_events(period);
+    if expected > max_events as f64 {
+        return Err(Error::config(
+            "etas.mu",
+            format!(
+                "the scenario would simulate about {expected:.3e} events (mu = {} per day over \
+                 {} days with {} days of burn-in, families of 1/(1 - n) = {:.2} events for a \
+                 branching ratio of {:.3}, plus the imposed events and their aftershocks), more \
+                 than the limit of {max_events}; lower etas.mu or etas.k, shorten the period, \
+                 or raise the limit (--max-events)",
+                p.mu,
+                period.n_days(),
+                p.burn_in_days,
+                1.0 / (1.0 - params.branching_ratio),
+                params.branching_ratio,
+            ),
+        ));
+    }
     let t_end = period.n_days() as f64;
     let t_start = -p.burn_in_days;
     let mut sampler = Sampler::new(params, rng::stream(seed, "synth.etas"));
@@ -711,10 +773,11 @@ pub fn simulate(
         while let Some(quake) = stack.pop() {
             sampler.aftershocks(&quake, t_end, &mut stack);
             simulated.push(quake);
-            if simulated.len() + stack.len() > MAX_SIMULATED_EVENTS {
+            if simulated.len() + stack.len() > max_events {
                 return Err(Error::Numerical(format!(
-                    "the ETAS simulation passed {MAX_SIMULATED_EVENTS} events (branching ratio {:.3}); \
-                     lower etas.k or etas.alpha, or shorten the period",
+                    "the ETAS simulation passed {max_events} events (branching ratio {:.3}); \
+                     lower etas.k or etas.alpha, shorten the period, or raise the limit \
+                     (--max-events)",
                     params.branching_ratio
                 )));
             }

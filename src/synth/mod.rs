@@ -23,4 +23,4 @@ pub mod gnss;
 pub mod scenario;
 
 pub use gnss::{GnssReport, simulate_network, write_network};
-pub use scenario::{Scenario, simulate_catalog};
+pub use scenario::{Scenario, simulate_catalog, simulate_catalog_limited};

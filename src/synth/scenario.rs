@@ -38,6 +38,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, Region};
 use crate::period::Period;
@@ -199,6 +200,46 @@ pub fn simulate_catalog(scenario: &Scenario, period: &Period) -> Result<(Catalog
     etas::simulate(&scenario.etas, &scenario.region, period, scenario.seed)
 }
 
+/// [`simulate_catalog`] refusing a scenario expected to draw more than `max_events` events (see
+/// [`etas::simulate_limited`]).
+pub fn simulate_catalog_limited(
+    scenario: &Scenario,
+    period: &Period,
+    max_events: usize,
+) -> Result<(Catalog, SimReport)> {
+    etas::simulate_limited(
+        &scenario.etas,
+        &scenario.region,
+        period,
+        scenario.seed,
+        max_events,
+    )
+}
+
+impl Scenario {
+    /// A SHA-256 (hex) of everything the scenario's catalog over `period` depends on: the ETAS
+    /// parameters as resolved, the region, the seed and the period. Neither the scenario's name
+    /// nor its file path enters, so an edited file gets a new key and two scenarios with the
+    /// same catalog settings (`japan` and `null`) share one.
+    pub fn catalog_key(&self, period: &Period) -> Result<String> {
+        let etas = serde_json::to_string(self.etas.params())
+            .map_err(|e| Error::Numerical(format!("cannot serialise the ETAS parameters: {e}")))?;
+        let r = &self.region;
+        let text = format!(
+            "quakelab synthetic catalog v1\netas {etas}\nregion {},{},{},{}\nseed {}\nperiod {} {}\n",
+            r.lon_min,
+            r.lon_max,
+            r.lat_min,
+            r.lat_max,
+            self.seed,
+            period.start(),
+            period.end()
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +349,21 @@ mod tests {
             }
             other => panic!("expected a config error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn catalog_key_follows_the_content_not_the_name() {
+        let period = Period::parse("2020-01-01", "2021-01-01").unwrap();
+        let japan = Scenario::builtin("japan").unwrap();
+        let null = Scenario::builtin("null").unwrap();
+        let key = japan.catalog_key(&period).unwrap();
+        assert_eq!(key.len(), 64);
+        assert_eq!(key, null.catalog_key(&period).unwrap());
+        let mut reseeded = japan.clone();
+        reseeded.seed += 1;
+        assert_ne!(key, reseeded.catalog_key(&period).unwrap());
+        let longer = Period::parse("2020-01-01", "2021-01-02").unwrap();
+        assert_ne!(key, japan.catalog_key(&longer).unwrap());
     }
 
     #[test]

@@ -8,13 +8,16 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use quakelab::Error;
-use quakelab::catalog::{CatalogFilter, Region};
+use quakelab::catalog::{
+    CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading, load,
+};
 use quakelab::io::catalog::{
-    CatalogFormat, ColumnMapping, ReadOptions, RowProblem, SkipReason, UtcOffset, read_catalog,
-    write_comcat,
+    CatalogFormat, ColumnMapping, ReadOptions, RowProblem, SkipReason, Time24h, UtcOffset,
+    read_catalog, write_comcat,
 };
 use quakelab::io::real_data_dir;
 use quakelab::period::Period;
+use quakelab::synth::Scenario;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -204,6 +207,8 @@ fn real_cenc_sichuan_beijing_time_becomes_utc() {
         magnitude: "magnitude".into(),
         time_format: None,
         utc_offset: Some("+08:00".parse::<UtcOffset>().unwrap()),
+        time_24h: Time24h::Refuse,
+        event_type: None,
     };
     let format = CatalogFormat::Generic(mapping.clone());
     let (cat, report) = read_catalog(&path, &format, &ReadOptions::default()).unwrap();
@@ -274,4 +279,307 @@ fn real_jma_felt_list_blank_magnitudes_are_bad_rows() {
     assert_eq!(report.skipped_total(), 7_869);
     assert_eq!(cat.len(), 27_182);
     assert_eq!(report.rows, 93_203);
+}
+
+/// Writes `text` as `name` in a fresh temporary directory.
+fn temp_csv(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+// Issue 12, section 3: a magnitude of 1e308 or 1e10 panicked with --mc-per-window and, without
+// it, corrupted every later window. The reader refuses it with file, line and field; --lenient
+// skips and counts it.
+#[test]
+fn magnitude_1e308_is_refused_with_file_line_field() {
+    // Line 1 header; line 2 good; line 3 M 1e308; line 4 M 1e10; line 5 M -3.5; line 6 good.
+    let text = "time,lat,lon,mag\n\
+                2020-01-01 00:00:00,35,140,3.2\n\
+                2020-01-02 00:00:00,35,140,1e308\n\
+                2020-01-03 00:00:00,35,140,1e10\n\
+                2020-01-04 00:00:00,35,140,-3.5\n\
+                2020-01-05 00:00:00,35,140,10.5\n";
+    let (_dir, path) = temp_csv("huge.csv", text);
+    let format = CatalogFormat::detect(&path).unwrap();
+    let err = read_catalog(&path, &format, &ReadOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:3: field `mag`: magnitude 1e308 is outside the physical range [-3, 10.5]",
+            path.display()
+        )
+    );
+    let (cat, report) = read_catalog(&path, &format, &lenient()).unwrap();
+    // 3.2 and 10.5 (the upper bound itself) stay; three rows are skipped.
+    assert_eq!(cat.len(), 2);
+    let out_of_range = &report.skipped[&SkipReason {
+        field: "mag".into(),
+        problem: RowProblem::OutOfRange,
+    }];
+    assert_eq!(
+        (out_of_range.count, out_of_range.first_lines.clone()),
+        (3, vec![3, 4, 5])
+    );
+}
+
+// Issue 12, section 3: ComCat's `type` column was ignored, so a raw export's nuclear explosions
+// counted as earthquakes.
+#[test]
+fn comcat_explosions_are_left_out_by_default_and_counted_per_type() {
+    let header =
+        "time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,type\n";
+    let row = |day: u32, kind: &str| {
+        format!(
+            "2017-09-{day:02}T03:30:01.000Z,41.3,129.0,0,5.0,mb,,,,,us,ev{day},,\"somewhere\",{kind}\n"
+        )
+    };
+    let mut text = header.to_string();
+    for (day, kind) in [
+        (1, "earthquake"),
+        (2, "nuclear explosion"),
+        (3, "Earthquake"),
+        (4, ""),
+        (5, "nuclear explosion"),
+        (6, "quarry blast"),
+    ] {
+        text.push_str(&row(day, kind));
+    }
+    let (_dir, path) = temp_csv("comcat.csv", &text);
+    let (cat, report) =
+        read_catalog(&path, &CatalogFormat::Comcat, &ReadOptions::default()).unwrap();
+    // Earthquakes: days 1, 3 and 4 (a blank type is an earthquake).
+    assert_eq!(cat.len(), 3);
+    assert_eq!(report.other_types_total(), 3);
+    assert_eq!(report.other_types["nuclear explosion"], 2);
+    assert_eq!(report.other_types["quarry blast"], 1);
+    assert!(
+        report.to_string().contains(
+            "left out 3 rows of other event types (nuclear explosion: 2, quarry blast: 1)"
+        ),
+        "{report}"
+    );
+    assert!(report.has_warnings());
+    assert_eq!(
+        report.rows,
+        report.kept + report.filtered_out + report.other_types_total() + report.skipped_total()
+    );
+    let options = ReadOptions {
+        event_types: EventTypes::parse("earthquake,nuclear explosion").unwrap(),
+        ..ReadOptions::default()
+    };
+    let (cat, report) = read_catalog(&path, &CatalogFormat::Comcat, &options).unwrap();
+    assert_eq!((cat.len(), report.other_types_total()), (5, 1));
+}
+
+// Issue 12, section 3: JMA-style separate date and time columns could not be combined.
+#[test]
+fn jma_date_and_time_columns_combine_with_time_eq_date_plus_time() {
+    // 2011/03/11 14:46:18.1 JST is 05:46:18.1 UTC.
+    let text = "date,time,lat,lon,mag\n2011/03/11,14:46:18.1,38.10,142.86,9.0\n";
+    let (_dir, path) = temp_csv("jma.csv", text);
+    let mut mapping = ColumnMapping::parse_pairs("time=date+time,lat=lat,lon=lon,mag=mag").unwrap();
+    mapping.time_format = Some("%Y/%m/%d %H:%M:%S%.f".into());
+    mapping.utc_offset = Some("+09:00".parse().unwrap());
+    let (cat, _) = read_catalog(
+        &path,
+        &CatalogFormat::Generic(mapping.clone()),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(cat.events()[0].time, ts("2011-03-11T05:46:18.1Z"));
+    // The same in an experiment's column mapping.
+    let toml_mapping: ColumnMapping = toml::from_str(
+        "time = \"date+time\"\nlatitude = \"lat\"\nlongitude = \"lon\"\nmagnitude = \"mag\"\n\
+         time_format = \"%Y/%m/%d %H:%M:%S%.f\"\nutc_offset = \"+09:00\"\n",
+    )
+    .unwrap();
+    assert_eq!(toml_mapping, mapping);
+    // A row whose time does not parse names the joined field and its line.
+    let (_dir, path) = temp_csv(
+        "jma.csv",
+        "date,time,lat,lon,mag\n2011/03/11,noon,38,142,9.0\n",
+    );
+    let err = read_catalog(
+        &path,
+        &CatalogFormat::Generic(mapping),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("jma.csv:2: field `date+time`"), "{err}");
+}
+
+// Issue 12, section 3: HORUS writes 24:00:00 and needed a documented normalisation option.
+#[test]
+fn horus_24_00_00_is_refused_naming_the_option_or_read_as_the_next_day() {
+    let text = "time,lat,lon,mag\n2011-03-11 24:00:00,38.1,142.9,4.0\n2011-03-11 23:59:59,38.1,142.9,4.0\n";
+    let (_dir, path) = temp_csv("horus.csv", text);
+    let format = CatalogFormat::detect(&path).unwrap();
+    let err = read_catalog(&path, &format, &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("horus.csv:2: field `time`")
+            && err.contains("has the hour 24")
+            && err.contains("--time-24h next-day"),
+        "{err}"
+    );
+    let CatalogFormat::Generic(mut mapping) = format else {
+        panic!("a generic header");
+    };
+    mapping.time_24h = Time24h::NextDay;
+    let (cat, _) = read_catalog(
+        &path,
+        &CatalogFormat::Generic(mapping),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(cat.events()[0].time, ts("2011-03-11T23:59:59Z"));
+    assert_eq!(cat.events()[1].time, ts("2011-03-12T00:00:00Z"));
+}
+
+// Issue 12, section 3: errors of --columns and --time-format keep file:line:field.
+#[test]
+fn columns_and_time_format_errors_keep_file_line_field() {
+    let text = "when,y,x,m\n2020-01-01 00:00:00,35,140,3\n01/02/2020 00:00:00,35,140,3\n";
+    let (_dir, path) = temp_csv("mapped.csv", text);
+    let source = CatalogSource::File {
+        path: path.clone(),
+        mapping: Some(ColumnMapping::parse_pairs("time=when,lat=y,lon=x,mag=m").unwrap()),
+    };
+    let period = Period::parse("2020-01-01", "2020-02-01").unwrap();
+    let options = LoadOptions {
+        time: TimeReading {
+            time_format: Some("%Y-%m-%d %H:%M:%S".into()),
+            ..TimeReading::default()
+        },
+        ..LoadOptions::default()
+    };
+    let err = load(&source, &period, &options).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}:3: field `when`: `01/02/2020 00:00:00` does not match the time format",
+            path.display()
+        )),
+        "{err}"
+    );
+    // A mapping to a column the file lacks names the header line.
+    let source = CatalogSource::File {
+        path: path.clone(),
+        mapping: Some(ColumnMapping::parse_pairs("time=when,lat=lat,lon=x,mag=m").unwrap()),
+    };
+    let err = load(&source, &period, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mapped.csv:1: field `header`: no column `lat`"),
+        "{err}"
+    );
+    let err = ColumnMapping::parse_pairs("time=when,latt=y")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("setting `columns`: unknown key `latt`"),
+        "{err}"
+    );
+}
+
+/// A scenario file: the built-in japan scenario with a chosen background rate and a short
+/// burn-in, so a year simulates in well under a second.
+fn scenario_text(mu: f64) -> String {
+    let japan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/scenarios/japan.toml"),
+    )
+    .unwrap();
+    let mut out = String::new();
+    for line in japan.lines() {
+        if line.starts_with("mu = ") {
+            out.push_str(&format!("mu = {mu:?}\n"));
+        } else if line.starts_with("burn_in_days = ") {
+            out.push_str("burn_in_days = 10.0\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+// Issue 12, section 3: the synthetic-catalog cache was keyed by scenario name, seed and period,
+// so an edited scenario file reused the old catalog.
+#[test]
+fn edited_scenario_file_gets_a_fresh_synthetic_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario_path = dir.path().join("mine.toml");
+    let period = Period::parse("2020-01-01", "2020-04-01").unwrap();
+    let options = LoadOptions {
+        cache_dir: dir.path().join("cache"),
+        ..LoadOptions::default()
+    };
+    let source_text = format!("synthetic:{}", scenario_path.display());
+    let mut counts = Vec::new();
+    for mu in [0.5, 5.0] {
+        std::fs::write(&scenario_path, scenario_text(mu)).unwrap();
+        let source = CatalogSource::parse(&source_text, None, None).unwrap();
+        let (cat, _) = load(&source, &period, &options).unwrap();
+        counts.push(cat.len());
+    }
+    // Ten times the background rate: the second catalog is not the cached first one, and there
+    // are two cache entries.
+    assert!(counts[1] > 3 * counts[0], "{counts:?}");
+    assert_eq!(files_under(&dir.path().join("cache")).len(), 2);
+    // Loading the edited file again reads its entry: same events, no new entry.
+    let source = CatalogSource::parse(&source_text, None, None).unwrap();
+    let (again, _) = load(&source, &period, &options).unwrap();
+    assert_eq!(again.len(), counts[1]);
+    assert_eq!(files_under(&dir.path().join("cache")).len(), 2);
+}
+
+// Issue 12, section 3: `synthetic:../../x.toml` wrote outside results/.
+#[test]
+fn synthetic_dotdot_path_stays_inside_the_cache_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("a").join("b");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(root.path().join("x.toml"), scenario_text(0.5)).unwrap();
+    let cache = work.join("results").join("cache");
+    let period = Period::parse("2020-01-01", "2020-02-01").unwrap();
+    let scenario = Scenario::load(&format!("{}/../../x.toml", work.display())).unwrap();
+    let source = CatalogSource::Synthetic(Box::new(scenario));
+    let options = LoadOptions {
+        cache_dir: cache.clone(),
+        ..LoadOptions::default()
+    };
+    load(&source, &period, &options).unwrap();
+    let all = files_under(root.path());
+    let written: Vec<&PathBuf> = all.iter().filter(|p| !p.ends_with("x.toml")).collect();
+    assert_eq!(written.len(), 1, "{all:?}");
+    let entry = written[0].strip_prefix(&cache).unwrap();
+    // catalog/<64 hex digits>/catalog.csv
+    let parts: Vec<String> = entry
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    assert_eq!(
+        (parts[0].as_str(), parts[2].as_str()),
+        ("catalog", "catalog.csv")
+    );
+    assert!(parts[1].len() == 64 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()));
 }

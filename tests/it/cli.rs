@@ -240,8 +240,11 @@ fn study_windows_on_a_synthetic_scenario_writes_table_and_figures() {
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{figure} is a PNG");
     }
     assert!(study.join("window_study.md").exists());
-    // The generated catalog is kept for the next command.
-    assert!(dir.path().join("results/scenarios/japan").is_dir());
+    // The generated catalog is kept for the next command, under a content key.
+    let entries: Vec<_> = std::fs::read_dir(dir.path().join("results/cache/catalog"))
+        .unwrap()
+        .collect();
+    assert_eq!(entries.len(), 1);
 }
 
 #[test]
@@ -354,4 +357,241 @@ fn run_tracks_an_experiment_and_a_sweep_resumes() {
     let summary =
         std::fs::read_to_string(dir.path().join("results/small/sweep_summary.csv")).unwrap();
     assert!(summary.starts_with("features.seismicity.window_days,split,features,decoder"));
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `features seismicity` on `cat.csv` in `dir` over `start..end` with `mc`.
+fn features(dir: &Path, start: &str, end: &str, mc: &str) -> Output {
+    quakelab(
+        &[
+            "features",
+            "seismicity",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            start,
+            "--end",
+            end,
+            "--mc",
+            mc,
+            "--window-days",
+            "10",
+            "--out",
+            "ba.csv",
+        ],
+        dir,
+    )
+}
+
+// Issue 12, section 3: `features seismicity` on a header-only file, with Mc above every
+// magnitude, or over a period outside the catalog exited 0 with an all-empty CSV and no word;
+// `labels kde` and `study windows` likewise said nothing useful.
+#[test]
+fn empty_selection_says_how_many_events_were_selected_and_why_none_qualified() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("cat.csv");
+    write_comcat(&catalog, &[]);
+    let out = features(dir.path(), "2020-01-01", "2020-01-21", "3.0");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = "no window has b and a values: 0 of 0 catalog events selected \
+                    (period [2020-01-01, 2020-01-21), M >= 3): the catalog has no events";
+    assert!(stdout(&out).contains(expected), "{}", stdout(&out));
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+
+    // 105 events in January 2020, the largest M 3.4.
+    write_comcat(&catalog, &two_magnitude_catalog());
+    let out = features(dir.path(), "2020-01-01", "2020-01-21", "5.0");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "0 of 105 catalog events selected (period [2020-01-01, 2020-01-21), M >= 5): \
+             none of the 105 events in the period reaches M 5 (the largest is M 3.4)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = features(dir.path(), "2021-01-01", "2021-01-21", "3.0");
+    assert!(
+        stdout(&out).contains(
+            "0 of 105 catalog events selected (period [2021-01-01, 2021-01-21), M >= 3): the \
+             catalog's events (2020-01-01T01:00:00Z to 2020-01-10T12:45:00Z) all lie outside \
+             the period"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // Events, but a period shorter than the window: every window starts before the period.
+    let out = features(dir.path(), "2020-01-01", "2020-01-05", "3.0");
+    assert!(
+        stdout(&out).contains(
+            "40 of 105 catalog events selected (period [2020-01-01, 2020-01-05), M >= 3); every \
+             window reaches back before the period start"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // Complete windows, none with --min-events (200): the fullest 10-day window holds the 100
+    // events at M >= 3.
+    let out = quakelab(
+        &[
+            "features",
+            "seismicity",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-21",
+            "--window-days",
+            "10",
+            "--min-events",
+            "200",
+            "--out",
+            "ba.csv",
+        ],
+        dir.path(),
+    );
+    assert!(
+        stdout(&out)
+            .contains("no window held the 200 events needed (--min-events), the fullest held 100"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = quakelab(
+        &[
+            "labels",
+            "kde",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2020-01-21",
+            "--mc",
+            "5.0",
+            "--out",
+            "labels.csv",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no labels: 0 of 105 catalog events selected")
+            && stderr(&out).contains("none of the 105 events in the period reaches M 5"),
+        "{}",
+        stderr(&out)
+    );
+    let out = quakelab(
+        &[
+            "study",
+            "windows",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2021-03-01",
+            "--out",
+            "study",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("window study: 0 of 105 catalog events selected")
+            && stderr(&out).contains("all lie outside the period"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// Issue 12, section 3: a period 0001–9999 allocated per-day arrays for 3.65 million days (and
+// ran the KDE over them) without a word.
+#[test]
+fn period_0001_to_9999_is_refused_with_its_size_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    write_comcat(&dir.path().join("cat.csv"), &two_magnitude_catalog());
+    let out = features(dir.path(), "0001-01-01", "9999-01-01", "3.0");
+    assert!(!out.status.success());
+    // 3,651,694 days (Python: date(9999, 1, 1) - date(1, 1, 1)), over the 36,525-day limit;
+    // at 128 bytes a day, 467 MB.
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "setting `period`: [0001-01-01, 9999-01-01) has 3651694 days, more than the limit of \
+             36525 days for day-by-day work (its per-day arrays would take about 467 MB"
+        ) && err.contains("--max-days"),
+        "{err}"
+    );
+    assert!(!dir.path().join("ba.csv").exists());
+    // The limit can be raised.
+    let out = quakelab(
+        &[
+            "features",
+            "seismicity",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "1900-01-01",
+            "--end",
+            "2020-02-01",
+            "--max-days",
+            "50000",
+            "--out",
+            "ba.csv",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+// Issue 12, section 3: an ETAS scenario with mu = 1e9 ran (or tried to allocate) without a word.
+#[test]
+fn etas_mu_1e9_is_refused_with_the_expected_number_of_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let japan = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/scenarios/japan.toml"),
+    )
+    .unwrap();
+    assert!(japan.contains("\nmu = 2.5\n") && japan.contains("\nburn_in_days = 3650.0\n"));
+    std::fs::write(
+        dir.path().join("huge.toml"),
+        japan.replace("\nmu = 2.5\n", "\nmu = 1e9\n"),
+    )
+    .unwrap();
+    let out = quakelab(
+        &[
+            "synth",
+            "catalog",
+            "--scenario",
+            "huge.toml",
+            "--years",
+            "2020:2021",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    // At least mu x (366 days + 3,650 days of burn-in) = 4.016e12 events before any aftershock.
+    let err = stderr(&out);
+    assert!(
+        err.contains("setting `etas.mu`: the scenario would simulate about ")
+            && err.contains("mu = 1000000000 per day over 366 days with 3650 days of burn-in")
+            && err.contains("more than the limit of 20000000")
+            && err.contains("--max-events"),
+        "{err}"
+    );
+    let estimate: f64 = err
+        .split("simulate about ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(estimate >= 4.016e12, "{estimate}");
+    assert!(!dir.path().join("out").exists());
 }

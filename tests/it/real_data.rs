@@ -7,6 +7,7 @@ use quakelab::catalog::{CatalogFilter, at_or_above};
 use quakelab::io::catalog::{CatalogFormat, ReadOptions, read_catalog};
 use quakelab::io::real_data_dir;
 use quakelab::period::Period;
+use quakelab::report::study::window_study_table;
 use quakelab::seismicity::bvalue::{BValueParams, McChoice};
 use quakelab::seismicity::window_study::window_study;
 
@@ -21,7 +22,7 @@ fn window_study_on_the_japan_comcat_catalog() {
     let (catalog, _) = read_catalog(&path, &format, &ReadOptions::default()).unwrap();
     let period = Period::parse("2009-01-01", "2019-01-01").unwrap();
     let mc = 4.5;
-    let selection = catalog.select(&period, mc);
+    let selection = catalog.select(&period, mc).unwrap();
     let params = BValueParams {
         mc: McChoice::Fixed(mc),
         ..BValueParams::default()
@@ -77,5 +78,5 @@ fn window_study_on_the_japan_comcat_catalog() {
         assert!((0.01..=0.1).contains(&r.kpss_p), "{r:?}");
         assert_eq!(r.stationary, r.adf_p < 0.05 && r.kpss_p > 0.05);
     }
-    eprintln!("{}", study.table().to_markdown());
+    eprintln!("{}", window_study_table(&study).to_markdown());
 }

@@ -8,7 +8,7 @@ use quakelab::catalog::Selection;
 use quakelab::rng;
 use quakelab::seismicity::bvalue::{
     BAValue, BEstimator, BValueParams, McChoice, Missing, ValidBValueParams, WindowRow, WindowSpec,
-    b_value, sliding_b_values,
+    a_value_std, b_value, sliding_b_values,
 };
 use quakelab::seismicity::kde::{
     Bandwidth, KdeParams, LabelScale, bandwidth_days, kde_labels, kde_labels_exact,
@@ -28,10 +28,11 @@ fn read_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
 
 fn catalog() -> Selection {
     let (_, rows) = read_csv("catalog.csv");
-    Selection {
-        times: rows.iter().map(|r| r[0].parse().unwrap()).collect(),
-        magnitudes: rows.iter().map(|r| r[1].parse().unwrap()).collect(),
-    }
+    Selection::new(
+        rows.iter().map(|r| r[0].parse().unwrap()).collect(),
+        rows.iter().map(|r| r[1].parse().unwrap()).collect(),
+    )
+    .unwrap()
 }
 
 fn params(estimator: BEstimator, mc: McChoice) -> ValidBValueParams {
@@ -172,9 +173,9 @@ fn event_count_windows_match_a_direct_computation() {
     // those magnitudes, computed here from scratch.
     let sel = catalog();
     let kept: Vec<(f64, f64)> = sel
-        .times
+        .times()
         .iter()
-        .zip(&sel.magnitudes)
+        .zip(sel.magnitudes())
         .filter(|&(_, &m)| m >= 2.5 - 1e-9)
         .map(|(&t, &m)| (t, m))
         .collect();
@@ -256,7 +257,7 @@ fn reference_bandwidth(name: &str) -> f64 {
 
 #[test]
 fn kde_labels_match_scipy_gaussian_kde() {
-    let times = catalog().times;
+    let times = catalog().times().to_vec();
     let (header, rows) = kde_reference();
     for (name, bandwidth) in [
         ("scott", Bandwidth::Scott),
@@ -379,7 +380,7 @@ fn labels_sum_to_the_density_mass_inside_the_period() {
 
 #[test]
 fn events_per_day_scale_is_n_times_the_probability_mass() {
-    let times = catalog().times;
+    let times = catalog().times().to_vec();
     let n = times.len() as f64;
     let raw = kde_labels(
         &times,
@@ -453,9 +454,9 @@ fn per_window_b_positive_matches_a_direct_computation() {
         }
         let d = row.day as f64;
         let window: Vec<f64> = sel
-            .times
+            .times()
             .iter()
-            .zip(&sel.magnitudes)
+            .zip(sel.magnitudes())
             .filter(|&(&t, _)| t >= d - 127.0 && t < d + 1.0)
             .map(|(_, &m)| m)
             .collect();
@@ -475,4 +476,49 @@ fn per_window_b_positive_matches_a_direct_computation() {
         fitted += 1;
     }
     assert!(fitted > 150, "{fitted}");
+}
+
+// Issue 12, section 3: one absurd magnitude early in a catalog left every later window's prefix
+// sums dominated by it (b_std = 0 two years later). Now a window's sums are the exact sums of
+// its own values: changing one event's magnitude to M 10.5 (the largest accepted) changes no
+// window that does not hold it, to the last bit, for a fixed and a per-window Mc alike.
+#[test]
+fn prefix_sums_carry_no_value_into_later_windows() {
+    let sel = catalog();
+    let mut magnitudes = sel.magnitudes().to_vec();
+    // An event after day 200, so complete windows hold it.
+    let first = (0..magnitudes.len())
+        .find(|&i| magnitudes[i] >= 2.5 && sel.times()[i] > 200.0)
+        .unwrap();
+    let first_time = sel.times()[first];
+    magnitudes[first] = 10.5;
+    let altered = Selection::new(sel.times().to_vec(), magnitudes).unwrap();
+    let spec = WindowSpec::time(128, 1).unwrap();
+    for mc in [McChoice::Fixed(2.5), McChoice::per_window_maxc()] {
+        for estimator in [BEstimator::Aki, BEstimator::BPositive] {
+            let p = params(estimator, mc);
+            let plain = sliding_b_values(&sel, N_DAYS, &spec, &p);
+            let with_big = sliding_b_values(&altered, N_DAYS, &spec, &p);
+            // The window of day d holds [d − 127, d + 1): days from first_time + 128 on lack it.
+            let clear = (first_time + 128.0).ceil() as usize;
+            let mut compared = 0;
+            for (a, b) in plain.iter().zip(&with_big).filter(|(a, _)| a.day >= clear) {
+                assert_eq!(a, b, "day {} ({estimator:?}, {mc:?})", a.day);
+                compared += a.value.is_ok() as usize;
+            }
+            assert!(compared > 100, "only {compared} valid windows compared");
+            // The windows that hold it do see it.
+            let first_day = first_time.floor() as usize;
+            assert_ne!(plain[first_day + 1], with_big[first_day + 1]);
+        }
+    }
+}
+
+#[test]
+fn a_value_standard_error_matches_a_hand_computation() {
+    // Mc 3, σ_b 0.1, N 100: σ_a² = (3·0.1)² + (log10 e)²/100 = 0.09 + 0.188612/100, worked out
+    // by hand (log10 e = 0.4342945): σ_a = sqrt(0.0918861) = 0.3031272.
+    assert!((a_value_std(3.0, 0.1, 100) - 0.3031272).abs() < 1e-7);
+    // Without b uncertainty only the Poisson term is left: log10(e)/sqrt(N) = 0.4342945/2.
+    assert!((a_value_std(3.0, 0.0, 4) - 0.2171472).abs() < 1e-7);
 }

@@ -69,10 +69,8 @@ use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse
 use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
 use crate::period::Period;
-use crate::seismicity::bvalue::{
-    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec,
-};
-use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
+use crate::seismicity::bvalue::{BValueParams, McChoice, ValidBValueParams, WindowSpec};
+use crate::seismicity::kde::{Bandwidth, KdeParams};
 use crate::synth::Scenario;
 use crate::{Error, Result, ensure_config};
 
@@ -1033,11 +1031,7 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         None => key.to_string(),
     };
     let params = BValueParams {
-        estimator: match s.estimator {
-            EstimatorName::Aki => BEstimator::Aki,
-            EstimatorName::AkiUtsu => BEstimator::AkiUtsu,
-            EstimatorName::BPositive => BEstimator::BPositive,
-        },
+        estimator: s.estimator,
         mc: if s.mc_per_window {
             McChoice::PerWindow {
                 correction: s.mc_correction,
@@ -1107,12 +1101,7 @@ fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
             Bandwidth::FixedDays(days)
         }
     };
-    let scale = match l.scale {
-        ScaleName::None => LabelScale::None,
-        ScaleName::MinMax => LabelScale::MinMax,
-        ScaleName::ZScore => LabelScale::ZScore,
-        ScaleName::EventsPerDay => LabelScale::EventsPerDay,
-    };
+    let scale = l.scale;
     ensure_config!(
         l.mc.is_finite(),
         "labels.mc",

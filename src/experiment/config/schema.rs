@@ -11,6 +11,8 @@ use crate::decode::DecoderConfig;
 pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
+use crate::seismicity::bvalue::BEstimator;
+use crate::seismicity::kde::LabelScale;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
 /// settings over synthetic Japan), so a file only states what it changes.
@@ -205,7 +207,7 @@ pub struct SeismicitySection {
     /// The fewest events at or above Mc for a window to get a value.
     pub min_events: usize,
     /// `aki` (the paper), `aki_utsu` or `b_positive`.
-    pub estimator: EstimatorName,
+    pub estimator: BEstimator,
     /// b-positive's smallest magnitude difference (default: one bin width).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub b_positive_delta: Option<f64>,
@@ -221,22 +223,10 @@ impl Default for SeismicitySection {
             window_days: 128,
             step_days: 1,
             min_events: 50,
-            estimator: EstimatorName::Aki,
+            estimator: BEstimator::Aki,
             b_positive_delta: None,
         }
     }
-}
-
-/// The b estimator's name in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EstimatorName {
-    /// [`BEstimator::Aki`].
-    Aki,
-    /// [`BEstimator::AkiUtsu`].
-    AkiUtsu,
-    /// [`BEstimator::BPositive`].
-    BPositive,
 }
 
 /// `[features.gnss]` (paper §1.1).
@@ -291,7 +281,7 @@ pub struct LabelsSection {
     /// `scott`, `silverman` or a number of days.
     pub bandwidth: BandwidthSetting,
     /// `none`, `minmax`, `zscore` or `events_per_day`.
-    pub scale: ScaleName,
+    pub scale: LabelScale,
     /// The magnitude cut of the events the density is fitted on.
     pub mc: f64,
 }
@@ -300,7 +290,7 @@ impl Default for LabelsSection {
     fn default() -> Self {
         LabelsSection {
             bandwidth: BandwidthSetting::Scott,
-            scale: ScaleName::None,
+            scale: LabelScale::None,
             mc: 3.0,
         }
     }
@@ -361,23 +351,6 @@ impl<'de> Deserialize<'de> for BandwidthSetting {
 
         deserializer.deserialize_any(BandwidthVisitor)
     }
-}
-
-/// The label scale's name in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ScaleName {
-    /// [`LabelScale::None`].
-    #[serde(rename = "none")]
-    None,
-    /// [`LabelScale::MinMax`].
-    #[serde(rename = "minmax")]
-    MinMax,
-    /// [`LabelScale::ZScore`].
-    #[serde(rename = "zscore")]
-    ZScore,
-    /// [`LabelScale::EventsPerDay`].
-    #[serde(rename = "events_per_day")]
-    EventsPerDay,
 }
 
 /// `[dataset]` (paper §1.4).
