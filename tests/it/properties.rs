@@ -444,10 +444,10 @@ proptest! {
             text.push('\n');
         }
         let path = write(dir.path(), "J188.csv", text.as_bytes());
-        if let Err(e) = read_geonet_dir(dir.path(), &GeonetMapping::default()) {
-            if let Error::Parse { path: named, .. } = &e {
-                prop_assert!(named == &path || named.ends_with("stations.csv"), "{}", e);
-            }
+        if let Err(Error::Parse { path: named, line, .. }) =
+            read_geonet_dir(dir.path(), &GeonetMapping::default())
+        {
+            prop_assert!(named == path || named.ends_with("stations.csv"), "{}:{}", named.display(), line);
         }
     }
 }
@@ -680,7 +680,7 @@ fn fit(sample: &[f64], p: &BValueParams) -> Result<Fit, Missing> {
         BEstimator::Aki => mean,
         BEstimator::AkiUtsu | BEstimator::BPositive => mean + p.bin_width / 2.0,
     };
-    if !(denominator > 0.0) {
+    if denominator.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return Err(Missing::InvalidFit);
     }
     let squares: f64 = sample.iter().map(|x| (x - mean) * (x - mean)).sum();
