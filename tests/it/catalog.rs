@@ -1,7 +1,7 @@
 //! Catalog reading end to end: hand-made fixtures, then the real public catalogs in place.
 //!
-//! The real-data tests read `../shared/data` (or `QUAKELAB_REAL_DATA`) and skip, saying so, when
-//! it is absent. Their expected numbers come from the data README and were recounted with an
+//! The real-data tests read `../shared/data` (or `QUAKELAB_REAL_DATA`); `build.rs` has them listed
+//! as ignored, with the reason, when it is absent. Their expected numbers come from the data README and were recounted with an
 //! independent script (Python's csv module), not from this reader's output.
 
 use std::path::{Path, PathBuf};
@@ -15,9 +15,10 @@ use quakelab::io::catalog::{
     CatalogFormat, ColumnMapping, ReadOptions, RowProblem, SkipReason, Time24h, UtcOffset,
     read_catalog, write_comcat,
 };
-use quakelab::io::real_data_dir;
 use quakelab::period::Period;
 use quakelab::synth::Scenario;
+
+use crate::support;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,15 +30,9 @@ fn ts(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
-/// The real catalog `name`, or `None` (with a line saying why) when the data are absent.
-fn real_catalog(name: &str) -> Option<PathBuf> {
-    match real_data_dir() {
-        Some(dir) => Some(dir.join("catalogs").join(name)),
-        None => {
-            eprintln!("skipped: real data directory not found (set QUAKELAB_REAL_DATA)");
-            None
-        }
-    }
+/// The real catalog `name` (see [`support::real_data`]).
+fn real_catalog(name: &str) -> PathBuf {
+    support::real_data(&format!("catalogs/{name}"))
 }
 
 fn lenient() -> ReadOptions {
@@ -158,10 +153,12 @@ fn comcat_written_then_read_is_unchanged() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_japan_comcat_matches_the_data_readme() {
-    let Some(path) = real_catalog("japan_comcat_1990-2019.csv") else {
-        return;
-    };
+    let path = real_catalog("japan_comcat_1990-2019.csv");
     // Columns id,time,longitude,latitude,magnitude,x,y: a generic layout read with no mapping.
     let format = CatalogFormat::detect(&path).unwrap();
     assert!(matches!(&format, CatalogFormat::Generic(m) if m.time == "time" && m.depth.is_none()));
@@ -195,10 +192,12 @@ fn real_japan_comcat_matches_the_data_readme() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_cenc_sichuan_beijing_time_becomes_utc() {
-    let Some(path) = real_catalog("cenc_sichuan_box_2012-2024.csv") else {
-        return;
-    };
+    let path = real_catalog("cenc_sichuan_box_2012-2024.csv");
     let mapping = ColumnMapping {
         time: "time_bjt".into(),
         latitude: "latitude".into(),
@@ -242,10 +241,12 @@ fn real_cenc_sichuan_beijing_time_becomes_utc() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_jma_felt_list_blank_magnitudes_are_bad_rows() {
-    let Some(path) = real_catalog("jma_felt_1985-2022.csv") else {
-        return;
-    };
+    let path = real_catalog("jma_felt_1985-2022.csv");
     // time_jst and time_utc both exist: the UTC column wins.
     let format = CatalogFormat::detect(&path).unwrap();
     assert!(

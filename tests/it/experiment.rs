@@ -12,6 +12,8 @@ use quakelab::experiment::sweep::{self, Axis, Past, RunStatus};
 use quakelab::seismicity::bvalue::WindowKind;
 use quakelab::seismicity::kde::Bandwidth;
 
+use crate::support;
+
 /// A minimal valid experiment body: every other key takes its default.
 const MINIMAL: &str = r#"
 name = "t"
@@ -583,7 +585,7 @@ fn the_paper_experiment_loads_and_resolves() {
 }
 
 #[test]
-fn the_real_data_experiment_resolves_or_names_the_public_sources() {
+fn the_real_data_experiment_without_the_data_names_the_public_sources() {
     let mut input = Layers::new("experiments/japan_real.toml");
     input.real_data_dir = None;
     let (key, message) = config_error(config::resolve(&input));
@@ -596,11 +598,16 @@ fn the_real_data_experiment_resolves_or_names_the_public_sources() {
     let (key, message) = config_error(config::resolve(&input));
     assert_eq!(key, "data.catalog.path");
     assert!(message.contains("japan_comcat_1990-2019.csv"), "{message}");
+}
 
-    let Some(real) = quakelab::io::real_data_dir() else {
-        eprintln!("skipped: real data directory not found (set QUAKELAB_REAL_DATA)");
-        return;
-    };
+#[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
+fn the_real_data_experiment_resolves_against_the_real_data() {
+    let real = support::real_data("");
+    let mut input = Layers::new("experiments/japan_real.toml");
     input.real_data_dir = Some(real.clone());
     let resolved = config::resolve(&input).unwrap();
     match resolved.catalog() {

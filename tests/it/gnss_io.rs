@@ -7,20 +7,13 @@ use std::path::{Path, PathBuf};
 use jiff::civil::Date;
 use quakelab::gnss::StationSeries;
 use quakelab::io::geonet::{GeonetMapping, read_geonet_dir};
-use quakelab::io::real_data_dir;
 use quakelab::io::stations::read_station_list;
 use quakelab::io::tenv3::{Tenv3Options, read_tenv3, read_tenv3_dir, write_tenv3};
 
+use crate::support;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gnss/io")
-}
-
-fn real(sub: &str) -> Option<PathBuf> {
-    let Some(dir) = real_data_dir() else {
-        eprintln!("skipped: real data directory not found (set QUAKELAB_REAL_DATA)");
-        return None;
-    };
-    Some(dir.join(sub))
 }
 
 fn day(text: &str) -> Date {
@@ -90,10 +83,12 @@ fn fixture_directory_with_both_layouts_and_a_station_list() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_ngl_tenv3_files() {
-    let Some(dir) = real("gnss/ngl") else {
-        return;
-    };
+    let dir = support::real_data("gnss/ngl");
     let lhas = read_tenv3(&dir.join("LHAS.tenv3"), &Tenv3Options::default()).unwrap();
     // `wc -l` gives 3,632 lines: the header and 3,631 days, 95MAY19 to 07JAN29.
     assert_eq!(lhas.len(), 3631);
@@ -133,10 +128,12 @@ fn real_ngl_tenv3_files() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_ngl_station_list() {
-    let Some(dir) = real("gnss/ngl") else {
-        return;
-    };
+    let dir = support::real_data("gnss/ngl");
     let (entries, report) = read_station_list(&dir.join("DataHoldings_japan_box.txt")).unwrap();
     // 1,669 lines: a header and 1,668 stations; 327 lines have 11 fields (no original name).
     assert_eq!(entries.len(), 1668);
@@ -166,10 +163,12 @@ fn real_ngl_station_list() {
 }
 
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn real_geonet_tohoku_offsets_confirm_the_default_mapping() {
-    let Some(dir) = real("gnss/geonet18") else {
-        return;
-    };
+    let dir = support::real_data("gnss/geonet18");
     let set = read_geonet_dir(&dir, &GeonetMapping::default()).unwrap();
     assert_eq!(set.len(), 18);
     // 63,125 lines in all the CSVs: 19 in stations.csv and 18 headers leave 63,088 days.

@@ -5,19 +5,20 @@
 
 use quakelab::catalog::{CatalogFilter, at_or_above};
 use quakelab::io::catalog::{CatalogFormat, ReadOptions, read_catalog};
-use quakelab::io::real_data_dir;
 use quakelab::period::Period;
 use quakelab::report::study::window_study_table;
 use quakelab::seismicity::bvalue::{BValueParams, McChoice};
 use quakelab::seismicity::window_study::window_study;
 
+use crate::support;
+
 #[test]
+#[cfg_attr(
+    not(quakelab_real_data),
+    ignore = "real data directory not found: set QUAKELAB_REAL_DATA"
+)]
 fn window_study_on_the_japan_comcat_catalog() {
-    let Some(dir) = real_data_dir() else {
-        eprintln!("skipped: real data directory not found (set QUAKELAB_REAL_DATA)");
-        return;
-    };
-    let path = dir.join("catalogs/japan_comcat_1990-2019.csv");
+    let path = support::real_data("catalogs/japan_comcat_1990-2019.csv");
     let format = CatalogFormat::detect(&path).unwrap();
     let (catalog, _) = read_catalog(&path, &format, &ReadOptions::default()).unwrap();
     let period = Period::parse("2009-01-01", "2019-01-01").unwrap();

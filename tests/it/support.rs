@@ -25,3 +25,32 @@ pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     (header, rows)
 }
+
+/// `<real data directory>/<sub>`, the public data read in place.
+///
+/// The tests that call this carry
+/// `#[cfg_attr(not(quakelab_real_data), ignore = "real data directory not found: set QUAKELAB_REAL_DATA")]`,
+/// so `build.rs` has them listed as ignored when the folder is absent at build time. Should they
+/// run anyway (under `CI=true`, or when the folder went away after the build), this fails with a
+/// message naming what is missing and how to provide it.
+pub fn real_data(sub: &str) -> PathBuf {
+    let Some(dir) = quakelab::io::real_data_dir() else {
+        let looked = match std::env::var_os(quakelab::io::REAL_DATA_ENV) {
+            Some(v) if !v.is_empty() => format!("QUAKELAB_REAL_DATA={}", v.to_string_lossy()),
+            _ => "../shared/data (QUAKELAB_REAL_DATA unset)".to_string(),
+        };
+        panic!(
+            "real data directory not found at {looked}: set QUAKELAB_REAL_DATA to the public \
+             data folder (see README, Real data)"
+        );
+    };
+    let path = dir.join(sub);
+    assert!(
+        path.exists(),
+        "real data {} not found in {}: QUAKELAB_REAL_DATA must name a complete copy of the \
+         public data folder (see README, Real data)",
+        sub,
+        dir.display()
+    );
+    path
+}

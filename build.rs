@@ -1,0 +1,81 @@
+//! Decides, once per build, whether the integration tests that need outside resources can run.
+//!
+//! Two kinds of test need what a fresh clone lacks: the real-data tests read the public data
+//! folder, and the tracking test starts an `mlflow` server. libtest cannot mark a test ignored at
+//! run time, so this script looks for both and emits a cfg for each one present:
+//!
+//! - `quakelab_real_data`: `QUAKELAB_REAL_DATA` names a directory, or (when it is unset or empty)
+//!   `../shared/data` exists, the same rule as `quakelab::io::real_data_dir`;
+//! - `quakelab_mlflow`: `QUAKELAB_MLFLOW` names a file, or (when it is unset) the executable
+//!   `.venv-mlflow/bin/mlflow` that `tools/install-mlflow.sh` creates exists.
+//!
+//! The tests carry `#[cfg_attr(not(quakelab_real_data), ignore = "...")]`, so `cargo test` lists
+//! them as `ignored, <reason>` and counts them in its summary instead of passing them silently.
+//!
+//! Under `CI` (set and neither empty, `0` nor `false`) both cfgs are emitted whatever is found:
+//! a missing resource then fails its test, with a message naming what is missing and how to
+//! provide it.
+//!
+//! Build scripts run with the package root as the current directory, as tests do, so relative
+//! settings mean the same here and there.
+
+use std::path::{Path, PathBuf};
+
+const REAL_DATA_ENV: &str = "QUAKELAB_REAL_DATA";
+const MLFLOW_ENV: &str = "QUAKELAB_MLFLOW";
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    for var in [REAL_DATA_ENV, MLFLOW_ENV, "CI"] {
+        println!("cargo::rerun-if-env-changed={var}");
+    }
+    println!("cargo::rustc-check-cfg=cfg(quakelab_real_data)");
+    println!("cargo::rustc-check-cfg=cfg(quakelab_mlflow)");
+
+    let ci = std::env::var("CI").is_ok_and(|v| {
+        let v = v.trim().to_ascii_lowercase();
+        !v.is_empty() && v != "0" && v != "false"
+    });
+
+    let data = match std::env::var_os(REAL_DATA_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new("..").join("shared").join("data"),
+    };
+    watch(&data);
+    if ci || data.is_dir() {
+        println!("cargo::rustc-cfg=quakelab_real_data");
+    }
+
+    let mlflow = match std::env::var_os(MLFLOW_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => Path::new(".venv-mlflow").join("bin").join("mlflow"),
+    };
+    watch(&mlflow);
+    if ci || mlflow.is_file() {
+        println!("cargo::rustc-cfg=quakelab_mlflow");
+    }
+}
+
+/// Asks cargo to rerun this script when `path` changes: the path itself if it exists, else its
+/// nearest existing ancestor (whose entries change when `path` appears). Cargo rescans a watched
+/// directory recursively and treats a missing watched path as always changed (which would rebuild
+/// the crate on every run), so neither a missing path nor the package root or a directory above
+/// it (which hold `target/`) is ever watched. A resource that appears where nothing is watched is
+/// noticed on the next change of its environment variable or of this file.
+fn watch(path: &Path) {
+    let Ok(package) = Path::new(".").canonicalize() else {
+        return;
+    };
+    let Some(existing) = path
+        .ancestors()
+        .find(|p| !p.as_os_str().is_empty() && p.exists())
+    else {
+        return;
+    };
+    let Ok(absolute) = existing.canonicalize() else {
+        return;
+    };
+    if !package.starts_with(&absolute) {
+        println!("cargo::rerun-if-changed={}", existing.display());
+    }
+}
