@@ -597,9 +597,9 @@ fn naive_rows(
     p: &BValueParams,
 ) -> Vec<Expected> {
     let analysed: Vec<(f64, f64)> = sel
-        .times
+        .times()
         .iter()
-        .zip(&sel.magnitudes)
+        .zip(sel.magnitudes())
         .map(|(&t, &m)| (t, m))
         .filter(|&(t, m)| {
             t >= 0.0
@@ -815,10 +815,11 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
                     McChoice::Fixed(mc_bin as f64 / 10.0)
                 };
                 WindowCase {
-                    sel: Selection {
-                        times: events.iter().map(|e| e.0).collect(),
-                        magnitudes: events.iter().map(|e| e.1).collect(),
-                    },
+                    sel: Selection::new(
+                        events.iter().map(|e| e.0).collect(),
+                        events.iter().map(|e| e.1).collect(),
+                    )
+                    .expect("sorted finite times and magnitudes in 0..6 form a valid selection"),
                     n_days,
                     window,
                     params: BValueParams {
@@ -863,7 +864,7 @@ proptest! {
             McChoice::Fixed(mc) => mc,
             McChoice::PerWindow { correction } => 6.0 + correction.abs(),
         };
-        let largest = case.sel.magnitudes.iter().fold(0.0f64, |a, m| a.max(m.abs()));
+        let largest = case.sel.magnitudes().iter().fold(0.0f64, |a, m| a.max(m.abs()));
         let bound = 2.0 * largest + mc.abs() + 1.0;
         for (fast, want) in rows.iter().zip(&want) {
             assert_row_matches(fast, want, bound, n);
