@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::period::Period;
@@ -792,6 +793,37 @@ fn draw_over_time<DB: DrawingBackend>(
             (lo.min(v), hi.max(v))
         });
     let (lo, hi) = padded(lo, hi);
+    let mut chart = time_chart(root, period, title, (lo, hi), test_days)?;
+    chart
+        .draw_series(LineSeries::new(
+            labels.iter().map(|&(d, v)| (d as f64 + 0.5, v)),
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?
+        .label("label")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLACK.stroke_width(1)));
+    chart
+        .draw_series(
+            predictions
+                .iter()
+                .map(|&(d, v)| Circle::new((d as f64 + 0.5, v), 1, ORANGE.filled())),
+        )
+        .map_err(|e| e.to_string())?
+        .label("prediction")
+        .legend(|(x, y)| Circle::new((x + 7, y), 3, ORANGE.filled()));
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The frame [`labels_over_time`] and [`prediction_intervals`] share: the period's days
+/// against the label's range `lo..hi`, with the test days shaded.
+fn time_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    period: &Period,
+    title: &str,
+    (lo, hi): (f64, f64),
+    test_days: &[usize],
+) -> std::result::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String>
+{
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 22))
         .margin(15)
@@ -824,24 +856,7 @@ fn draw_over_time<DB: DrawingBackend>(
         .map_err(|e| e.to_string())?
         .label("test days")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], GREY.mix(0.2).filled()));
-    chart
-        .draw_series(LineSeries::new(
-            labels.iter().map(|&(d, v)| (d as f64 + 0.5, v)),
-            BLACK.stroke_width(1),
-        ))
-        .map_err(|e| e.to_string())?
-        .label("label")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 15, y)], BLACK.stroke_width(1)));
-    chart
-        .draw_series(
-            predictions
-                .iter()
-                .map(|&(d, v)| Circle::new((d as f64 + 0.5, v), 1, ORANGE.filled())),
-        )
-        .map_err(|e| e.to_string())?
-        .label("prediction")
-        .legend(|(x, y)| Circle::new((x + 7, y), 3, ORANGE.filled()));
-    legend(&mut chart, SeriesLabelPosition::UpperRight)
+    Ok(chart)
 }
 
 /// One day of [`prediction_intervals`]: the label, the point prediction and the band's ends.
@@ -890,38 +905,7 @@ fn draw_intervals<DB: DrawingBackend>(
             (lo.min(v), hi.max(v))
         });
     let (lo, hi) = padded(lo, hi);
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 22))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..period.n_days().max(1) as f64, lo..hi)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_labels(10)
-        .x_label_formatter(&|x| month_label(period, *x))
-        .y_desc("label")
-        .label_style((FONT, 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let mut sorted = test_days.to_vec();
-    sorted.sort_unstable();
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for d in sorted {
-        match spans.last_mut() {
-            Some((_, end)) if *end == d => *end = d + 1,
-            _ => spans.push((d, d + 1)),
-        }
-    }
-    chart
-        .draw_series(spans.iter().map(|&(a, b)| {
-            Rectangle::new([(a as f64, lo), (b as f64, hi)], GREY.mix(0.2).filled())
-        }))
-        .map_err(|e| e.to_string())?
-        .label("test days")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], GREY.mix(0.2).filled()));
+    let mut chart = time_chart(root, period, title, (lo, hi), test_days)?;
     let band = BLUE.mix(0.35);
     chart
         .draw_series(points.iter().map(|p| {
