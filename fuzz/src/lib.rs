@@ -3,7 +3,7 @@
 //! panicking, aborting or hanging. The readers take paths, so the bytes are written to a fresh
 //! temporary directory first.
 //!
-//! [`TARGETS`] lists them by name for the `replay` binary; `fuzz_targets/*.rs` wrap each one for
+//! [`TARGETS`] lists them by name for the `replay` example; `fuzz_targets/*.rs` wrap each one for
 //! libFuzzer.
 
 use std::path::{Path, PathBuf};
@@ -14,8 +14,11 @@ use quakelab::io::geonet::{GeonetMapping, STATIONS_FILE, read_geonet_dir};
 use quakelab::io::stations::read_station_list;
 use quakelab::io::tenv3::{Tenv3Options, read_tenv3_with_report};
 
+/// A fuzz target: reads its input and returns, whatever the input.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as `cargo fuzz` and `replay` call them.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("catalog_csv", catalog_csv),
     ("tenv3", tenv3),
     ("geonet", geonet),
@@ -104,7 +107,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Runs `target` on every file under `path` (a file, or a directory read recursively) and returns
 /// how many inputs it ran; a panic in the target propagates.
-pub fn replay(target: fn(&[u8]), path: &Path) -> std::io::Result<usize> {
+pub fn replay(target: Target, path: &Path) -> std::io::Result<usize> {
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
             .map(|e| e.map(|e| e.path()))

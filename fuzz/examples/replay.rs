@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use quakelab_fuzz::{TARGETS, replay};
+use quakelab_fuzz::{TARGETS, Target, replay};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         eprintln!("usage: replay TARGET PATH... | replay all DIR (targets: {names:?})");
         return ExitCode::FAILURE;
     };
-    let runs: Vec<(&str, fn(&[u8]), std::path::PathBuf)> = if target == "all" {
+    let runs: Vec<(&str, Target, std::path::PathBuf)> = if target == "all" {
         let Some(dir) = paths.first() else {
             eprintln!("usage: replay all DIR");
             return ExitCode::FAILURE;
