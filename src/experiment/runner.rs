@@ -6,8 +6,8 @@
 //! tables, predictions and figures in the run directory (and MLflow, when configured).
 //!
 //! The gridded image stack is the one costly stage; it is cached under
-//! `<results>/cache/gnss/<key>.qstack`, keyed by the station data, the period and the grid, so
-//! a sweep over decoders, labels or windows grids once.
+//! `<results>/cache/gnss/<key>.qlimg` (the compact stack format of `gnss grid`), keyed by the
+//! station data, the period and the grid, so a sweep over decoders, labels or windows grids once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -258,7 +258,7 @@ fn cached_images(experiment: &ResolvedExperiment, stations: &StationSet) -> Resu
         .results_dir
         .join("cache")
         .join("gnss")
-        .join(format!("{key}.qstack"));
+        .join(format!("{key}.qlimg"));
     if path.exists() {
         match ImageStack::read(&path) {
             Ok(stack) => {

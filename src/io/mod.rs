@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn two_parallel_writers_of_one_target_do_not_collide() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("entry.qstack");
+        let path = dir.path().join("entry.qlimg");
         let contents: Vec<String> = (0..8)
             .map(|t| format!("writer {t} ").repeat(1000))
             .collect();
