@@ -12,7 +12,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`period`] | the `[start, end)` day convention every stage indexes by |
-//! | [`catalog`] | events, regions, selection by period and completeness magnitude |
+//! | [`catalog`] | events, regions, event types, selection by period and completeness magnitude, loading from files or scenarios |
 //! | [`geo`] | the Earth's radius, haversine distances, longitude normalisation (one definition each) |
 //! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
@@ -20,12 +20,12 @@
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
 //! | [`dataset`] | the daily table, causal alignment (horizon), train/test splits |
 //! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten), PCA, fitted on training rows only |
-//! | [`decode`] | the `Regressor` seam: baselines, ridge, random forest |
+//! | [`decode`] | the `Regressor` seam (fit context, predictive distributions): baselines, ridge, random forest |
 //! | [`device`] | the device a model runs on (CPU now, a GPU with the burn issues) |
-//! | [`eval`] | regression metrics and skill scores |
-//! | [`experiment`] | experiment files (figment layering), sweeps |
+//! | [`eval`] | regression metrics, skill scores, pinball loss and CRPS |
+//! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner |
 //! | [`track`] | the local run store and the MLflow client |
-//! | [`report`] | tables (Markdown, CSV) and figures (PNG, SVG) |
+//! | [`report`] | tables (CSV, Markdown, LaTeX) and figures (PNG, SVG) |
 //! | [`cli`] | the `quakelab` command; parses arguments and calls the library |
 //!
 //! Equation numbers in the docs refer to the GeoViT-PFN paper (see `shared/spec/papers.md`).
