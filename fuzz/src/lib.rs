@@ -29,9 +29,8 @@ pub const TARGETS: [(&str, Target); 5] = [
 /// Separates the station file from the series in a [`geonet`] input.
 pub const GEONET_SEPARATOR: &[u8] = b"\n%%\n";
 
-/// A station file for [`geonet`] inputs that bring none: the first station of the 18-station
-/// GEONET dataset.
-const GEONET_STATIONS: &[u8] = b"site,lat_deg,lon_deg,height_m\nJ188,39.6583,140.2342,74.700\n";
+/// A station file for [`geonet`] inputs that bring none: one made-up station in north-east Japan.
+const GEONET_STATIONS: &[u8] = b"site,lat_deg,lon_deg,height_m\nX001,39.5000,140.2000,75.000\n";
 
 /// A temporary directory holding `files`, each written with its bytes.
 fn files(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Vec<PathBuf>) {
@@ -82,7 +81,7 @@ pub fn geonet(data: &[u8]) {
         Some(at) => (&data[..at], &data[at + GEONET_SEPARATOR.len()..]),
         None => (GEONET_STATIONS, data),
     };
-    let (dir, _) = files(&[(STATIONS_FILE, stations), ("J188.csv", series)]);
+    let (dir, _) = files(&[(STATIONS_FILE, stations), ("X001.csv", series)]);
     let _ = read_geonet_dir(dir.path(), &GeonetMapping::default());
 }
 
