@@ -31,18 +31,17 @@ use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::stations::read_station_list;
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::{MAX_DAYS, Period, parse_date};
-use crate::report::figure::{self, DayImage, GridAxes};
+use crate::report::figure;
+use crate::report::gnss as gnss_report;
 use crate::report::paper;
 use crate::report::results::{comparison_table, render_run};
-use crate::report::study::{self as study_report, LabelFigure};
+use crate::report::study as study_report;
 use crate::report::table::Table;
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
 };
-use crate::seismicity::counts::daily_counts;
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
-use crate::seismicity::window_study::window_study;
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{GnssReport, Scenario, simulate_network, write_network};
@@ -805,7 +804,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let limit = grid.memory_limit()?;
             let grid = grid.resolve()?;
             let set = stations.load()?;
-            render_gnss(&set, &days, &grid, limit, &out)?;
+            let dates = days
+                .iter()
+                .map(|d| parse_date("days", d))
+                .collect::<crate::Result<Vec<Date>>>()?;
+            gnss_report::displacement_days(&set, &dates, &grid, limit, &out)?;
             println!("wrote {}", out.display());
         }
         Command::Study(StudyCommand::Windows {
@@ -822,46 +825,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("--windows: give at least one window length");
             }
             let catalog = load_catalog(&catalog, &period)?;
-            study_windows(&catalog, &period, b.mc, &params, &windows, bandwidth, &out)
-                .with_context(|| {
-                    format!("window study: {}", catalog.selection_counts(&period, b.mc))
-                })?;
+            let table = study_report::window_study_report(
+                &catalog, &period, b.mc, &params, &windows, bandwidth, &out,
+            )
+            .with_context(|| {
+                format!("window study: {}", catalog.selection_counts(&period, b.mc))
+            })?;
+            print!("{}", table.to_markdown());
+            println!("wrote {}", out.display());
         }
     }
-    Ok(())
-}
-
-/// The window study with its table and figures, written to `out`.
-fn study_windows(
-    catalog: &Catalog,
-    period: &Period,
-    mc: f64,
-    params: &ValidBValueParams,
-    windows: &[usize],
-    bandwidth: Bandwidth,
-    out: &Path,
-) -> anyhow::Result<()> {
-    let selection = catalog.select(period, mc)?;
-    info!(events = selection.len(), "running the window study");
-    let study = window_study(&selection, period.n_days(), windows, params)?;
-    let labels = kde_labels(
-        selection.times(),
-        period.n_days(),
-        &KdeParams::new(bandwidth, LabelScale::EventsPerDay),
-    )?;
-    let counts = daily_counts(selection.times(), period.n_days());
-    let table = study_report::write_window_study(
-        out,
-        period,
-        &study,
-        &LabelFigure {
-            labels: &labels,
-            counts: &counts,
-            mc,
-        },
-    )?;
-    print!("{}", table.to_markdown());
-    println!("wrote {}", out.display());
     Ok(())
 }
 
@@ -952,56 +925,6 @@ fn configured_mlflow_uri(run_dir: &Path) -> anyhow::Result<String> {
         bail!("the run has no tracking.mlflow_uri: give --uri");
     }
     Ok(file.tracking.mlflow_uri)
-}
-
-/// Fig. 1 for the chosen days: checks the figure's size, grids the span of days they cover
-/// within `limit`, then draws those days.
-fn render_gnss(
-    set: &StationSet,
-    days: &[String],
-    grid: &ValidGridSpec,
-    limit: MemoryLimit,
-    out: &Path,
-) -> anyhow::Result<()> {
-    let dates = days
-        .iter()
-        .map(|d| parse_date("days", d))
-        .collect::<crate::Result<Vec<Date>>>()?;
-    let (Some(first), Some(last)) = (dates.iter().min(), dates.iter().max()) else {
-        bail!("--days: give at least one day");
-    };
-    figure::check_panel_size(grid.rows(), grid.cols(), dates.len())?;
-    let period = Period::new(*first, last.tomorrow()?)?;
-    let (stack, _) = grid_stations_within(set, &period, grid, true, limit)?;
-    let images: Vec<DayImage> = dates
-        .iter()
-        .filter_map(|&date| {
-            period.day_index(date).map(|d| DayImage {
-                date,
-                values: stack.day(d),
-            })
-        })
-        .collect();
-    let axes = GridAxes {
-        lat0: grid.latitude(0),
-        dlat: grid.dlat(),
-        lon0: grid.longitude(0),
-        dlon: grid.dlon(),
-        rows: grid.rows(),
-        cols: grid.cols(),
-    };
-    let title = format!(
-        "GNSS displacement V(t) = r(t+1) - r(t-1), {} stations, sigma = {} grid spacings",
-        set.len(),
-        grid.spec().sigma_cells
-    );
-    let positions: Vec<(f64, f64)> = set
-        .series()
-        .iter()
-        .map(|s| (s.station().latitude, s.station().longitude))
-        .collect();
-    figure::displacement_panel(out, &title, &axes, &images, &positions)?;
-    Ok(())
 }
 
 /// The planted precursors of a synthetic network: the known truth for later checks.

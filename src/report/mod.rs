@@ -1,6 +1,7 @@
 //! Tables and figures rendered from results.
 
 pub mod figure;
+pub mod gnss;
 pub mod paper;
 pub mod results;
 pub mod study;

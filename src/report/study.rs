@@ -4,13 +4,14 @@
 use std::path::Path;
 
 use crate::Result;
+use crate::catalog::Catalog;
 use crate::period::Period;
 use crate::report::figure::{self, BaPoint};
 use crate::report::table::{Cell, Table, number};
-use crate::seismicity::bvalue::{WindowRow, a_value_std};
-use crate::seismicity::counts::DailyCounts;
-use crate::seismicity::kde::KdeLabels;
-use crate::seismicity::window_study::WindowStudy;
+use crate::seismicity::bvalue::{ValidBValueParams, WindowRow, a_value_std};
+use crate::seismicity::counts::{DailyCounts, daily_counts};
+use crate::seismicity::kde::{Bandwidth, KdeLabels, KdeParams, LabelScale, kde_labels};
+use crate::seismicity::window_study::{WindowStudy, window_study};
 
 /// Table 1 with the columns `window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid`.
 pub fn window_study_table(study: &WindowStudy) -> Table {
@@ -133,4 +134,38 @@ pub fn write_window_study(
         &fig3.labels.values,
     )?;
     Ok(table)
+}
+
+/// The paper's Table 1 study from a catalog: the events of `period` at or above `mc`, sliding
+/// b values for each window length in `windows` (with `params`), and the KDE labels (bandwidth
+/// `bandwidth`, in events per day) over the daily counts; written to `out` by
+/// [`write_window_study`]. Returns Table 1.
+pub fn window_study_report(
+    catalog: &Catalog,
+    period: &Period,
+    mc: f64,
+    params: &ValidBValueParams,
+    windows: &[usize],
+    bandwidth: Bandwidth,
+    out: &Path,
+) -> Result<Table> {
+    let selection = catalog.select(period, mc)?;
+    tracing::info!(events = selection.len(), "running the window study");
+    let study = window_study(&selection, period.n_days(), windows, params)?;
+    let labels = kde_labels(
+        selection.times(),
+        period.n_days(),
+        &KdeParams::new(bandwidth, LabelScale::EventsPerDay),
+    )?;
+    let counts = daily_counts(selection.times(), period.n_days());
+    write_window_study(
+        out,
+        period,
+        &study,
+        &LabelFigure {
+            labels: &labels,
+            counts: &counts,
+            mc,
+        },
+    )
 }
