@@ -1300,6 +1300,13 @@ pub fn write_network(
     extra: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
     let replace = check_output_folder(dir, overwrite)?;
+    let removed = remove_stale_partial_folders(dir);
+    if removed > 0 {
+        tracing::warn!(
+            "removed {removed} half-written folder(s) of `{}` left by a `synth gnss` that was killed",
+            dir.display()
+        );
+    }
     let staging = staging_folder(dir, "partial")?;
     let written = write_stations(&staging, set)
         .and_then(|()| extra(&staging))
@@ -1381,6 +1388,53 @@ fn staging_folder(dir: &Path, what: &str) -> Result<std::path::PathBuf> {
         "out",
         format!("no free temporary folder name beside `{}`", dir.display()),
     ))
+}
+
+/// Removes the staging folders of `dir` (`.<name>.partial-<pid>-<n>`, see [`staging_folder`])
+/// whose writing process is no longer alive, as a killed `synth gnss` leaves them, and returns
+/// how many it removed.
+///
+/// Conservative, like [`crate::io::remove_stale_temporaries`]: only where `/proc` tells which
+/// processes live (Linux); never this process's own folders or a live process's; never the
+/// `.old-` folders of an interrupted replacement, which may hold the only copy of a network.
+fn remove_stale_partial_folders(dir: &Path) -> usize {
+    let proc = Path::new("/proc");
+    if !cfg!(target_os = "linux") || !proc.join("self").exists() {
+        return 0;
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (Some(name), Ok(entries)) = (dir.file_name(), std::fs::read_dir(parent)) else {
+        return 0;
+    };
+    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    let own = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == own || proc.join(pid.to_string()).exists() || !entry.path().is_dir() {
+            continue;
+        }
+        match std::fs::remove_dir_all(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::warn!(
+                "cannot remove the stale folder {}: {e}",
+                entry.path().display()
+            ),
+        }
+    }
+    removed
 }
 
 /// Renames the finished `staging` folder to `dir`. An old `dir` is first renamed aside, and

@@ -659,6 +659,42 @@ fn names(dir: &std::path::Path) -> Vec<String> {
 }
 
 #[test]
+fn a_killed_synth_gnss_leaves_a_partial_folder_that_the_next_write_removes() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("gnss");
+    // What a `synth gnss` killed midway leaves: its hidden staging folder, one station written.
+    // No process has the pid 4294967295 (Linux caps pids far lower).
+    let killed = root.path().join(".gnss.partial-4294967295-0");
+    std::fs::create_dir(&killed).unwrap();
+    std::fs::write(killed.join("A001.tenv3"), "half\n").unwrap();
+    // An interrupted replacement's `.old-` folder may hold the only copy of a network: kept.
+    let old = root.path().join(".gnss.old-4294967295-0");
+    std::fs::create_dir(&old).unwrap();
+    // This process's own staging folders are never touched.
+    let own = root
+        .path()
+        .join(format!(".gnss.partial-{}-7", std::process::id()));
+    std::fs::create_dir(&own).unwrap();
+    write_network(
+        &out,
+        &named_network(&["B001"]),
+        Overwrite::PreviousNetwork,
+        |_| Ok(()),
+    )
+    .unwrap();
+    let mut left = names(root.path());
+    left.sort();
+    let mut expected = vec![
+        ".gnss.old-4294967295-0".to_string(),
+        format!(".gnss.partial-{}-7", std::process::id()),
+        "gnss".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert_eq!(names(&out), ["B001.tenv3", NETWORK_MARKER]);
+}
+
+#[test]
 fn synth_gnss_failing_midway_leaves_the_old_folder_intact_and_no_partial_folder() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("gnss");
