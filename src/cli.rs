@@ -838,22 +838,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a finished run's comparison table and where it lies.
+/// Prints a finished run's summary in words (the full table is in the run directory).
 fn print_outcome(outcome: &runner::RunOutcome) {
-    print!("{}", comparison_table(&outcome.results).to_markdown());
-    println!(
-        "label lag-1 autocorrelation {:.4}, effective sample size {:.1} (of {} days)",
-        outcome.label_dependence.lag1_autocorrelation,
-        outcome.label_dependence.effective_sample_size,
-        outcome.label_dependence.n
-    );
+    for line in &outcome.summary {
+        println!("{line}");
+    }
     if outcome.unsynced {
         println!(
             "the MLflow server could not be reached: run `quakelab sync {}` later",
             outcome.run_dir.display()
         );
     }
-    println!("wrote {}", outcome.run_dir.display());
+    println!(
+        "wrote {} (report.md; the full table is tables/results.csv)",
+        outcome.run_dir.display()
+    );
 }
 
 /// Plans the sweep, runs the pending configs `jobs` at a time, and writes the summary.

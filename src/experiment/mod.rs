@@ -12,9 +12,12 @@
 //! - [`launcher`]: where a sweep's configurations run ([`launcher::LocalLauncher`]: `--jobs N`
 //!   at once, each in its own pool of `max(1, cores / N)` threads).
 //! - [`runner`]: one resolved experiment as one tracked run.
+//! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
+//!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
 
 pub mod config;
 pub mod data_hash;
+pub mod evaluate;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;

@@ -1,9 +1,10 @@
 //! The runner: the one place that knows the whole pipeline.
 //!
-//! One resolved experiment becomes one tracked run: catalog and GNSS input → b/a windows, KDE
-//! labels and displacement images → the daily table → for every split, modality and decoder a
-//! fit on the training rows and metrics on both sides → controls that expose interpolation →
-//! tables, predictions and figures in the run directory (and MLflow, when configured).
+//! One resolved experiment becomes one tracked run: catalog and GNSS input → b/a windows,
+//! labelled events and displacement images → the evaluation ([`crate::experiment::evaluate`]:
+//! the daily table, per split labels fitted on the past, a derived embargo, every feature set ×
+//! decoder, intervals and comparisons) → `evaluation.json`, tables, predictions, `report.md` and
+//! figures in the run directory (and MLflow, when configured).
 //!
 //! The gridded image stack is the one costly stage; it is cached under
 //! `<results>/cache/gnss/<key>.qlimg` (the compact stack format of `gnss grid`), keyed by the
@@ -12,29 +13,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use faer::{Mat, MatRef};
 use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
-use crate::dataset::controls::{
-    Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
-};
-use crate::dataset::{
-    BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
-};
-use crate::decode::{
-    DecoderConfig, FitContext, PERSISTENCE_COLUMN, Prediction, PredictiveDistribution,
-    QuantileLevels, decoder_input,
-};
-use crate::device::Device;
-use crate::encode::pca::PcaSummary;
-use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
-use crate::eval::{
-    LabelDependence, QuantileScores, label_dependence, quantile_scores, regression_metrics,
-};
-use crate::experiment::config::{CatalogSource, Control, GnssSource, ResolvedExperiment};
+use crate::decode::DecoderConfig;
+use crate::eval::LabelDependence;
+use crate::experiment::config::{CatalogSource, GnssSource, ResolvedExperiment};
 use crate::experiment::data_hash::{DataHashes, data_hashes};
+use crate::experiment::evaluate::{Evaluation, Inputs, evaluate};
 use crate::experiment::sweep::SweepPlan;
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
@@ -42,13 +29,12 @@ use crate::gnss::stack::ImageStack;
 use crate::io::catalog::ReadOptions;
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
-use crate::period::MAX_DAYS;
+use crate::period::{MAX_DAYS, Period};
 use crate::report::figure;
-use crate::report::results::{PredictionRow, ResultRow, read_results, write_results};
+use crate::report::results::{ResultRow, read_results, write_results};
+use crate::report::review::{SHEET_FILE, compact_summary};
 use crate::report::table::{Cell, Table, number};
-use crate::rng;
-use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
-use crate::seismicity::kde::{KdeLabels, kde_labels};
+use crate::seismicity::bvalue::{WindowKind, sliding_b_values};
 use crate::synth::simulate_network;
 use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
 use crate::{Error, Result};
@@ -62,15 +48,10 @@ pub struct RunOutcome {
     pub results: Vec<ResultRow>,
     /// The label's autocorrelation and effective sample size (pitfall P1).
     pub label_dependence: LabelDependence,
+    /// The run's summary in words ([`crate::report::review::compact_summary`]).
+    pub summary: Vec<String>,
     /// Whether the MLflow mirror failed and the run needs `quakelab sync`.
     pub unsynced: bool,
-}
-
-/// The stage outputs every split and decoder shares.
-struct Inputs {
-    ba_rows: Vec<WindowRow>,
-    labels: KdeLabels,
-    images: Option<ImageStack>,
 }
 
 /// Runs `experiment` as one tracked run. A failure after the run started leaves it marked
@@ -109,7 +90,13 @@ fn track_run(
 ) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
-    let (results, predictions, dependence, transforms) = evaluate(experiment, inputs)?;
+    let Evaluation {
+        results,
+        predictions,
+        dependence,
+        transforms,
+        sheet,
+    } = evaluate(experiment, inputs)?;
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;
@@ -126,6 +113,9 @@ fn track_run(
         ),
     ])?;
     let run_dir = run.dir().to_path_buf();
+    let sheet_path = run_dir.join(SHEET_FILE);
+    sheet.write(&sheet_path)?;
+    run.log_artifact(&sheet_path, SHEET_FILE)?;
     for (name, path) in write_results(
         &run_dir,
         experiment.period(),
@@ -136,10 +126,12 @@ fn track_run(
         run.log_artifact(&path, &name)?;
     }
     run.finish(RunStatus::Finished)?;
+    let summary = compact_summary(&sheet, &results);
     Ok(RunOutcome {
         run_dir,
         results,
         label_dependence: dependence,
+        summary,
         unsynced: run.is_unsynced(),
     })
 }
@@ -171,9 +163,14 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
             experiment.encoder().pca_solver.name().to_string(),
         ),
         (
-            "label_bandwidth".into(),
-            format!("{:?}", experiment.labels().kde.bandwidth),
+            "label_kind".into(),
+            experiment.labels().params.kind.name().to_string(),
         ),
+        (
+            "label_bandwidth".into(),
+            format!("{:?}", experiment.labels().params.kde.bandwidth),
+        ),
+        ("timing".into(), experiment.timing().name().to_string()),
         (
             "decoders".into(),
             experiment
@@ -218,29 +215,34 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let selection = catalog.select(period, s.selection_mc)?;
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
     let labelled = catalog.select(period, experiment.labels().mc)?;
-    let labels = kde_labels(labelled.times(), period.n_days(), &experiment.labels().kde)?;
-    info!(
-        events = labelled.len(),
-        bandwidth_days = labels.bandwidth_days,
-        "labels computed"
-    );
-    let images = if experiment.encoder().kind.uses_images() {
-        let stations = load_stations(experiment, &catalog)?;
-        Some(cached_images(experiment, &stations)?)
+    info!(events = labelled.len(), "labelled events selected");
+    let (images, null_images) = if experiment.encoder().kind.uses_images() {
+        let stations = load_stations(experiment.gnss(), experiment.period(), &catalog)?;
+        let images = cached_images(experiment, &stations)?;
+        let null_images = match &experiment.ablations().null_gnss {
+            Some(null) => {
+                let source = GnssSource::Synthetic(null.clone());
+                let stations = load_stations(&source, experiment.period(), &catalog)?;
+                Some(cached_images(experiment, &stations)?)
+            }
+            None => None,
+        };
+        (Some(images), null_images)
     } else {
-        None
+        (None, None)
     };
     Ok(Inputs {
         ba_rows,
-        labels,
+        label_times: labelled.times().to_vec(),
         images,
+        null_images,
     })
 }
 
-fn load_stations(experiment: &ResolvedExperiment, catalog: &Catalog) -> Result<StationSet> {
-    match experiment.gnss() {
+fn load_stations(gnss: &GnssSource, period: &Period, catalog: &Catalog) -> Result<StationSet> {
+    match gnss {
         GnssSource::Synthetic(scenario) => {
-            let (set, report) = simulate_network(scenario, catalog, experiment.period(), None)?;
+            let (set, report) = simulate_network(scenario, catalog, period, None)?;
             info!("{report}");
             Ok(set)
         }
@@ -297,364 +299,6 @@ fn image_cache_key(experiment: &ResolvedExperiment, stations: &StationSet) -> St
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// One feature set evaluated on a split: a modality or a control.
-struct FeatureSet {
-    name: String,
-    /// Features, one row per table row, standardised on the training rows.
-    x: Mat<f64>,
-    /// The target of each row (NaN where a control has none; such rows are left out).
-    labels: Vec<f64>,
-    /// The value of the target series known at each row's feature day t: the reference
-    /// column [`PERSISTENCE_COLUMN`], offered to every decoder and read by those that ask.
-    label_now: Vec<f64>,
-}
-
-/// Results, predictions, the label's dependence, and metrics of the fitted transforms (the
-/// PCA's explained variance ratio per split, the split's position as the step).
-type Evaluation = (
-    Vec<ResultRow>,
-    Vec<PredictionRow>,
-    LabelDependence,
-    Vec<Metric>,
-);
-
-/// Every split × feature set × decoder, plus the interpolation baseline on random splits.
-///
-/// Every decoder is handled alike: it gets the feature columns plus the reference columns it
-/// asks for by name ([`decoder_input`]), a fit context whose seed derives from the experiment
-/// seed, the split and the decoder's kind (the same for every feature set of a split, so
-/// feature sets are compared on the same random draws), and is asked for the configured
-/// quantiles. Its rows carry [`crate::decode::Regressor::name`].
-fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
-    let s = experiment.seismicity();
-    let window_days = match s.windows.kind() {
-        WindowKind::Days { window_days, .. } => window_days,
-        WindowKind::Events { .. } => 1,
-    };
-    let table = DailyTable::build(TableInputs {
-        ba: Some(BaInput {
-            rows: &inputs.ba_rows,
-            support: Support::trailing_window(window_days),
-        }),
-        images: inputs.images.as_ref().map(|stack| ImageInput {
-            stack,
-            support: Support::gnss_displacement(),
-        }),
-        labels: LabelInput {
-            values: &inputs.labels.values,
-            support: Support::unbounded(),
-        },
-        horizon: experiment.horizon_days(),
-    })?;
-    info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
-    let dependence = label_dependence(&inputs.labels.values)?;
-    let gnss = match (&inputs.images, experiment.encoder().kind.build()) {
-        (Some(stack), Some(encoder)) => {
-            let ctx = EncodeContext {
-                batch_size: experiment.encoder().batch_size,
-                device: Device::Cpu,
-                seed: experiment.seed(),
-            };
-            Some(encode_stack(encoder.as_ref(), stack, table.days(), &ctx)?)
-        }
-        _ => None,
-    };
-    let levels = &experiment.evaluation().quantiles;
-    let reference_names = vec![PERSISTENCE_COLUMN.to_string()];
-    let mut results = Vec::new();
-    let mut predictions = Vec::new();
-    let mut transforms = Vec::new();
-    for (step, kind) in experiment.split().splits.iter().enumerate() {
-        let split = Split::new(*kind, table.days())?;
-        let split_name = split.kind().name().to_string();
-        let description = split.kind().to_string();
-        info!(split = %description, "evaluating");
-        let (sets, pca) = feature_sets(experiment, &table, gnss.as_ref(), &split, &inputs.labels)?;
-        if let Some(pca) = pca {
-            transforms.push(Metric::new(
-                format!("pca_explained_variance_ratio_{split_name}"),
-                pca.explained_variance_ratio,
-                step as i64,
-            ));
-        }
-        for set in &sets {
-            let feature_names: Vec<String> = (0..set.x.ncols()).map(|j| format!("x{j}")).collect();
-            let references = Mat::from_fn(set.label_now.len(), 1, |i, _| set.label_now[i]);
-            for decoder in experiment.decoders() {
-                let (names, x) = decoder_input(
-                    decoder.settings(),
-                    &feature_names,
-                    set.x.as_ref(),
-                    &reference_names,
-                    references.as_ref(),
-                )?;
-                let seed = rng::derive_seed(
-                    experiment.seed(),
-                    &format!("decode.{description}.{}", decoder.kind()),
-                );
-                let fitted = fit_predict(
-                    decoder,
-                    &names,
-                    x.as_ref(),
-                    &set.labels,
-                    &split,
-                    &FitContext::new(seed),
-                    levels,
-                )?;
-                let mut row = ResultRow::new(
-                    &split_name,
-                    &description,
-                    &set.name,
-                    &fitted.name,
-                    &split,
-                    &set.labels,
-                    fitted.prediction.mean(),
-                )?;
-                if let Some(distribution) = fitted.prediction.distribution() {
-                    row.set_quantile_scores(test_quantile_scores(
-                        &split,
-                        &set.labels,
-                        distribution,
-                    )?);
-                }
-                results.push(row);
-                predictions.extend(split_predictions(
-                    &split_name,
-                    &set.name,
-                    &fitted.name,
-                    &split,
-                    table.days(),
-                    &set.labels,
-                    &fitted.prediction,
-                ));
-            }
-        }
-        if split.kind().name() == "random" {
-            let interpolated = interpolation_baseline(
-                table.days(),
-                table.labels(),
-                &split,
-                Interpolation::NeighbourMean,
-            )?;
-            let truth: Vec<f64> = split.test().iter().map(|&r| table.labels()[r]).collect();
-            let m = regression_metrics(&truth, &interpolated)?;
-            results.push(ResultRow::test_only(
-                &split_name,
-                &description,
-                "label_only",
-                "interpolation",
-                &split,
-                m,
-            ));
-        }
-    }
-    let references: Vec<[Option<f64>; 2]> = results
-        .iter()
-        .map(|row| results_reference(&results, row))
-        .collect();
-    for (row, reference) in results.iter_mut().zip(&references) {
-        row.fill_skill(reference);
-    }
-    Ok((results, predictions, dependence, transforms))
-}
-
-/// The pinball loss and CRPS of a distribution (one per table row) on the split's test rows
-/// that have a label.
-fn test_quantile_scores(
-    split: &Split,
-    labels: &[f64],
-    distribution: &PredictiveDistribution,
-) -> Result<QuantileScores> {
-    let rows: Vec<usize> = split
-        .test()
-        .iter()
-        .copied()
-        .filter(|&r| labels[r].is_finite())
-        .collect();
-    let truth: Vec<f64> = rows.iter().map(|&r| labels[r]).collect();
-    let quantiles: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|&r| distribution.row_quantiles(r))
-        .collect();
-    quantile_scores(&truth, distribution.levels(), &quantiles)
-}
-
-/// The persistence and climatology test MSEs of the row's split and feature set.
-fn results_reference(results: &[ResultRow], row: &ResultRow) -> [Option<f64>; 2] {
-    let find = |decoder: &str| {
-        results
-            .iter()
-            .find(|r| r.split == row.split && r.features == row.features && r.decoder == decoder)
-            .map(|r| r.test_mse)
-    };
-    [find("persistence"), find("climatology")]
-}
-
-/// The modalities (with PCA of the GNSS images fitted on the training rows), then the
-/// controls that expose interpolation; and the PCA's record, when one was fitted.
-fn feature_sets(
-    experiment: &ResolvedExperiment,
-    table: &DailyTable,
-    gnss: Option<&Mat<f64>>,
-    split: &Split,
-    labels: &KdeLabels,
-) -> Result<(Vec<FeatureSet>, Option<PcaSummary>)> {
-    let label_now: Vec<f64> = table.days().iter().map(|&d| labels.values[d]).collect();
-    let encoder = experiment.encoder();
-    let mut pca_summary = None;
-    let reduced = match (gnss, encoder.pca_dims) {
-        (Some(g), Some(k)) => {
-            let pca = PcaParams::new(k)
-                .solver(encoder.pca_solver)
-                .seed(experiment.seed())
-                .fit(g.as_ref(), split.train())?;
-            let summary = pca.summary();
-            info!(
-                split = %split.kind(),
-                solver = summary.solver,
-                components = summary.n_components,
-                explained_variance_ratio = summary.explained_variance_ratio,
-                "PCA fitted on the training rows"
-            );
-            pca_summary = Some(summary);
-            Some(pca.transform(g.as_ref())?)
-        }
-        (Some(g), None) => Some(g.clone()),
-        (None, _) => None,
-    };
-    let mut sets = Vec::new();
-    for &modality in &experiment.ablations().modalities {
-        if modality != Modality::Seismicity && reduced.is_none() {
-            continue;
-        }
-        let x = table.design(modality, reduced.as_ref().map(Mat::as_ref))?;
-        let x = standardized(x.as_ref(), split)?;
-        sets.push(FeatureSet {
-            name: modality.name().to_string(),
-            x,
-            labels: table.labels().to_vec(),
-            label_now: label_now.clone(),
-        });
-    }
-    if experiment.ablations().shuffle_modality
-        && let Some(z) = &reduced
-    {
-        let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
-        let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
-        sets.push(FeatureSet {
-            name: "fusion_gnss_shuffled".into(),
-            x: standardized(shuffled.as_ref(), split)?,
-            labels: table.labels().to_vec(),
-            label_now: label_now.clone(),
-        });
-    }
-    for control in &experiment.ablations().controls {
-        match control {
-            Control::DayNumber => sets.push(FeatureSet {
-                name: "control_day_number".into(),
-                x: standardized(day_number_features(table.days()).as_ref(), split)?,
-                labels: table.labels().to_vec(),
-                label_now: label_now.clone(),
-            }),
-            Control::LabelShift => {
-                let shift = experiment.ablations().label_shift_days;
-                let shifted = shift_labels(&labels.values, shift)?;
-                let h = experiment.horizon_days();
-                let fusion = match &reduced {
-                    Some(z) => table.design(Modality::Fusion, Some(z.as_ref()))?,
-                    None => table.design(Modality::Seismicity, None)?,
-                };
-                // A row whose shifted label runs past the period has none (NaN) and is left
-                // out of this control only; its n_train and n_test show how many remain.
-                let shifted_at = |day: usize| shifted.get(day).copied().unwrap_or(f64::NAN);
-                let y: Vec<f64> = table.days().iter().map(|&d| shifted_at(d + h)).collect();
-                let now: Vec<f64> = table.days().iter().map(|&d| shifted_at(d)).collect();
-                sets.push(FeatureSet {
-                    name: format!("control_label_shift_{shift}d"),
-                    x: standardized(fusion.as_ref(), split)?,
-                    labels: y,
-                    label_now: now,
-                });
-            }
-        }
-    }
-    Ok((sets, pca_summary))
-}
-
-/// Standardises every column with means and scales fitted on the training rows only (P8).
-fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
-    Standardizer::fit(x, split.train())?.transform(x)
-}
-
-/// A fitted decoder's name and its predictions over a feature set's rows.
-struct Fitted {
-    /// [`crate::decode::Regressor::name`].
-    name: String,
-    /// One prediction per table row; NaN (and no quantiles) for rows without a target.
-    prediction: Prediction,
-}
-
-/// A decoder's predictions for every row with a target (NaN for the others), after fitting on
-/// the split's training rows that have one. The quantiles at `levels` are asked for; decoders
-/// that give only a point return one.
-fn fit_predict(
-    decoder: &DecoderConfig,
-    names: &[String],
-    x: MatRef<'_, f64>,
-    labels: &[f64],
-    split: &Split,
-    ctx: &FitContext<'_>,
-    levels: &QuantileLevels,
-) -> Result<Fitted> {
-    let rows_of = |rows: &[usize]| -> Vec<usize> {
-        rows.iter()
-            .copied()
-            .filter(|&r| labels[r].is_finite())
-            .collect()
-    };
-    let train = rows_of(split.train());
-    let labelled = rows_of(&(0..labels.len()).collect::<Vec<_>>());
-    let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
-    let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
-    let mut model = decoder.build(names)?;
-    model.fit(select(&train).as_ref(), &yt, ctx)?;
-    let predicted = model.predict_distribution(select(&labelled).as_ref(), levels)?;
-    Ok(Fitted {
-        name: model.name(),
-        prediction: predicted.spread(&labelled, labels.len())?,
-    })
-}
-
-fn split_predictions(
-    split: &str,
-    features: &str,
-    decoder: &str,
-    s: &Split,
-    days: &[usize],
-    labels: &[f64],
-    predicted: &Prediction,
-) -> Vec<PredictionRow> {
-    let mut rows = Vec::with_capacity(s.train().len() + s.test().len());
-    let distribution = predicted.distribution();
-    for (set, indices) in [("train", s.train()), ("test", s.test())] {
-        for &r in indices {
-            if labels[r].is_finite() {
-                rows.push(PredictionRow {
-                    split: split.to_string(),
-                    features: features.to_string(),
-                    decoder: decoder.to_string(),
-                    set,
-                    day: days[r],
-                    truth: labels[r],
-                    prediction: predicted.mean()[r],
-                    distribution: distribution.map(|d| (d.median()[r], d.row_quantiles(r))),
-                });
-            }
-        }
-    }
-    rows
 }
 
 /// The finished runs under `experiment_dir`, by config hash, with the data hashes of each

@@ -4,5 +4,6 @@ pub mod figure;
 pub mod gnss;
 pub mod paper;
 pub mod results;
+pub mod review;
 pub mod study;
 pub mod table;

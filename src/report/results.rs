@@ -4,22 +4,31 @@
 //! rest from them with [`render_run`], which `quakelab report RUN_DIR` calls again on an
 //! existing run, so tables and figures can be redrawn without refitting anything.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Split;
 use crate::decode::QuantileLevels;
-use crate::eval::{QuantileScores, RegressionMetrics, regression_metrics, skill_score};
+use crate::eval::{
+    DieboldMariano, MetricIntervals, QuantileScores, RegressionMetrics, regression_metrics,
+    skill_score,
+};
 use crate::period::Period;
 use crate::report::figure::{self, IntervalPoint, ScatterPanel};
+use crate::report::review::{EvaluationSheet, REPORT_FILE, render_report};
 use crate::report::table::{Cell, Table, number, optional_number};
 use crate::track::{Metric, read_verified};
 use crate::{Error, Result};
 
-/// The decoders that are references rather than models.
-const BASELINES: [&str; 3] = ["persistence", "climatology", "interpolation"];
+/// [`ResultRow::role`] of a model fitted on a modality.
+pub const ROLE_MODEL: &str = "model";
+/// [`ResultRow::role`] of a reference forecast that models must beat.
+pub const ROLE_BASELINE: &str = "baseline";
+/// [`ResultRow::role`] of a reference that is no competitor (oracle persistence, interpolation).
+pub const ROLE_DIAGNOSTIC: &str = "diagnostic";
+/// [`ResultRow::role`] of a model fitted on a control feature set.
+pub const ROLE_CONTROL: &str = "control";
 
 /// One split × feature set × decoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +41,12 @@ pub struct ResultRow {
     pub features: String,
     /// The decoder's kind.
     pub decoder: String,
+    /// What the row is: `model`, `baseline` (a reference forecast a model must beat),
+    /// `diagnostic` (a reference that is no competitor: oracle persistence, interpolation) or
+    /// `control` (a model on a control feature set: day number, shifted labels, shuffled or
+    /// null-scenario GNSS).
+    #[serde(default)]
+    pub role: String,
     /// Training rows with a label.
     pub n_train: usize,
     /// Test rows with a label.
@@ -58,6 +73,48 @@ pub struct ResultRow {
     /// [`crate::eval::quantile`]; decoders that give quantiles only).
     #[serde(default)]
     pub test_crps: Option<f64>,
+    /// The moving-block bootstrap interval of the test R² (see [`crate::eval::uncertainty`]).
+    #[serde(default)]
+    pub test_r2_ci_low: Option<f64>,
+    /// Upper end of the test R² interval.
+    #[serde(default)]
+    pub test_r2_ci_high: Option<f64>,
+    /// Lower end of the test MSE interval.
+    #[serde(default)]
+    pub test_mse_ci_low: Option<f64>,
+    /// Upper end of the test MSE interval.
+    #[serde(default)]
+    pub test_mse_ci_high: Option<f64>,
+    /// Lower end of the test MAE interval.
+    #[serde(default)]
+    pub test_mae_ci_low: Option<f64>,
+    /// Upper end of the test MAE interval.
+    #[serde(default)]
+    pub test_mae_ci_high: Option<f64>,
+    /// The baseline with the lowest test MSE on the same split and feature set (the same
+    /// test rows), which models are compared with.
+    #[serde(default)]
+    pub best_baseline: Option<String>,
+    /// `1 − MSE / MSE(best baseline)`.
+    #[serde(default)]
+    pub skill_vs_best_baseline: Option<f64>,
+    /// The Diebold–Mariano statistic of the squared-error differential against the best
+    /// baseline (negative: the row's errors are smaller). Empty for baselines.
+    #[serde(default)]
+    pub dm_statistic: Option<f64>,
+    /// Its two-sided p-value (HAC variance). Empty for baselines.
+    #[serde(default)]
+    pub dm_p_value: Option<f64>,
+    /// How many seeds the decoder was fitted with (several for stochastic decoders; the row's
+    /// other numbers are those of the first, the experiment's own seed).
+    #[serde(default)]
+    pub n_seeds: Option<usize>,
+    /// The mean test R² over the seeds.
+    #[serde(default)]
+    pub test_r2_seed_mean: Option<f64>,
+    /// The standard deviation (ddof = 1) of the test R² over the seeds.
+    #[serde(default)]
+    pub test_r2_seed_sd: Option<f64>,
 }
 
 /// One prediction of one day.
@@ -87,15 +144,20 @@ impl ResultRow {
     pub fn new(
         split_name: &str,
         description: &str,
-        features: &str,
-        decoder: &str,
+        (features, decoder, role): (&str, &str, &str),
         split: &Split,
         labels: &[f64],
         predicted: &[f64],
     ) -> Result<Self> {
         let train = metrics_on(split.train(), labels, predicted)?;
         let test = metrics_on(split.test(), labels, predicted)?;
-        let mut row = ResultRow::test_only(split_name, description, features, decoder, split, test);
+        let mut row = ResultRow::test_only(
+            split_name,
+            description,
+            (features, decoder, role),
+            split,
+            test,
+        );
         row.n_train = train.n;
         row.train_r2 = Some(train.r2);
         row.train_mse = Some(train.mse);
@@ -106,8 +168,7 @@ impl ResultRow {
     pub fn test_only(
         split_name: &str,
         description: &str,
-        features: &str,
-        decoder: &str,
+        (features, decoder, role): (&str, &str, &str),
         split: &Split,
         test: RegressionMetrics,
     ) -> Self {
@@ -116,6 +177,7 @@ impl ResultRow {
             split_description: description.to_string(),
             features: features.to_string(),
             decoder: decoder.to_string(),
+            role: role.to_string(),
             n_train: split.train().len(),
             n_test: test.n,
             train_r2: None,
@@ -127,7 +189,62 @@ impl ResultRow {
             skill_vs_climatology: None,
             test_pinball: None,
             test_crps: None,
+            test_r2_ci_low: None,
+            test_r2_ci_high: None,
+            test_mse_ci_low: None,
+            test_mse_ci_high: None,
+            test_mae_ci_low: None,
+            test_mae_ci_high: None,
+            best_baseline: None,
+            skill_vs_best_baseline: None,
+            dm_statistic: None,
+            dm_p_value: None,
+            n_seeds: None,
+            test_r2_seed_mean: None,
+            test_r2_seed_sd: None,
         }
+    }
+
+    /// Whether the row is a baseline, a reference forecast that models must beat.
+    pub fn is_baseline(&self) -> bool {
+        self.role == ROLE_BASELINE
+    }
+
+    /// Whether the row is a model on a modality (not a baseline, diagnostic or control).
+    pub fn is_model(&self) -> bool {
+        self.role == ROLE_MODEL
+    }
+
+    /// Sets the bootstrap intervals of the test metrics.
+    pub fn set_intervals(&mut self, intervals: &MetricIntervals) {
+        self.test_r2_ci_low = Some(intervals.r2.low);
+        self.test_r2_ci_high = Some(intervals.r2.high);
+        self.test_mse_ci_low = Some(intervals.mse.low);
+        self.test_mse_ci_high = Some(intervals.mse.high);
+        self.test_mae_ci_low = Some(intervals.mae.low);
+        self.test_mae_ci_high = Some(intervals.mae.high);
+    }
+
+    /// Sets the spread of the test R² over the seeds a stochastic decoder was fitted with.
+    pub fn set_seed_spread(&mut self, test_r2: &[f64]) {
+        let n = test_r2.len();
+        self.n_seeds = Some(n);
+        if n == 0 {
+            return;
+        }
+        let mean = test_r2.iter().sum::<f64>() / n as f64;
+        self.test_r2_seed_mean = Some(mean);
+        self.test_r2_seed_sd = (n > 1).then(|| {
+            (test_r2.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        });
+    }
+
+    /// Sets the comparison with the best baseline of the same test rows.
+    pub fn set_comparison(&mut self, baseline: &ResultRow, dm: Option<&DieboldMariano>) {
+        self.best_baseline = Some(baseline.decoder.clone());
+        self.skill_vs_best_baseline = skill_score(self.test_mse, baseline.test_mse).ok();
+        self.dm_statistic = dm.map(|d| d.statistic);
+        self.dm_p_value = dm.map(|d| d.p_value);
     }
 
     /// Sets the test pinball loss and CRPS of a decoder that gave quantiles.
@@ -163,6 +280,17 @@ impl ResultRow {
                 .map(|v| Metric::new(key("test_pinball"), v, 0)),
         );
         out.extend(self.test_crps.map(|v| Metric::new(key("test_crps"), v, 0)));
+        for (name, value) in [
+            ("test_r2_ci_low", self.test_r2_ci_low),
+            ("test_r2_ci_high", self.test_r2_ci_high),
+            ("test_mse_ci_low", self.test_mse_ci_low),
+            ("test_mse_ci_high", self.test_mse_ci_high),
+            ("skill_vs_best_baseline", self.skill_vs_best_baseline),
+            ("dm_p_value", self.dm_p_value),
+            ("test_r2_seed_sd", self.test_r2_seed_sd),
+        ] {
+            out.extend(value.map(|v| Metric::new(key(name), v, 0)));
+        }
         out
     }
 }
@@ -176,45 +304,52 @@ fn metrics_on(rows: &[usize], labels: &[f64], predicted: &[f64]) -> Result<Regre
     regression_metrics(&truth, &pred)
 }
 
-/// The comparison table: one row per result, then one "leakage gap" row per feature set and
-/// decoder that has both a random and a time-respecting split (random test R² minus the
-/// chronological or blocked test R²; pitfall P1). The test pinball loss and CRPS columns
-/// appear when some decoder gave quantiles.
+/// The long comparison table: one row per result, with the bootstrap intervals, the
+/// comparison with the best baseline of the same test rows (skill and Diebold–Mariano p-value)
+/// and the seed spread. The test pinball loss and CRPS columns appear when some decoder gave
+/// quantiles. The per-split tables a reviewer reads are in [`crate::report::review`].
 pub fn comparison_table(results: &[ResultRow]) -> Table {
     let quantiles = results.iter().any(|r| r.test_pinball.is_some());
     let mut headers = vec![
         "split",
         "features",
         "decoder",
+        "role",
         "n_train",
         "n_test",
         "train_r2",
-        "train_mse",
         "test_r2",
+        "test_r2_ci",
         "test_mse",
+        "test_mse_ci",
         "test_mae",
-        "skill_vs_persistence",
-        "skill_vs_climatology",
+        "best_baseline",
+        "skill_vs_best_baseline",
+        "dm_p_value",
+        "test_r2_seed_sd",
     ];
     if quantiles {
         headers.extend(["test_pinball", "test_crps"]);
     }
-    let width = headers.len();
     let mut table = Table::new(headers);
     for r in results {
         let mut row = vec![
             r.split_description.clone().into(),
             r.features.clone().into(),
             r.decoder.clone().into(),
+            r.role.clone().into(),
             r.n_train.to_string().into(),
             r.n_test.to_string().into(),
             optional_number(r.train_r2, 4),
-            optional_number(r.train_mse, 4),
             number(r.test_r2, 4),
+            interval(r.test_r2_ci_low, r.test_r2_ci_high),
             number(r.test_mse, 4),
+            interval(r.test_mse_ci_low, r.test_mse_ci_high),
             number(r.test_mae, 4),
-            optional_number(r.skill_vs_persistence, 4),
-            optional_number(r.skill_vs_climatology, 4),
+            r.best_baseline.clone().map_or(Cell::Missing, Cell::from),
+            optional_number(r.skill_vs_best_baseline, 4),
+            optional_number(r.dm_p_value, 3),
+            optional_number(r.test_r2_seed_sd, 3),
         ];
         if quantiles {
             row.push(optional_number(r.test_pinball, 4));
@@ -222,43 +357,22 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
         }
         table.push(row);
     }
-    for (features, decoder, gap, against) in leakage_gaps(results) {
-        let mut row = vec![Cell::Missing; width];
-        row[0] = format!("leakage gap (random − {against})").into();
-        row[1] = features.into();
-        row[2] = decoder.into();
-        row[7] = number(gap, 4);
-        table.push(row);
-    }
     table
 }
 
-/// Per feature set and decoder: the random split's test R², and the others' by split kind.
-type SplitR2 = (Option<f64>, BTreeMap<String, Vec<f64>>);
-
-/// `(features, decoder, random test R² − other test R², other split)` for every pair found.
-/// With several blocked folds, their mean test R² is used.
-pub fn leakage_gaps(results: &[ResultRow]) -> Vec<(String, String, f64, String)> {
-    let mut by_key: BTreeMap<(String, String), SplitR2> = BTreeMap::new();
-    for r in results {
-        let entry = by_key
-            .entry((r.features.clone(), r.decoder.clone()))
-            .or_default();
-        if r.split == "random" {
-            entry.0 = Some(r.test_r2);
-        } else {
-            entry.1.entry(r.split.clone()).or_default().push(r.test_r2);
+/// `[low, high]` rounded for reading, or missing.
+pub fn interval(low: Option<f64>, high: Option<f64>) -> Cell {
+    match (low, high) {
+        (Some(low), Some(high)) => {
+            let show = |v: f64| {
+                number(v, 3)
+                    .to_display()
+                    .map_or_else(|| "—".to_string(), |c| c.into_owned())
+            };
+            format!("[{}, {}]", show(low), show(high)).into()
         }
+        _ => Cell::Missing,
     }
-    let mut gaps = Vec::new();
-    for ((features, decoder), (random, others)) in by_key {
-        let Some(random) = random else { continue };
-        for (split, r2) in others {
-            let mean = r2.iter().sum::<f64>() / r2.len() as f64;
-            gaps.push((features.clone(), decoder.clone(), random - mean, split));
-        }
-    }
-    gaps
 }
 
 /// Writes `results.csv`, `predictions.csv` and everything [`render_run`] makes into `run_dir`;
@@ -311,8 +425,7 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
     for split in splits {
         let Some(best) = results
             .iter()
-            .filter(|r| r.split == split && !BASELINES.contains(&r.decoder.as_str()))
-            .filter(|r| !r.features.starts_with("control") && r.test_r2.is_finite())
+            .filter(|r| r.split == split && r.is_model() && r.test_r2.is_finite())
             .max_by(|a, b| a.test_r2.total_cmp(&b.test_r2))
         else {
             continue;
@@ -393,6 +506,16 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         &levels,
         &predictions,
     )?);
+    if let Some(sheet) = EvaluationSheet::read(run_dir)? {
+        let experiment = run_dir
+            .parent()
+            .and_then(Path::file_name)
+            .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
+        let text = render_report(&experiment, &sheet, &results);
+        let path = run_dir.join(REPORT_FILE);
+        crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
+        written.push((REPORT_FILE.to_string(), path));
+    }
     Ok(written)
 }
 
@@ -426,8 +549,8 @@ fn render_intervals(
     for split in splits {
         let Some(best) = results
             .iter()
-            .filter(|r| r.split == split && r.test_r2.is_finite() && with_quantiles(r))
-            .filter(|r| !r.features.starts_with("control"))
+            .filter(|r| r.split == split && r.is_model() && r.test_r2.is_finite())
+            .filter(|r| with_quantiles(r))
             .max_by(|a, b| a.test_r2.total_cmp(&b.test_r2))
         else {
             continue;
@@ -690,6 +813,7 @@ mod tests {
             split_description: split.into(),
             features: features.into(),
             decoder: decoder.into(),
+            role: ROLE_MODEL.into(),
             n_train: 7,
             n_test: 3,
             train_r2: Some(0.9),
@@ -701,27 +825,20 @@ mod tests {
             skill_vs_climatology: None,
             test_pinball: None,
             test_crps: None,
+            test_r2_ci_low: None,
+            test_r2_ci_high: None,
+            test_mse_ci_low: None,
+            test_mse_ci_high: None,
+            test_mae_ci_low: None,
+            test_mae_ci_high: None,
+            best_baseline: None,
+            skill_vs_best_baseline: None,
+            dm_statistic: None,
+            dm_p_value: None,
+            n_seeds: None,
+            test_r2_seed_mean: None,
+            test_r2_seed_sd: None,
         }
-    }
-
-    #[test]
-    fn leakage_gap_is_random_minus_time_respecting() {
-        let results = [
-            row("random", "fusion", "ridge", 0.97),
-            row("chronological", "fusion", "ridge", 0.12),
-            row("blocked", "fusion", "ridge", 0.2),
-            row("blocked", "fusion", "ridge", 0.4),
-            row("chronological", "gnss", "ridge", 0.5),
-        ];
-        let gaps = leakage_gaps(&results);
-        assert_eq!(gaps.len(), 2, "gnss has no random split to compare");
-        // Blocked folds: mean 0.3, so 0.97 - 0.3 = 0.67; chronological: 0.97 - 0.12 = 0.85.
-        assert_eq!(gaps[0].3, "blocked");
-        assert!((gaps[0].2 - 0.67).abs() < 1e-12);
-        assert_eq!(gaps[1].3, "chronological");
-        assert!((gaps[1].2 - 0.85).abs() < 1e-12);
-        let table = comparison_table(&results);
-        assert_eq!(table.rows().len(), 5 + 2);
     }
 
     fn prediction(
@@ -775,6 +892,18 @@ mod tests {
         write_predictions(&path, &rows[..1], &levels).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("split,features,decoder,set,day,truth,prediction\n"));
+    }
+
+    #[test]
+    fn the_seed_spread_is_the_sample_standard_deviation() {
+        let mut r = row("rolling", "fusion", "random_forest", 0.2);
+        // Mean 0.2; deviations ±0.1, so sd = sqrt(0.02 / 1).
+        r.set_seed_spread(&[0.1, 0.3]);
+        assert_eq!(r.n_seeds, Some(2));
+        assert!((r.test_r2_seed_mean.unwrap() - 0.2).abs() < 1e-15);
+        assert!((r.test_r2_seed_sd.unwrap() - 0.02f64.sqrt()).abs() < 1e-15);
+        r.set_seed_spread(&[0.4]);
+        assert_eq!((r.n_seeds, r.test_r2_seed_sd), (Some(1), None));
     }
 
     #[test]

@@ -552,6 +552,22 @@ impl ValidGnssParams {
         self.params.precursor.as_ref()
     }
 
+    /// The same network with the planted precursor's amplitude set to `amplitude_mm`, or with
+    /// no precursor at all (`None`: the planted-signal null). Everything else, random draws
+    /// included, is unchanged. The new amplitude is checked as a scenario file's would be
+    /// (key `gnss.precursor.amplitude_mm`); a network without a precursor gets none.
+    pub fn with_precursor_amplitude(&self, amplitude_mm: Option<f64>) -> Result<ValidGnssParams> {
+        let mut params = self.params.clone();
+        params.precursor = match (params.precursor, amplitude_mm) {
+            (Some(mut p), Some(mm)) => {
+                p.amplitude_mm = mm;
+                Some(p)
+            }
+            _ => None,
+        };
+        params.check()
+    }
+
     /// Secular velocity at a point, `[east, north, up]` in mm/yr.
     pub fn velocity_mm_yr(&self, latitude: f64, longitude: f64) -> [f64; 3] {
         let mut v = [0.0; 3];

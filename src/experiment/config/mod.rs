@@ -587,6 +587,9 @@ pub struct AblationSettings {
     pub label_shift_days: usize,
     /// Whether to permute each modality across training days.
     pub shuffle_modality: bool,
+    /// The synthetic GNSS scenario without its precursor, when `ablations.null_scenario` asks
+    /// for the planted-signal null.
+    pub null_gnss: Option<Box<Scenario>>,
 }
 
 /// Where runs are recorded.
@@ -605,6 +608,7 @@ pub struct TrackingSettings {
 pub struct ResolvedExperiment {
     name: String,
     seed: u64,
+    seeds: usize,
     region: Region,
     period: Period,
     catalog: CatalogSource,
@@ -634,6 +638,10 @@ impl ResolvedExperiment {
     /// The seed of every random stream.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// How many seeds each stochastic decoder is fitted with (at least 1).
+    pub fn seeds(&self) -> usize {
+        self.seeds
     }
     /// The study box.
     pub fn region(&self) -> &Region {
@@ -880,6 +888,11 @@ fn resolve_file(
     let real = stack.real_data_dir.as_deref();
 
     let (catalog, gnss) = resolve_data(&f.data, real)?;
+    ensure_config!(
+        f.seeds >= 1,
+        "seeds",
+        "fit stochastic decoders with at least 1 seed, got 0"
+    );
 
     let s = &f.features.seismicity;
     let seismicity = resolve_seismicity(s)?;
@@ -931,7 +944,10 @@ fn resolve_file(
     };
     let splits = resolve_splits(sp, f.seed, embargo_days)?;
 
-    let ablations = resolve_ablations(&f.ablations)?;
+    let mut ablations = resolve_ablations(&f.ablations)?;
+    if f.ablations.null_scenario {
+        ablations.null_gnss = Some(null_scenario(&gnss)?);
+    }
     let evaluation = f.evaluation.clone();
 
     let t = &f.tracking;
@@ -954,6 +970,7 @@ fn resolve_file(
 
     let name = f.name.clone();
     let seed = f.seed;
+    let seeds = f.seeds;
     effective.region = format!(
         "{},{},{},{}",
         region.lon_min, region.lon_max, region.lat_min, region.lat_max
@@ -970,6 +987,7 @@ fn resolve_file(
     Ok(ResolvedExperiment {
         name,
         seed,
+        seeds,
         region,
         period,
         catalog,
@@ -1019,6 +1037,28 @@ fn resolve_data(data: &DataSection, real: Option<&Path>) -> Result<(CatalogSourc
         })?,
         TextOr::Table(GnssFiles::Tenv3(dir)) => GnssSource::Tenv3(data_path(dir, "data.gnss.tenv3", real)?),
         TextOr::Table(GnssFiles::Geonet(dir)) => GnssSource::Geonet(data_path(dir, "data.gnss.geonet", real)?),
+    };
+    let gnss = match (data.precursor_amplitude_mm, gnss) {
+        (None, gnss) => gnss,
+        (Some(mm), GnssSource::Synthetic(mut scenario)) => {
+            ensure_config!(
+                scenario.gnss.precursor().is_some(),
+                "data.precursor_amplitude_mm",
+                "scenario `{}` plants no precursor to scale",
+                scenario.name
+            );
+            scenario.gnss = scenario
+                .gnss
+                .with_precursor_amplitude(Some(mm))
+                .map_err(|e| rekey(e, |_| "data.precursor_amplitude_mm".to_string()))?;
+            GnssSource::Synthetic(scenario)
+        }
+        (Some(_), _) => {
+            return Err(Error::config(
+                "data.precursor_amplitude_mm",
+                "needs synthetic GNSS data (`data.gnss = \"synthetic:NAME\"`)",
+            ));
+        }
     };
     Ok((catalog, gnss))
 }
@@ -1234,7 +1274,29 @@ fn resolve_ablations(a: &AblationsSection) -> Result<AblationSettings> {
         controls: a.controls.clone(),
         label_shift_days: a.label_shift_days,
         shuffle_modality: a.shuffle_modality,
+        null_gnss: None,
     })
+}
+
+/// The synthetic GNSS scenario without its planted precursor, for `ablations.null_scenario`;
+/// refused unless the GNSS data are a synthetic scenario that plants one.
+fn null_scenario(gnss: &GnssSource) -> Result<Box<Scenario>> {
+    let GnssSource::Synthetic(scenario) = gnss else {
+        return Err(Error::config(
+            "ablations.null_scenario",
+            "needs synthetic GNSS data (`data.gnss = \"synthetic:NAME\"`): real stations have no null",
+        ));
+    };
+    ensure_config!(
+        scenario.gnss.precursor().is_some(),
+        "ablations.null_scenario",
+        "scenario `{}` plants no precursor, so it is its own null",
+        scenario.name
+    );
+    let mut null = scenario.clone();
+    null.gnss = scenario.gnss.with_precursor_amplitude(None)?;
+    null.name = format!("{}-without-precursor", scenario.name);
+    Ok(null)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ pub struct ExperimentFile {
     pub name: String,
     /// The seed every random stream derives from.
     pub seed: u64,
+    /// How many seeds each stochastic decoder is fitted with (the first is `seed` itself).
+    pub seeds: usize,
     /// The study box, `LON0,LON1,LAT0,LAT1`.
     pub region: String,
     /// The study period.
@@ -57,6 +59,7 @@ impl Default for ExperimentFile {
         ExperimentFile {
             name: "experiment".into(),
             seed: 2009,
+            seeds: 5,
             region: "123,148,22,46".into(),
             period: PeriodSection::default(),
             data: DataSection::default(),
@@ -146,6 +149,10 @@ pub struct DataSection {
     pub catalog: TextOr<CatalogFile>,
     /// `"synthetic:NAME"`, `{ tenv3 = DIR }` or `{ geonet = DIR }` (DIR a path or `real:REL`).
     pub gnss: TextOr<GnssFiles>,
+    /// The planted precursor's amplitude at the epicentre in mm, replacing the synthetic GNSS
+    /// scenario's `gnss.precursor.amplitude_mm` (the knob of the detection sweep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precursor_amplitude_mm: Option<f64>,
 }
 
 impl Default for DataSection {
@@ -153,6 +160,7 @@ impl Default for DataSection {
         DataSection {
             catalog: TextOr::Text("synthetic:japan".into()),
             gnss: TextOr::Text("synthetic:japan".into()),
+            precursor_amplitude_mm: None,
         }
     }
 }
@@ -443,6 +451,9 @@ pub struct AblationsSection {
     pub label_shift_days: usize,
     /// Also fit each modality with its rows permuted across training days.
     pub shuffle_modality: bool,
+    /// Also fit the GNSS modalities on the synthetic scenario's network without its planted
+    /// precursor (`gnss_null`, `fusion_null`): the planted-signal null, side by side.
+    pub null_scenario: bool,
 }
 
 impl Default for AblationsSection {
@@ -456,6 +467,7 @@ impl Default for AblationsSection {
             controls: Vec::new(),
             label_shift_days: 180,
             shuffle_modality: false,
+            null_scenario: false,
         }
     }
 }

@@ -1,0 +1,808 @@
+//! One run's evaluation (`spec/evaluation-pitfalls.md` P1, P2, P3, P7, P9, P12).
+//!
+//! 1. The daily table is built once, with every feature taken as it is known at the end of its
+//!    forecast day (or the paper's nowcast, flagged).
+//! 2. Per split, the labels are fitted on the events before the split's first test day (the
+//!    bandwidth and the density's 1/n; a random split, a diagnostic, uses every event), scaled
+//!    with statistics of the training rows, and the embargo is derived from the feature window,
+//!    the label's reach and the horizon ([`Embargo`]).
+//! 3. Every feature set × decoder is fitted on the training rows; stochastic decoders once per
+//!    seed (`seeds`), the spread reported.
+//! 4. Every test metric gets a moving-block bootstrap interval, and each model is compared with
+//!    the best baseline of the same test rows by a Diebold–Mariano test; the GNSS modality is
+//!    compared with the day-number control the same way ([`GnssCheck`]).
+
+use std::collections::HashMap;
+
+use faer::{Mat, MatRef};
+use tracing::info;
+
+use crate::Result;
+use crate::dataset::controls::{
+    Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
+};
+use crate::dataset::embargo::Embargo;
+use crate::dataset::{
+    BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, SplitKind, Support, TableInputs,
+};
+use crate::decode::{
+    DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction,
+    PredictiveDistribution, QuantileLevels, decoder_input,
+};
+use crate::device::Device;
+use crate::encode::pca::PcaSummary;
+use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
+use crate::eval::{
+    BootstrapSettings, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
+    diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
+};
+use crate::experiment::config::{Control, ResolvedExperiment};
+use crate::gnss::stack::ImageStack;
+use crate::period::Period;
+use crate::report::results::{
+    PredictionRow, ROLE_BASELINE, ROLE_CONTROL, ROLE_DIAGNOSTIC, ROLE_MODEL, ResultRow,
+};
+use crate::report::review::{
+    EvaluationSheet, GnssCheck, LabelSheet, SIGNIFICANCE, SplitSheet, UncertaintySheet,
+};
+use crate::rng;
+use crate::seismicity::bvalue::{WindowKind, WindowRow};
+use crate::seismicity::labels::{LabelScaler, LabelSeries, label_series};
+use crate::track::Metric;
+
+/// The stage outputs every split and decoder shares.
+pub(crate) struct Inputs {
+    /// The sliding b/a windows.
+    pub ba_rows: Vec<WindowRow>,
+    /// Times of the labelled events, days since the period start.
+    pub label_times: Vec<f64>,
+    /// The gridded GNSS images, when the encoder uses them.
+    pub images: Option<ImageStack>,
+    /// The images of the scenario's network without its precursor (`ablations.null_scenario`).
+    pub null_images: Option<ImageStack>,
+}
+
+/// What [`evaluate`] returns.
+pub(crate) struct Evaluation {
+    /// One row per split × feature set × decoder.
+    pub results: Vec<ResultRow>,
+    /// Every labelled row's prediction (the first seed's).
+    pub predictions: Vec<PredictionRow>,
+    /// The serial dependence of the whole-period label series.
+    pub dependence: LabelDependence,
+    /// Metrics of fitted transforms (the PCA's explained variance ratio per split).
+    pub transforms: Vec<Metric>,
+    /// The model info sheet.
+    pub sheet: EvaluationSheet,
+}
+
+/// The feature set prefix of control experiments.
+const CONTROL_PREFIX: &str = "control_";
+
+/// The prefix of the moving-average reference columns, `label_known_mean_<N>d`.
+const KNOWN_MEAN_PREFIX: &str = "label_known_mean_";
+
+/// One feature set evaluated on a split: a modality or a control.
+struct FeatureSet {
+    name: String,
+    /// Whether its model rows are controls rather than models.
+    control: bool,
+    /// Features, one row per table row, standardised on the training rows.
+    x: Mat<f64>,
+    /// The target of each row; NaN where it or a reference column is missing (such rows are
+    /// left out of every fit and score of this set).
+    labels: Vec<f64>,
+    /// The reference columns, in the order of the names given to [`decoder_input`].
+    references: Mat<f64>,
+}
+
+/// The labels of one split: the series fitted on the split's past, the targets and the
+/// reference columns the decoders ask for, scaled on the training rows.
+struct SplitLabels {
+    series: LabelSeries,
+    labels: Vec<f64>,
+    references: Mat<f64>,
+}
+
+/// Evaluates every split × feature set × decoder (see the module docs).
+pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
+    let period = experiment.period();
+    let n_days = period.n_days();
+    let params = &experiment.labels().params;
+    let horizon = experiment.horizon_days();
+    let times = &inputs.label_times;
+    let whole = label_series(times, times, n_days, params)?;
+    let window_days = match experiment.seismicity().windows.kind() {
+        WindowKind::Days { window_days, .. } => window_days,
+        WindowKind::Events { .. } => 1,
+    };
+    let label_support = Support {
+        first: Some(whole.support.0),
+        last: Some(whole.support.1),
+    };
+    let table = DailyTable::build(TableInputs {
+        ba: Some(BaInput {
+            rows: &inputs.ba_rows,
+            support: Support::trailing_window(window_days),
+        }),
+        images: inputs.images.as_ref().map(|stack| ImageInput {
+            stack,
+            support: Support::gnss_displacement(),
+        }),
+        labels: LabelInput {
+            values: &whole.values,
+            support: label_support,
+            look_ahead: whole.look_ahead(),
+        },
+        horizon,
+        timing: experiment.timing(),
+    })?;
+    info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
+    let finite: Vec<f64> = whole
+        .values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let dependence = label_dependence(&finite)?;
+    let feature_window = table
+        .meta()
+        .alignment
+        .feature_window_days()
+        .unwrap_or(window_days);
+
+    let encode = |stack: &ImageStack| -> Result<Option<Mat<f64>>> {
+        match experiment.encoder().kind.build() {
+            Some(encoder) => {
+                let ctx = EncodeContext {
+                    batch_size: experiment.encoder().batch_size,
+                    device: Device::Cpu,
+                    seed: experiment.seed(),
+                };
+                encode_stack(encoder.as_ref(), stack, &table.image_days(), &ctx).map(Some)
+            }
+            None => Ok(None),
+        }
+    };
+    let gnss = inputs.images.as_ref().map(encode).transpose()?.flatten();
+    let null_gnss = inputs.null_images.as_ref().map(encode).transpose()?.flatten();
+
+    let evaluation = &experiment.evaluation();
+    let levels = &evaluation.quantiles;
+    let reference_names = reference_names(experiment.decoders());
+    let mut block = block_length(&finite)?;
+    let mut results = Vec::new();
+    let mut predictions = Vec::new();
+    let mut transforms = Vec::new();
+    let mut split_sheets = Vec::new();
+    let mut gnss_checks = Vec::new();
+    let mut flags: Vec<String> = table.meta().alignment.flags().to_vec();
+    let mut min_test = usize::MAX;
+    let mut dm_lag = 0;
+    for (step, kind) in experiment.split().splits.iter().enumerate() {
+        let test_start = kind.test_start_day(table.days())?;
+        let fit_times: Vec<f64> = match test_start {
+            Some(day) => times.iter().copied().filter(|&t| t < day as f64).collect(),
+            None => times.clone(),
+        };
+        let series = label_series(times, &fit_times, n_days, params)?;
+        let embargo = Embargo {
+            feature_window_days: feature_window,
+            label_reach_days: series.reach_days(),
+            horizon_days: horizon,
+            configured_days: experiment.split().configured_embargo,
+            allow_short: experiment.split().allow_short_embargo,
+        };
+        let (kind, short) = match kind {
+            SplitKind::Random { .. } => (*kind, false),
+            _ => (kind.with_embargo(embargo.days()?), embargo.is_short()),
+        };
+        let split = Split::new(kind, table.days())?;
+        let split_name = split.kind().name().to_string();
+        let description = split.kind().to_string();
+        if short {
+            flags.push(format!(
+                "short embargo in {description}: {} d configured, {} derived",
+                split.embargo_days(),
+                embargo.describe()
+            ));
+        }
+        info!(split = %description, embargo = %embargo.describe(), "evaluating");
+        let labels = split_labels(&table, &series, &split, params, &reference_names)?;
+        min_test = min_test.min(split.test().len());
+        let capped = block.min((split.test().len() / 2).max(1));
+        block = capped;
+        let boot = BootstrapSettings {
+            resamples: evaluation.bootstrap_resamples,
+            block_length: capped,
+            level: evaluation.confidence_level,
+            seed: rng::derive_seed(experiment.seed(), &format!("eval.bootstrap.{description}")),
+        };
+        let lag = newey_west_lag(split.test().len()).max(capped.saturating_sub(1));
+        dm_lag = dm_lag.max(lag);
+        let (sets, pca) = feature_sets(
+            experiment,
+            &table,
+            (gnss.as_ref(), null_gnss.as_ref()),
+            &split,
+            &labels,
+            &reference_names,
+        )?;
+        if let Some(pca) = pca {
+            transforms.push(Metric::new(
+                format!("pca_explained_variance_ratio_{split_name}"),
+                pca.explained_variance_ratio,
+                step as i64,
+            ));
+        }
+        let first_row = results.len();
+        let mut errors: HashMap<(String, String), Vec<f64>> = HashMap::new();
+        for set in &sets {
+            let feature_names: Vec<String> = (0..set.x.ncols()).map(|j| format!("x{j}")).collect();
+            for decoder in experiment.decoders() {
+                let (names, x) = decoder_input(
+                    decoder.settings(),
+                    &feature_names,
+                    set.x.as_ref(),
+                    &reference_names,
+                    set.references.as_ref(),
+                )?;
+                let seeds = if decoder.is_stochastic() {
+                    experiment.seeds()
+                } else {
+                    1
+                };
+                let mut fits = Vec::with_capacity(seeds);
+                for i in 0..seeds {
+                    let stream = match i {
+                        0 => format!("decode.{description}.{}", decoder.kind()),
+                        i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
+                    };
+                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream));
+                    fits.push(fit_predict(
+                        decoder,
+                        &names,
+                        x.as_ref(),
+                        &set.labels,
+                        &split,
+                        &ctx,
+                        levels,
+                    )?);
+                }
+                let first = &fits[0];
+                let role = row_role(set.control, decoder.role());
+                let mut row = ResultRow::new(
+                    &split_name,
+                    &description,
+                    (&set.name, &first.name, role),
+                    &split,
+                    &set.labels,
+                    first.prediction.mean(),
+                )?;
+                let r2: Vec<f64> = fits
+                    .iter()
+                    .map(|f| test_pairs(&split, &set.labels, f.prediction.mean()))
+                    .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
+                    .collect::<Result<_>>()?;
+                row.set_seed_spread(&r2);
+                if let Some(distribution) = first.prediction.distribution() {
+                    row.set_quantile_scores(test_quantile_scores(
+                        &split,
+                        &set.labels,
+                        distribution,
+                    )?);
+                }
+                let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.mean());
+                row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
+                errors.insert(
+                    (set.name.clone(), first.name.clone()),
+                    squared_errors(&truth, &predicted),
+                );
+                results.push(row);
+                predictions.extend(split_predictions(
+                    (&split_name, &set.name, &first.name),
+                    &split,
+                    table.days(),
+                    &set.labels,
+                    &first.prediction,
+                ));
+            }
+        }
+        compare_with_baselines(&mut results[first_row..], &errors, lag)?;
+        gnss_checks.extend(gnss_checks_of(
+            &description,
+            &results[first_row..],
+            &errors,
+            lag,
+        )?);
+        if matches!(split.kind(), SplitKind::Random { .. }) {
+            results.push(interpolation_row(
+                &table,
+                &split,
+                &labels.labels,
+                &split_name,
+                &description,
+            )?);
+        }
+        split_sheets.push(split_sheet(
+            period,
+            &split,
+            &embargo,
+            short,
+            horizon,
+            &labels.series,
+            test_start,
+        ));
+    }
+    let sheet = EvaluationSheet {
+        timing: experiment.timing().name().to_string(),
+        label: LabelSheet {
+            kind: whole.kind.name().to_string(),
+            look_ahead: whole.look_ahead(),
+            bandwidth_days: whole.bandwidth_days,
+            lag1_autocorrelation: dependence.lag1_autocorrelation,
+            integrated_autocorrelation_time: dependence.integrated_autocorrelation_time,
+            n_eff: dependence.effective_sample_size,
+            n_days,
+            support_days: whole.support,
+            boundary: format!("{:?}", params.boundary).to_lowercase(),
+            scale: format!("{:?}", params.kde.scale).to_lowercase(),
+            mc: experiment.labels().mc,
+        },
+        uncertainty: UncertaintySheet {
+            bootstrap_resamples: evaluation.bootstrap_resamples,
+            block_length: block,
+            confidence_level: evaluation.confidence_level,
+            dm_lag,
+        },
+        seeds: experiment.seeds(),
+        splits: split_sheets,
+        gnss_checks,
+        flags,
+        dropped_days: table.meta().dropped.clone(),
+    };
+    Ok(Evaluation {
+        results,
+        predictions,
+        dependence,
+        transforms,
+        sheet,
+    })
+}
+
+/// The reference columns the decoders ask for that the runner can make, in a fixed order:
+/// the oracle and known labels, then each moving-average window asked for.
+fn reference_names(decoders: &[DecoderConfig]) -> Vec<String> {
+    let mut names = vec![ORACLE_COLUMN.to_string(), KNOWN_LABEL_COLUMN.to_string()];
+    for decoder in decoders {
+        for name in decoder.settings().reference_columns() {
+            if known_mean_window(&name).is_some() && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// `N` of a reference column named `label_known_mean_<N>d`.
+fn known_mean_window(name: &str) -> Option<usize> {
+    name.strip_prefix(KNOWN_MEAN_PREFIX)?
+        .strip_suffix('d')?
+        .parse()
+        .ok()
+        .filter(|&n| n >= 1)
+}
+
+/// The targets and reference columns of a label series on the table's rows, scaled with
+/// statistics of the split's training targets; a row missing its target or a reference value
+/// gets a NaN target.
+fn split_labels(
+    table: &DailyTable,
+    series: &LabelSeries,
+    split: &Split,
+    params: &crate::seismicity::labels::LabelParams,
+    reference_names: &[String],
+) -> Result<SplitLabels> {
+    let last = series.support.1;
+    let columns = table.label_columns(&series.values, last);
+    let train: Vec<f64> = split.train().iter().map(|&r| columns.target[r]).collect();
+    let scaler = LabelScaler::fit(&train, params.kde.scale, series.n_fit_events)?;
+    let mut references: Vec<Vec<f64>> = Vec::with_capacity(reference_names.len());
+    for name in reference_names {
+        let values = if name == ORACLE_COLUMN {
+            columns.oracle.clone()
+        } else if name == KNOWN_LABEL_COLUMN {
+            columns.known.clone()
+        } else {
+            let window = known_mean_window(name).unwrap_or(1);
+            table.known_mean(&series.values, last, window)
+        };
+        references.push(scaler.transform(&values));
+    }
+    let mut labels = scaler.transform(&columns.target);
+    for (i, y) in labels.iter_mut().enumerate() {
+        if references.iter().any(|column| !column[i].is_finite()) {
+            *y = f64::NAN;
+        }
+    }
+    let references = Mat::from_fn(labels.len(), references.len(), |i, j| references[j][i]);
+    Ok(SplitLabels {
+        series: series.clone(),
+        labels,
+        references,
+    })
+}
+
+/// The role of a row: a model decoder on a control feature set is a control.
+fn row_role(control: bool, role: DecoderRole) -> &'static str {
+    match role {
+        DecoderRole::Baseline => ROLE_BASELINE,
+        DecoderRole::Diagnostic => ROLE_DIAGNOSTIC,
+        DecoderRole::Model if control => ROLE_CONTROL,
+        DecoderRole::Model => ROLE_MODEL,
+    }
+}
+
+/// The test rows with a label, in time order: (truth, prediction).
+fn test_pairs(split: &Split, labels: &[f64], predicted: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    split
+        .test()
+        .iter()
+        .filter(|&&r| labels[r].is_finite())
+        .map(|&r| (labels[r], predicted[r]))
+        .unzip()
+}
+
+fn squared_errors(truth: &[f64], predicted: &[f64]) -> Vec<f64> {
+    truth
+        .iter()
+        .zip(predicted)
+        .map(|(y, p)| (y - p).powi(2))
+        .collect()
+}
+
+/// Per feature set, the baseline with the lowest test MSE, and every other row's skill against
+/// it with a Diebold–Mariano test on the squared errors (the same test rows).
+fn compare_with_baselines(
+    rows: &mut [ResultRow],
+    errors: &HashMap<(String, String), Vec<f64>>,
+    lag: usize,
+) -> Result<()> {
+    let mut best: HashMap<String, ResultRow> = HashMap::new();
+    for row in rows.iter().filter(|r| r.is_baseline() && r.test_mse.is_finite()) {
+        let entry = best.entry(row.features.clone()).or_insert_with(|| row.clone());
+        if row.test_mse < entry.test_mse {
+            *entry = row.clone();
+        }
+    }
+    for row in rows.iter_mut() {
+        let Some(baseline) = best.get(&row.features) else {
+            continue;
+        };
+        if row.is_baseline() {
+            row.best_baseline = Some(baseline.decoder.clone());
+            continue;
+        }
+        let key = |r: &ResultRow| (r.features.clone(), r.decoder.clone());
+        let dm = match (errors.get(&key(row)), errors.get(&key(baseline))) {
+            (Some(model), Some(reference)) => Some(diebold_mariano(model, reference, lag)?),
+            _ => None,
+        };
+        row.set_comparison(baseline, dm.as_ref());
+    }
+    Ok(())
+}
+
+/// Whether GNSS features alone beat the day-number control, for the experiment's GNSS
+/// (`planted`) and the null scenario's (`null`), where both were run.
+fn gnss_checks_of(
+    description: &str,
+    rows: &[ResultRow],
+    errors: &HashMap<(String, String), Vec<f64>>,
+    lag: usize,
+) -> Result<Vec<GnssCheck>> {
+    let best = |features: &str| {
+        rows.iter()
+            .filter(|r| r.features == features && !r.is_baseline() && r.role != ROLE_DIAGNOSTIC)
+            .filter(|r| r.test_mse.is_finite())
+            .min_by(|a, b| a.test_mse.total_cmp(&b.test_mse))
+    };
+    let Some(control) = best(&format!("{CONTROL_PREFIX}day_number")) else {
+        return Ok(Vec::new());
+    };
+    let mut checks = Vec::new();
+    for (scenario, features) in [("planted", "gnss"), ("null", "gnss_null")] {
+        let Some(gnss) = best(features) else {
+            continue;
+        };
+        let key = |r: &ResultRow| (r.features.clone(), r.decoder.clone());
+        let (Some(a), Some(b)) = (errors.get(&key(gnss)), errors.get(&key(control))) else {
+            continue;
+        };
+        if a.len() != b.len() {
+            continue;
+        }
+        let dm = diebold_mariano(a, b, lag)?;
+        checks.push(GnssCheck {
+            split: description.to_string(),
+            scenario: scenario.to_string(),
+            gnss: format!("{} + {}", gnss.features, gnss.decoder),
+            gnss_mse: gnss.test_mse,
+            control: format!("{} + {}", control.features, control.decoder),
+            control_mse: control.test_mse,
+            dm_p_value: dm.p_value,
+            adds_skill: gnss.test_mse < control.test_mse && dm.p_value < SIGNIFICANCE,
+        });
+    }
+    Ok(checks)
+}
+
+/// The interpolation baseline of a random split (a diagnostic of P1): each test day from the
+/// labels of its training neighbours.
+fn interpolation_row(
+    table: &DailyTable,
+    split: &Split,
+    labels: &[f64],
+    split_name: &str,
+    description: &str,
+) -> Result<ResultRow> {
+    let interpolated =
+        interpolation_baseline(table.days(), labels, split, Interpolation::NeighbourMean)?;
+    let (truth, predicted): (Vec<f64>, Vec<f64>) = split
+        .test()
+        .iter()
+        .zip(&interpolated)
+        .map(|(&r, &p)| (labels[r], p))
+        .filter(|(y, p)| y.is_finite() && p.is_finite())
+        .unzip();
+    let m = regression_metrics(&truth, &predicted)?;
+    Ok(ResultRow::test_only(
+        split_name,
+        description,
+        ("label_only", "interpolation", ROLE_DIAGNOSTIC),
+        split,
+        m,
+    ))
+}
+
+/// The sheet entry of one split.
+fn split_sheet(
+    period: &Period,
+    split: &Split,
+    embargo: &Embargo,
+    short: bool,
+    horizon: usize,
+    series: &LabelSeries,
+    test_start: Option<usize>,
+) -> SplitSheet {
+    let s = split.summary();
+    let date = |day: usize| period.date(day).to_string();
+    SplitSheet {
+        kind: s.kind.clone(),
+        description: s.description.clone(),
+        embargo_days: split.embargo_days(),
+        embargo_derivation: match split.kind() {
+            SplitKind::Random { .. } => "none (random split, a diagnostic)".to_string(),
+            _ => embargo.describe(),
+        },
+        short_embargo: short,
+        horizon_days: horizon,
+        bandwidth_days: series.bandwidth_days,
+        label_fit_events: series.n_fit_events,
+        label_fitted_on: match test_start {
+            Some(day) => format!("the events before {}", date(day)),
+            None => "every event of the period".to_string(),
+        },
+        n_train: s.n_train,
+        n_test: s.n_test,
+        n_purged: s.n_purged,
+        train_days: (date(s.train_days.0), date(s.train_days.1)),
+        test_days: (date(s.test_days.0), date(s.test_days.1)),
+    }
+}
+
+/// The pinball loss and CRPS of a distribution (one per table row) on the split's test rows
+/// that have a label.
+fn test_quantile_scores(
+    split: &Split,
+    labels: &[f64],
+    distribution: &PredictiveDistribution,
+) -> Result<QuantileScores> {
+    let rows: Vec<usize> = split
+        .test()
+        .iter()
+        .copied()
+        .filter(|&r| labels[r].is_finite())
+        .collect();
+    let truth: Vec<f64> = rows.iter().map(|&r| labels[r]).collect();
+    let quantiles: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|&r| distribution.row_quantiles(r))
+        .collect();
+    quantile_scores(&truth, distribution.levels(), &quantiles)
+}
+
+/// The modalities (with PCA of the GNSS images fitted on the training rows), then the
+/// controls: the shuffled GNSS block, the null scenario's GNSS, the day number, the shifted
+/// labels; and the PCA's record, when one was fitted.
+fn feature_sets(
+    experiment: &ResolvedExperiment,
+    table: &DailyTable,
+    (gnss, null_gnss): (Option<&Mat<f64>>, Option<&Mat<f64>>),
+    split: &Split,
+    labels: &SplitLabels,
+    reference_names: &[String],
+) -> Result<(Vec<FeatureSet>, Option<PcaSummary>)> {
+    let encoder = experiment.encoder();
+    let mut pca_summary = None;
+    let mut reduce = |g: &Mat<f64>, record: bool| -> Result<Mat<f64>> {
+        match encoder.pca_dims {
+            Some(k) => {
+                let pca = PcaParams::new(k)
+                    .solver(encoder.pca_solver)
+                    .seed(experiment.seed())
+                    .fit(g.as_ref(), split.train())?;
+                if record {
+                    let summary = pca.summary();
+                    info!(
+                        split = %split.kind(),
+                        solver = summary.solver,
+                        components = summary.n_components,
+                        explained_variance_ratio = summary.explained_variance_ratio,
+                        "PCA fitted on the training rows"
+                    );
+                    pca_summary = Some(summary);
+                }
+                pca.transform(g.as_ref())
+            }
+            None => Ok(g.clone()),
+        }
+    };
+    let reduced = gnss.map(|g| reduce(g, true)).transpose()?;
+    let reduced_null = null_gnss.map(|g| reduce(g, false)).transpose()?;
+    let set = |name: String, control: bool, x: MatRef<'_, f64>| -> Result<FeatureSet> {
+        Ok(FeatureSet {
+            name,
+            control,
+            x: standardized(x, split)?,
+            labels: labels.labels.clone(),
+            references: labels.references.clone(),
+        })
+    };
+    let mut sets = Vec::new();
+    for &modality in &experiment.ablations().modalities {
+        if modality != Modality::Seismicity && reduced.is_none() {
+            continue;
+        }
+        let x = table.design(modality, reduced.as_ref().map(Mat::as_ref))?;
+        sets.push(set(modality.name().to_string(), false, x.as_ref())?);
+    }
+    if experiment.ablations().shuffle_modality
+        && let Some(z) = &reduced
+    {
+        let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
+        let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
+        sets.push(set(
+            "fusion_gnss_shuffled".into(),
+            true,
+            shuffled.as_ref(),
+        )?);
+    }
+    if let Some(z) = &reduced_null {
+        for modality in [Modality::Gnss, Modality::Fusion] {
+            if experiment.ablations().modalities.contains(&modality) {
+                let x = table.design(modality, Some(z.as_ref()))?;
+                sets.push(set(format!("{}_null", modality.name()), true, x.as_ref())?);
+            }
+        }
+    }
+    for control in &experiment.ablations().controls {
+        match control {
+            Control::DayNumber => sets.push(set(
+                format!("{CONTROL_PREFIX}day_number"),
+                true,
+                day_number_features(table.days()).as_ref(),
+            )?),
+            Control::LabelShift => {
+                let shift = experiment.ablations().label_shift_days;
+                let shifted = LabelSeries {
+                    values: shift_labels(&labels.series.values, shift)?,
+                    ..labels.series.clone()
+                };
+                let shifted_labels = split_labels(
+                    table,
+                    &shifted,
+                    split,
+                    &experiment.labels().params,
+                    reference_names,
+                )?;
+                let fusion = match &reduced {
+                    Some(z) => table.design(Modality::Fusion, Some(z.as_ref()))?,
+                    None => table.design(Modality::Seismicity, None)?,
+                };
+                // A row whose shifted label runs past the period has none (NaN) and is left
+                // out of this control only; its n_train and n_test show how many remain.
+                sets.push(FeatureSet {
+                    name: format!("{CONTROL_PREFIX}label_shift_{shift}d"),
+                    control: true,
+                    x: standardized(fusion.as_ref(), split)?,
+                    labels: shifted_labels.labels,
+                    references: shifted_labels.references,
+                });
+            }
+        }
+    }
+    Ok((sets, pca_summary))
+}
+
+/// Standardises every column with means and scales fitted on the training rows only (P8).
+fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
+    Standardizer::fit(x, split.train())?.transform(x)
+}
+
+/// A fitted decoder's name and its predictions over a feature set's rows.
+struct Fitted {
+    /// [`crate::decode::Regressor::name`].
+    name: String,
+    /// One prediction per table row; NaN (and no quantiles) for rows without a target.
+    prediction: Prediction,
+}
+
+/// A decoder's predictions for every row with a target (NaN for the others), after fitting on
+/// the split's training rows that have one. The quantiles at `levels` are asked for; decoders
+/// that give only a point return one.
+fn fit_predict(
+    decoder: &DecoderConfig,
+    names: &[String],
+    x: MatRef<'_, f64>,
+    labels: &[f64],
+    split: &Split,
+    ctx: &FitContext<'_>,
+    levels: &QuantileLevels,
+) -> Result<Fitted> {
+    let rows_of = |rows: &[usize]| -> Vec<usize> {
+        rows.iter()
+            .copied()
+            .filter(|&r| labels[r].is_finite())
+            .collect()
+    };
+    let train = rows_of(split.train());
+    let labelled = rows_of(&(0..labels.len()).collect::<Vec<_>>());
+    let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
+    let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
+    let mut model = decoder.build(names)?;
+    model.fit(select(&train).as_ref(), &yt, ctx)?;
+    let predicted = model.predict_distribution(select(&labelled).as_ref(), levels)?;
+    Ok(Fitted {
+        name: model.name(),
+        prediction: predicted.spread(&labelled, labels.len())?,
+    })
+}
+
+fn split_predictions(
+    (split, features, decoder): (&str, &str, &str),
+    s: &Split,
+    days: &[usize],
+    labels: &[f64],
+    predicted: &Prediction,
+) -> Vec<PredictionRow> {
+    let mut rows = Vec::with_capacity(s.train().len() + s.test().len());
+    let distribution = predicted.distribution();
+    for (set, indices) in [("train", s.train()), ("test", s.test())] {
+        for &r in indices {
+            if labels[r].is_finite() {
+                rows.push(PredictionRow {
+                    split: split.to_string(),
+                    features: features.to_string(),
+                    decoder: decoder.to_string(),
+                    set,
+                    day: days[r],
+                    truth: labels[r],
+                    prediction: predicted.mean()[r],
+                    distribution: distribution.map(|d| (d.median()[r], d.row_quantiles(r))),
+                });
+            }
+        }
+    }
+    rows
+}
