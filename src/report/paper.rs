@@ -1,6 +1,7 @@
 //! `paper/README.md`: the reproduction report, assembled from finished runs.
 //!
-//! Each run contributes its comparison table and figures, copied under `paper/<experiment>/`,
+//! Each run contributes its reviewer's report (`report.md`: per split tables and summaries; the
+//! long comparison table for older runs) and figures, copied under `paper/<experiment>/`,
 //! with its provenance: run id, config hash, quakelab version and git commit, seed and data
 //! hashes, so every number in the report can be traced to the run that made it. Every file taken
 //! from a run is checked against the SHA-256 its `run.json` records.
@@ -9,6 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::Result;
+use crate::report::review::REPORT_FILE;
 use crate::track::{read_run, read_verified};
 
 /// Writes `paper_dir/README.md` from `runs` (run directories), copying each run's tables and
@@ -44,8 +46,19 @@ pub fn assemble(paper_dir: &Path, runs: &[PathBuf]) -> Result<PathBuf> {
         for (name, hash) in &record.data_hashes {
             let _ = writeln!(text, "- data `{name}`: sha256 `{hash}`");
         }
-        let table = read_verified(run_dir, "tables/results.md")?;
-        let _ = writeln!(text, "\n{}", String::from_utf8_lossy(&table));
+        // The reviewer's report (per split tables and their summary) where the run has one,
+        // else the long table of runs made before it existed.
+        let body = if run.artifacts.iter().any(|a| a == REPORT_FILE) {
+            let report = read_verified(run_dir, REPORT_FILE)?;
+            String::from_utf8_lossy(&report)
+                .lines()
+                .skip_while(|line| line.starts_with("# ") || line.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            String::from_utf8_lossy(&read_verified(run_dir, "tables/results.md")?).into_owned()
+        };
+        let _ = writeln!(text, "\n{body}");
         for artifact in &run.artifacts {
             if artifact.starts_with("tables/") || artifact.starts_with("figures/") {
                 let dest = target.join(artifact);
