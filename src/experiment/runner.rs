@@ -32,7 +32,7 @@ use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::{MAX_DAYS, Period};
 use crate::report::figure;
 use crate::report::results::{ResultRow, read_results, write_results};
-use crate::report::review::{SHEET_FILE, compact_summary};
+use crate::report::review::{EvaluationSheet, SHEET_FILE, compact_summary};
 use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{WindowKind, sliding_b_values};
 use crate::synth::simulate_network;
@@ -326,7 +326,9 @@ fn config_hash_param(run: &StoredRun) -> Option<String> {
 }
 
 /// The sweep's summary: `sweep_summary.{csv,md}` (one row per config point × split × feature
-/// set × decoder, with its test R² and run id) and `sweep_summary.png` (test R² against the
+/// set × decoder, with its test R² and run id), `sweep_gnss_checks.{csv,md}` (per point, split
+/// and scenario: whether GNSS adds skill over the day-number control; the detection sweep over
+/// `data.precursor_amplitude_mm` reads it) and `sweep_summary.png` (test R² against the
 /// first axis, one line per split and decoder on the fusion features, or the first feature set
 /// present). Each point shows its latest finished run with its config hash and its data hashes.
 /// Written into `experiment_dir`.
@@ -340,6 +342,22 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
         .map(String::from),
     );
     let mut table = Table::new(headers);
+    let mut check_headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    check_headers.extend(
+        [
+            "split",
+            "scenario",
+            "gnss",
+            "gnss_mse",
+            "control",
+            "control_mse",
+            "dm_p_value",
+            "adds_skill",
+            "run_id",
+        ]
+        .map(String::from),
+    );
+    let mut checks = Table::new(check_headers);
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for point in &plan.runs {
         let hash = point.experiment.config_hash();
@@ -351,6 +369,31 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             continue;
         };
         let results: Vec<ResultRow> = read_results(&run.dir)?;
+        let point_cells = || -> Vec<Cell> {
+            point
+                .point
+                .iter()
+                .map(|(_, v)| v.to_string().into())
+                .collect()
+        };
+        for check in EvaluationSheet::read(&run.dir)?
+            .map(|sheet| sheet.gnss_checks)
+            .unwrap_or_default()
+        {
+            let mut row = point_cells();
+            row.extend([
+                check.split.into(),
+                check.scenario.into(),
+                check.gnss.into(),
+                number(check.gnss_mse, 4),
+                check.control.into(),
+                number(check.control_mse, 4),
+                number(check.dm_p_value, 3),
+                check.adds_skill.to_string().into(),
+                run.record.run_id.clone().into(),
+            ]);
+            checks.push(row);
+        }
         let x = point
             .point
             .first()
@@ -363,11 +406,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             .unwrap_or_default()
             .to_string();
         for r in &results {
-            let mut row: Vec<Cell> = point
-                .point
-                .iter()
-                .map(|(_, v)| v.to_string().into())
-                .collect();
+            let mut row = point_cells();
             row.extend([
                 r.split.clone().into(),
                 r.features.clone().into(),
@@ -389,6 +428,10 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
     }
     table.write_csv(&experiment_dir.join("sweep_summary.csv"))?;
     table.write_markdown(&experiment_dir.join("sweep_summary.md"))?;
+    if !checks.rows().is_empty() {
+        checks.write_csv(&experiment_dir.join("sweep_gnss_checks.csv"))?;
+        checks.write_markdown(&experiment_dir.join("sweep_gnss_checks.md"))?;
+    }
     let plot = experiment_dir.join("sweep_summary.png");
     if let Some(axis) = plan.axes.first()
         && !lines.is_empty()
