@@ -345,8 +345,10 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         labels: LabelInput {
             values: &inputs.labels.values,
             support: Support::unbounded(),
+            look_ahead: true,
         },
         horizon: experiment.horizon_days(),
+        timing: experiment.timing(),
     })?;
     info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
     let dependence = label_dependence(&inputs.labels.values)?;
@@ -357,7 +359,12 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
                 device: Device::Cpu,
                 seed: experiment.seed(),
             };
-            Some(encode_stack(encoder.as_ref(), stack, table.days(), &ctx)?)
+            Some(encode_stack(
+                encoder.as_ref(),
+                stack,
+                table.image_days(),
+                &ctx,
+            )?)
         }
         _ => None,
     };
@@ -366,8 +373,12 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     let mut transforms = Vec::new();
+    let embargo_days = experiment
+        .split()
+        .configured_embargo
+        .unwrap_or(window_days + experiment.horizon_days());
     for (step, kind) in experiment.split().splits.iter().enumerate() {
-        let split = Split::new(*kind, table.days())?;
+        let split = Split::new(kind.with_embargo(embargo_days), table.days())?;
         let split_name = split.kind().name().to_string();
         let description = split.kind().to_string();
         info!(split = %description, "evaluating");
