@@ -1,18 +1,29 @@
-//! Train/test splits of the daily table (paper §1.4 "7:3", pitfall P1).
+//! Train/test splits of the daily table (paper §1.4 "7:3", pitfalls P1, P2).
 //!
 //! A split works on the table's rows, given the day index of each row (ascending, distinct; the
 //! table drops days, so rows and days differ). Distances are measured in days, never in rows.
+//! The embargo of a time-ordered split comes from [`crate::dataset::Embargo`]; the manifest holds
+//! a placeholder until the runner knows the label's reach and sets it with
+//! [`SplitKind::with_embargo`].
 //!
 //! - [`SplitKind::Random`]: the paper's reading, a shuffle of the rows with the seed's
 //!   `dataset.split` stream, the first `round(fraction·n)` rows train. Diagnostic only: daily rows
 //!   are strongly autocorrelated, so most test days have a training neighbour.
-//! - [`SplitKind::Chronological`]: the first `round(fraction·n)` rows train, the rest test; training
-//!   rows closer than or equal to `embargo_days` to the first test day are purged.
-//! - [`SplitKind::Blocked`]: k contiguous folds of rows; fold `fold` is the test set and every row
-//!   more than `embargo_days` away from each test day trains (both sides of the block).
+//! - [`SplitKind::Chronological`]: the first `round(fraction·n)` rows train, the rest test; a
+//!   training row trains only if its day + `embargo_days` < the first test day.
+//! - [`SplitKind::Rolling`]: an expanding-window rolling origin. The rows after the first
+//!   `round(initial_fraction·n)` are cut into `origins` test blocks of equal size (block i: rows
+//!   `n₀ + i·m/k .. n₀ + (i+1)·m/k`, m = n − n₀); origin i tests block i and trains on every earlier
+//!   row whose day + `embargo_days` < the block's first day.
+//! - [`SplitKind::Blocked`]: k contiguous folds of rows (fold i: rows `i·n/k .. (i+1)·n/k`), fold
+//!   `fold` tests. With `past_only` (the default) only rows before the block train (day +
+//!   `embargo_days` < the block's first day), so fold 0 has no training rows and the manifest
+//!   lists folds 1..k; without it, every row more than `embargo_days` away from each test day
+//!   trains (both sides of the block).
 //!
-//! Every [`Split`] is built by a checked constructor: train and test are disjoint, sorted, non-empty
-//! and, for the embargoed kinds, `|day_train − day_test| > embargo_days` for every pair.
+//! Every [`Split`] is built by a checked constructor: train and test are disjoint, sorted and
+//! non-empty; for the past-only kinds every training day + `embargo_days` < every test day, and
+//! for the two-sided blocked split `|day_train − day_test| > embargo_days` for every pair.
 
 use rand::seq::SliceRandom;
 use serde::Serialize;
@@ -37,7 +48,20 @@ pub enum SplitKind {
         /// Training days within this many days of the first test day are purged.
         embargo_days: usize,
     },
-    /// Contiguous folds with an embargo gap on both sides of the test fold.
+    /// An expanding-window rolling origin: origin `origin` tests the next block and trains on
+    /// the past.
+    Rolling {
+        /// The number of origins (test blocks) k.
+        origins: usize,
+        /// This origin, `0..origins`.
+        origin: usize,
+        /// The fraction of the rows before the first test block.
+        initial_fraction: f64,
+        /// Training days within this many days of the block's first day are purged.
+        embargo_days: usize,
+    },
+    /// Contiguous folds with an embargo gap before (and, unless `past_only`, after) the test
+    /// fold.
     Blocked {
         /// Number of folds k.
         folds: usize,
@@ -45,15 +69,18 @@ pub enum SplitKind {
         fold: usize,
         /// No training day lies within this many days of a test day.
         embargo_days: usize,
+        /// Train only on rows before the test fold (`split.blocked_past_only`).
+        past_only: bool,
     },
 }
 
 impl SplitKind {
-    /// `random`, `chronological` or `blocked`.
+    /// `random`, `chronological`, `rolling` or `blocked`.
     pub fn name(&self) -> &'static str {
         match self {
             SplitKind::Random { .. } => "random",
             SplitKind::Chronological { .. } => "chronological",
+            SplitKind::Rolling { .. } => "rolling",
             SplitKind::Blocked { .. } => "blocked",
         }
     }
@@ -63,9 +90,124 @@ impl SplitKind {
         match *self {
             SplitKind::Random { .. } => 0,
             SplitKind::Chronological { embargo_days, .. }
+            | SplitKind::Rolling { embargo_days, .. }
             | SplitKind::Blocked { embargo_days, .. } => embargo_days,
         }
     }
+
+    /// The same split with embargo `days` (the random split has none and is returned as is).
+    pub fn with_embargo(self, days: usize) -> SplitKind {
+        match self {
+            SplitKind::Random { .. } => self,
+            SplitKind::Chronological { fraction, .. } => SplitKind::Chronological {
+                fraction,
+                embargo_days: days,
+            },
+            SplitKind::Rolling {
+                origins,
+                origin,
+                initial_fraction,
+                ..
+            } => SplitKind::Rolling {
+                origins,
+                origin,
+                initial_fraction,
+                embargo_days: days,
+            },
+            SplitKind::Blocked {
+                folds,
+                fold,
+                past_only,
+                ..
+            } => SplitKind::Blocked {
+                folds,
+                fold,
+                embargo_days: days,
+                past_only,
+            },
+        }
+    }
+
+    /// Whether training rows all precede the test rows (every kind but the random split and
+    /// the two-sided blocked split).
+    pub fn is_past_only(&self) -> bool {
+        match *self {
+            SplitKind::Random { .. } => false,
+            SplitKind::Chronological { .. } | SplitKind::Rolling { .. } => true,
+            SplitKind::Blocked { past_only, .. } => past_only,
+        }
+    }
+
+    /// The first test day over rows of days `days` (ascending), `None` for the random split:
+    /// labels may be fitted on the events before it. Refuses what [`Split::new`] refuses about
+    /// the settings (fractions, folds, origins).
+    pub fn test_start_day(&self, days: &[usize]) -> Result<Option<usize>> {
+        Ok(match self.test_rows(days.len())? {
+            TestRows::Shuffled { .. } => None,
+            TestRows::Block(lo, _) => days.get(lo).copied(),
+        })
+    }
+
+    /// The test rows of this kind over `n` rows, the settings checked.
+    fn test_rows(&self, n: usize) -> Result<TestRows> {
+        Ok(match *self {
+            SplitKind::Random { fraction, seed } => TestRows::Shuffled { fraction, seed },
+            SplitKind::Chronological { fraction, .. } => {
+                TestRows::Block(train_count(fraction, n)?, n)
+            }
+            SplitKind::Rolling {
+                origins,
+                origin,
+                initial_fraction,
+                ..
+            } => {
+                crate::ensure_config!(
+                    origins >= 1,
+                    "split.rolling_origins",
+                    "need at least 1 origin, got 0"
+                );
+                crate::ensure_config!(
+                    origin < origins,
+                    "split.rolling_origins",
+                    "origin {origin} is out of range for {origins} origins"
+                );
+                let n0 = train_count(initial_fraction, n)?;
+                let m = n - n0;
+                crate::ensure_config!(
+                    m >= origins,
+                    "split.rolling_origins",
+                    "{origins} origins need at least {origins} rows after the first {n0}, the table has {m}"
+                );
+                TestRows::Block(n0 + origin * m / origins, n0 + (origin + 1) * m / origins)
+            }
+            SplitKind::Blocked { folds, fold, .. } => {
+                crate::ensure_config!(
+                    folds >= 2,
+                    "dataset.split.folds",
+                    "need at least 2 folds, got {folds}"
+                );
+                crate::ensure_config!(
+                    fold < folds,
+                    "dataset.split.fold",
+                    "fold {fold} is out of range for {folds} folds"
+                );
+                crate::ensure_config!(
+                    n >= folds,
+                    "dataset.split.folds",
+                    "{folds} folds need at least {folds} rows, the table has {n}"
+                );
+                TestRows::Block(fold * n / folds, (fold + 1) * n / folds)
+            }
+        })
+    }
+}
+
+/// Where a split's test rows lie.
+enum TestRows {
+    /// A seeded shuffle (the random split).
+    Shuffled { fraction: f64, seed: u64 },
+    /// The contiguous rows `lo..hi`.
+    Block(usize, usize),
 }
 
 impl std::fmt::Display for SplitKind {
@@ -81,13 +223,24 @@ impl std::fmt::Display for SplitKind {
                 f,
                 "chronological(train={fraction}, embargo={embargo_days}d)"
             ),
+            SplitKind::Rolling {
+                origins,
+                origin,
+                initial_fraction,
+                embargo_days,
+            } => write!(
+                f,
+                "rolling(k={origins}, origin={origin}, initial={initial_fraction}, embargo={embargo_days}d)"
+            ),
             SplitKind::Blocked {
                 folds,
                 fold,
                 embargo_days,
+                past_only,
             } => write!(
                 f,
-                "blocked(k={folds}, fold={fold}, embargo={embargo_days}d)"
+                "blocked(k={folds}, fold={fold}, embargo={embargo_days}d, {})",
+                if past_only { "past only" } else { "both sides" }
             ),
         }
     }
@@ -127,9 +280,10 @@ impl Split {
     /// Makes the split of `kind` over rows whose day indices are `days` (ascending, distinct).
     ///
     /// Refuses (naming the key) a fraction outside (0, 1) (`dataset.split.fraction`), fewer than
-    /// two folds or a fold out of range (`dataset.split.folds`, `dataset.split.fold`), unsorted
-    /// days (`dataset.days`), and any split that would leave the train or test set empty
-    /// (`dataset.split`).
+    /// two folds or a fold out of range (`dataset.split.folds`, `dataset.split.fold`), no origin,
+    /// an origin out of range or fewer rows than origins (`split.rolling_origins`), unsorted days
+    /// (`dataset.days`), and any split that would leave the train or test set empty
+    /// (`dataset.split`; e.g. fold 0 of a past-only blocked split).
     pub fn new(kind: SplitKind, days: &[usize]) -> Result<Split> {
         crate::ensure_config!(
             days.windows(2).all(|w| w[0] < w[1]),
@@ -137,8 +291,8 @@ impl Split {
             "row days must be strictly ascending"
         );
         let n = days.len();
-        let (train, test) = match kind {
-            SplitKind::Random { fraction, seed } => {
+        let (train, test) = match kind.test_rows(n)? {
+            TestRows::Shuffled { fraction, seed } => {
                 let n_train = train_count(fraction, n)?;
                 let mut rows: Vec<usize> = (0..n).collect();
                 rows.shuffle(&mut rng::stream(seed, "dataset.split"));
@@ -148,48 +302,19 @@ impl Split {
                 test.sort_unstable();
                 (train, test)
             }
-            SplitKind::Chronological {
-                fraction,
-                embargo_days,
-            } => {
-                let n_train = train_count(fraction, n)?;
-                let first_test_day = days[n_train];
-                let train = (0..n_train)
-                    .filter(|&r| days[r] + embargo_days < first_test_day)
-                    .collect();
-                (train, (n_train..n).collect())
-            }
-            SplitKind::Blocked {
-                folds,
-                fold,
-                embargo_days,
-            } => {
-                crate::ensure_config!(
-                    folds >= 2,
-                    "dataset.split.folds",
-                    "need at least 2 folds, got {folds}"
-                );
-                crate::ensure_config!(
-                    fold < folds,
-                    "dataset.split.fold",
-                    "fold {fold} is out of range for {folds} folds"
-                );
-                crate::ensure_config!(
-                    n >= folds,
-                    "dataset.split.folds",
-                    "{folds} folds need at least {folds} rows, the table has {n}"
-                );
-                let lo = fold * n / folds;
-                let hi = (fold + 1) * n / folds;
+            TestRows::Block(lo, hi) => {
+                let embargo = kind.embargo_days();
                 let (day_lo, day_hi) = (days[lo], days[hi - 1]);
-                let train = (0..n)
-                    .filter(|&r| days[r] + embargo_days < day_lo || days[r] > day_hi + embargo_days)
-                    .collect();
+                let train: Vec<usize> = if kind.is_past_only() {
+                    (0..lo).filter(|&r| days[r] + embargo < day_lo).collect()
+                } else {
+                    (0..n)
+                        .filter(|&r| days[r] + embargo < day_lo || days[r] > day_hi + embargo)
+                        .collect()
+                };
                 (train, (lo..hi).collect())
             }
         };
-        let train: Vec<usize> = train;
-        let test: Vec<usize> = test;
         crate::ensure_config!(
             !train.is_empty() && !test.is_empty(),
             "dataset.split",
@@ -216,15 +341,22 @@ impl Split {
         })
     }
 
-    /// All k blocked folds over `days`, each with the same embargo.
-    pub fn blocked_folds(days: &[usize], folds: usize, embargo_days: usize) -> Result<Vec<Split>> {
-        (0..folds)
+    /// The blocked folds over `days`, each with the same embargo: all k of them, or folds
+    /// 1..k when `past_only` (fold 0 has no past to train on).
+    pub fn blocked_folds(
+        days: &[usize],
+        folds: usize,
+        embargo_days: usize,
+        past_only: bool,
+    ) -> Result<Vec<Split>> {
+        (usize::from(past_only)..folds)
             .map(|fold| {
                 Split::new(
                     SplitKind::Blocked {
                         folds,
                         fold,
                         embargo_days,
+                        past_only,
                     },
                     days,
                 )

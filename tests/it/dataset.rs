@@ -5,17 +5,20 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use faer::Mat;
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
 use quakelab::Error;
 use quakelab::catalog::Region;
 use quakelab::dataset::controls::{
     Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
 };
 use quakelab::dataset::{
-    BaInput, DailyTable, ImageInput, LabelInput, Modality, NOWCAST_FLAG, Split, SplitKind, Support,
-    TableInputs,
+    BaInput, DailyTable, Embargo, ImageInput, LOOK_AHEAD_FLAG, LabelInput, Modality, NOWCAST_FLAG,
+    Split, SplitKind, Support, TableInputs, Timing, embargo_reach_days,
 };
 use quakelab::device::Device;
 use quakelab::encode::{EncodeContext, FlattenEncoder, Pca, Standardizer, encode_stack};
+use quakelab::experiment::config::{self, Layers};
 use quakelab::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing};
 use quakelab::gnss::stack::ImageStack;
 use quakelab::period::Period;
@@ -134,6 +137,7 @@ fn blocked_fold_keeps_the_embargo_on_both_sides() {
             folds: 3,
             fold: 1,
             embargo_days: 4,
+            past_only: false,
         },
         &days,
     )
@@ -141,7 +145,117 @@ fn blocked_fold_keeps_the_embargo_on_both_sides() {
     assert_eq!(s.test(), (10..20).collect::<Vec<_>>().as_slice());
     let expected: Vec<usize> = (0..6).chain(24..30).collect();
     assert_eq!(s.train(), expected.as_slice());
-    assert_eq!(s.summary().description, "blocked(k=3, fold=1, embargo=4d)");
+    assert_eq!(
+        s.summary().description,
+        "blocked(k=3, fold=1, embargo=4d, both sides)"
+    );
+}
+
+#[test]
+fn blocked_past_only_trains_before_the_test_block() {
+    let days: Vec<usize> = (0..30).collect();
+    let kind = |fold| SplitKind::Blocked {
+        folds: 3,
+        fold,
+        embargo_days: 4,
+        past_only: true,
+    };
+    // Fold 1 (days 10..=19): training days d + 4 < 10, i.e. days 0..=5; nothing after the block.
+    let s = Split::new(kind(1), &days).unwrap();
+    assert_eq!(s.test(), (10..20).collect::<Vec<_>>().as_slice());
+    assert_eq!(s.train(), (0..6).collect::<Vec<_>>().as_slice());
+    assert_eq!(
+        s.summary().description,
+        "blocked(k=3, fold=1, embargo=4d, past only)"
+    );
+    // Fold 2 (days 20..=29): days 0..=15, fold 1's rows included.
+    let s = Split::new(kind(2), &days).unwrap();
+    assert_eq!(s.train(), (0..16).collect::<Vec<_>>().as_slice());
+    assert_eq!(kind(2).test_start_day(&days).unwrap(), Some(20));
+    // Fold 0 has no past: refused alone, left out of the folds.
+    let err = Split::new(kind(0), &days).unwrap_err();
+    assert!(is_config_error(&err, "dataset.split"), "{err}");
+    let folds = Split::blocked_folds(&days, 3, 4, true).unwrap();
+    let tested: Vec<usize> = folds
+        .iter()
+        .map(|s| match s.kind() {
+            SplitKind::Blocked { fold, .. } => fold,
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(tested, [1, 2]);
+}
+
+#[test]
+fn rolling_origins_test_the_next_block_and_train_on_the_past() {
+    // Ten rows with gaps in the days. initial_fraction 0.4: n₀ = 4 rows before the first test
+    // block; the other m = 6 rows make 3 blocks of 2: rows 4..6, 6..8, 8..10. Embargo 2 days.
+    let days = [0, 1, 2, 4, 5, 7, 8, 10, 11, 13];
+    let kind = |origin| {
+        SplitKind::Rolling {
+            origins: 3,
+            origin,
+            initial_fraction: 0.4,
+            embargo_days: 0,
+        }
+        .with_embargo(2)
+    };
+    // Origin 0 tests days 5, 7 and trains on days d + 2 < 5: 0, 1, 2 (day 4 purged).
+    let s = Split::new(kind(0), &days).unwrap();
+    assert_eq!((s.train(), s.test()), (&[0, 1, 2][..], &[4, 5][..]));
+    assert_eq!(s.summary().n_purged, 5);
+    // Origin 1 tests days 8, 10 and trains on d + 2 < 8: days 0, 1, 2, 4, 5 (day 7 purged).
+    let s = Split::new(kind(1), &days).unwrap();
+    assert_eq!((s.train(), s.test()), (&[0, 1, 2, 3, 4][..], &[6, 7][..]));
+    // Origin 2 tests days 11, 13 and trains on d + 2 < 11: days up to 8 (day 10 purged).
+    let s = Split::new(kind(2), &days).unwrap();
+    assert_eq!(
+        (s.train(), s.test()),
+        (&[0, 1, 2, 3, 4, 5, 6][..], &[8, 9][..])
+    );
+    assert_eq!(
+        s.summary().description,
+        "rolling(k=3, origin=2, initial=0.4, embargo=2d)"
+    );
+    assert_eq!(s.embargo_days(), 2);
+    assert_eq!(kind(1).test_start_day(&days).unwrap(), Some(8));
+    // More origins than rows after the first block is refused.
+    let err = Split::new(
+        SplitKind::Rolling {
+            origins: 7,
+            origin: 0,
+            initial_fraction: 0.4,
+            embargo_days: 0,
+        },
+        &days,
+    )
+    .unwrap_err();
+    assert!(is_config_error(&err, "split.rolling_origins"), "{err}");
+}
+
+#[test]
+fn test_start_days_of_each_kind() {
+    let days: Vec<usize> = (0..100).map(|d| 3 * d).collect();
+    let chrono = SplitKind::Chronological {
+        fraction: 0.7,
+        embargo_days: 0,
+    };
+    // Row 70 is day 210.
+    assert_eq!(chrono.test_start_day(&days).unwrap(), Some(210));
+    let random = SplitKind::Random {
+        fraction: 0.7,
+        seed: 1,
+    };
+    assert_eq!(random.test_start_day(&days).unwrap(), None);
+    assert_eq!(random.with_embargo(30), random);
+    assert_eq!(chrono.with_embargo(30).embargo_days(), 30);
+    let err = SplitKind::Chronological {
+        fraction: 1.5,
+        embargo_days: 0,
+    }
+    .test_start_day(&days)
+    .unwrap_err();
+    assert!(is_config_error(&err, "dataset.split.fraction"), "{err}");
 }
 
 #[test]
@@ -149,7 +263,7 @@ fn blocked_folds_never_leak_across_the_embargo() {
     // Days with gaps (dropped days), so rows and days differ.
     let days: Vec<usize> = (0..500).filter(|d| d % 7 != 3 && d % 11 != 5).collect();
     let embargo = 30;
-    let splits = Split::blocked_folds(&days, 5, embargo).unwrap();
+    let splits = Split::blocked_folds(&days, 5, embargo, false).unwrap();
     let mut tested = BTreeSet::new();
     for s in &splits {
         assert!(distinct(s.train(), s.test()));
@@ -184,6 +298,7 @@ fn bad_split_settings_name_their_key() {
             folds: 1,
             fold: 0,
             embargo_days: 0,
+            past_only: false,
         },
         &days,
     )
@@ -195,6 +310,7 @@ fn bad_split_settings_name_their_key() {
             folds: 2,
             fold: 0,
             embargo_days: 10,
+            past_only: false,
         },
         &days,
     )
@@ -236,7 +352,7 @@ fn table_drops_missing_days_with_counted_reasons() {
     let labels: Vec<f64> = (0..10)
         .map(|d| if d == 9 { f64::NAN } else { 100.0 + d as f64 })
         .collect();
-    let table = DailyTable::build(TableInputs {
+    let inputs = |timing| TableInputs {
         ba: Some(BaInput {
             rows: &rows,
             support: Support::trailing_window(3),
@@ -248,14 +364,19 @@ fn table_drops_missing_days_with_counted_reasons() {
         labels: LabelInput {
             values: &labels,
             support: Support::day(),
+            look_ahead: false,
         },
         horizon: 2,
-    })
-    .unwrap();
-    // Horizon 2: days 8 and 9 have no label day; day 7's label (day 9) is NaN.
-    // Kept: days 3 and 6 (0, 1, 2 lack b/a; 4, 5 lack images; 7 lacks its label).
-    assert_eq!(table.days(), &[3, 6]);
-    assert_eq!(table.labels(), &[105.0, 108.0]);
+        timing,
+    };
+    let table = DailyTable::build(inputs(Timing::Forecast)).unwrap();
+    // Forecast: row t takes b/a of day t and the image of day t − 1 (known at the end of day t).
+    // Horizon 2: days 8 and 9 have no label day; day 7's label (day 9) is NaN. Days 0, 1, 2 lack
+    // b/a; day 5 takes the empty image of day 4, day 6 the partial image of day 5.
+    // Kept: days 3 and 4, with the images of days 2 and 3.
+    assert_eq!(table.days(), &[3, 4]);
+    assert_eq!(table.image_days(), &[2, 3]);
+    assert_eq!(table.labels(), &[105.0, 106.0]);
     let dropped = &table.meta().dropped;
     let count = |k: &str| dropped.get(k).copied().unwrap_or(0);
     assert_eq!(count("beyond_period"), 2);
@@ -266,32 +387,46 @@ fn table_drops_missing_days_with_counted_reasons() {
     assert_eq!(count("image_empty"), 1);
     assert_eq!(count("image_partial"), 1);
     assert_eq!(dropped.values().sum::<usize>() + table.n_rows(), 10);
-    assert!(table.meta().alignment.is_proven_causal());
+    assert!(table.meta().alignment.is_forecast());
+    assert!(table.meta().alignment.flags().is_empty());
 
-    // Seismicity: [b, a] of days 3 and 6.
+    // Seismicity: [b, a] of days 3 and 4.
     let x = table.design(Modality::Seismicity, None).unwrap();
     assert_eq!((x.nrows(), x.ncols()), (2, 2));
     assert!((x[(0, 0)] - 1.3).abs() < 1e-12 && (x[(0, 1)] - 4.3).abs() < 1e-12);
-    assert!((x[(1, 0)] - 1.6).abs() < 1e-12 && (x[(1, 1)] - 4.6).abs() < 1e-12);
+    assert!((x[(1, 0)] - 1.4).abs() < 1e-12 && (x[(1, 1)] - 4.4).abs() < 1e-12);
 
-    // Fusion: [flattened image, b, a], the paper's order.
+    // Fusion: [flattened image, b, a], the paper's order; row 4 holds the image of day 3.
     let ctx = EncodeContext::new(1, Device::Cpu, 0).unwrap();
-    let g = encode_stack(&FlattenEncoder, &images, table.days(), &ctx).unwrap();
+    let g = encode_stack(&FlattenEncoder, &images, table.image_days(), &ctx).unwrap();
     assert_eq!(g.ncols(), 3);
-    assert_eq!((g[(1, 0)], g[(1, 1)], g[(1, 2)]), (6.0, 12.0, 18.0));
+    assert_eq!((g[(1, 0)], g[(1, 1)], g[(1, 2)]), (3.0, 6.0, 9.0));
     let x = table.design(Modality::Fusion, Some(g.as_ref())).unwrap();
     assert_eq!(x.ncols(), 5);
-    assert_eq!(x[(0, 2)], 9.0);
+    assert_eq!(x[(0, 2)], 6.0);
     assert!((x[(0, 3)] - 1.3).abs() < 1e-12);
     let err = table.design(Modality::Gnss, None).unwrap_err();
     assert!(is_config_error(&err, "experiment.modality"), "{err}");
+
+    // Nowcast: the image of day t itself (days 4 and 5 now lack images; 6 is kept), flagged.
+    let nowcast = DailyTable::build(inputs(Timing::Nowcast)).unwrap();
+    assert_eq!(nowcast.days(), &[3, 6]);
+    assert_eq!(nowcast.image_days(), &[3, 6]);
+    assert_eq!(nowcast.labels(), &[105.0, 108.0]);
+    let flags = nowcast.meta().alignment.flags();
+    assert_eq!(flags.len(), 1);
+    assert!(flags[0].starts_with(NOWCAST_FLAG), "{}", flags[0]);
 }
 
 #[test]
-fn gnss_features_refuse_a_one_day_horizon() {
-    let images = stack(&[[1.0, 1.0, 1.0]; 6]);
-    let labels = [1.0; 6];
-    let inputs = |horizon| TableInputs {
+fn forecast_timing_pairs_row_t_with_the_image_of_the_day_before() {
+    // Image of day d: (d, 10d, 100d); labels 1 + d; horizon 1.
+    let pixels: Vec<[f32; 3]> = (0..6)
+        .map(|d| [d as f32, 10.0 * d as f32, 100.0 * d as f32])
+        .collect();
+    let images = stack(&pixels);
+    let labels: Vec<f64> = (0..6).map(|d| 1.0 + d as f64).collect();
+    let inputs = |timing| TableInputs {
         ba: None,
         images: Some(ImageInput {
             stack: &images,
@@ -299,20 +434,87 @@ fn gnss_features_refuse_a_one_day_horizon() {
         }),
         labels: LabelInput {
             values: &labels,
-            support: Support::day(),
+            support: Support::between(-3, 0),
+            look_ahead: false,
         },
-        horizon,
+        horizon: 1,
+        timing,
     };
-    // V(t) uses day t + 1, the label of day t + 1 covers day t + 1: not causal.
-    let err = DailyTable::build(inputs(1)).unwrap_err();
-    assert!(is_config_error(&err, "dataset.horizon"), "{err}");
-    let table = DailyTable::build(inputs(2)).unwrap();
-    assert_eq!(table.days(), &[0, 1, 2, 3]);
-    assert_eq!(table.meta().alignment.min_horizon(), Some(2));
+    // Forecast: day 0 has no image of day −1, day 5 no label of day 6: rows 1..=4.
+    let table = DailyTable::build(inputs(Timing::Forecast)).unwrap();
+    assert_eq!(table.days(), &[1, 2, 3, 4]);
+    assert_eq!(table.image_days(), &[0, 1, 2, 3]);
+    assert_eq!(table.labels(), &[3.0, 4.0, 5.0, 6.0]);
+    assert_eq!(table.meta().dropped.get("image_absent"), Some(&1));
+    let ctx = EncodeContext::new(1, Device::Cpu, 0).unwrap();
+    let g = encode_stack(&FlattenEncoder, &images, table.image_days(), &ctx).unwrap();
+    // Row of day 3 holds the image of day 2.
+    assert_eq!((g[(2, 0)], g[(2, 1)], g[(2, 2)]), (2.0, 20.0, 200.0));
+    // Nowcast: the image of day t, rows 0..=4.
+    let nowcast = DailyTable::build(inputs(Timing::Nowcast)).unwrap();
+    assert_eq!(nowcast.image_days(), &[0, 1, 2, 3, 4]);
+    assert!(!nowcast.meta().alignment.is_forecast());
 }
 
 #[test]
-fn centred_kde_label_is_flagged_as_a_nowcast() {
+fn label_columns_hold_the_target_the_known_value_and_the_oracle() {
+    // Rows of days 0, 2, 3, 5 (b/a missing on days 1 and 4), horizon 2, ten label days
+    // L(d) = 10 d, with L(6) undefined.
+    let rows: Vec<WindowRow> = [0, 2, 3, 5].iter().map(|&d| ba_row(d, 1.0, 4.0)).collect();
+    let series: Vec<f64> = (0..10)
+        .map(|d| if d == 6 { f64::NAN } else { 10.0 * d as f64 })
+        .collect();
+    let table = DailyTable::build(TableInputs {
+        ba: Some(BaInput {
+            rows: &rows,
+            support: Support::trailing_window(1),
+        }),
+        images: None,
+        labels: LabelInput {
+            values: &series,
+            support: Support::between(0, 2),
+            look_ahead: false,
+        },
+        horizon: 2,
+        timing: Timing::Forecast,
+    })
+    .unwrap();
+    // Day 4 would target L(6) (undefined), but it has no b/a anyway.
+    assert_eq!(table.days(), &[0, 2, 3, 5]);
+    let nan = f64::NAN;
+    // A count over days d..=d+2 (last = 2): the last known value at t is L(t − 2).
+    let c = table.label_columns(&series, 2);
+    let same = |a: &[f64], b: &[f64]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    };
+    assert!(same(&c.target, &[20.0, 40.0, 50.0, 70.0]), "{:?}", c.target);
+    assert!(same(&c.known, &[nan, 0.0, 10.0, 30.0]), "{:?}", c.known);
+    assert!(same(&c.oracle, &[0.0, 20.0, 30.0, 50.0]), "{:?}", c.oracle);
+    // A causal label (last = 0): known = oracle; the target of day 3 + 2 = 5 is 50.
+    let causal = table.label_columns(&series, 0);
+    assert!(same(&causal.known, &causal.oracle));
+    // Another series of the split: the target of row 5 is L(7) = 7.
+    let other: Vec<f64> = (0..10).map(|d| d as f64).collect();
+    assert_eq!(
+        table.label_columns(&other, 0).target,
+        vec![2.0, 4.0, 5.0, 7.0]
+    );
+    // The mean of L(t − 2 − k), k = 0, 1: row 3 → (L(1) + L(0))/2 = 5; row 5 → (L(3) + L(2))/2
+    // = 25; rows 0 and 2 reach before day 0 → NaN. A window over L(6) (NaN) is NaN too.
+    let m = table.known_mean(&series, 2, 2);
+    assert!(same(&m, &[nan, nan, 5.0, 25.0]), "{m:?}");
+    let m = table.known_mean(&series, -2, 3);
+    // Row 5: L(7), L(6), L(5) → NaN; row 3: L(5), L(4), L(3) → 40; row 2: L(4..=2) → 30;
+    // row 0: L(2), L(1), L(0) → 10.
+    assert!(same(&m, &[10.0, 30.0, 40.0, nan]), "{m:?}");
+    assert!(table.known_mean(&series, 0, 0).iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn a_centred_label_is_flagged_as_looking_ahead() {
     let rows: Vec<WindowRow> = (0..5).map(|d| ba_row(d, 1.0, 4.0)).collect();
     let labels = [0.1, 0.2, 0.3, 0.4, 0.5];
     let table = DailyTable::build(TableInputs {
@@ -323,18 +525,20 @@ fn centred_kde_label_is_flagged_as_a_nowcast() {
         images: None,
         labels: LabelInput {
             values: &labels,
-            support: Support::unbounded(),
+            support: Support::between(-2, 2),
+            look_ahead: true,
         },
         horizon: 1,
+        timing: Timing::Forecast,
     })
     .unwrap();
     let alignment = &table.meta().alignment;
-    assert!(!alignment.is_proven_causal());
+    assert!(alignment.looks_ahead() && alignment.is_forecast());
     assert!(
         alignment
             .flags()
             .iter()
-            .any(|f| f.starts_with(NOWCAST_FLAG))
+            .any(|f| f.starts_with(LOOK_AHEAD_FLAG))
     );
     assert_eq!(table.labels(), &[0.2, 0.3, 0.4, 0.5]);
 }
@@ -424,6 +628,7 @@ fn interpolation_baseline_uses_the_training_neighbours() {
             folds: 3,
             fold: 1,
             embargo_days: 0,
+            past_only: false,
         },
         &days,
     )
@@ -443,6 +648,7 @@ fn interpolation_baseline_uses_the_training_neighbours() {
             folds: 3,
             fold: 2,
             embargo_days: 0,
+            past_only: false,
         },
         &days,
     )
@@ -543,8 +749,249 @@ fn interpolation_scores_on_a_random_split_and_fails_on_a_blocked_one() {
     assert!(r2_random > 0.95, "random-split R² {r2_random}");
     // Blocked with a 60-day embargo: the nearest training label is more than two smoothing
     // windows away, so interpolation carries no information.
-    for split in Split::blocked_folds(&days, 5, 60).unwrap() {
+    for split in Split::blocked_folds(&days, 5, 60, false).unwrap() {
         let r2_blocked = score(&split);
         assert!(r2_blocked < 0.2, "blocked R² {r2_blocked}");
     }
+}
+
+// ---------------------------------------------------------------- embargo (P1, P2)
+
+/// The three label kinds' supports `(first, last)`: the centred KDE (−R, R), the causal KDE
+/// (−R, 0) and the counts over H days (0, H − 1).
+fn label_support(kind: usize, r: i64, h_count: i64) -> (i64, i64) {
+    match kind {
+        0 => (-r, r),
+        1 => (-r, 0),
+        _ => (0, h_count - 1),
+    }
+}
+
+/// The first pair (training day, test day) whose data overlap: the training target's days
+/// `[t + h + first, t + h + last]` against the test row's feature window `[t' − W + 1, t']` and
+/// its target's days.
+fn first_overlap(
+    split: &Split,
+    days: &[usize],
+    window: i64,
+    horizon: i64,
+    (first, last): (i64, i64),
+) -> Option<(usize, usize)> {
+    let overlaps = |a: (i64, i64), b: (i64, i64)| a.0 <= b.1 && b.0 <= a.1;
+    for &r in split.train() {
+        let t = days[r] as i64;
+        let train_label = (t + horizon + first, t + horizon + last);
+        for &q in split.test() {
+            let u = days[q] as i64;
+            let test_features = (u - window + 1, u);
+            let test_label = (u + horizon + first, u + horizon + last);
+            if overlaps(train_label, test_features) || overlaps(train_label, test_label) {
+                return Some((days[r], days[q]));
+            }
+        }
+    }
+    None
+}
+
+/// Every time-ordered split of `days` with embargo `embargo`: chronological, each rolling
+/// origin, and the blocked folds past-only and on both sides. Settings that leave a side empty
+/// are skipped.
+fn time_ordered_splits(days: &[usize], embargo: usize) -> Vec<Split> {
+    let mut kinds = vec![SplitKind::Chronological {
+        fraction: 0.6,
+        embargo_days: embargo,
+    }];
+    kinds.extend((0..3).map(|origin| SplitKind::Rolling {
+        origins: 3,
+        origin,
+        initial_fraction: 0.4,
+        embargo_days: embargo,
+    }));
+    for past_only in [true, false] {
+        kinds.extend((0..4).map(|fold| SplitKind::Blocked {
+            folds: 4,
+            fold,
+            embargo_days: embargo,
+            past_only,
+        }));
+    }
+    kinds
+        .into_iter()
+        .filter_map(|kind| Split::new(kind, days).ok())
+        .collect()
+}
+
+#[test]
+fn the_derived_embargo_of_the_japan_setting() {
+    // A 128-day b/a window, h = 134 d (causal reach ceil(3 · 134) = 402), horizon 1: 531 days.
+    let e = Embargo {
+        feature_window_days: 128,
+        label_reach_days: embargo_reach_days((-402, 0)),
+        horizon_days: 1,
+        configured_days: None,
+        allow_short: false,
+    };
+    assert_eq!(e.days().unwrap(), 531);
+    // Counts over 7 days (reach 6) with the same window: 128 + 6 + 1 = 135.
+    let counts = Embargo {
+        label_reach_days: embargo_reach_days((0, 6)),
+        ..e
+    };
+    assert_eq!(counts.days().unwrap(), 135);
+    // The centred label reaches 402 days both ways: 128 + 804 + 1 = 933.
+    let centred = Embargo {
+        label_reach_days: embargo_reach_days((-402, 402)),
+        ..e
+    };
+    assert_eq!(centred.days().unwrap(), 933);
+    // The old embargo (window + horizon) is now refused, and allowed only when asked for.
+    let old = Embargo {
+        configured_days: Some(129),
+        ..e
+    };
+    let err = old.days().unwrap_err();
+    assert!(is_config_error(&err, "split.embargo_days"), "{err}");
+    let allowed = Embargo {
+        allow_short: true,
+        ..old
+    };
+    assert_eq!(allowed.days().unwrap(), 129);
+    assert!(allowed.is_short());
+}
+
+#[test]
+fn a_centred_label_needs_twice_its_reach() {
+    // W = 1, horizon 1, a centred label of reach R = 10: support (−10, 10). Days 0..100,
+    // chronological 0.5: the first test day is 50.
+    let days: Vec<usize> = (0..100).collect();
+    let support = (-10, 10);
+    let split = |embargo| {
+        Split::new(
+            SplitKind::Chronological {
+                fraction: 0.5,
+                embargo_days: embargo,
+            },
+            &days,
+        )
+        .unwrap()
+    };
+    // With R = max(−first, last) = 10 the embargo is 12: training days up to 37, whose target
+    // covers days 28..=48, while test day 50's target covers days 41..=61.
+    // From training day 30 on (target days 21..=41) the targets overlap.
+    let short = split(1 + 10 + 1);
+    assert_eq!(short.train().last(), Some(&37));
+    assert_eq!(first_overlap(&short, &days, 1, 1, support), Some((30, 50)));
+    // With the embargo reach 2R = 20 the embargo is 22: the last training day 27's target ends
+    // on day 38 < 41.
+    assert_eq!(embargo_reach_days(support), 20);
+    let derived = split(1 + 20 + 1);
+    assert_eq!(derived.train().last(), Some(&27));
+    assert_eq!(first_overlap(&derived, &days, 1, 1, support), None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(64) })]
+
+    /// For each label kind and each time-ordered split, the derived embargo keeps every
+    /// training target's days apart from every test row's feature window and target.
+    #[test]
+    fn no_training_label_shares_a_day_with_a_test_row(
+        keep in proptest::collection::vec(proptest::bool::weighted(0.8), 60..240),
+        kind in 0usize..3,
+        reach in 0i64..25,
+        count_days in 1i64..15,
+        window in 1usize..30,
+        horizon in 1usize..8,
+    ) {
+        let days: Vec<usize> = keep.iter().enumerate().filter(|(_, k)| **k).map(|(d, _)| d).collect();
+        prop_assume!(days.len() >= 20);
+        let support = label_support(kind, reach, count_days);
+        let embargo = Embargo {
+            feature_window_days: window,
+            label_reach_days: embargo_reach_days(support),
+            horizon_days: horizon,
+            configured_days: None,
+            allow_short: false,
+        }
+        .days()
+        .unwrap();
+        for split in time_ordered_splits(&days, embargo) {
+            let overlap = first_overlap(&split, &days, window as i64, horizon as i64, support);
+            prop_assert!(
+                overlap.is_none(),
+                "{} with support {support:?}: training day and test day {overlap:?} share data",
+                split.kind()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the split manifest
+
+/// A minimal experiment with the extra sections `sections`, resolved.
+fn resolve(sections: &str) -> quakelab::Result<config::ResolvedExperiment> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exp.toml");
+    std::fs::write(
+        &file,
+        format!("name = \"t\"\ndecoders = [{{ kind = \"climatology\" }}]\n{sections}\n"),
+    )
+    .unwrap();
+    let layers = Layers {
+        file: Some(file),
+        overrides: Vec::new(),
+        env: Vec::new(),
+        real_data_dir: None,
+    };
+    config::resolve(&layers)
+}
+
+/// The split manifest of a minimal experiment with the `[split]` settings `split`.
+fn manifest(split: &str) -> quakelab::Result<config::SplitSettings> {
+    Ok(resolve(&format!("[split]\n{split}"))?.split().clone())
+}
+
+#[test]
+fn timing_is_a_forecast_unless_declared_a_nowcast() {
+    assert_eq!(resolve("").unwrap().timing(), Timing::Forecast);
+    let nowcast = resolve("[dataset]\ntiming = \"nowcast\"").unwrap();
+    assert_eq!(nowcast.timing(), Timing::Nowcast);
+    assert!(resolve("[dataset]\ntiming = \"hindcast\"").is_err());
+}
+
+#[test]
+fn the_manifest_lists_rolling_origins_and_past_only_folds() {
+    let m = manifest("kinds = [\"chronological\", \"rolling\"]\nrolling_origins = 3").unwrap();
+    let names: Vec<String> = m.splits.iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "chronological(train=0.7, embargo=0d)",
+            "rolling(k=3, origin=0, initial=0.7, embargo=0d)",
+            "rolling(k=3, origin=1, initial=0.7, embargo=0d)",
+            "rolling(k=3, origin=2, initial=0.7, embargo=0d)",
+        ]
+    );
+    assert_eq!((m.configured_embargo, m.allow_short_embargo), (None, false));
+    // Blocked, past-only by default: folds 1..5, fold 0 has no past.
+    let m = manifest("kinds = [\"blocked\"]\nembargo_days = 40").unwrap();
+    let folds: Vec<(usize, bool)> = m
+        .splits
+        .iter()
+        .map(|k| match *k {
+            SplitKind::Blocked {
+                fold, past_only, ..
+            } => (fold, past_only),
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(folds, [(1, true), (2, true), (3, true), (4, true)]);
+    assert_eq!(m.configured_embargo, Some(40));
+    let both =
+        manifest("kinds = [\"blocked\"]\nblocked_past_only = false\nallow_short_embargo = true")
+            .unwrap();
+    assert_eq!(both.splits.len(), 5);
+    assert!(both.allow_short_embargo);
+    let err = manifest("kinds = [\"rolling\"]\nrolling_origins = 0").unwrap_err();
+    assert!(is_config_error(&err, "split.rolling_origins"), "{err}");
 }

@@ -119,8 +119,8 @@ min_events = 40
     );
     assert_eq!(resolved.labels().mc, 3.5, "env over default");
     assert_eq!(resolved.seed(), 13, "env over --set over file");
-    // Derived default: window_days + horizon_days = 64 + 1.
-    assert_eq!(resolved.split().embargo_days, 65);
+    // No embargo configured: the runner derives it once the label's reach is known.
+    assert_eq!(resolved.split().configured_embargo, None);
 
     let shown = parse_show(&config::show(&input).unwrap());
     let file_name = file.display().to_string();
@@ -141,11 +141,7 @@ min_events = 40
     expect("name", "\"layered\"", &file_name);
     expect("features.seismicity.step_days", "1", "default");
     expect("labels.bandwidth", "\"scott\"", "default");
-    expect(
-        "split.embargo_days",
-        "65",
-        "derived from features.seismicity.window_days + dataset.horizon_days",
-    );
+    expect("split.rolling_origins", "5", "default");
     expect("decoders.0.alpha", "2.0", &file_name);
     expect("decoders.0.kind", "\"ridge\"", &file_name);
 }
@@ -396,13 +392,13 @@ fn the_hash_ignores_tracking_and_sweep_and_spelling_but_not_settings() {
     );
     assert_eq!(base, hash("sweep.toml", "[sweep]\nseed = [1, 2]\n"));
     // The same settings spelt differently: defaults written out, spaces in the region, an
-    // integer where a float is meant, a TOML date, and the derived embargo written out.
+    // integer where a float is meant, a TOML date.
     assert_eq!(
         base,
         hash(
             "spelt.toml",
             "region = \" 123, 148,22 , 46\"\n[features.seismicity]\nmc = 3\nwindow_days = 128\n\
-             [period]\nstart = 2009-01-01\n[split]\nembargo_days = 129\n"
+             [period]\nstart = 2009-01-01\n"
         )
     );
     // Any setting that changes the experiment changes the hash.
@@ -444,7 +440,6 @@ fn a_sweep_expands_the_cartesian_product_in_loop_order() {
             "run {}",
             run.index
         );
-        assert_eq!(run.experiment.split().embargo_days, window + 1);
         assert_eq!(run.status, RunStatus::Pending);
         assert_eq!(run.point[0].0, "features.seismicity.window_days");
         assert_eq!(run.point[1].0, "labels.bandwidth");
@@ -622,8 +617,8 @@ fn the_real_data_experiment_resolves_against_the_real_data() {
         other => panic!("expected GEONET tables, got {other:?}"),
     }
     assert_eq!(resolved.seismicity().selection_mc, 4.5);
-    // Blocked folds are listed one by one: random + chronological + 5 folds.
-    assert_eq!(resolved.split().splits.len(), 7);
+    // Blocked folds are listed one by one: random + chronological + folds 1..5 (past only).
+    assert_eq!(resolved.split().splits.len(), 6);
     // The hash uses the paths as written, not the machine's directory.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("data");

@@ -567,13 +567,18 @@ pub struct EncoderSettings {
     pub batch_size: NonZeroUsize,
 }
 
-/// The split manifest: every split to evaluate, blocked folds listed one by one.
+/// The split manifest: every split to evaluate, blocked folds and rolling origins listed one by
+/// one, each with an embargo of 0 days until the runner sets it with
+/// [`SplitKind::with_embargo`] (from [`crate::dataset::Embargo`]: the label's reach depends on
+/// its fitted bandwidth).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitSettings {
-    /// The splits, in the order of `split.kinds`.
+    /// The splits, in the order of `split.kinds`, embargo not yet decided.
     pub splits: Vec<SplitKind>,
-    /// The embargo of the chronological and blocked splits.
-    pub embargo_days: usize,
+    /// `split.embargo_days`, when configured.
+    pub configured_embargo: Option<usize>,
+    /// `split.allow_short_embargo`.
+    pub allow_short_embargo: bool,
 }
 
 /// The ablations and controls.
@@ -617,6 +622,7 @@ pub struct ResolvedExperiment {
     grid: ValidGridSpec,
     labels: LabelSettings,
     horizon_days: usize,
+    timing: Timing,
     encoder: EncoderSettings,
     decoders: Vec<DecoderConfig>,
     decoder_groups: Vec<Option<PathBuf>>,
@@ -671,9 +677,13 @@ impl ResolvedExperiment {
     pub fn labels(&self) -> &LabelSettings {
         &self.labels
     }
-    /// Days from a feature day to its label day (at least 1).
+    /// Days from the forecast day to its label day (at least 1).
     pub fn horizon_days(&self) -> usize {
         self.horizon_days
+    }
+    /// Forecast or nowcast (`dataset.timing`).
+    pub fn timing(&self) -> Timing {
+        self.timing
     }
     /// The encoder.
     pub fn encoder(&self) -> &EncoderSettings {
@@ -932,17 +942,9 @@ fn resolve_file(
         "must lie strictly between 0 and 1, got {}",
         sp.train_fraction
     );
-    let embargo_days = match sp.embargo_days {
-        Some(days) => days,
-        None => {
-            derived.push((
-                "split.embargo_days",
-                "features.seismicity.window_days + dataset.horizon_days",
-            ));
-            s.window_days + horizon_days
-        }
-    };
-    let splits = resolve_splits(sp, f.seed, embargo_days)?;
+    let splits = resolve_splits(sp, f.seed)?;
+    let (configured_embargo, allow_short_embargo) = (sp.embargo_days, sp.allow_short_embargo);
+    let timing = f.dataset.timing;
 
     let mut ablations = resolve_ablations(&f.ablations)?;
     if f.ablations.null_scenario {
@@ -980,7 +982,6 @@ fn resolve_file(
         end: period.end().to_string(),
     };
     effective.decoders = decoders.iter().cloned().map(TextOr::Table).collect();
-    effective.split.embargo_days = Some(embargo_days);
     effective.tracking.experiment_name = experiment_name;
     let config_hash = config_hash(&effective)?;
 
@@ -996,13 +997,15 @@ fn resolve_file(
         grid,
         labels,
         horizon_days,
+        timing,
         encoder,
         decoders,
         decoder_groups,
         decoder_overrides,
         split: SplitSettings {
             splits,
-            embargo_days,
+            configured_embargo,
+            allow_short_embargo,
         },
         ablations,
         evaluation,
@@ -1216,8 +1219,10 @@ fn resolve_decoders(
     Ok((decoders, decoder_groups, applied))
 }
 
-/// The split manifest: one [`SplitKind`] per split, blocked folds one by one.
-fn resolve_splits(sp: &SplitSection, seed: u64, embargo_days: usize) -> Result<Vec<SplitKind>> {
+/// The split manifest: one [`SplitKind`] per split, blocked folds (1..k when past-only: fold 0
+/// has no past) and rolling origins one by one, each with an embargo of 0 days for the runner to
+/// set.
+fn resolve_splits(sp: &SplitSection, seed: u64) -> Result<Vec<SplitKind>> {
     let mut splits = Vec::new();
     for kind in &sp.kinds {
         match kind {
@@ -1227,8 +1232,21 @@ fn resolve_splits(sp: &SplitSection, seed: u64, embargo_days: usize) -> Result<V
             }),
             SplitName::Chronological => splits.push(SplitKind::Chronological {
                 fraction: sp.train_fraction,
-                embargo_days,
+                embargo_days: 0,
             }),
+            SplitName::Rolling => {
+                ensure_config!(
+                    sp.rolling_origins >= 1,
+                    "split.rolling_origins",
+                    "must be at least 1, got 0"
+                );
+                splits.extend((0..sp.rolling_origins).map(|origin| SplitKind::Rolling {
+                    origins: sp.rolling_origins,
+                    origin,
+                    initial_fraction: sp.train_fraction,
+                    embargo_days: 0,
+                }));
+            }
             SplitName::Blocked => {
                 ensure_config!(
                     sp.blocked_folds >= 2,
@@ -1236,10 +1254,12 @@ fn resolve_splits(sp: &SplitSection, seed: u64, embargo_days: usize) -> Result<V
                     "must be at least 2, got {}",
                     sp.blocked_folds
                 );
-                splits.extend((0..sp.blocked_folds).map(|fold| SplitKind::Blocked {
+                let first = usize::from(sp.blocked_past_only);
+                splits.extend((first..sp.blocked_folds).map(|fold| SplitKind::Blocked {
                     folds: sp.blocked_folds,
                     fold,
-                    embargo_days,
+                    embargo_days: 0,
+                    past_only: sp.blocked_past_only,
                 }));
             }
         }

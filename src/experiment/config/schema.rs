@@ -7,6 +7,7 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::dataset::Timing;
 use crate::decode::DecoderConfig;
 pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::eval::EvaluationSection;
@@ -365,13 +366,19 @@ impl<'de> Deserialize<'de> for BandwidthSetting {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatasetSection {
-    /// Days from a feature day to its label day (1: the paper's nowcast).
+    /// Days from the forecast day t to the label day t + h (at least 1).
     pub horizon_days: usize,
+    /// `forecast` (every feature of row t known by the end of day t) or `nowcast` (the paper's
+    /// setting: the features of day t, some known only later; flagged).
+    pub timing: Timing,
 }
 
 impl Default for DatasetSection {
     fn default() -> Self {
-        DatasetSection { horizon_days: 1 }
+        DatasetSection {
+            horizon_days: 1,
+            timing: Timing::Forecast,
+        }
     }
 }
 
@@ -406,14 +413,22 @@ impl Default for EncoderSection {
 pub struct SplitSection {
     /// Which splits to evaluate.
     pub kinds: Vec<SplitName>,
-    /// The training fraction of the random and chronological splits.
+    /// The training fraction of the random and chronological splits, and the rows before the
+    /// first test block of the rolling split.
     pub train_fraction: f64,
     /// The number of folds of the blocked split.
     pub blocked_folds: usize,
-    /// The embargo of the chronological and blocked splits (default:
-    /// `features.seismicity.window_days + dataset.horizon_days`).
+    /// Whether the blocked split trains on the rows before the test fold only (fold 0 is then
+    /// left out); `false` trains on both sides.
+    pub blocked_past_only: bool,
+    /// The number of origins (test blocks) of the rolling split.
+    pub rolling_origins: usize,
+    /// The embargo of the time-ordered splits. When absent the runner derives it: feature
+    /// window + label reach + horizon ([`crate::dataset::Embargo`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embargo_days: Option<usize>,
+    /// Accept a configured embargo shorter than the derived one (flagged in the outputs).
+    pub allow_short_embargo: bool,
 }
 
 impl Default for SplitSection {
@@ -422,7 +437,10 @@ impl Default for SplitSection {
             kinds: vec![SplitName::Random, SplitName::Chronological],
             train_fraction: 0.7,
             blocked_folds: 5,
+            blocked_past_only: true,
+            rolling_origins: 5,
             embargo_days: None,
+            allow_short_embargo: false,
         }
     }
 }
@@ -437,6 +455,8 @@ pub enum SplitName {
     Chronological,
     /// Contiguous folds with an embargo.
     Blocked,
+    /// An expanding-window rolling origin.
+    Rolling,
 }
 
 /// `[ablations]`.
