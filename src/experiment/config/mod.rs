@@ -932,6 +932,7 @@ fn resolve_file(
     let splits = resolve_splits(sp, f.seed, embargo_days)?;
 
     let ablations = resolve_ablations(&f.ablations)?;
+    f.evaluation.check()?;
     let evaluation = f.evaluation.clone();
 
     let t = &f.tracking;
