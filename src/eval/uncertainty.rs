@@ -522,7 +522,10 @@ mod tests {
         assert_eq!(one, run(4));
         let mut other_seed = settings(300, 7);
         other_seed.seed = 12;
-        assert_ne!(one, bootstrap_metrics(&truth, &predicted, &other_seed).unwrap());
+        assert_ne!(
+            one,
+            bootstrap_metrics(&truth, &predicted, &other_seed).unwrap()
+        );
     }
 
     #[test]
@@ -530,13 +533,43 @@ mod tests {
         // ŷ = y: every resample has MSE = MAE = 0 and R² = 1. ŷ = y + 0.5: MSE 0.25, MAE 0.5.
         let truth: Vec<f64> = (0..40).map(|t| ((t * 7) % 11) as f64).collect();
         let exact = bootstrap_metrics(&truth, &truth, &settings(200, 4)).unwrap();
-        assert_eq!(exact.mse, Interval { low: 0.0, high: 0.0 });
-        assert_eq!(exact.mae, Interval { low: 0.0, high: 0.0 });
-        assert_eq!(exact.r2, Interval { low: 1.0, high: 1.0 });
+        assert_eq!(
+            exact.mse,
+            Interval {
+                low: 0.0,
+                high: 0.0
+            }
+        );
+        assert_eq!(
+            exact.mae,
+            Interval {
+                low: 0.0,
+                high: 0.0
+            }
+        );
+        assert_eq!(
+            exact.r2,
+            Interval {
+                low: 1.0,
+                high: 1.0
+            }
+        );
         let shifted: Vec<f64> = truth.iter().map(|y| y + 0.5).collect();
         let m = bootstrap_metrics(&truth, &shifted, &settings(200, 4)).unwrap();
-        assert_eq!(m.mse, Interval { low: 0.25, high: 0.25 });
-        assert_eq!(m.mae, Interval { low: 0.5, high: 0.5 });
+        assert_eq!(
+            m.mse,
+            Interval {
+                low: 0.25,
+                high: 0.25
+            }
+        );
+        assert_eq!(
+            m.mae,
+            Interval {
+                low: 0.5,
+                high: 0.5
+            }
+        );
         assert_eq!(m.r2_constant_resamples, 0);
     }
 
@@ -544,7 +577,9 @@ mod tests {
     fn the_metric_intervals_are_those_of_the_same_resamples() {
         // The MSE interval equals the one bootstrap_interval gives for an MSE written here, on
         // the same seed, and the true MSE lies inside.
-        let truth: Vec<f64> = (0..120).map(|t| (t as f64 * 0.2).cos() + 0.01 * t as f64).collect();
+        let truth: Vec<f64> = (0..120)
+            .map(|t| (t as f64 * 0.2).cos() + 0.01 * t as f64)
+            .collect();
         let predicted: Vec<f64> = truth.iter().map(|y| y * 0.9).collect();
         let s = settings(400, 6);
         let m = bootstrap_metrics(&truth, &predicted, &s).unwrap();
@@ -619,8 +654,13 @@ mod tests {
 
     #[test]
     fn an_autocorrelation_lag_beyond_the_series_is_refused() {
-        let e = autocorrelation(&[1.0, 2.0, 4.0], 3).unwrap_err().to_string();
-        assert!(e.contains("up to lag 3 needs more than 3 values, got 3"), "{e}");
+        let e = autocorrelation(&[1.0, 2.0, 4.0], 3)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("up to lag 3 needs more than 3 values, got 3"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -645,7 +685,10 @@ mod tests {
         let e = bootstrap_interval(10, &settings(10, 6), |_| 0.0)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("block length 6 is more than half of the 10 rows"), "{e}");
+        assert!(
+            e.contains("block length 6 is more than half of the 10 rows"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -666,9 +709,13 @@ mod tests {
 
     #[test]
     fn bootstrapped_metrics_of_a_value_that_is_not_finite_are_refused() {
-        let e = bootstrap_metrics(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, f64::INFINITY, 4.0], &settings(10, 1))
-            .unwrap_err()
-            .to_string();
+        let e = bootstrap_metrics(
+            &[1.0, 2.0, 3.0, 4.0],
+            &[1.0, 2.0, f64::INFINITY, 4.0],
+            &settings(10, 1),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("row 2 has label 3 and prediction inf"), "{e}");
     }
 
@@ -679,7 +726,10 @@ mod tests {
         let e = bootstrap_metrics(&truth, &[1.0; 20], &settings(50, 2))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("R² is undefined on 50 of 50 bootstrap resamples"), "{e}");
+        assert!(
+            e.contains("R² is undefined on 50 of 50 bootstrap resamples"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -721,6 +771,9 @@ mod tests {
         let e = diebold_mariano(&[1.5, 2.5, 3.5], &[1.0, 2.0, 3.0], 1)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("the loss differential is 0.5 on every one of the 3 rows"), "{e}");
+        assert!(
+            e.contains("the loss differential is 0.5 on every one of the 3 rows"),
+            "{e}"
+        );
     }
 }
