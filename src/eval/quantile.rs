@@ -1,5 +1,5 @@
 //! Scores of quantile forecasts: the pinball (quantile) loss and the CRPS approximated from
-//! the quantiles, and the `[evaluation]` section that chooses the levels.
+//! the quantiles, and the `[evaluation]` section that chooses the levels and the bootstrap.
 //!
 //! With `y` the label and `q` the forecast quantile at level `τ`:
 //!
@@ -20,23 +20,80 @@
 use serde::{Deserialize, Serialize};
 
 use crate::decode::QuantileLevels;
+use crate::eval::uncertainty::BootstrapSettings;
 use crate::{Error, Result};
 
-/// `[evaluation]`: what every decoder is asked for besides its point prediction.
+/// `[evaluation]`: what every decoder is asked for besides its point prediction, and how the
+/// uncertainty of its test metrics is estimated.
 ///
 /// ```toml
 /// [evaluation]
 /// quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]   # the default; [] asks for none
+/// bootstrap_resamples = 1000                  # the default; at least 100
+/// confidence_level = 0.95                     # the default; strictly between 0.5 and 1
 /// ```
 ///
 /// Decoders that can (the random forest) return these quantiles; the run stores them in
 /// `predictions.csv` as `q<level>` columns, scores them (test pinball loss and CRPS in
 /// `results.csv`) and draws the outermost levels as a band. Point-only decoders are unaffected.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Every test metric gets a moving-block bootstrap interval at `confidence_level` from
+/// `bootstrap_resamples` resamples ([`crate::eval::uncertainty`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluationSection {
     /// The quantile levels, strictly increasing, each strictly between 0 and 1.
     pub quantiles: QuantileLevels,
+    /// The number of bootstrap resamples per interval (at least [`MIN_BOOTSTRAP_RESAMPLES`]).
+    pub bootstrap_resamples: usize,
+    /// The level of the bootstrap intervals, strictly between 0.5 and 1.
+    pub confidence_level: f64,
+}
+
+/// The fewest bootstrap resamples `evaluation.bootstrap_resamples` accepts: with fewer, the
+/// outer order statistics of a 95 % interval rest on two or three resamples.
+pub const MIN_BOOTSTRAP_RESAMPLES: usize = 100;
+
+impl Default for EvaluationSection {
+    /// The default quantile levels, 1000 resamples, 95 % intervals.
+    fn default() -> Self {
+        EvaluationSection {
+            quantiles: QuantileLevels::default(),
+            bootstrap_resamples: 1000,
+            confidence_level: 0.95,
+        }
+    }
+}
+
+impl EvaluationSection {
+    /// An [`Error::Config`] naming `evaluation.bootstrap_resamples` when it is below
+    /// [`MIN_BOOTSTRAP_RESAMPLES`], or `evaluation.confidence_level` when it is not strictly
+    /// between 0.5 and 1. (The quantile levels are checked when they are read.)
+    pub fn check(&self) -> Result<()> {
+        crate::ensure_config!(
+            self.bootstrap_resamples >= MIN_BOOTSTRAP_RESAMPLES,
+            "evaluation.bootstrap_resamples",
+            "must be at least {MIN_BOOTSTRAP_RESAMPLES}, got {}",
+            self.bootstrap_resamples
+        );
+        crate::ensure_config!(
+            self.confidence_level > 0.5 && self.confidence_level < 1.0,
+            "evaluation.confidence_level",
+            "must lie strictly between 0.5 and 1, got {}",
+            self.confidence_level
+        );
+        Ok(())
+    }
+
+    /// The bootstrap settings of this section for a series with block length `block_length`
+    /// (see [`crate::eval::uncertainty::block_length`]) under experiment seed `seed`.
+    pub fn bootstrap_settings(&self, block_length: usize, seed: u64) -> BootstrapSettings {
+        BootstrapSettings {
+            resamples: self.bootstrap_resamples,
+            block_length,
+            level: self.confidence_level,
+            seed,
+        }
+    }
 }
 
 /// The quantile score (pinball loss) of quantile `q` at level `level` for the label `y`:

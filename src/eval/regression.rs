@@ -1,16 +1,20 @@
 //! Regression metrics (paper §2: R² and MSE), MAE, skill scores, and the label's lag-1
-//! autocorrelation with its effective sample size (pitfall P1).
+//! autocorrelation, integrated autocorrelation time and effective sample size (pitfall P1).
 //!
 //! With labels `y`, predictions `ŷ` and `ȳ` the mean of `y`:
 //!
 //! - `MSE = Σ(y − ŷ)²/n`, `MAE = Σ|y − ŷ|/n`;
 //! - `R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²` (scikit-learn's `r2_score`; undefined for constant y);
 //! - skill score against a reference forecast: `SS = 1 − MSE/MSE_ref` (P3);
-//! - lag-1 autocorrelation `ρ = Σ_{t<n−1}(y_t − ȳ)(y_{t+1} − ȳ) / Σ_t (y_t − ȳ)²` (the usual ACF
-//!   estimator) and the effective sample size of an AR(1)-like series `N_eff = N(1 − ρ)/(1 + ρ)`.
+//! - lag-1 autocorrelation `ρ_1 = Σ_{t<n−1}(y_t − ȳ)(y_{t+1} − ȳ) / Σ_t (y_t − ȳ)²` (the usual ACF
+//!   estimator), the integrated autocorrelation time τ and the effective sample size
+//!   `N_eff = N/τ` ([`crate::eval::uncertainty`]). The AR(1) formula `N(1 − ρ_1)/(1 + ρ_1)`
+//!   is not used: a smooth label has ρ_1 near 1 at lag 1 yet decorrelates over months, and
+//!   the formula then gives well under one independent day.
 
 use serde::Serialize;
 
+use crate::eval::uncertainty::{autocorrelation, integrated_autocorrelation_time};
 use crate::{Error, Result};
 
 /// The metrics of one set of predictions.
@@ -91,37 +95,26 @@ pub fn skill_score(mse: f64, mse_reference: f64) -> Result<f64> {
 pub struct LabelDependence {
     /// The series length N.
     pub n: usize,
-    /// Lag-1 autocorrelation ρ.
+    /// Lag-1 autocorrelation ρ_1.
     pub lag1_autocorrelation: f64,
-    /// `N(1 − ρ)/(1 + ρ)`.
+    /// The integrated autocorrelation time τ (Sokal's window, see
+    /// [`crate::eval::uncertainty`]).
+    pub integrated_autocorrelation_time: f64,
+    /// `N/τ`.
     pub effective_sample_size: f64,
 }
 
-/// ρ and N_eff of `labels`, taken in order (pass the daily label series, or the table's labels,
-/// which skip dropped days). Needs at least 3 values that are not all equal.
+/// ρ_1, τ and N_eff of `labels`, taken in order (pass the daily label series, or the table's
+/// labels, which skip dropped days). Needs at least 3 finite values that are not all equal.
 pub fn label_dependence(labels: &[f64]) -> Result<LabelDependence> {
+    let rho = autocorrelation(labels, 1)?;
+    let tau = integrated_autocorrelation_time(labels)?;
     let n = labels.len();
-    if n < 3 || labels.iter().any(|y| !y.is_finite()) {
-        return Err(Error::Numerical(format!(
-            "label autocorrelation needs at least 3 finite values, got {n} values"
-        )));
-    }
-    let mean = labels.iter().sum::<f64>() / n as f64;
-    let denom: f64 = labels.iter().map(|y| (y - mean).powi(2)).sum();
-    if denom <= 0.0 {
-        return Err(Error::Numerical(
-            "label autocorrelation is undefined: the labels are constant".to_string(),
-        ));
-    }
-    let num: f64 = labels
-        .windows(2)
-        .map(|w| (w[0] - mean) * (w[1] - mean))
-        .sum();
-    let rho = num / denom;
     Ok(LabelDependence {
         n,
-        lag1_autocorrelation: rho,
-        effective_sample_size: n as f64 * (1.0 - rho) / (1.0 + rho),
+        lag1_autocorrelation: rho[1],
+        integrated_autocorrelation_time: tau,
+        effective_sample_size: n as f64 / tau,
     })
 }
 
@@ -162,11 +155,12 @@ mod tests {
     }
 
     #[test]
-    fn alternating_series_has_negative_autocorrelation() {
-        // 1, −1, 1, −1: mean 0, Σy² = 4, Σ y_t y_{t+1} = −3, ρ = −0.75,
-        // N_eff = 4 · 1.75 / 0.25 = 28.
+    fn alternating_series_counts_as_independent() {
+        // 1, −1, 1, −1: mean 0, Σy² = 4, Σ y_t y_{t+1} = −3, ρ_1 = −0.75. Sokal's window stops
+        // at M = 1 (τ(1) = 1 − 1.5 = −0.5 ≤ M/5), and τ is raised to 1: N_eff = N = 4.
         let d = label_dependence(&[1.0, -1.0, 1.0, -1.0]).unwrap();
         assert!((d.lag1_autocorrelation + 0.75).abs() < 1e-15);
-        assert!((d.effective_sample_size - 28.0).abs() < 1e-12);
+        assert_eq!(d.integrated_autocorrelation_time, 1.0);
+        assert_eq!(d.effective_sample_size, 4.0);
     }
 }

@@ -723,13 +723,16 @@ fn interpolation_scores_on_a_random_split_and_fails_on_a_blocked_one() {
     let labels = smoothed_noise(2000, 3);
     let days: Vec<usize> = (0..labels.len()).collect();
 
-    // An MA(30) of white noise has lag-1 autocorrelation 29/30 and N_eff ≈ N/59.
+    // An MA(30) of white noise has lag-1 autocorrelation 29/30 and τ = 1 + 2 Σ_{k<30} (1 − k/30)
+    // = 30, so N_eff ≈ N/30. With N/τ ≈ 67 independent stretches the estimate of τ is rough
+    // (standard error ≈ τ √(2(2M + 1)/N) ≈ 16 at Sokal's window M ≈ 150), so only τ̂ > 10
+    // (N_eff < N/10) is asserted: still an order of magnitude below N.
     let dep = label_dependence(&labels).unwrap();
     assert!(
         (dep.lag1_autocorrelation - 29.0 / 30.0).abs() < 0.03,
         "{dep:?}"
     );
-    assert!(dep.effective_sample_size < 2000.0 / 20.0, "{dep:?}");
+    assert!(dep.effective_sample_size < 2000.0 / 10.0, "{dep:?}");
 
     let score = |split: &Split| {
         let pred = interpolation_baseline(&days, &labels, split, Interpolation::Linear).unwrap();

@@ -15,3 +15,4 @@ mod seismicity;
 mod stationarity;
 mod support;
 mod track;
+mod uncertainty;

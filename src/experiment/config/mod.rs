@@ -950,6 +950,7 @@ fn resolve_file(
     if f.ablations.null_scenario {
         ablations.null_gnss = Some(null_scenario(&gnss)?);
     }
+    f.evaluation.check()?;
     let evaluation = f.evaluation.clone();
 
     let t = &f.tracking;
