@@ -471,6 +471,12 @@ impl ValidEtasParams {
         self.branching_ratio
     }
 
+    /// The same parameters with another detection model (which no other check depends on).
+    pub fn with_incompleteness(mut self, incompleteness: Incompleteness) -> ValidEtasParams {
+        self.params.incompleteness = incompleteness;
+        self
+    }
+
     /// The expected number of events a simulation over `period` draws, burn-in and events outside
     /// the box included: each background event (`mu` per day over the burn-in and the period)
     /// heads a family of `1/(1 − n)` events on average, and each imposed event in the simulated
@@ -1385,7 +1391,10 @@ mod tests {
         let classic = fit_b(&seen_window, BEstimator::AkiUtsu);
         assert!(classic.b < 0.6, "detected, classic: {classic:?}");
         let positive = fit_b(&seen_window, BEstimator::BPositive);
-        assert!(within_2_sigma(&positive), "detected, b-positive: {positive:?}");
+        assert!(
+            within_2_sigma(&positive),
+            "detected, b-positive: {positive:?}"
+        );
     }
 
     #[test]
@@ -1417,7 +1426,11 @@ mod tests {
         assert!(hidden > 0);
         assert_eq!(
             (report.thinned, report.kept, report.detected()),
-            (hidden, thinned.truth().len(), thinned.truth().len() - hidden)
+            (
+                hidden,
+                thinned.truth().len(),
+                thinned.truth().len() - hidden
+            )
         );
         let (observed, _) = thinned.clone().into_observed();
         assert_eq!(observed.len(), report.detected());

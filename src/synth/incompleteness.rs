@@ -47,9 +47,7 @@ pub const HELMSTETTER_SLOPE: f64 = 0.75;
 pub const MIN_ELAPSED_DAYS: f64 = 1.0 / 1440.0;
 
 /// How a simulated network detects events (scenario key `etas.incompleteness`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Incompleteness {
     /// Every event is detected (the default).
@@ -92,9 +90,7 @@ impl Incompleteness {
 /// Helmstetter et al. (2006)'s completeness magnitude `elapsed_days` after an event of magnitude
 /// `magnitude`: `M − 4.5 − 0.75 log10(max(elapsed, 1 minute))`.
 pub fn helmstetter_mc(magnitude: f64, elapsed_days: f64) -> f64 {
-    magnitude
-        - HELMSTETTER_OFFSET
-        - HELMSTETTER_SLOPE * elapsed_days.max(MIN_ELAPSED_DAYS).log10()
+    magnitude - HELMSTETTER_OFFSET - HELMSTETTER_SLOPE * elapsed_days.max(MIN_ELAPSED_DAYS).log10()
 }
 
 /// How long, in days, an event of magnitude `magnitude` keeps the completeness magnitude above
@@ -188,7 +184,10 @@ mod tests {
         assert!((helmstetter_mc(7.0, 0.01) - 4.0).abs() < 1e-12);
         // Below one minute the floor holds: 7 − 4.5 + 0.75 log10(1440) = 2.5 + 2.368772 = 4.868772.
         assert!((helmstetter_mc(7.0, 0.0) - 4.868_772).abs() < 1e-6);
-        assert_eq!(helmstetter_mc(7.0, 1e-9), helmstetter_mc(7.0, MIN_ELAPSED_DAYS));
+        assert_eq!(
+            helmstetter_mc(7.0, 1e-9),
+            helmstetter_mc(7.0, MIN_ELAPSED_DAYS)
+        );
         // M8 over Mc 3: 10^((8 − 4.5 − 3)/0.75) = 10^(2/3) = 4.641589 days; M9: 10^2 = 100.
         assert!((helmstetter_reach_days(8.0, 3.0) - 4.641_589).abs() < 1e-6);
         assert!((helmstetter_reach_days(9.0, 3.0) - 100.0).abs() < 1e-9);
@@ -202,8 +201,8 @@ mod tests {
         //   t = 0.01 d (14.4 min): 3.5 + 1.5 = 5.0;  t = 1 d: 3.5;  t = 10 d: 2.75 < 3, so Mc 3.
         let catalog = Catalog::from_events(vec![
             event(0.0, 8.0),
-            event(14.4, 4.9),  // 4.9 < 5.0: hidden
-            event(14.4, 5.0),  // 5.0 >= 5.0: detected (the M4.9 beside it, m_c 2.77, is below)
+            event(14.4, 4.9),          // 4.9 < 5.0: hidden
+            event(14.4, 5.0), // 5.0 >= 5.0: detected (the M4.9 beside it, m_c 2.77, is below)
             event(1440.0, 3.4), // 3.4 < 3.5: hidden
             event(1440.0 * 10.0, 3.0), // past the M8's reach of 4.64 days: detected
             event(1440.0 * 10.0, 2.9), // below Mc: hidden
