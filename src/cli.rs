@@ -26,7 +26,7 @@ use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
 use crate::gnss::stack::StackFormat;
-use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset};
+use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset, write_comcat};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::stations::read_station_list;
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
@@ -44,7 +44,9 @@ use crate::seismicity::bvalue::{
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
-use crate::synth::{GnssReport, Scenario, simulate_network, write_network};
+use crate::synth::{
+    GnssReport, Incompleteness, Scenario, simulate_network, simulate_scenario, write_network,
+};
 use crate::track::{
     RunStatus, fail_runs_on_interrupt, read_run, record_rewritten, scan_runs, sync,
 };
@@ -299,6 +301,11 @@ enum SynthCommand {
         /// outside the region included).
         #[arg(long, default_value_t = MAX_SIMULATED_EVENTS)]
         max_events: usize,
+        /// Override the scenario's detection model (`etas.incompleteness`): `helmstetter` hides
+        /// small events in the coda of large ones (Helmstetter et al. 2006); catalog.csv then
+        /// holds the detected events and catalog_true.csv every simulated one.
+        #[arg(long, value_enum)]
+        incompleteness: Option<Incompleteness>,
         /// Output directory; catalog.csv is written there.
         #[arg(long)]
         out: PathBuf,
@@ -655,6 +662,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             years,
             seed,
             max_events,
+            incompleteness,
             out,
         }) => {
             let period =
@@ -663,10 +671,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(seed) = seed {
                 scenario.seed = seed;
             }
+            if let Some(model) = incompleteness {
+                scenario.etas = scenario.etas.with_incompleteness(model);
+            }
             let path = out.join("catalog.csv");
-            let report = write_synthetic_catalog(&scenario, &period, &path, max_events)?;
-            info!("{report}");
-            println!("wrote {} ({} events)", path.display(), report.kept);
+            if scenario.etas.params().incompleteness.is_none() {
+                let report = write_synthetic_catalog(&scenario, &period, &path, max_events)?;
+                info!("{report}");
+                println!("wrote {} ({} events)", path.display(), report.kept);
+            } else {
+                let simulation = simulate_scenario(&scenario, &period, max_events)?;
+                let truth_path = out.join("catalog_true.csv");
+                write_comcat(&path, &simulation.observed())?;
+                write_comcat(&truth_path, simulation.truth())?;
+                let report = simulation.report();
+                info!("{report}");
+                println!(
+                    "wrote {} ({} detected events) and {} (all {} events; {} hidden by \
+                     short-term incompleteness)",
+                    path.display(),
+                    report.detected(),
+                    truth_path.display(),
+                    report.kept,
+                    report.thinned
+                );
+            }
         }
         Command::Features(FeaturesCommand::Seismicity {
             catalog,

@@ -1,6 +1,8 @@
 //! Synthetic scenarios with known truth, written in the same formats as real data.
 //!
 //! - [`etas`]: the ETAS catalog simulator (background bands, Omori-Utsu cascades, GR magnitudes).
+//! - [`incompleteness`]: which events a network detects; short-term incompleteness after large
+//!   events (Helmstetter et al. 2006), applied to a simulated catalog with its truth kept.
 //! - [`gnss`]: the synthetic GNSS network (velocity field, seasonal terms, flicker-like noise,
 //!   gaps, co- and postseismic offsets, planted precursors), written as NGL `.tenv3` files.
 //! - [`scenario`]: named scenarios (`japan`, `sichuan`, and `null`, which is `japan` without the
@@ -20,7 +22,10 @@
 
 pub mod etas;
 pub mod gnss;
+pub mod incompleteness;
 pub mod scenario;
 
+pub use etas::Simulation;
 pub use gnss::{GnssReport, simulate_network, write_network};
-pub use scenario::{Scenario, simulate_catalog, simulate_catalog_limited};
+pub use incompleteness::Incompleteness;
+pub use scenario::{Scenario, simulate_catalog, simulate_catalog_limited, simulate_scenario};

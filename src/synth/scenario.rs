@@ -18,6 +18,7 @@
 //! [etas]
 //! m_min = 3.0
 //! # ... see synth::etas::EtasParams
+//! incompleteness = "helmstetter"   # optional; default "none" (see synth::incompleteness)
 //!
 //! [[etas.bands]]
 //! name = "japan-kuril-izu"
@@ -42,7 +43,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, Region};
 use crate::period::Period;
-use crate::synth::etas::{self, EtasParams, SimReport, ValidEtasParams};
+use crate::synth::etas::{self, EtasParams, SimReport, Simulation, ValidEtasParams};
 use crate::synth::gnss::{GnssParams, ValidGnssParams};
 use crate::{Error, Result};
 
@@ -195,9 +196,27 @@ impl Scenario {
     }
 }
 
-/// Simulates the scenario's ETAS catalog over `period`, inside its region, with its seed.
+/// Simulates the scenario's ETAS catalog over `period`, inside its region, with its seed: the
+/// events its network detects (all of them unless `etas.incompleteness` is set).
 pub fn simulate_catalog(scenario: &Scenario, period: &Period) -> Result<(Catalog, SimReport)> {
     etas::simulate(&scenario.etas, &scenario.region, period, scenario.seed)
+}
+
+/// The scenario's simulation with its truth kept (see [`etas::simulate_with_truth`]): the true
+/// catalog, which events its network detected, and the report, refusing a scenario expected to
+/// draw more than `max_events` events.
+pub fn simulate_scenario(
+    scenario: &Scenario,
+    period: &Period,
+    max_events: usize,
+) -> Result<Simulation> {
+    etas::simulate_with_truth(
+        &scenario.etas,
+        &scenario.region,
+        period,
+        scenario.seed,
+        max_events,
+    )
 }
 
 /// [`simulate_catalog`] refusing a scenario expected to draw more than `max_events` events (see
@@ -218,7 +237,7 @@ pub fn simulate_catalog_limited(
 
 impl Scenario {
     /// A SHA-256 (hex) of everything the scenario's catalog over `period` depends on: the ETAS
-    /// parameters as resolved, the region, the seed and the period. Neither the scenario's name
+    /// parameters as resolved (the incompleteness model among them, when set), the region, the seed and the period. Neither the scenario's name
     /// nor its file path enters, so an edited file gets a new key and two scenarios with the
     /// same catalog settings (`japan` and `null`) share one.
     pub fn catalog_key(&self, period: &Period) -> Result<String> {
@@ -243,6 +262,7 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synth::Incompleteness;
 
     #[test]
     fn built_in_scenarios_load_with_their_regions() {
@@ -364,6 +384,44 @@ mod tests {
         assert_ne!(key, reseeded.catalog_key(&period).unwrap());
         let longer = Period::parse("2020-01-01", "2021-01-02").unwrap();
         assert_ne!(key, japan.catalog_key(&longer).unwrap());
+    }
+
+    #[test]
+    fn catalog_key_includes_the_incompleteness_model() {
+        let period = Period::parse("2020-01-01", "2021-01-01").unwrap();
+        let japan = Scenario::builtin("japan").unwrap();
+        assert_eq!(japan.etas.params().incompleteness, Incompleteness::None);
+        // Unset, the model is left out of the hashed parameters, so existing cache keys stand.
+        let etas = serde_json::to_string(japan.etas.params()).unwrap();
+        assert!(!etas.contains("incompleteness"), "{etas}");
+        let text = japan_text().replacen(
+            "burn_in_days = 3650.0\n",
+            "burn_in_days = 3650.0\nincompleteness = \"helmstetter\"\n",
+            1,
+        );
+        let thinned = ScenarioFile::from_toml(&text, Path::new("x.toml"))
+            .and_then(ScenarioFile::check)
+            .unwrap();
+        assert_eq!(
+            thinned.etas.params().incompleteness,
+            Incompleteness::Helmstetter
+        );
+        assert_ne!(
+            japan.catalog_key(&period).unwrap(),
+            thinned.catalog_key(&period).unwrap()
+        );
+        let text = japan_text().replacen(
+            "burn_in_days = 3650.0\n",
+            "burn_in_days = 3650.0\nincompleteness = \"none\"\n",
+            1,
+        );
+        let explicit = ScenarioFile::from_toml(&text, Path::new("x.toml"))
+            .and_then(ScenarioFile::check)
+            .unwrap();
+        assert_eq!(
+            japan.catalog_key(&period).unwrap(),
+            explicit.catalog_key(&period).unwrap()
+        );
     }
 
     #[test]

@@ -595,3 +595,60 @@ fn etas_mu_1e9_is_refused_with_the_expected_number_of_events() {
     assert!(estimate >= 4.016e12, "{estimate}");
     assert!(!dir.path().join("out").exists());
 }
+
+// Issue 13, item 9: `synth catalog --incompleteness helmstetter` writes the detected catalog and
+// keeps the truth beside it.
+#[test]
+fn synth_catalog_with_short_term_incompleteness_keeps_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quakelab(
+        &[
+            "synth",
+            "catalog",
+            "--scenario",
+            "japan",
+            "--years",
+            "2011:2012",
+            "--incompleteness",
+            "helmstetter",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(dir.path().join("out").join(name))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    let (detected, truth) = (rows("catalog.csv"), rows("catalog_true.csv"));
+    let hidden = truth.len() - detected.len();
+    assert!(hidden > 0);
+    assert!(
+        stdout(&out).contains(&format!(
+            "({} detected events) and out/catalog_true.csv (all {} events; {hidden} hidden",
+            detected.len(),
+            truth.len()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let truth_set: std::collections::HashSet<&String> = truth.iter().collect();
+    assert!(detected.iter().all(|row| truth_set.contains(row)));
+    // The imposed M9 alone sets the threshold 9 − 4.5 − 0.75 log10(t in days) (t floored at a
+    // minute) for 100 days: the truth has events below it, the detected catalog none.
+    let mainshock: jiff::Timestamp = "2011-03-11T05:46:24Z".parse().unwrap();
+    let below_m9_threshold = |row: &String| {
+        let fields: Vec<&str> = row.split(',').collect();
+        let time: jiff::Timestamp = fields[0].parse().unwrap();
+        let magnitude: f64 = fields[4].parse().unwrap();
+        let days = (time.as_millisecond() - mainshock.as_millisecond()) as f64 / 86_400_000.0;
+        days > 0.0 && days < 100.0 && magnitude < 4.5 - 0.75 * days.max(1.0 / 1440.0).log10() - 1e-9
+    };
+    assert!(truth.iter().any(below_m9_threshold));
+    assert!(!detected.iter().any(below_m9_threshold));
+}
