@@ -33,7 +33,7 @@ use crate::device::Device;
 use crate::encode::pca::PcaSummary;
 use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
 use crate::eval::{
-    BootstrapSettings, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
+    LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
 use crate::experiment::config::{Control, ResolvedExperiment};
@@ -170,14 +170,13 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
     let evaluation = &experiment.evaluation();
     let levels = &evaluation.quantiles;
     let reference_names = reference_names(experiment.decoders());
-    let mut block = block_length(&finite)?;
+    let block = block_length(&finite)?;
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     let mut transforms = Vec::new();
     let mut split_sheets = Vec::new();
     let mut gnss_checks = Vec::new();
     let mut flags: Vec<String> = table.meta().alignment.flags().to_vec();
-    let mut min_test = usize::MAX;
     let mut dm_lag = 0;
     for (step, kind) in experiment.split().splits.iter().enumerate() {
         let test_start = kind.test_start_day(table.days())?;
@@ -209,16 +208,18 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         }
         info!(split = %description, embargo = %embargo.describe(), "evaluating");
         let labels = split_labels(&table, &series, &split, params, &reference_names)?;
-        min_test = min_test.min(split.test().len());
-        let capped = block.min((split.test().len() / 2).max(1));
-        block = capped;
-        let boot = BootstrapSettings {
-            resamples: evaluation.bootstrap_resamples,
-            block_length: capped,
-            level: evaluation.confidence_level,
-            seed: rng::derive_seed(experiment.seed(), &format!("eval.bootstrap.{description}")),
-        };
-        let lag = newey_west_lag(split.test().len()).max(capped.saturating_sub(1));
+        // Intervals need at least two blocks of test rows; fewer independent stretches than
+        // that leave them undefined (said in the sheet), never narrowed.
+        let n_test = split.test().len();
+        let boot = (2 * block <= n_test).then(|| {
+            evaluation.bootstrap_settings(
+                block,
+                rng::derive_seed(experiment.seed(), &format!("eval.bootstrap.{description}")),
+            )
+        });
+        let lag = newey_west_lag(n_test)
+            .max(block.saturating_sub(1))
+            .min(n_test.saturating_sub(1) / 2);
         dm_lag = dm_lag.max(lag);
         let (sets, pca) = feature_sets(
             experiment,
@@ -293,7 +294,9 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     )?);
                 }
                 let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.mean());
-                row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
+                if let Some(boot) = &boot {
+                    row.set_intervals(&bootstrap_metrics(&truth, &predicted, boot)?);
+                }
                 errors.insert(
                     (set.name.clone(), first.name.clone()),
                     squared_errors(&truth, &predicted),
@@ -324,7 +327,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                 &description,
             )?);
         }
-        split_sheets.push(split_sheet(
+        let mut sheet = split_sheet(
             period,
             &split,
             &embargo,
@@ -332,7 +335,15 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
             horizon,
             &labels.series,
             test_start,
-        ));
+        );
+        if boot.is_none() {
+            sheet.interval_note = Some(format!(
+                "no bootstrap intervals: {n_test} test rows hold fewer than two blocks of {block} \
+                 rows (the label's N_eff over the period is {:.1})",
+                dependence.effective_sample_size
+            ));
+        }
+        split_sheets.push(sheet);
     }
     let sheet = EvaluationSheet {
         timing: experiment.timing().name().to_string(),
@@ -598,6 +609,7 @@ fn split_sheet(
         n_purged: s.n_purged,
         train_days: (date(s.train_days.0), date(s.train_days.1)),
         test_days: (date(s.test_days.0), date(s.test_days.1)),
+        interval_note: None,
     }
 }
 

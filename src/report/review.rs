@@ -90,8 +90,8 @@ pub struct LabelSheet {
 pub struct UncertaintySheet {
     /// Moving-block bootstrap resamples.
     pub bootstrap_resamples: usize,
-    /// The block length in rows: the label's integrated autocorrelation time, rounded up
-    /// (at most half the smallest test set).
+    /// The block length in rows: `⌈5·τ⌉` with τ the label's integrated autocorrelation time
+    /// ([`crate::eval::block_length`]).
     pub block_length: usize,
     /// The confidence level of the intervals.
     pub confidence_level: f64,
@@ -130,6 +130,9 @@ pub struct SplitSheet {
     pub train_days: (String, String),
     /// First and last test day.
     pub test_days: (String, String),
+    /// Why the split has no bootstrap intervals, when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_note: Option<String>,
 }
 
 /// Whether GNSS features alone beat the day-number control on the same test rows.
@@ -420,7 +423,7 @@ pub fn render_report(experiment: &str, sheet: &EvaluationSheet, results: &[Resul
     let u = &sheet.uncertainty;
     let _ = writeln!(
         out,
-        "- uncertainty: moving-block bootstrap, {} resamples, blocks of {} rows (the label's \
+        "- uncertainty: moving-block bootstrap, {} resamples, blocks of {} rows (5 × the label's \
          integrated autocorrelation time), {}% percentile intervals; Diebold–Mariano tests on \
          squared errors with a HAC variance (Bartlett, lag {}) against the best baseline of the \
          same test rows; stochastic decoders fitted with {} seeds",
@@ -444,6 +447,9 @@ pub fn render_report(experiment: &str, sheet: &EvaluationSheet, results: &[Resul
     for split in &sheet.splits {
         let _ = writeln!(out, "\n## {}\n", split.description);
         let _ = writeln!(out, "{}\n", split_setup(split));
+        if let Some(note) = &split.interval_note {
+            let _ = writeln!(out, "{note}.\n");
+        }
         let rows: Vec<&ResultRow> = results
             .iter()
             .filter(|r| r.split_description == split.description)
@@ -526,6 +532,7 @@ mod tests {
                 n_purged: 2,
                 train_days: ("2009-01-01".into(), "2009-01-10".into()),
                 test_days: ("2009-01-13".into(), "2009-01-17".into()),
+                interval_note: None,
             }],
             gnss_checks: Vec::new(),
             flags: Vec::new(),
