@@ -199,13 +199,16 @@ mod tests {
     fn events_below_the_threshold_of_an_earlier_large_event_are_hidden() {
         // Mc 3; an M8 at minute 0. Thresholds of the M8 at later times t (days):
         //   t = 0.01 d (14.4 min): 3.5 + 1.5 = 5.0;  t = 1 d: 3.5;  t = 10 d: 2.75 < 3, so Mc 3.
+        // At 14.4 min an M4.9 is hidden and an M5.0 detected (the M4.9 beside it, one-minute
+        // value 4.9 − 2.13 = 2.77, is below Mc); at 1 day an M3.4 is hidden; at 10 days, past the
+        // M8's reach of 4.64 days, an M3.0 is detected and an M2.9, below Mc, is not.
         let catalog = Catalog::from_events(vec![
             event(0.0, 8.0),
-            event(14.4, 4.9),          // 4.9 < 5.0: hidden
-            event(14.4, 5.0), // 5.0 >= 5.0: detected (the M4.9 beside it, m_c 2.77, is below)
-            event(1440.0, 3.4), // 3.4 < 3.5: hidden
-            event(1440.0 * 10.0, 3.0), // past the M8's reach of 4.64 days: detected
-            event(1440.0 * 10.0, 2.9), // below Mc: hidden
+            event(14.4, 4.9),
+            event(14.4, 5.0),
+            event(1440.0, 3.4),
+            event(1440.0 * 10.0, 3.0),
+            event(1440.0 * 10.0, 2.9),
         ]);
         assert_eq!(
             Incompleteness::Helmstetter.detected(&catalog, 3.0),
