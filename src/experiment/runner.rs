@@ -48,7 +48,8 @@ use crate::report::results::{PredictionRow, ResultRow, read_results, write_resul
 use crate::report::table::{Cell, Table, number};
 use crate::rng;
 use crate::seismicity::bvalue::{WindowKind, WindowRow, sliding_b_values};
-use crate::seismicity::kde::{KdeLabels, kde_labels};
+use crate::seismicity::kde::KdeLabels;
+use crate::seismicity::labels::{LabelScaler, label_series};
 use crate::synth::simulate_network;
 use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
 use crate::{Error, Result};
@@ -172,7 +173,7 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
         ),
         (
             "label_bandwidth".into(),
-            format!("{:?}", experiment.labels().kde.bandwidth),
+            format!("{:?}", experiment.labels().params.kde.bandwidth),
         ),
         (
             "decoders".into(),
@@ -218,7 +219,14 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let selection = catalog.select(period, s.selection_mc)?;
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
     let labelled = catalog.select(period, experiment.labels().mc)?;
-    let labels = kde_labels(labelled.times(), period.n_days(), &experiment.labels().kde)?;
+    let params = &experiment.labels().params;
+    let series = label_series(labelled.times(), labelled.times(), period.n_days(), params)?;
+    let scaler = LabelScaler::fit(&series.values, params.kde.scale, series.n_fit_events)?;
+    let labels = KdeLabels {
+        values: scaler.transform(&series.values),
+        bandwidth_days: series.bandwidth_days.unwrap_or(f64::NAN),
+        n_events: series.n_fit_events,
+    };
     info!(
         events = labelled.len(),
         bandwidth_days = labels.bandwidth_days,
