@@ -34,6 +34,7 @@ use crate::period::{MAX_DAYS, Period, parse_date};
 use crate::report::figure;
 use crate::report::gnss as gnss_report;
 use crate::report::paper;
+use crate::report::precursor::{AroundEventsSettings, around_events};
 use crate::report::results::{comparison_table, render_run};
 use crate::report::study as study_report;
 use crate::report::table::Table;
@@ -42,6 +43,7 @@ use crate::seismicity::bvalue::{
     sliding_b_values,
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
+use crate::seismicity::labels::BoundaryCorrection;
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{
@@ -402,6 +404,46 @@ enum LabelsCommand {
         #[arg(long, value_enum, default_value_t = LabelScale::None)]
         scale: LabelScale,
         /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The paper's Fig. 12, tested: the labels of every kind (kde_centred, kde_causal,
+    /// counts_ahead) around each large event, and whether any causal label rises before it.
+    ///
+    /// Every label is fitted on the whole period. Writes DIR/around_events.csv (one row per
+    /// event, kind and day offset; the label and the label divided by its mean over days
+    /// -365..-180) and DIR/around_events.png, and prints per event and kind the mean over the 90
+    /// days before the event (only label days known before the event day) against that baseline.
+    ///
+    /// Example: quakelab labels around-events --catalog synthetic:japan --start 2009-01-01
+    /// --end 2024-01-01 --mc 3.0 --min-magnitude 7 --out results/around_events
+    AroundEvents {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// Completeness magnitude: events with M >= MC are labelled.
+        #[arg(long, default_value_t = 3.0)]
+        mc: f64,
+        /// Events with M >= this are the large events.
+        #[arg(long, default_value_t = 7.0)]
+        min_magnitude: f64,
+        /// Days drawn before each event.
+        #[arg(long, default_value_t = 730)]
+        days_before: usize,
+        /// Days drawn after each event.
+        #[arg(long, default_value_t = 365)]
+        days_after: usize,
+        /// Kernel bandwidth of the KDE kinds: scott, silverman, or a number of days.
+        #[arg(long, default_value = "scott", value_parser = parse_bandwidth)]
+        bandwidth: Bandwidth,
+        /// Edge correction of the KDE kinds.
+        #[arg(long, value_enum, default_value_t = BoundaryCorrection::Renormalise)]
+        boundary: BoundaryCorrection,
+        /// H of counts_ahead: the label of day d counts the events of days d..d+H-1.
+        #[arg(long, default_value_t = 7)]
+        horizon_days: usize,
+        /// Output directory.
         #[arg(long)]
         out: PathBuf,
     },
@@ -766,6 +808,45 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 selection.len(),
                 labels.bandwidth_days
             );
+        }
+        Command::Labels(LabelsCommand::AroundEvents {
+            catalog,
+            period,
+            mc,
+            min_magnitude,
+            days_before,
+            days_after,
+            bandwidth,
+            boundary,
+            horizon_days,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            figure::check_image_path(&out.join("around_events.png"))?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, mc)?;
+            let settings = AroundEventsSettings {
+                min_magnitude,
+                days_before,
+                days_after,
+                kde: KdeParams::new(bandwidth, LabelScale::None),
+                boundary,
+                count_window_days: horizon_days,
+            };
+            let study = around_events(&selection, period.n_days(), &settings)
+                .with_context(|| catalog.selection_counts(&period, mc).to_string())?;
+            study.write(&period, &out)?;
+            println!(
+                "wrote {} and {} ({} events of M >= {min_magnitude} among {} events of M >= {mc})",
+                out.join("around_events.csv").display(),
+                out.join("around_events.png").display(),
+                study.events.len(),
+                selection.len()
+            );
+            print!("{}", study.rise_table(&period).to_markdown());
+            for sentence in study.verdicts() {
+                println!("{sentence}");
+            }
         }
         Command::Synth(SynthCommand::Gnss {
             scenario,

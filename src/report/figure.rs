@@ -1001,6 +1001,101 @@ fn draw_metric_vs_axis<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
+/// One panel of [`line_panels`]: a title and named lines of `(x, y)` points (a non-finite y
+/// breaks its line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePanel {
+    /// The panel's title.
+    pub title: String,
+    /// Named lines.
+    pub lines: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Panels stacked vertically, each with its lines on a logarithmic y axis (values below the
+/// smallest positive one drawn at that floor) and a dashed vertical line at x = 0.
+pub fn line_panels(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    panels: &[LinePanel],
+) -> Result<()> {
+    let height = 60 + 320 * panels.len().max(1) as u32;
+    render!(path, (1200, height), |root| draw_line_panels(
+        &root, title, x_label, y_label, panels
+    ))
+}
+
+fn draw_line_panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    panels: &[LinePanel],
+) -> DrawResult {
+    let body = root.titled(title, (FONT, 22)).map_err(|e| e.to_string())?;
+    let areas = body.split_evenly((panels.len().max(1), 1));
+    for (area, panel) in areas.iter().zip(panels) {
+        let points = || panel.lines.iter().flat_map(|(_, p)| p.iter().copied());
+        let (x0, x1) = points().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
+            (lo.min(x), hi.max(x))
+        });
+        let (x0, x1) = padded(x0, x1);
+        let positive = points().map(|p| p.1).filter(|y| y.is_finite() && *y > 0.0);
+        let (floor, top) = positive.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+        let (floor, top) = if floor.is_finite() && top > floor {
+            (floor, top * 1.5)
+        } else {
+            (LOG_FLOOR, 1.0)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, (FONT, 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, (floor..top).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style((FONT, 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, floor), (0.0, top)],
+                4,
+                4,
+                GREY.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?;
+        for (k, (name, line)) in panel.lines.iter().enumerate() {
+            let colour = Palette99::pick(k).to_rgba();
+            for run in line.split(|p| !p.1.is_finite()).filter(|r| !r.is_empty()) {
+                chart
+                    .draw_series(LineSeries::new(
+                        run.iter().map(|&(x, y)| (x, y.max(floor))),
+                        colour.stroke_width(1),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 15, y)], colour.stroke_width(2))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    }
+    Ok(())
+}
+
 /// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {

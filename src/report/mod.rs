@@ -3,6 +3,7 @@
 pub mod figure;
 pub mod gnss;
 pub mod paper;
+pub mod precursor;
 pub mod results;
 pub mod review;
 pub mod study;

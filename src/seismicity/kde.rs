@@ -170,31 +170,82 @@ pub fn bandwidth_days(times: &[f64], bandwidth: Bandwidth) -> Result<f64> {
 /// truncation, or a scale that is undefined for the labels (min-max or z-score of constant labels).
 pub fn kde_labels(times: &[f64], n_days: usize, params: &KdeParams) -> Result<KdeLabels> {
     let (h, n) = prepare(times, n_days, params)?;
-    let ks = params.truncation_sigmas;
-    let raw = match taylor_order(h) {
-        Some(order) => binned_labels(times, n_days, h, ks, order),
-        None => per_event_labels(times, n_days, h, ks),
-    };
-    finish(raw, h, n, params.scale)
+    let raw = kernel_day_sums(times, n_days, h, params.truncation_sigmas, KernelSide::Both);
+    finish(per_event_mean(raw, n), h, n, params.scale)
 }
 
 /// Daily labels by the exact O(n·days) sum over every event and day: the reference for the fast
 /// path. Same failures as [`kde_labels`].
 pub fn kde_labels_exact(times: &[f64], n_days: usize, params: &KdeParams) -> Result<KdeLabels> {
     let (h, n) = prepare(times, n_days, params)?;
-    let inv_n = 1.0 / n as f64;
-    let raw: Vec<f64> = (0..n_days)
+    let raw = kernel_day_sums_exact(times, n_days, h, KernelSide::Both);
+    finish(per_event_mean(raw, n), h, n, params.scale)
+}
+
+/// Which events a day's kernel sum takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSide {
+    /// Every event (the centred kernel of eq. 21).
+    Both,
+    /// Only the events of earlier days (`⌊t_i⌋ < d`): the part of a one-sided kernel that
+    /// covers whole days; [`crate::seismicity::labels`] adds each event's own day.
+    Before,
+}
+
+/// The unnormalised day sums `S_d = Σ_i [Φ((d + 1 − t_i)/h) − Φ((d − t_i)/h)]` for
+/// `d in 0..n_days` by the fast path (module docs), each event truncated at
+/// `truncation_sigmas·h`. Dividing by a count of events gives eq. 24's labels; `side` limits the
+/// sum to the events of earlier days. The caller checks that the times are finite, `h > 0` and
+/// `truncation_sigmas ≥ 1` ([`check_kernel_inputs`]).
+pub fn kernel_day_sums(
+    times: &[f64],
+    n_days: usize,
+    h: f64,
+    truncation_sigmas: f64,
+    side: KernelSide,
+) -> Vec<f64> {
+    match taylor_order(h) {
+        Some(order) => binned_sums(times, n_days, h, truncation_sigmas, order, side),
+        None => per_event_sums(times, n_days, h, truncation_sigmas, side),
+    }
+}
+
+/// [`kernel_day_sums`] by the exact O(n·days) sum, without truncation: the reference for tests.
+pub fn kernel_day_sums_exact(times: &[f64], n_days: usize, h: f64, side: KernelSide) -> Vec<f64> {
+    (0..n_days)
         .into_par_iter()
         .map(|d| {
             let d = d as f64;
             times
                 .iter()
+                .filter(|&&t| side == KernelSide::Both || t.floor() < d)
                 .map(|&t| cdf_difference((d - t) / h, (d + 1.0 - t) / h))
                 .sum::<f64>()
-                * inv_n
         })
-        .collect();
-    finish(raw, h, n, params.scale)
+        .collect()
+}
+
+/// Checks what [`kernel_day_sums`] assumes: finite times, at least one day and a truncation of at
+/// least one bandwidth (key `seismicity.kde.truncation_sigmas`).
+pub fn check_kernel_inputs(times: &[f64], n_days: usize, truncation_sigmas: f64) -> Result<()> {
+    if let Some(t) = times.iter().find(|t| !t.is_finite()) {
+        return Err(Error::Numerical(format!("event time {t} is not finite")));
+    }
+    crate::ensure_config!(n_days >= 1, "period", "the period has no days");
+    crate::ensure_config!(
+        truncation_sigmas.is_finite() && truncation_sigmas >= 1.0,
+        "seismicity.kde.truncation_sigmas",
+        "must be at least 1, got {}",
+        truncation_sigmas
+    );
+    Ok(())
+}
+
+/// Day sums divided by the number of events `n` (eq. 23's 1/n).
+fn per_event_mean(mut sums: Vec<f64>, n: usize) -> Vec<f64> {
+    let inv_n = 1.0 / n as f64;
+    sums.iter_mut().for_each(|y| *y *= inv_n);
+    sums
 }
 
 /// Rescales raw labels `y_d` fitted on `n_events` events.
@@ -236,16 +287,7 @@ fn prepare(times: &[f64], n_days: usize, params: &KdeParams) -> Result<(f64, usi
             "KDE labels need at least one event".into(),
         ));
     }
-    if let Some(t) = times.iter().find(|t| !t.is_finite()) {
-        return Err(Error::Numerical(format!("event time {t} is not finite")));
-    }
-    crate::ensure_config!(n_days >= 1, "period", "the period has no days");
-    crate::ensure_config!(
-        params.truncation_sigmas.is_finite() && params.truncation_sigmas >= 1.0,
-        "seismicity.kde.truncation_sigmas",
-        "must be at least 1, got {}",
-        params.truncation_sigmas
-    );
+    check_kernel_inputs(times, n_days, params.truncation_sigmas)?;
     Ok((bandwidth_days(times, params.bandwidth)?, times.len()))
 }
 
@@ -258,7 +300,7 @@ fn finish(raw: Vec<f64>, h: f64, n: usize, scale: LabelScale) -> Result<KdeLabel
 }
 
 /// `Φ(b) − Φ(a)` for `a ≤ b`, from the tail both ends lie in.
-fn cdf_difference(a: f64, b: f64) -> f64 {
+pub(crate) fn cdf_difference(a: f64, b: f64) -> f64 {
     let r = std::f64::consts::FRAC_1_SQRT_2;
     if a >= 0.0 {
         // Upper tail: Q(a) − Q(b).
@@ -288,9 +330,15 @@ fn taylor_order(h: f64) -> Option<usize> {
 }
 
 /// The day-binned Taylor convolution (module docs, step 2).
-fn binned_labels(times: &[f64], n_days: usize, h: f64, ks: f64, order: usize) -> Vec<f64> {
+fn binned_sums(
+    times: &[f64],
+    n_days: usize,
+    h: f64,
+    ks: f64,
+    order: usize,
+    side: KernelSide,
+) -> Vec<f64> {
     let terms = order + 1;
-    let inv_n = 1.0 / times.len() as f64;
     // Events farther than the truncation from every day of the period add nothing; leaving them
     // out keeps the day bins to the period plus the kernel reach.
     let reach = ks * h + 2.0;
@@ -338,7 +386,11 @@ fn binned_labels(times: &[f64], n_days: usize, h: f64, ks: f64, order: usize) ->
     labels.par_iter_mut().enumerate().for_each(|(d, y)| {
         let d = d as i64;
         let lo = (d - max_lag as i64).max(first);
-        let hi = (d + max_lag as i64).min(last);
+        let nearest = match side {
+            KernelSide::Both => d + max_lag as i64,
+            KernelSide::Before => d - 1,
+        };
+        let hi = nearest.min(last);
         if lo > hi {
             return;
         }
@@ -348,7 +400,7 @@ fn binned_labels(times: &[f64], n_days: usize, h: f64, ks: f64, order: usize) ->
         *y = dot(
             &moments[j0 * terms..(j0 + len) * terms],
             &kernel[m0 * terms..(m0 + len) * terms],
-        ) * inv_n;
+        );
     });
     labels
 }
@@ -402,11 +454,15 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Per-event sums over the days within the truncation (module docs, step 3).
-fn per_event_labels(times: &[f64], n_days: usize, h: f64, ks: f64) -> Vec<f64> {
+fn per_event_sums(times: &[f64], n_days: usize, h: f64, ks: f64, side: KernelSide) -> Vec<f64> {
     let mut labels = vec![0.0; n_days];
     let last = n_days as f64 - 1.0;
     for &t in times {
-        let lo = (t - ks * h).floor().max(0.0);
+        let first = match side {
+            KernelSide::Both => (t - ks * h).floor(),
+            KernelSide::Before => t.floor() + 1.0,
+        };
+        let lo = first.max(0.0);
         let hi = (t + ks * h).floor().min(last);
         if lo > hi {
             continue;
@@ -417,8 +473,6 @@ fn per_event_labels(times: &[f64], n_days: usize, h: f64, ks: f64) -> Vec<f64> {
             d += 1.0;
         }
     }
-    let inv_n = 1.0 / times.len() as f64;
-    labels.iter_mut().for_each(|y| *y *= inv_n);
     labels
 }
 

@@ -1,10 +1,11 @@
 //! Catalog statistics: completeness magnitude, Gutenberg-Richter b and a values in sliding
-//! windows, kernel-density activity labels, daily counts, stationarity tests and the
+//! windows, kernel-density activity labels and the label series of every kind, daily counts, stationarity tests and the
 //! window-size study. Everything here returns data; [`crate::report`] renders it.
 
 pub mod bvalue;
 pub mod counts;
 pub mod kde;
+pub mod labels;
 pub mod mc;
 pub mod stationarity;
 pub mod window_study;

@@ -435,7 +435,7 @@ fn a_sweep_expands_the_cartesian_product_in_loop_order() {
     for (run, (window, bandwidth)) in plan.runs.iter().zip(expected) {
         assert_eq!(window_days(&run.experiment), window, "run {}", run.index);
         assert_eq!(
-            run.experiment.labels().kde.bandwidth,
+            run.experiment.labels().params.kde.bandwidth,
             bandwidth,
             "run {}",
             run.index
@@ -562,7 +562,7 @@ fn the_paper_experiment_loads_and_resolves() {
     assert_eq!(paper.period().n_days(), 15 * 365 + 3);
     assert_eq!(window_days(&paper), 128);
     assert_eq!(paper.seismicity().params.params().min_events, 50);
-    assert_eq!(paper.labels().kde.bandwidth, Bandwidth::Scott);
+    assert_eq!(paper.labels().params.kde.bandwidth, Bandwidth::Scott);
     assert_eq!((paper.grid().rows(), paper.grid().cols()), (50, 50));
     let kinds: Vec<&str> = paper.decoders().iter().map(|d| d.kind()).collect();
     assert_eq!(

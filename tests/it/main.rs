@@ -9,6 +9,7 @@ mod experiment;
 mod gnss_gridding;
 mod gnss_io;
 mod gnss_synth;
+mod labels;
 mod properties;
 mod real_data;
 mod seismicity;

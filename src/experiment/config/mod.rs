@@ -70,7 +70,8 @@ use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
 use crate::period::Period;
 use crate::seismicity::bvalue::{BValueParams, McChoice, ValidBValueParams, WindowSpec};
-use crate::seismicity::kde::{Bandwidth, KdeParams};
+use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
+use crate::seismicity::labels::{LabelKind, LabelParams};
 use crate::synth::Scenario;
 use crate::{Error, Result, ensure_config};
 
@@ -548,8 +549,8 @@ pub struct SeismicitySettings {
 /// The label settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LabelSettings {
-    /// Bandwidth and scale.
-    pub kde: KdeParams,
+    /// Kind, bandwidth, scale, boundary correction and count window.
+    pub params: LabelParams,
     /// The magnitude cut of the labelled events.
     pub mc: f64,
 }
@@ -1152,10 +1153,21 @@ fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
         "must be finite, got {}",
         l.mc
     );
-    Ok(LabelSettings {
+    ensure_config!(
+        !(l.kind == LabelKind::CountsAhead && scale == LabelScale::EventsPerDay),
+        "labels.scale",
+        "`events_per_day` turns a KDE density into events per day; counts_ahead labels are \
+         already event counts (use none, minmax or zscore)"
+    );
+    let params = LabelParams {
+        kind: l.kind,
         kde: KdeParams::new(bandwidth, scale),
-        mc: l.mc,
-    })
+        boundary: l.boundary,
+        window_days: l.horizon_days,
+        transform: l.transform,
+    };
+    params.check()?;
+    Ok(LabelSettings { params, mc: l.mc })
 }
 
 /// The decoders and their group files, and the settings the per-decoder overrides set: groups

@@ -14,6 +14,7 @@ use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
 use crate::seismicity::bvalue::BEstimator;
 use crate::seismicity::kde::LabelScale;
+use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
 /// settings over synthetic Japan), so a file only states what it changes.
@@ -34,7 +35,7 @@ pub struct ExperimentFile {
     pub data: DataSection,
     /// The seismicity and GNSS features.
     pub features: FeaturesSection,
-    /// The KDE labels.
+    /// The labels.
     pub labels: LabelsSection,
     /// The daily table.
     pub dataset: DatasetSection,
@@ -283,23 +284,36 @@ pub enum SpacingName {
     Longitude,
 }
 
-/// `[labels]` (paper §1.3).
+/// `[labels]` (paper §1.3; the kinds of [`crate::seismicity::labels`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelsSection {
-    /// `scott`, `silverman` or a number of days.
+    /// `kde_centred` (the paper's, looks ahead), `kde_causal` (the default: a true forecast) or
+    /// `counts_ahead`.
+    pub kind: LabelKind,
+    /// `scott`, `silverman` or a number of days (KDE kinds).
     pub bandwidth: BandwidthSetting,
-    /// `none`, `minmax`, `zscore` or `events_per_day`.
+    /// `none`, `minmax`, `zscore` or `events_per_day` (the last for KDE kinds only).
     pub scale: LabelScale,
-    /// The magnitude cut of the events the density is fitted on.
+    /// The edge correction of the KDE kinds: `none`, `renormalise` (default) or `reflect`.
+    pub boundary: BoundaryCorrection,
+    /// H of `counts_ahead`: the days counted from the label's day on (default 7).
+    pub horizon_days: usize,
+    /// `count` (default) or `log1p`, for `counts_ahead` only.
+    pub transform: CountTransform,
+    /// The magnitude cut of the labelled events.
     pub mc: f64,
 }
 
 impl Default for LabelsSection {
     fn default() -> Self {
         LabelsSection {
+            kind: LabelKind::KdeCausal,
             bandwidth: BandwidthSetting::Scott,
             scale: LabelScale::None,
+            boundary: BoundaryCorrection::Renormalise,
+            horizon_days: 7,
+            transform: CountTransform::Count,
             mc: 3.0,
         }
     }
