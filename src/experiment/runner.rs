@@ -24,7 +24,7 @@ use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
 };
 use crate::decode::{
-    DecoderConfig, FitContext, PERSISTENCE_COLUMN, Prediction, PredictiveDistribution,
+    DecoderConfig, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction, PredictiveDistribution,
     QuantileLevels, decoder_input,
 };
 use crate::device::Device;
@@ -306,8 +306,10 @@ struct FeatureSet {
     x: Mat<f64>,
     /// The target of each row (NaN where a control has none; such rows are left out).
     labels: Vec<f64>,
-    /// The value of the target series known at each row's feature day t: the reference
-    /// column [`PERSISTENCE_COLUMN`], offered to every decoder and read by those that ask.
+    /// The value of the target series at each row's feature day t: the reference columns
+    /// [`ORACLE_COLUMN`] and [`KNOWN_LABEL_COLUMN`] (the same values under both names until
+    /// the known label is built from the label's support), offered to every decoder and read
+    /// by those that ask.
     label_now: Vec<f64>,
 }
 
@@ -362,7 +364,7 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         _ => None,
     };
     let levels = &experiment.evaluation().quantiles;
-    let reference_names = vec![PERSISTENCE_COLUMN.to_string()];
+    let reference_names = vec![ORACLE_COLUMN.to_string(), KNOWN_LABEL_COLUMN.to_string()];
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     let mut transforms = Vec::new();
@@ -381,7 +383,7 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         }
         for set in &sets {
             let feature_names: Vec<String> = (0..set.x.ncols()).map(|j| format!("x{j}")).collect();
-            let references = Mat::from_fn(set.label_now.len(), 1, |i, _| set.label_now[i]);
+            let references = Mat::from_fn(set.label_now.len(), 2, |i, _| set.label_now[i]);
             for decoder in experiment.decoders() {
                 let (names, x) = decoder_input(
                     decoder.settings(),
