@@ -364,10 +364,7 @@ mod tests {
             x.as_ref(),
             test.as_ref(),
         );
-        assert_eq!(
-            oracle,
-            ("oracle_persistence".into(), vec![0.25, -1.5, 8.0])
-        );
+        assert_eq!(oracle, ("oracle_persistence".into(), vec![0.25, -1.5, 8.0]));
         let average = predictions(
             &MovingAverageSettings { window_days: 2 },
             &OFFERED,
@@ -402,7 +399,10 @@ mod tests {
     #[test]
     fn baselines_and_the_diagnostic_have_their_roles() {
         assert_eq!(PersistenceSettings::default().role(), DecoderRole::Baseline);
-        assert_eq!(MovingAverageSettings::default().role(), DecoderRole::Baseline);
+        assert_eq!(
+            MovingAverageSettings::default().role(),
+            DecoderRole::Baseline
+        );
         assert_eq!(ClimatologySettings {}.role(), DecoderRole::Baseline);
         assert_eq!(
             OraclePersistenceSettings::default().role(),

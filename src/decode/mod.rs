@@ -790,8 +790,12 @@ mod tests {
                 "decoder.max_features",
             ),
             ("persistence", "decoder.column=", "decoder.column"),
-            ("oracle_persistence", "decoder.column= ", "decoder.column"),
-            ("moving_average", "decoder.window_days=0", "decoder.window_days"),
+            ("oracle_persistence", "decoder.column=", "decoder.column"),
+            (
+                "moving_average",
+                "decoder.window_days=0",
+                "decoder.window_days",
+            ),
         ];
         for (kind, assignment, key) in cases {
             let mut config = DecoderConfig::from_kind(kind).unwrap();

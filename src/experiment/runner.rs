@@ -24,8 +24,8 @@ use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, Support, TableInputs,
 };
 use crate::decode::{
-    DecoderConfig, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction, PredictiveDistribution,
-    QuantileLevels, decoder_input,
+    DecoderConfig, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction,
+    PredictiveDistribution, QuantileLevels, decoder_input,
 };
 use crate::device::Device;
 use crate::encode::pca::PcaSummary;

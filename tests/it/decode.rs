@@ -589,8 +589,9 @@ fn decode_out_equal_to_the_training_file_is_refused() {
     assert_eq!(std::fs::read_to_string(&test).unwrap(), "a\n5\n");
 }
 
-/// A one-year experiment on seismicity features alone, with persistence and a small forest
-/// asked for three quantile levels, recorded under `results`.
+/// A one-year experiment on seismicity features alone (no controls, so every forest row is of
+/// that one feature set), with persistence and a small forest asked for three quantile levels,
+/// recorded under `results`.
 fn quantile_experiment(dir: &Path, seed: u64) -> quakelab::experiment::ResolvedExperiment {
     let results = dir.join("results");
     let text = format!(
@@ -613,6 +614,7 @@ kind = "none"
 kinds = ["chronological"]
 [ablations]
 modalities = ["seismicity"]
+controls = []
 [evaluation]
 quantiles = [0.1, 0.5, 0.9]
 [tracking]
