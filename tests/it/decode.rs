@@ -749,3 +749,29 @@ fn quantile_levels_out_of_range_or_order_name_their_key() {
         }
     }
 }
+
+#[test]
+fn every_decoder_has_a_group_file_of_its_kind() {
+    let groups = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/decoder");
+    for &kind in DecoderConfig::KINDS {
+        let path = groups.join(format!("{kind}.toml"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let config: DecoderConfig = toml::from_str(&text).unwrap();
+        assert_eq!(config.kind(), kind);
+        config.check().unwrap();
+    }
+    // The groups of the new baselines hold their documented defaults.
+    let average: DecoderConfig =
+        toml::from_str(&std::fs::read_to_string(groups.join("moving_average.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        average.settings().reference_columns(),
+        ["label_known_mean_30d"]
+    );
+    let oracle: DecoderConfig =
+        toml::from_str(&std::fs::read_to_string(groups.join("oracle_persistence.toml")).unwrap())
+            .unwrap();
+    assert_eq!(oracle.role(), DecoderRole::Diagnostic);
+    assert_eq!(oracle.settings().reference_columns(), ["label_now"]);
+}
