@@ -143,8 +143,9 @@ enum Command {
     /// Example: quakelab decode --decoder ridge --train train.csv --test test.csv --target y
     /// --set decoder.alpha=0.5 --out preds.csv
     Decode {
-        /// The decoder (persistence, climatology, ridge, random_forest; those behind cargo
-        /// features when compiled in).
+        /// The decoder (persistence, moving_average, climatology, oracle_persistence, ridge,
+        /// random_forest; those behind cargo features when compiled in). The baselines read a
+        /// named column: label_known, label_known_mean_<N>d, label_now, or decoder.column.
         #[arg(long)]
         decoder: String,
         /// Training table (CSV with a header).

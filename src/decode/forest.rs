@@ -129,6 +129,11 @@ impl DecoderSettings for RandomForestSettings {
             fitted: None,
         }))
     }
+
+    /// True unless `seed` pins the forest: only then does the fit ignore the context's seed.
+    fn is_stochastic(&self) -> bool {
+        self.seed.is_none()
+    }
 }
 
 /// Bytes of one smartcore tree node on a 64-bit target: an `f64` output, a `usize` feature

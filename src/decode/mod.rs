@@ -1,5 +1,7 @@
 //! Decoders: everything that maps a feature matrix to a predicted label sits behind
-//! [`Regressor`], baselines included, so the runner treats them all the same.
+//! [`Regressor`], baselines included, so the runner treats them all the same. What a decoder
+//! is for is its [`DecoderRole`]: a model, a baseline models must beat, or a diagnostic that
+//! competes with nothing.
 //!
 //! A decoder is chosen and tuned by a [`DecoderConfig`], the `[decoder]` section of an
 //! experiment file:
@@ -26,12 +28,20 @@
 //!
 //! The matrix a decoder sees holds the feature columns of the table and nothing else, unless
 //! its settings name *reference columns* ([`DecoderSettings::reference_columns`]): named
-//! columns a table offers besides its features, such as `label_now`, the label known at the
-//! forecast time. [`decoder_input`] appends the columns a decoder names, for that decoder only,
-//! after the features. So persistence reads `label_now` by name while ridge or a forest never
-//! sees it: the label known at t would otherwise be a feature no model of the paper had, and
-//! every model's skill against persistence would be measured against itself. The runner calls
-//! the same function for every decoder, with no knowledge of which decoder reads what.
+//! columns a table offers besides its features. The runner offers
+//!
+//! - [`KNOWN_LABEL_COLUMN`] (`label_known`): L(t − last), the last label value actually known at
+//!   the forecast time t (read by persistence);
+//! - [`moving_average_column`]`(N)` (`label_known_mean_<N>d`): the mean of the last N known
+//!   values (read by the moving average);
+//! - [`ORACLE_COLUMN`] (`label_now`): L(t), which a centred label takes partly from events after
+//!   t (read by the oracle persistence, a diagnostic).
+//!
+//! [`decoder_input`] appends the columns a decoder names, for that decoder only, after the
+//! features. So persistence reads `label_known` by name while ridge or a forest never sees it:
+//! the label would otherwise be a feature no model of the paper had, and every model's skill
+//! against persistence would be measured against itself. The runner calls the same function for
+//! every decoder, with no knowledge of which decoder reads what.
 //!
 //! # Adding a decoder
 //!
@@ -63,7 +73,10 @@ mod distribution;
 mod forest;
 mod ridge;
 
-pub use baseline::{ClimatologySettings, PERSISTENCE_COLUMN, PersistenceSettings};
+pub use baseline::{
+    ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
+    OraclePersistenceSettings, PersistenceSettings, moving_average_column,
+};
 pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
@@ -98,6 +111,31 @@ pub trait Regressor: Send + Sync {
     }
 }
 
+/// What a decoder's results are for, which decides where the report puts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoderRole {
+    /// A model learned from the features, compared with the best baseline.
+    Model,
+    /// A reference forecast that uses only what is known at the forecast time (persistence,
+    /// the moving average, climatology): the bar a model must clear.
+    Baseline,
+    /// A forecast that may use what is not known at the forecast time (the oracle
+    /// persistence): it describes the label and competes with nothing.
+    Diagnostic,
+}
+
+impl DecoderRole {
+    /// The role as written in tables and `evaluation.json`: `model`, `baseline`, `diagnostic`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecoderRole::Model => "model",
+            DecoderRole::Baseline => "baseline",
+            DecoderRole::Diagnostic => "diagnostic",
+        }
+    }
+}
+
 /// What every decoder's settings provide: validation, and a fresh model built from them.
 pub trait DecoderSettings {
     /// Refuses invalid settings before any work starts, naming the offending key
@@ -114,6 +152,17 @@ pub trait DecoderSettings {
     /// known at the forecast time); none by default. See the module docs.
     fn reference_columns(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What the decoder's results are for; [`DecoderRole::Model`] by default.
+    fn role(&self) -> DecoderRole {
+        DecoderRole::Model
+    }
+
+    /// Whether the fit depends on its seed (then the runner repeats it over the experiment's
+    /// seeds and reports the spread); false by default.
+    fn is_stochastic(&self) -> bool {
+        false
     }
 }
 
@@ -348,11 +397,16 @@ macro_rules! decoders {
 }
 
 decoders! {
-    /// Predicts the label known at the forecast time: y(t + h) = y(t), read from a named
-    /// reference column.
+    /// Predicts the last label value known at the forecast time: y(t + h) = L(t − last), read
+    /// from a named reference column.
     Persistence("persistence", PersistenceSettings),
+    /// Predicts the mean of the last `window_days` label values known at the forecast time.
+    MovingAverage("moving_average", MovingAverageSettings),
     /// Predicts the training mean of the label.
     Climatology("climatology", ClimatologySettings),
+    /// Predicts L(t), the label of the forecast day: a diagnostic of the label's smoothness,
+    /// never a competitor.
+    OraclePersistence("oracle_persistence", OraclePersistenceSettings),
     /// Ridge regression, closed form, with an unpenalised intercept.
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
@@ -373,6 +427,16 @@ impl DecoderConfig {
     /// Refuses invalid settings, naming the offending key (`decoder.n_trees`, …).
     pub fn check(&self) -> Result<()> {
         self.settings().check()
+    }
+
+    /// What this decoder's results are for ([`DecoderSettings::role`]).
+    pub fn role(&self) -> DecoderRole {
+        self.settings().role()
+    }
+
+    /// Whether this decoder's fit depends on its seed ([`DecoderSettings::is_stochastic`]).
+    pub fn is_stochastic(&self) -> bool {
+        self.settings().is_stochastic()
     }
 
     /// A new, unfitted model for a table with these columns (in matrix column order: the
@@ -563,6 +627,42 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_has_its_role_and_only_the_forest_is_stochastic() {
+        let expected = [
+            ("persistence", DecoderRole::Baseline, false),
+            ("moving_average", DecoderRole::Baseline, false),
+            ("climatology", DecoderRole::Baseline, false),
+            ("oracle_persistence", DecoderRole::Diagnostic, false),
+            ("ridge", DecoderRole::Model, false),
+            ("random_forest", DecoderRole::Model, true),
+        ];
+        let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
+        assert_eq!(DecoderConfig::KINDS, kinds);
+        for (kind, role, stochastic) in expected {
+            let config = DecoderConfig::from_kind(kind).unwrap();
+            assert_eq!(config.role(), role, "{kind}");
+            assert_eq!(config.is_stochastic(), stochastic, "{kind}");
+        }
+        let mut pinned = DecoderConfig::from_kind("random_forest").unwrap();
+        pinned.apply_override("decoder.seed=7").unwrap();
+        assert!(!pinned.is_stochastic(), "a pinned forest ignores the seed");
+        let names = [
+            DecoderRole::Model,
+            DecoderRole::Baseline,
+            DecoderRole::Diagnostic,
+        ]
+        .map(|role| (role.name(), serde_json::to_value(role).unwrap()));
+        assert_eq!(
+            names,
+            [
+                ("model", "model".into()),
+                ("baseline", "baseline".into()),
+                ("diagnostic", "diagnostic".into())
+            ]
+        );
+    }
+
+    #[test]
     fn toml_section_takes_defaults_and_refuses_unknown_keys() {
         #[derive(serde::Deserialize, serde::Serialize)]
         struct File {
@@ -652,6 +752,20 @@ mod tests {
                 column: "2024".into()
             })
         );
+        let mut average = DecoderConfig::from_kind("moving_average").unwrap();
+        assert_eq!(
+            average,
+            DecoderConfig::MovingAverage(MovingAverageSettings { window_days: 30 })
+        );
+        average.apply_override("decoder.window_days=7").unwrap();
+        assert_eq!(
+            average,
+            DecoderConfig::MovingAverage(MovingAverageSettings { window_days: 7 })
+        );
+        assert_eq!(
+            config_key(average.apply_override("decoder.window_days=-1")),
+            "decoder.window_days"
+        );
     }
 
     #[test]
@@ -676,6 +790,12 @@ mod tests {
                 "decoder.max_features",
             ),
             ("persistence", "decoder.column=", "decoder.column"),
+            ("oracle_persistence", "decoder.column=", "decoder.column"),
+            (
+                "moving_average",
+                "decoder.window_days=0",
+                "decoder.window_days",
+            ),
         ];
         for (kind, assignment, key) in cases {
             let mut config = DecoderConfig::from_kind(kind).unwrap();

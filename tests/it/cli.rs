@@ -297,9 +297,10 @@ fn run_tracks_an_experiment_and_a_sweep_resumes() {
     let run = &runs[0];
     let record = std::fs::read_to_string(run.join("run.json")).unwrap();
     assert!(record.contains("\"status\": \"FINISHED\""), "{record}");
-    // 2 splits x (3 modalities + 2 controls) x 3 decoders, plus interpolation on the random split.
+    // 2 splits x (3 modalities + the fusion with shuffled GNSS rows, on by default + 2 controls)
+    // x 3 decoders, plus interpolation on the random split.
     let results = std::fs::read_to_string(run.join("results.csv")).unwrap();
-    assert_eq!(results.lines().count(), 1 + 2 * 5 * 3 + 1);
+    assert_eq!(results.lines().count(), 1 + 2 * 6 * 3 + 1);
     // The shifted labels end 90 days early: those rows drop out of that control only, and its
     // persistence (the shifted series' own value at t) is still scored.
     let mut reader = csv::Reader::from_path(run.join("results.csv")).unwrap();

@@ -8,8 +8,8 @@ use crate::support::{self, read_csv};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
-    DecoderConfig, FitContext, PERSISTENCE_COLUMN, QuantileLevels, Regressor, decode_csv,
-    decoder_input,
+    DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, QuantileLevels,
+    Regressor, decode_csv, decoder_input, moving_average_column,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,14 +43,27 @@ fn mse(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| (p - q).powi(2)).sum::<f64>() / a.len() as f64
 }
 
-/// A table whose label is linear in its three features, plus the reference column
-/// `label_now` (the label known at t) that persistence reads, here the label plus a small
-/// offset.
+/// A table whose label is linear in its three features, plus the reference columns the runner
+/// offers ([`reference_names`]): here the label plus an offset of 0.1 (`label_now`), 0.2
+/// (`label_known`) and 0.3 (`label_known_mean_30d`), so each baseline's error tells which
+/// column it read.
 struct Linear {
     features: Mat<f64>,
-    label_now: Mat<f64>,
+    references: Mat<f64>,
     y: Vec<f64>,
 }
+
+/// The reference columns of [`Linear`], in order.
+fn reference_names() -> Vec<String> {
+    vec![
+        ORACLE_COLUMN.to_string(),
+        KNOWN_LABEL_COLUMN.to_string(),
+        moving_average_column(30),
+    ]
+}
+
+/// The offset from the label of each column of [`reference_names`].
+const REFERENCE_OFFSETS: [f64; 3] = [0.1, 0.2, 0.3];
 
 fn names(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
@@ -62,10 +75,10 @@ fn linear_table(n: usize, seed: u64) -> Linear {
     let y: Vec<f64> = (0..n)
         .map(|i| 1.0 + 2.0 * features[(i, 0)] - 3.0 * features[(i, 1)] + 0.5 * features[(i, 2)])
         .collect();
-    let label_now = Mat::from_fn(n, 1, |i, _| y[i] + 0.1);
+    let references = Mat::from_fn(n, 3, |i, j| y[i] + REFERENCE_OFFSETS[j]);
     Linear {
         features,
-        label_now,
+        references,
         y,
     }
 }
@@ -78,8 +91,8 @@ impl Linear {
             config.settings(),
             &names(&["a", "b", "c"]),
             self.features.as_ref(),
-            &names(&[PERSISTENCE_COLUMN]),
-            self.label_now.as_ref(),
+            &reference_names(),
+            self.references.as_ref(),
         )
         .unwrap()
     }
@@ -92,7 +105,7 @@ fn fitted(config: &DecoderConfig, train: &Linear, ctx: &FitContext<'_>) -> Box<d
     model
 }
 
-/// Each decoder at its defaults, persistence reading `label_now`.
+/// Each decoder at its defaults, the baselines reading their default columns.
 fn every_decoder() -> Vec<DecoderConfig> {
     DecoderConfig::KINDS
         .iter()
@@ -175,8 +188,10 @@ fn conformance_every_learning_decoder_beats_climatology_on_a_linear_target() {
         match kind {
             // Climatology is the reference itself.
             "climatology" => assert!((model_mse - climatology_mse).abs() < 1e-12),
-            // Persistence reads label_now = y + 0.1, so its error is exactly 0.1².
-            "persistence" => assert!((model_mse - 0.01).abs() < 1e-12, "{model_mse}"),
+            // Each baseline reads its column y + offset, so its error is exactly offset².
+            "oracle_persistence" => assert!((model_mse - 0.01).abs() < 1e-12, "{model_mse}"),
+            "persistence" => assert!((model_mse - 0.04).abs() < 1e-12, "{model_mse}"),
+            "moving_average" => assert!((model_mse - 0.09).abs() < 1e-12, "{model_mse}"),
             _ => assert!(
                 model_mse <= climatology_mse,
                 "{kind}: MSE {model_mse} vs climatology {climatology_mse}"
@@ -252,6 +267,43 @@ fn decode_csv_writes_one_prediction_per_test_row() {
     assert_eq!(read_predictions(&out), [7.0, 8.0]);
     // ((1 − 7)² + (2 − 8)²) / 2 = 36.
     assert_eq!(report.test_mse, Some(36.0));
+
+    // The other baselines read their columns by name the same way.
+    let train_ref = write(
+        dir.path(),
+        "train_ref.csv",
+        "label_now,label_known,label_known_mean_2d,y\n1,2,3,4\n5,6,7,8\n",
+    );
+    let test_ref = write(
+        dir.path(),
+        "test_ref.csv",
+        "label_now,label_known,label_known_mean_2d,y\n10,20,30,11\n40,50,60,41\n",
+    );
+    for (kind, overrides, expected, mse) in [
+        // ((11 − 20)² + (41 − 50)²) / 2 = 81.
+        ("persistence", &[][..], [20.0, 50.0], 81.0),
+        // ((11 − 10)² + (41 − 40)²) / 2 = 1.
+        ("oracle_persistence", &[][..], [10.0, 40.0], 1.0),
+        // ((11 − 30)² + (41 − 60)²) / 2 = 361.
+        (
+            "moving_average",
+            &["decoder.window_days=2"][..],
+            [30.0, 60.0],
+            361.0,
+        ),
+    ] {
+        let baseline = config(kind, overrides);
+        let report = decode_csv(&baseline, &train_ref, &test_ref, "y", &out, 0).unwrap();
+        assert_eq!(read_predictions(&out), expected, "{kind}");
+        assert_eq!(report.test_mse, Some(mse), "{kind}");
+    }
+    // Without a label_known_mean_30d column the default moving average names its setting.
+    let average = config("moving_average", &[]);
+    let result = decode_csv(&average, &train_ref, &test_ref, "y", &out, 0);
+    assert!(
+        matches!(&result, Err(Error::Config { key, .. }) if key == "decoder.window_days"),
+        "{result:?}"
+    );
 
     // An empty test table gives just the header.
     let empty = write(dir.path(), "empty.csv", "a,b\n");
@@ -372,27 +424,40 @@ fn conformance_every_decoder_gives_its_point_as_the_distribution_mean() {
 }
 
 #[test]
-fn only_decoders_that_ask_see_the_label_known_at_t() {
+fn only_decoders_that_ask_see_a_reference_column() {
     let table = linear_table(10, 8);
     for config in every_decoder() {
+        let kind = config.kind();
         let (columns, x) = table.input(&config);
-        let asks = config
-            .settings()
-            .reference_columns()
-            .contains(&PERSISTENCE_COLUMN.to_string());
-        assert_eq!(
-            columns.contains(&PERSISTENCE_COLUMN.to_string()),
-            asks,
-            "{}",
-            config.kind()
-        );
-        assert_eq!(x.ncols(), 3 + usize::from(asks), "{}", config.kind());
+        let asked = config.settings().reference_columns();
+        let expected: Vec<String> = names(&["a", "b", "c"]).into_iter().chain(asked).collect();
+        assert_eq!(columns, expected, "{kind}");
+        assert_eq!(x.ncols(), columns.len(), "{kind}");
     }
-    // Persistence asks for it, and reads it: its predictions are the label_now column.
-    let persistence = config("persistence", &[]);
-    let (columns, x) = table.input(&persistence);
-    assert_eq!(columns, ["a", "b", "c", PERSISTENCE_COLUMN]);
-    assert_eq!(x[(4, 3)], table.y[4] + 0.1);
+    // Each baseline asks for one column and reads it: its predictions are y + that offset.
+    for (kind, column, offset) in [
+        ("oracle_persistence", "label_now", 0.1),
+        ("persistence", "label_known", 0.2),
+        ("moving_average", "label_known_mean_30d", 0.3),
+    ] {
+        let baseline = config(kind, &[]);
+        let (columns, x) = table.input(&baseline);
+        assert_eq!(columns, ["a", "b", "c", column], "{kind}");
+        assert_eq!(x[(4, 3)], table.y[4] + offset, "{kind}");
+        let model = fitted(&baseline, &table, &FitContext::new(0));
+        let predicted = model.predict(x.as_ref()).unwrap();
+        assert_eq!(predicted[4], table.y[4] + offset, "{kind}");
+    }
+    // Models and baselines are told apart; no model reads a reference column.
+    for config in every_decoder() {
+        if config.role() == DecoderRole::Model {
+            assert!(
+                config.settings().reference_columns().is_empty(),
+                "{}",
+                config.kind()
+            );
+        }
+    }
 }
 
 /// A CSV table whose label is a noisy step in `a`, for forests.
@@ -524,8 +589,9 @@ fn decode_out_equal_to_the_training_file_is_refused() {
     assert_eq!(std::fs::read_to_string(&test).unwrap(), "a\n5\n");
 }
 
-/// A one-year experiment on seismicity features alone, with persistence and a small forest
-/// asked for three quantile levels, recorded under `results`.
+/// A one-year experiment on seismicity features alone (no controls, so every forest row is of
+/// that one feature set), with persistence and a small forest asked for three quantile levels,
+/// recorded under `results`.
 fn quantile_experiment(dir: &Path, seed: u64) -> quakelab::experiment::ResolvedExperiment {
     let results = dir.join("results");
     let text = format!(
@@ -548,6 +614,7 @@ kind = "none"
 kinds = ["chronological"]
 [ablations]
 modalities = ["seismicity"]
+controls = []
 [evaluation]
 quantiles = [0.1, 0.5, 0.9]
 [tracking]
@@ -681,4 +748,30 @@ fn quantile_levels_out_of_range_or_order_name_their_key() {
             other => panic!("{levels}: expected a config error, got {other:?}"),
         }
     }
+}
+
+#[test]
+fn every_decoder_has_a_group_file_of_its_kind() {
+    let groups = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/decoder");
+    for &kind in DecoderConfig::KINDS {
+        let path = groups.join(format!("{kind}.toml"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let config: DecoderConfig = toml::from_str(&text).unwrap();
+        assert_eq!(config.kind(), kind);
+        config.check().unwrap();
+    }
+    // The groups of the new baselines hold their documented defaults.
+    let average: DecoderConfig =
+        toml::from_str(&std::fs::read_to_string(groups.join("moving_average.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        average.settings().reference_columns(),
+        ["label_known_mean_30d"]
+    );
+    let oracle: DecoderConfig =
+        toml::from_str(&std::fs::read_to_string(groups.join("oracle_persistence.toml")).unwrap())
+            .unwrap();
+    assert_eq!(oracle.role(), DecoderRole::Diagnostic);
+    assert_eq!(oracle.settings().reference_columns(), ["label_now"]);
 }

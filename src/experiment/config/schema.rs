@@ -479,11 +479,13 @@ pub enum SplitName {
 pub struct AblationsSection {
     /// Which feature sets to fit: `gnss`, `seismicity`, `fusion`.
     pub modalities: Vec<ModalityName>,
-    /// Control experiments: `day_number`, `label_shift`.
+    /// Control experiments: `day_number`, `label_shift` (default `["day_number"]`: the
+    /// day-number control is in every table unless a file removes it).
     pub controls: Vec<Control>,
     /// The shift of the `label_shift` control, in days.
     pub label_shift_days: usize,
-    /// Also fit each modality with its rows permuted across training days.
+    /// Also fit each modality with its rows permuted across training days (default true: the
+    /// shuffled-modality control is on unless a file turns it off).
     pub shuffle_modality: bool,
     /// Also fit the GNSS modalities on the synthetic scenario's network without its planted
     /// precursor (`gnss_null`, `fusion_null`): the planted-signal null, side by side.
@@ -498,9 +500,9 @@ impl Default for AblationsSection {
                 ModalityName::Seismicity,
                 ModalityName::Fusion,
             ],
-            controls: Vec::new(),
+            controls: vec![Control::DayNumber],
             label_shift_days: 180,
-            shuffle_modality: false,
+            shuffle_modality: true,
             null_scenario: false,
         }
     }
@@ -547,5 +549,27 @@ impl Default for TrackingSection {
             mlflow_uri: String::new(),
             experiment_name: String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_day_number_and_shuffled_modality_controls_are_on_unless_turned_off() {
+        let unset: AblationsSection = toml::from_str("modalities = [\"seismicity\"]\n").unwrap();
+        assert_eq!(unset.controls, [Control::DayNumber]);
+        assert!(unset.shuffle_modality);
+
+        let off: AblationsSection =
+            toml::from_str("controls = []\nshuffle_modality = false\n").unwrap();
+        assert!(off.controls.is_empty());
+        assert!(!off.shuffle_modality);
+
+        let both: AblationsSection =
+            toml::from_str("controls = [\"day_number\", \"label_shift\"]\n").unwrap();
+        assert_eq!(both.controls, [Control::DayNumber, Control::LabelShift]);
+        assert_eq!(both.label_shift_days, 180);
     }
 }
