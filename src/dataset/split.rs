@@ -260,7 +260,7 @@ pub struct Split {
 pub struct SplitSummary {
     /// `random`, `chronological`, `rolling` or `blocked`.
     pub kind: String,
-    /// The kind with its settings, e.g. `blocked(k=5, fold=2, embargo=130d)`.
+    /// The kind with its settings, e.g. `blocked(k=5, fold=2, embargo=130d, past only)`.
     pub description: String,
     /// The embargo in days.
     pub embargo_days: usize,
