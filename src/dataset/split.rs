@@ -258,9 +258,9 @@ pub struct Split {
 /// What a metric row records about the split that produced it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SplitSummary {
-    /// `random`, `chronological` or `blocked`.
+    /// `random`, `chronological`, `rolling` or `blocked`.
     pub kind: String,
-    /// The kind with its settings, e.g. `blocked(k=5, fold=2, embargo=130d)`.
+    /// The kind with its settings, e.g. `blocked(k=5, fold=2, embargo=130d, past only)`.
     pub description: String,
     /// The embargo in days.
     pub embargo_days: usize,

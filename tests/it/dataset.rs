@@ -219,7 +219,12 @@ fn rolling_origins_test_the_next_block_and_train_on_the_past() {
     );
     assert_eq!(s.embargo_days(), 2);
     assert_eq!(kind(1).test_start_day(&days).unwrap(), Some(8));
-    // More origins than rows after the first block is refused.
+}
+
+#[test]
+fn more_rolling_origins_than_test_rows_are_refused() {
+    // n₀ = round(0.4 · 10) = 4 rows before the first block leave 6 rows for 7 origins.
+    let days: Vec<usize> = (0..10).collect();
     let err = Split::new(
         SplitKind::Rolling {
             origins: 7,
@@ -231,6 +236,11 @@ fn rolling_origins_test_the_next_block_and_train_on_the_past() {
     )
     .unwrap_err();
     assert!(is_config_error(&err, "split.rolling_origins"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("7 origins need at least 7 rows after the first 4, the table has 6"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -847,19 +857,14 @@ fn the_derived_embargo_of_the_japan_setting() {
         ..e
     };
     assert_eq!(centred.days().unwrap(), 933);
-    // The old embargo (window + horizon) is now refused, and allowed only when asked for.
+    // The old embargo (window + horizon, 129 d) is short; allowed only when asked for.
     let old = Embargo {
         configured_days: Some(129),
+        allow_short: true,
         ..e
     };
-    let err = old.days().unwrap_err();
-    assert!(is_config_error(&err, "split.embargo_days"), "{err}");
-    let allowed = Embargo {
-        allow_short: true,
-        ..old
-    };
-    assert_eq!(allowed.days().unwrap(), 129);
-    assert!(allowed.is_short());
+    assert_eq!(old.days().unwrap(), 129);
+    assert!(old.is_short());
 }
 
 #[test]
@@ -995,6 +1000,37 @@ fn the_manifest_lists_rolling_origins_and_past_only_folds() {
             .unwrap();
     assert_eq!(both.splits.len(), 5);
     assert!(both.allow_short_embargo);
+}
+
+#[test]
+fn a_rolling_split_without_origins_is_refused() {
     let err = manifest("kinds = [\"rolling\"]\nrolling_origins = 0").unwrap_err();
     assert!(is_config_error(&err, "split.rolling_origins"), "{err}");
+    assert!(
+        err.to_string().contains("must be at least 1, got 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_rolling_origin_out_of_range_is_refused() {
+    let days: Vec<usize> = (0..10).collect();
+    let kind = |origins, origin| SplitKind::Rolling {
+        origins,
+        origin,
+        initial_fraction: 0.5,
+        embargo_days: 0,
+    };
+    let err = Split::new(kind(3, 3), &days).unwrap_err();
+    assert!(is_config_error(&err, "split.rolling_origins"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("origin 3 is out of range for 3 origins"),
+        "{err}"
+    );
+    let err = Split::new(kind(0, 0), &days).unwrap_err();
+    assert!(
+        err.to_string().contains("need at least 1 origin, got 0"),
+        "{err}"
+    );
 }
