@@ -35,7 +35,7 @@ use crate::report::figure;
 use crate::report::gnss as gnss_report;
 use crate::report::paper;
 use crate::report::precursor::{AroundEventsSettings, around_events};
-use crate::report::results::{comparison_table, render_run};
+use crate::report::results::render_run;
 use crate::report::study as study_report;
 use crate::report::table::Table;
 use crate::seismicity::bvalue::{

@@ -21,7 +21,7 @@ use crate::Result;
 use crate::dataset::controls::{
     Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
 };
-use crate::dataset::embargo::Embargo;
+use crate::dataset::embargo::{Embargo, embargo_reach_days};
 use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, SplitKind, Support, TableInputs,
 };
@@ -187,7 +187,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         let series = label_series(times, &fit_times, n_days, params)?;
         let embargo = Embargo {
             feature_window_days: feature_window,
-            label_reach_days: series.reach_days(),
+            label_reach_days: embargo_reach_days(series.support),
             horizon_days: horizon,
             configured_days: experiment.split().configured_embargo,
             allow_short: experiment.split().allow_short_embargo,

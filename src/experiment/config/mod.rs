@@ -583,7 +583,7 @@ pub struct SplitSettings {
 }
 
 /// The ablations and controls.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AblationSettings {
     /// The feature sets, each at most once.
     pub modalities: Vec<Modality>,
