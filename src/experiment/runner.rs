@@ -357,7 +357,14 @@ fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluati
         horizon: experiment.horizon_days(),
     })?;
     info!(rows = table.n_rows(), dropped = ?table.meta().dropped, "daily table built");
-    let dependence = label_dependence(&inputs.labels.values)?;
+    let defined: Vec<f64> = inputs
+        .labels
+        .values
+        .iter()
+        .copied()
+        .filter(|y| y.is_finite())
+        .collect();
+    let dependence = label_dependence(&defined)?;
     let gnss = match (&inputs.images, experiment.encoder().kind.build()) {
         (Some(stack), Some(encoder)) => {
             let ctx = EncodeContext {
