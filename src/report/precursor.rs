@@ -12,6 +12,11 @@
 //! ends H − 1 days after its label day, so its last usable label day is H days before the
 //! event). The centred label is compared on the same days, but its value there already holds the
 //! event and its aftershocks; it is reported for the contrast, flagged.
+//!
+//! The labels are region-wide, so the sequence of any earlier large event in the region shapes
+//! the days before a later one. An event is *isolated* when no other event at or above the
+//! magnitude occurred in the [`ISOLATION_DAYS`] before it; the verdicts are given for all events
+//! and for the isolated ones, and rest on the isolated ones where there are any.
 
 use std::path::Path;
 
@@ -30,6 +35,9 @@ pub const BASELINE_WINDOW: (i64, i64) = (-365, -180);
 
 /// The pre-event window: the days `−PRE_EVENT_DAYS ..= −1` relative to the event day.
 pub const PRE_EVENT_DAYS: i64 = 90;
+
+/// An event with no other large event in this many days before it is isolated (module docs).
+pub const ISOLATION_DAYS: f64 = 365.0;
 
 /// A kind "rises before the events" when the median relative rise over the events exceeds this.
 pub const RISE_THRESHOLD: f64 = 0.1;
@@ -64,6 +72,8 @@ pub struct LargeEvent {
     pub day: usize,
     /// The magnitude.
     pub magnitude: f64,
+    /// No other large event in the [`ISOLATION_DAYS`] before it.
+    pub isolated: bool,
 }
 
 /// One event's label of one kind before the event.
@@ -105,17 +115,24 @@ pub fn around_events(
     n_days: usize,
     settings: &AroundEventsSettings,
 ) -> Result<AroundEvents> {
-    let events: Vec<LargeEvent> = selection
+    let large: Vec<(f64, f64)> = selection
         .times()
         .iter()
         .zip(selection.magnitudes())
         .filter(|&(&t, &m)| m >= settings.min_magnitude && t >= 0.0 && t < n_days as f64)
+        .map(|(&t, &m)| (t, m))
+        .collect();
+    let events: Vec<LargeEvent> = large
+        .iter()
         .enumerate()
-        .map(|(i, (&t, &m))| LargeEvent {
+        .map(|(i, &(t, m))| LargeEvent {
             id: i + 1,
             time_days: t,
             day: t.floor() as usize,
             magnitude: m,
+            isolated: !large[..i]
+                .iter()
+                .any(|&(earlier, _)| t - earlier <= ISOLATION_DAYS),
         })
         .collect();
     if events.is_empty() {
@@ -247,6 +264,7 @@ impl AroundEvents {
             "event",
             "date",
             "M",
+            "isolated",
             "kind",
             "days",
             "baseline",
@@ -259,6 +277,7 @@ impl AroundEvents {
                 event.id.to_string().into(),
                 period.date(event.day).to_string().into(),
                 number(event.magnitude, 3),
+                if event.isolated { "yes" } else { "no" }.into(),
                 r.kind.name().into(),
                 format!("{}..{}", -PRE_EVENT_DAYS, r.last_offset).into(),
                 r.baseline.map_or(Cell::Missing, |b| number(b, 4)),
@@ -270,70 +289,67 @@ impl AroundEvents {
         table
     }
 
-    /// One plain sentence per kind: for how many events the pre-event mean exceeds the baseline
-    /// by more than [`RISE_THRESHOLD`], the median rise, and whether a rise precedes the events
-    /// (the median above the threshold).
+    /// One plain sentence per kind: for how many events (all, and the isolated ones) the
+    /// pre-event mean exceeds the baseline by more than [`RISE_THRESHOLD`], the median change,
+    /// and whether a rise precedes the events (the median above the threshold, over the isolated
+    /// events where any has both windows, else over all).
     pub fn verdicts(&self) -> Vec<String> {
         self.series
             .iter()
             .map(|s| {
-                let mut rises: Vec<f64> = self
-                    .rises
-                    .iter()
-                    .filter(|r| r.kind == s.kind)
-                    .filter_map(|r| r.relative_rise)
-                    .collect();
-                let n_events = self.events.len();
-                if rises.is_empty() {
-                    return format!(
-                        "{}: none of the {n_events} events has a complete baseline and \
-                         pre-event window inside the period, so nothing can be said.",
-                        s.kind
-                    );
-                }
-                rises.sort_by(f64::total_cmp);
-                let m = rises.len();
-                let median = if m % 2 == 1 {
-                    rises[m / 2]
+                let of_kind = || self.rises.iter().filter(|r| r.kind == s.kind);
+                let all = RiseSummary::of(of_kind().filter_map(|r| r.relative_rise));
+                let isolated = RiseSummary::of(
+                    of_kind()
+                        .filter(|r| self.events[r.event].isolated)
+                        .filter_map(|r| r.relative_rise),
+                );
+                let last = if s.look_ahead() {
+                    -1
                 } else {
-                    0.5 * (rises[m / 2 - 1] + rises[m / 2])
+                    -1 - s.support.1.max(0)
                 };
-                let above = rises.iter().filter(|&&x| x > RISE_THRESHOLD).count();
-                let counted = format!(
-                    "{}: the mean over days {}..{} is more than {:.0}% above the baseline \
-                     [{}, {}] for {above} of {m} events (median change {:+.1}%; {} of \
-                     {n_events} events lack a complete window)",
+                let head = format!(
+                    "{}: mean over days {}..{} more than {:.0}% above the mean over [{}, {}] \
+                     for {} of all events and {} of the isolated ones",
                     s.kind,
                     -PRE_EVENT_DAYS,
-                    if s.look_ahead() {
-                        -1
-                    } else {
-                        -1 - s.support.1.max(0)
-                    },
+                    last,
                     100.0 * RISE_THRESHOLD,
                     BASELINE_WINDOW.0,
                     BASELINE_WINDOW.1,
-                    100.0 * median,
-                    n_events - m
+                    all.describe(),
+                    isolated.describe(),
                 );
-                let rises_before = median > RISE_THRESHOLD;
-                let verdict = match (s.look_ahead(), rises_before) {
+                let (basis, rises) = match (isolated.median, all.median) {
+                    (Some(m), _) => ("the isolated events", m > RISE_THRESHOLD),
+                    (None, Some(m)) => ("the events", m > RISE_THRESHOLD),
+                    (None, None) => {
+                        return format!(
+                            "{head}: no event has both windows inside the period, so nothing \
+                             can be said."
+                        );
+                    }
+                };
+                let all_rise = all.median.is_some_and(|m| m > RISE_THRESHOLD);
+                let verdict = match (s.look_ahead(), rises) {
                     (true, true) => format!(
-                        "it rises before the events, but this label looks ahead {} days, so \
-                         the rise holds the events themselves.",
+                        "it rises before {basis}, but this label looks ahead {} days, so the \
+                         rise holds the events themselves.",
                         s.reach_days()
                     ),
                     (true, false) => format!(
-                        "it does not rise before the events, even though it looks ahead {} \
-                         days.",
+                        "it does not rise before {basis}, although it looks ahead {} days.",
                         s.reach_days()
                     ),
-                    (false, true) => "a rise precedes the events in this causal label.".to_string(),
-                    (false, false) => {
-                        "no rise precedes the events in this causal label.".to_string()
-                    }
+                    (false, true) => format!("a rise precedes {basis} in this causal label."),
+                    (false, false) if all_rise => format!(
+                        "no rise precedes {basis} in this causal label; the rise over all events \
+                         comes from earlier large events' sequences in the region."
+                    ),
+                    (false, false) => format!("no rise precedes {basis} in this causal label."),
                 };
-                format!("{counted}: {verdict}")
+                format!("{head}: {verdict}")
             })
             .collect()
     }
@@ -390,5 +406,38 @@ impl AroundEvents {
             "label / baseline",
             &panels,
         )
+    }
+}
+
+/// How many relative rises exceed [`RISE_THRESHOLD`], of how many, and their median.
+struct RiseSummary {
+    above: usize,
+    n: usize,
+    median: Option<f64>,
+}
+
+impl RiseSummary {
+    fn of(rises: impl Iterator<Item = f64>) -> Self {
+        let mut rises: Vec<f64> = rises.collect();
+        rises.sort_by(f64::total_cmp);
+        let n = rises.len();
+        let median = match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(rises[n / 2]),
+            _ => Some(0.5 * (rises[n / 2 - 1] + rises[n / 2])),
+        };
+        RiseSummary {
+            above: rises.iter().filter(|&&x| x > RISE_THRESHOLD).count(),
+            n,
+            median,
+        }
+    }
+
+    /// `"3 of 5 (median +12.3%)"`, or `"none of 0"` without any.
+    fn describe(&self) -> String {
+        match self.median {
+            Some(m) => format!("{} of {} (median {:+.1}%)", self.above, self.n, 100.0 * m),
+            None => "none of 0".to_string(),
+        }
     }
 }

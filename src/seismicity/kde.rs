@@ -41,6 +41,11 @@
 //!
 //! Together: `|y_fast − y_exact| ≤ 2Φ(−K_σ) + R_K ≤ 1e-16` plus floating-point rounding (a few
 //! 1e-17 per label). The tests check a 1e-10 bound relative to the largest label.
+//!
+//! Both paths are the unnormalised day sums [`kernel_day_sums`] and [`kernel_day_sums_exact`]
+//! divided by n. [`crate::seismicity::labels`] divides the same sums by the number of fit events
+//! instead, and builds its one-sided kernel from the sums over earlier days
+//! ([`KernelSide::Before`]).
 
 use libm::{erf, erfc};
 use rayon::prelude::*;

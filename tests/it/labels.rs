@@ -51,10 +51,10 @@ fn the_boundary_correction_of_one_event_matches_hand_values() {
     assert!((mass - (PHI_05 - PHI_M15)).abs() < 1e-15);
     let none = series(LabelKind::KdeCentred, BoundaryCorrection::None);
     let renorm = series(LabelKind::KdeCentred, BoundaryCorrection::Renormalise);
-    for d in 0..2 {
-        assert!((none.values[d] - raw[d]).abs() < 1e-14, "{:?}", none.values);
+    for (d, r) in raw.iter().enumerate() {
+        assert!((none.values[d] - r).abs() < 1e-14, "{:?}", none.values);
         assert!(
-            (renorm.values[d] - raw[d] / mass).abs() < 1e-14,
+            (renorm.values[d] - r / mass).abs() < 1e-14,
             "{:?}",
             renorm.values
         );
@@ -67,8 +67,8 @@ fn the_boundary_correction_of_one_event_matches_hand_values() {
     let raw = [2.0 * (PHI_05 - 0.5), 2.0 * (PHI_15 - PHI_05)];
     let none = series(LabelKind::KdeCausal, BoundaryCorrection::None);
     let renorm = series(LabelKind::KdeCausal, BoundaryCorrection::Renormalise);
-    for d in 0..2 {
-        assert!((none.values[d] - raw[d]).abs() < 1e-14, "{:?}", none.values);
+    for (d, r) in raw.iter().enumerate() {
+        assert!((none.values[d] - r).abs() < 1e-14, "{:?}", none.values);
     }
     assert!(renorm.values[0].is_nan());
     assert!((renorm.values[1] - raw[1] / (2.0 * PHI_15 - 1.0)).abs() < 1e-14);
@@ -428,4 +428,38 @@ fn around_events_counts_ahead_before_the_event_is_the_hand_count() {
         (-10..0).zip(expected).collect::<Vec<_>>(),
         "{stdout}"
     );
+}
+
+#[test]
+fn an_event_after_another_large_event_within_a_year_is_not_isolated() {
+    // Large events on days 400, 500 (100 days later) and 900 (400 days later), in a background
+    // of one M4 event a day.
+    let mut events: Vec<(f64, f64)> = (0..1200).map(|d| (d as f64 + 0.5, 4.0)).collect();
+    events.extend([(400.25, 7.2), (500.25, 7.0), (900.25, 7.5)]);
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let selection = Selection::new(
+        events.iter().map(|e| e.0).collect(),
+        events.iter().map(|e| e.1).collect(),
+    )
+    .unwrap();
+    let settings = AroundEventsSettings {
+        min_magnitude: 7.0,
+        days_before: 30,
+        days_after: 30,
+        kde: KdeParams::new(Bandwidth::FixedDays(10.0), LabelScale::None),
+        boundary: BoundaryCorrection::Renormalise,
+        count_window_days: 7,
+    };
+    let study = around_events(&selection, 1200, &settings).unwrap();
+    let isolated: Vec<bool> = study.events.iter().map(|e| e.isolated).collect();
+    assert_eq!(isolated, [true, false, true]);
+    // Counts ahead over days 310..=393 (last window 393..=399) before event 1: 7 a day; its
+    // baseline (days 35..=220) also 7: no rise.
+    let counts = study
+        .rises
+        .iter()
+        .find(|r| r.event == 0 && r.kind == LabelKind::CountsAhead)
+        .unwrap();
+    assert_eq!((counts.baseline, counts.pre_event), (Some(7.0), Some(7.0)));
+    assert_eq!(counts.relative_rise, Some(0.0));
 }
