@@ -33,7 +33,7 @@ use crate::device::Device;
 use crate::encode::pca::PcaSummary;
 use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
 use crate::eval::{
-    LabelDependence, QuantileScores, block_length, bootstrap_metrics,
+    DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
 use crate::experiment::config::{Control, ResolvedExperiment};
@@ -165,7 +165,12 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         }
     };
     let gnss = inputs.images.as_ref().map(encode).transpose()?.flatten();
-    let null_gnss = inputs.null_images.as_ref().map(encode).transpose()?.flatten();
+    let null_gnss = inputs
+        .null_images
+        .as_ref()
+        .map(encode)
+        .transpose()?
+        .flatten();
 
     let evaluation = &experiment.evaluation();
     let levels = &evaluation.quantiles;
@@ -208,15 +213,14 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         }
         info!(split = %description, embargo = %embargo.describe(), "evaluating");
         let labels = split_labels(&table, &series, &split, params, &reference_names)?;
-        // Intervals need at least two blocks of test rows; fewer independent stretches than
-        // that leave them undefined (said in the sheet), never narrowed.
+        // Intervals need at least two blocks of scored test rows; fewer independent stretches
+        // than that leave a row's intervals undefined (counted in the sheet), never narrowed.
         let n_test = split.test().len();
-        let boot = (2 * block <= n_test).then(|| {
-            evaluation.bootstrap_settings(
-                block,
-                rng::derive_seed(experiment.seed(), &format!("eval.bootstrap.{description}")),
-            )
-        });
+        let boot = evaluation.bootstrap_settings(
+            block,
+            rng::derive_seed(experiment.seed(), &format!("eval.bootstrap.{description}")),
+        );
+        let mut without_intervals = 0;
         let lag = newey_west_lag(n_test)
             .max(block.saturating_sub(1))
             .min(n_test.saturating_sub(1) / 2);
@@ -294,8 +298,10 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     )?);
                 }
                 let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.mean());
-                if let Some(boot) = &boot {
-                    row.set_intervals(&bootstrap_metrics(&truth, &predicted, boot)?);
+                if 2 * block <= truth.len() {
+                    row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
+                } else {
+                    without_intervals += 1;
                 }
                 errors.insert(
                     (set.name.clone(), first.name.clone()),
@@ -336,10 +342,11 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
             &labels.series,
             test_start,
         );
-        if boot.is_none() {
+        if without_intervals > 0 {
             sheet.interval_note = Some(format!(
-                "no bootstrap intervals: {n_test} test rows hold fewer than two blocks of {block} \
-                 rows (the label's N_eff over the period is {:.1})",
+                "{without_intervals} rows have no bootstrap intervals: their scored test rows \
+                 (at most {n_test}) hold fewer than two blocks of {block} rows (the label's N_eff \
+                 over the period is {:.1})",
                 dependence.effective_sample_size
             ));
         }
@@ -480,8 +487,13 @@ fn compare_with_baselines(
     lag: usize,
 ) -> Result<()> {
     let mut best: HashMap<String, ResultRow> = HashMap::new();
-    for row in rows.iter().filter(|r| r.is_baseline() && r.test_mse.is_finite()) {
-        let entry = best.entry(row.features.clone()).or_insert_with(|| row.clone());
+    for row in rows
+        .iter()
+        .filter(|r| r.is_baseline() && r.test_mse.is_finite())
+    {
+        let entry = best
+            .entry(row.features.clone())
+            .or_insert_with(|| row.clone());
         if row.test_mse < entry.test_mse {
             *entry = row.clone();
         }
@@ -496,12 +508,22 @@ fn compare_with_baselines(
         }
         let key = |r: &ResultRow| (r.features.clone(), r.decoder.clone());
         let dm = match (errors.get(&key(row)), errors.get(&key(baseline))) {
-            (Some(model), Some(reference)) => Some(diebold_mariano(model, reference, lag)?),
+            (Some(model), Some(reference)) => dm_test(model, reference, lag)?,
             _ => None,
         };
         row.set_comparison(baseline, dm.as_ref());
     }
     Ok(())
+}
+
+/// The Diebold–Mariano test of two squared-error series of the same test rows, with the HAC
+/// lag at most half the rows; `None` for series of different lengths or fewer than 3 rows.
+fn dm_test(model: &[f64], reference: &[f64], lag: usize) -> Result<Option<DieboldMariano>> {
+    let n = model.len();
+    if n != reference.len() || n < 3 {
+        return Ok(None);
+    }
+    diebold_mariano(model, reference, lag.min((n - 1) / 2)).map(Some)
 }
 
 /// Whether GNSS features alone beat the day-number control, for the experiment's GNSS
@@ -530,10 +552,9 @@ fn gnss_checks_of(
         let (Some(a), Some(b)) = (errors.get(&key(gnss)), errors.get(&key(control))) else {
             continue;
         };
-        if a.len() != b.len() {
+        let Some(dm) = dm_test(a, b, lag)? else {
             continue;
-        }
-        let dm = diebold_mariano(a, b, lag)?;
+        };
         checks.push(GnssCheck {
             split: description.to_string(),
             scenario: scenario.to_string(),
@@ -694,11 +715,7 @@ fn feature_sets(
     {
         let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
         let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
-        sets.push(set(
-            "fusion_gnss_shuffled".into(),
-            true,
-            shuffled.as_ref(),
-        )?);
+        sets.push(set("fusion_gnss_shuffled".into(), true, shuffled.as_ref())?);
     }
     if let Some(z) = &reduced_null {
         for modality in [Modality::Gnss, Modality::Fusion] {

@@ -31,7 +31,7 @@ pub const ROLE_DIAGNOSTIC: &str = "diagnostic";
 pub const ROLE_CONTROL: &str = "control";
 
 /// One split × feature set × decoder.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     /// The split's kind (`random`, `chronological`, `blocked`).
     pub split: String,

@@ -205,9 +205,9 @@ fn header_line(sheet: &EvaluationSheet) -> String {
 
 fn label_line(sheet: &EvaluationSheet) -> String {
     let l = &sheet.label;
-    let bandwidth = l
-        .bandwidth_days
-        .map_or_else(String::new, |h| format!(", bandwidth {h:.1} d (whole period)"));
+    let bandwidth = l.bandwidth_days.map_or_else(String::new, |h| {
+        format!(", bandwidth {h:.1} d (whole period)")
+    });
     format!(
         "label: {} (look-ahead: {}){bandwidth}, lag-1 autocorrelation {:.4}, integrated \
          autocorrelation time {:.1} d, N_eff {:.1} of {} days",
@@ -557,9 +557,14 @@ mod tests {
         let control = row("control_day_number", "ridge", ROLE_CONTROL, 0.5);
         let results = vec![baseline, worse, strong, weak, control];
         let lines = split_summary(&sheet.splits[0], &sheet, &results);
-        assert_eq!(lines[0], "best baseline: moving_average (test MSE 2.00, R² -1.00)");
+        assert_eq!(
+            lines[0],
+            "best baseline: moving_average (test MSE 2.00, R² -1.00)"
+        );
         assert!(
-            lines[1].starts_with("1 of 2 models beat the best baseline at p < 0.05: fusion + ridge (50.0% lower MSE"),
+            lines[1].starts_with(
+                "1 of 2 models beat the best baseline at p < 0.05: fusion + ridge (50.0% lower MSE"
+            ),
             "{}",
             lines[1]
         );

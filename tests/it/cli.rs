@@ -653,3 +653,139 @@ fn synth_catalog_with_short_term_incompleteness_keeps_the_truth() {
     assert!(truth.iter().any(below_m9_threshold));
     assert!(!detected.iter().any(below_m9_threshold));
 }
+
+/// The issue's contract: `results.csv` carries the intervals and the Diebold–Mariano p-value,
+/// and every run writes `evaluation.json` with the label and each split's embargo and horizon.
+#[test]
+fn a_counts_run_writes_the_evaluation_sheet_and_the_contract_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
+    let out = quakelab(
+        &[
+            "run",
+            "small.toml",
+            "--set",
+            "labels.kind=counts_ahead",
+            "--set",
+            "labels.horizon_days=7",
+            "--set",
+            r#"split.kinds=["chronological","rolling"]"#,
+            "--set",
+            "split.rolling_origins=2",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("label: counts_ahead (look-ahead: no)"),
+        "{summary}"
+    );
+    assert!(summary.contains("best baseline:"), "{summary}");
+    let run = std::fs::read_dir(dir.path().join("results/small"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let sheet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("evaluation.json")).unwrap())
+            .unwrap();
+    let label = &sheet["label"];
+    assert_eq!(label["kind"], "counts_ahead");
+    assert_eq!(label["look_ahead"], false);
+    assert!(label["bandwidth_days"].is_null());
+    let rho = label["lag1_autocorrelation"].as_f64().unwrap();
+    assert!(rho > 0.0 && rho < 1.0, "{rho}");
+    assert!(label["n_eff"].as_f64().unwrap() > 1.0);
+    let splits = sheet["splits"].as_array().unwrap();
+    // Chronological and two rolling origins.
+    assert_eq!(splits.len(), 3);
+    for split in splits {
+        // Feature window 64 (the b/a windows) + label reach 6 (H − 1 = 7 − 1) + horizon 1.
+        assert_eq!(split["embargo_days"], 71, "{split}");
+        assert_eq!(split["horizon_days"], 1, "{split}");
+    }
+    let mut reader = csv::Reader::from_path(run.join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("results.csv has no column {name}"))
+    };
+    let [split, features, role, r2, low, high, mse_low, mse_high, p] = [
+        "split",
+        "features",
+        "role",
+        "test_r2",
+        "test_r2_ci_low",
+        "test_r2_ci_high",
+        "test_mse_ci_low",
+        "test_mse_ci_high",
+        "dm_p_value",
+    ]
+    .map(column);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(rows.iter().any(|r| &r[role] == "model"));
+    for row in &rows {
+        if &row[role] == "baseline" {
+            assert_eq!(&row[p], "", "baselines have no DM p-value");
+        } else if &row[role] == "model" {
+            let p: f64 = row[p].parse().unwrap();
+            assert!((0.0..=1.0).contains(&p), "{p}");
+        }
+        // The fusion rows of the chronological split score about 200 test rows: enough blocks.
+        if &row[split] == "chronological" && &row[features] == "fusion" {
+            let (r2, low, high): (f64, f64, f64) = (
+                row[r2].parse().unwrap(),
+                row[low].parse().unwrap(),
+                row[high].parse().unwrap(),
+            );
+            assert!(
+                low <= high && low.is_finite() && high.is_finite(),
+                "{row:?}"
+            );
+            assert!(r2.is_finite());
+            let (a, b): (f64, f64) = (
+                row[mse_low].parse().unwrap(),
+                row[mse_high].parse().unwrap(),
+            );
+            assert!(0.0 <= a && a <= b, "{row:?}");
+        }
+    }
+    assert!(run.join("report.md").is_file());
+}
+
+/// The paper's own setting runs, and says in every output that it looks ahead and nowcasts.
+#[test]
+fn the_papers_nowcast_with_a_centred_label_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
+    let out = quakelab(
+        &[
+            "run",
+            "small.toml",
+            "--set",
+            "labels.kind=kde_centred",
+            "--set",
+            "dataset.timing=nowcast",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(summary.contains("timing: NOWCAST"), "{summary}");
+    assert!(summary.contains("(look-ahead: YES)"), "{summary}");
+    let run = std::fs::read_dir(dir.path().join("results/small"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let sheet: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("evaluation.json")).unwrap())
+            .unwrap();
+    assert_eq!(sheet["timing"], "nowcast");
+    assert_eq!(sheet["label"]["look_ahead"], true);
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("NOWCAST") && report.contains("look-ahead: YES"));
+}

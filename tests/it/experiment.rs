@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use quakelab::Error;
+use quakelab::dataset::Timing;
 use quakelab::decode::{DecoderConfig, RidgeSettings};
 use quakelab::experiment::config::{self, CatalogSource, GnssSource, Layers};
 use quakelab::experiment::data_hash::DataHashes;
 use quakelab::experiment::sweep::{self, Axis, Past, RunStatus};
 use quakelab::seismicity::bvalue::WindowKind;
 use quakelab::seismicity::kde::Bandwidth;
+use quakelab::seismicity::labels::LabelKind;
 
 use crate::support;
 
@@ -567,9 +569,25 @@ fn the_paper_experiment_loads_and_resolves() {
     let kinds: Vec<&str> = paper.decoders().iter().map(|d| d.kind()).collect();
     assert_eq!(
         kinds,
-        ["persistence", "climatology", "ridge", "random_forest"]
+        [
+            "persistence",
+            "moving_average",
+            "climatology",
+            "oracle_persistence",
+            "ridge",
+            "random_forest"
+        ]
     );
-    assert_eq!(paper.split().splits.len(), 2);
+    // Random, chronological, and the two rolling origins listed one by one; no embargo is
+    // decided before the labels are fitted.
+    assert_eq!(paper.split().splits.len(), 4);
+    assert_eq!(paper.split().configured_embargo, None);
+    // The honest evaluation: a causal label, a true forecast, three seeds, the null scenario.
+    assert_eq!(paper.labels().params.kind, LabelKind::KdeCausal);
+    assert_eq!(paper.timing(), Timing::Forecast);
+    assert_eq!(paper.seeds(), 3);
+    let null = paper.ablations().null_gnss.as_ref().unwrap();
+    assert!(null.gnss.precursor().is_none());
     assert!(matches!(paper.catalog(), CatalogSource::Synthetic(_)));
     assert!(matches!(paper.gnss(), GnssSource::Synthetic(_)));
     assert!(
@@ -617,8 +635,9 @@ fn the_real_data_experiment_resolves_against_the_real_data() {
         other => panic!("expected GEONET tables, got {other:?}"),
     }
     assert_eq!(resolved.seismicity().selection_mc, 4.5);
-    // Blocked folds are listed one by one: random + chronological + folds 1..5 (past only).
-    assert_eq!(resolved.split().splits.len(), 6);
+    // Splits are listed one by one: random + chronological + 3 rolling origins + blocked
+    // folds 1..5 (past only: fold 0 has no past to train on).
+    assert_eq!(resolved.split().splits.len(), 9);
     // The hash uses the paths as written, not the machine's directory.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("data");
@@ -686,19 +705,20 @@ fn config_show_gives_a_decoder_override_with_its_source() {
         .with_overrides(["decoders.random_forest.max_depth=6"]);
     input.real_data_dir = None;
     let shown = parse_show(&config::show(&input).unwrap());
-    // paper.toml lists persistence, climatology, ridge, random_forest: the forest is entry 3.
+    // paper.toml lists persistence, moving_average, climatology, oracle_persistence, ridge,
+    // random_forest: the forest is entry 5.
     assert_eq!(
-        shown["decoders.3.max_depth"],
+        shown["decoders.5.max_depth"],
         (
             "6".to_string(),
             "--set decoders.random_forest.max_depth=6".to_string()
         )
     );
     assert_eq!(
-        shown["decoders.3.n_trees"].1,
+        shown["decoders.5.n_trees"].1,
         "group experiments/decoder/random_forest.toml"
     );
-    assert_eq!(shown["decoders.3.kind"].0, "\"random_forest\"");
+    assert_eq!(shown["decoders.5.kind"].0, "\"random_forest\"");
 }
 
 #[test]

@@ -578,6 +578,8 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
         skill_vs_climatology: None,
         test_pinball: None,
         test_crps: None,
+        role: "model".into(),
+        ..ResultRow::default()
     };
     let predictions: Vec<PredictionRow> = (0..10)
         .map(|day| PredictionRow {
