@@ -159,7 +159,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     device: Device::Cpu,
                     seed: experiment.seed(),
                 };
-                encode_stack(encoder.as_ref(), stack, &table.image_days(), &ctx).map(Some)
+                encode_stack(encoder.as_ref(), stack, table.image_days(), &ctx).map(Some)
             }
             None => Ok(None),
         }

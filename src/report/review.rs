@@ -398,11 +398,11 @@ pub fn split_table(rows: &[&ResultRow]) -> Table {
     let mut shown_references: Vec<&str> = Vec::new();
     for r in rows.iter().filter(|r| !r.is_model() && r.role != "control") {
         // Baselines and diagnostics see no features: the first feature set's row stands for all.
-        if Some(&r.features) == first_features.as_ref() || r.features == "label_only" {
-            if !shown_references.contains(&r.decoder.as_str()) {
-                shown_references.push(&r.decoder);
-                table.push(line(r, "—".into()));
-            }
+        let stands_for_all =
+            Some(&r.features) == first_features.as_ref() || r.features == "label_only";
+        if stands_for_all && !shown_references.contains(&r.decoder.as_str()) {
+            shown_references.push(&r.decoder);
+            table.push(line(r, "—".into()));
         }
     }
     for r in rows.iter().filter(|r| r.is_model()) {
