@@ -16,16 +16,16 @@
 //! | [`geo`] | the Earth's radius, haversine distances, longitude normalisation (one definition each) |
 //! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
-//! | [`synth`] | scenario generators that write the same formats (ETAS catalogs) |
-//! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, KDE labels, ADF/KPSS, the window study |
-//! | [`dataset`] | the daily table, causal alignment (horizon), train/test splits |
+//! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks) |
+//! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study |
+//! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
 //! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten), PCA, fitted on training rows only |
-//! | [`decode`] | the `Regressor` seam (fit context, predictive distributions): baselines, ridge, random forest |
+//! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest |
 //! | [`device`] | the device a model runs on (CPU now, a GPU with the burn issues) |
-//! | [`eval`] | regression metrics, skill scores, pinball loss and CRPS |
-//! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner |
+//! | [`eval`] | regression metrics, skill scores, pinball loss and CRPS, autocorrelation, block-bootstrap intervals, the Diebold–Mariano test |
+//! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner and a run's evaluation |
 //! | [`track`] | the local run store and the MLflow client |
-//! | [`report`] | tables (CSV, Markdown, LaTeX) and figures (PNG, SVG) |
+//! | [`report`] | tables (CSV, Markdown, LaTeX), figures (PNG, SVG), the reviewer's report and `evaluation.json`, labels around large events |
 //! | [`cli`] | the `quakelab` command; parses arguments and calls the library |
 //!
 //! Equation numbers in the docs refer to the GeoViT-PFN paper (see `shared/spec/papers.md`).
