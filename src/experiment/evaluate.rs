@@ -36,7 +36,7 @@ use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
-use crate::experiment::config::{Control, ResolvedExperiment};
+use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::report::results::{
@@ -183,6 +183,12 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
     let mut gnss_checks = Vec::new();
     let mut flags: Vec<String> = table.meta().alignment.flags().to_vec();
     let mut dm_lag = 0;
+    // What the experiment's own GNSS data are, as the GNSS checks name them.
+    let gnss_name = match experiment.gnss() {
+        GnssSource::Synthetic(s) if s.gnss.precursor().is_some() => "planted",
+        GnssSource::Synthetic(_) => "synthetic",
+        _ => "observed",
+    };
     for (step, kind) in experiment.split().splits.iter().enumerate() {
         let test_start = kind.test_start_day(table.days())?;
         let fit_times: Vec<f64> = match test_start {
@@ -319,6 +325,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         }
         compare_with_baselines(&mut results[first_row..], &errors, lag)?;
         gnss_checks.extend(gnss_checks_of(
+            gnss_name,
             &description,
             &results[first_row..],
             &errors,
@@ -526,9 +533,11 @@ fn dm_test(model: &[f64], reference: &[f64], lag: usize) -> Result<Option<Diebol
     diebold_mariano(model, reference, lag.min((n - 1) / 2)).map(Some)
 }
 
-/// Whether GNSS features alone beat the day-number control, for the experiment's GNSS
-/// (`planted`) and the null scenario's (`null`), where both were run.
+/// Whether GNSS features alone beat the day-number control, for the experiment's GNSS (named
+/// `gnss_name`: `planted`, `synthetic` or `observed`) and the null scenario's (`null`), where
+/// each was run.
 fn gnss_checks_of(
+    gnss_name: &str,
     description: &str,
     rows: &[ResultRow],
     errors: &HashMap<(String, String), Vec<f64>>,
@@ -544,7 +553,7 @@ fn gnss_checks_of(
         return Ok(Vec::new());
     };
     let mut checks = Vec::new();
-    for (scenario, features) in [("planted", "gnss"), ("null", "gnss_null")] {
+    for (scenario, features) in [(gnss_name, "gnss"), ("null", "gnss_null")] {
         let Some(gnss) = best(features) else {
             continue;
         };

@@ -140,7 +140,8 @@ pub struct SplitSheet {
 pub struct GnssCheck {
     /// The split's description.
     pub split: String,
-    /// `planted` (the experiment's GNSS) or `null` (the scenario without its precursor).
+    /// The experiment's GNSS (`planted`: a synthetic network with a precursor; `synthetic`:
+    /// one without; `observed`: real stations), or `null` (the scenario without its precursor).
     pub scenario: String,
     /// The best GNSS-only row, `features + decoder`.
     pub gnss: String,
@@ -285,8 +286,8 @@ pub fn split_summary(
         lines.push("no model was fitted on a modality".to_string());
     } else if beating.is_empty() {
         lines.push(format!(
-            "no model beats the best baseline significantly ({} of {} have a lower MSE without \
-             significance at p < {SIGNIFICANCE})",
+            "no model beats the best baseline significantly at p < {SIGNIFICANCE} ({} of {} have \
+             a lower test MSE)",
             lower_only,
             models.len()
         ));
@@ -585,8 +586,8 @@ mod tests {
         let lines = split_summary(&sheet.splits[0], &sheet, &results);
         assert_eq!(
             lines[1],
-            "no model beats the best baseline significantly (1 of 1 have a lower MSE without \
-             significance at p < 0.05)"
+            "no model beats the best baseline significantly at p < 0.05 (1 of 1 have a lower \
+             test MSE)"
         );
     }
 }
