@@ -53,6 +53,11 @@ pub fn assemble(paper_dir: &Path, runs: &[PathBuf]) -> Result<PathBuf> {
             String::from_utf8_lossy(&report)
                 .lines()
                 .skip_while(|line| line.starts_with("# ") || line.is_empty())
+                .map(|line| match line.strip_prefix("## ") {
+                    // One level below the run's own heading.
+                    Some(title) => format!("### {title}"),
+                    None => line.to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         } else {
