@@ -185,23 +185,7 @@ impl ResultRow {
             test_r2: test.r2,
             test_mse: test.mse,
             test_mae: test.mae,
-            skill_vs_persistence: None,
-            skill_vs_climatology: None,
-            test_pinball: None,
-            test_crps: None,
-            test_r2_ci_low: None,
-            test_r2_ci_high: None,
-            test_mse_ci_low: None,
-            test_mse_ci_high: None,
-            test_mae_ci_low: None,
-            test_mae_ci_high: None,
-            best_baseline: None,
-            skill_vs_best_baseline: None,
-            dm_statistic: None,
-            dm_p_value: None,
-            n_seeds: None,
-            test_r2_seed_mean: None,
-            test_r2_seed_sd: None,
+            ..ResultRow::default()
         }
     }
 
@@ -821,23 +805,7 @@ mod tests {
             test_r2,
             test_mse: 0.2,
             test_mae: 0.3,
-            skill_vs_persistence: None,
-            skill_vs_climatology: None,
-            test_pinball: None,
-            test_crps: None,
-            test_r2_ci_low: None,
-            test_r2_ci_high: None,
-            test_mse_ci_low: None,
-            test_mse_ci_high: None,
-            test_mae_ci_low: None,
-            test_mae_ci_high: None,
-            best_baseline: None,
-            skill_vs_best_baseline: None,
-            dm_statistic: None,
-            dm_p_value: None,
-            n_seeds: None,
-            test_r2_seed_mean: None,
-            test_r2_seed_sd: None,
+            ..ResultRow::default()
         }
     }
 

@@ -654,6 +654,17 @@ fn synth_catalog_with_short_term_incompleteness_keeps_the_truth() {
     assert!(!detected.iter().any(below_m9_threshold));
 }
 
+/// The run directory of the one `small` run under `dir`, and its `evaluation.json`.
+fn small_run_and_sheet(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
+    let run = std::fs::read_dir(dir.join("results/small"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let text = std::fs::read_to_string(run.join("evaluation.json")).unwrap();
+    (run, serde_json::from_str(&text).unwrap())
+}
+
 /// The contract: `results.csv` carries the intervals and the Diebold–Mariano p-value,
 /// and every run writes `evaluation.json` with the label and each split's embargo and horizon.
 #[test]
@@ -682,14 +693,7 @@ fn a_counts_run_writes_the_evaluation_sheet_and_the_contract_columns() {
         "{summary}"
     );
     assert!(summary.contains("best baseline:"), "{summary}");
-    let run = std::fs::read_dir(dir.path().join("results/small"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .unwrap();
-    let sheet: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("evaluation.json")).unwrap())
-            .unwrap();
+    let (run, sheet) = small_run_and_sheet(dir.path());
     let label = &sheet["label"];
     assert_eq!(label["kind"], "counts_ahead");
     assert_eq!(label["look_ahead"], false);
@@ -776,14 +780,7 @@ fn the_papers_nowcast_with_a_centred_label_is_flagged() {
     let summary = stdout(&out);
     assert!(summary.contains("timing: NOWCAST"), "{summary}");
     assert!(summary.contains("(look-ahead: YES)"), "{summary}");
-    let run = std::fs::read_dir(dir.path().join("results/small"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.is_dir())
-        .unwrap();
-    let sheet: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("evaluation.json")).unwrap())
-            .unwrap();
+    let (run, sheet) = small_run_and_sheet(dir.path());
     assert_eq!(sheet["timing"], "nowcast");
     assert_eq!(sheet["label"]["look_ahead"], true);
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
