@@ -67,6 +67,8 @@ use serde_json::Value;
 use crate::{Error, Result};
 
 mod baseline;
+#[cfg(any(feature = "xgboost", feature = "lightgbm", feature = "catboost"))]
+pub mod booster;
 mod context;
 mod csv_table;
 mod distribution;
@@ -108,6 +110,13 @@ pub trait Regressor: Send + Sync {
     ) -> Result<Prediction> {
         let _ = levels;
         self.predict(x).map(Prediction::Point)
+    }
+
+    /// How much each column of the fit matrix contributed, in column order, where the decoder
+    /// can say (the boosters: total gain); `None` by default. The runner writes it to
+    /// `feature_importance.csv` and the report draws the top 20.
+    fn feature_importance(&self) -> Option<Vec<f64>> {
+        None
     }
 }
 
@@ -162,6 +171,20 @@ pub trait DecoderSettings {
     /// Whether the fit depends on its seed (then the runner repeats it over the experiment's
     /// seeds and reports the spread); false by default.
     fn is_stochastic(&self) -> bool {
+        false
+    }
+
+    /// Whether the decoder takes NaN features as missing values (the boosters); false by
+    /// default, and NaN is then refused. `quakelab decode` reads empty and `NaN` cells as NaN
+    /// only for such a decoder.
+    fn accepts_missing(&self) -> bool {
+        false
+    }
+
+    /// Whether the decoder wants validation rows in its [`FitContext`] (a booster with
+    /// `early_stopping_rounds`); false by default. The runner then holds out the last rows of
+    /// each training set, and `quakelab decode --valid FILE` reads them from a file.
+    fn wants_validation(&self) -> bool {
         false
     }
 }
