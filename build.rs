@@ -16,6 +16,12 @@
 //! a missing resource then fails its test, with a message naming what is missing and how to
 //! provide it.
 //!
+//! With any of the cargo features `xgboost`, `lightgbm` or `catboost` (all in the default
+//! build), it also makes sure the boosting libraries are installed: when the venv
+//! (`QUAKELAB_BOOSTERS`, else `.venv-boosters`) lacks the pinned requirements, it runs
+//! `tools/install-boosters.sh`, which downloads the official wheels from PyPI. Offline, the
+//! build goes on with a warning, and the decoders name the script when they are used.
+//!
 //! Build scripts run with the package root as the current directory, as tests do, so relative
 //! settings mean the same here and there.
 
@@ -23,6 +29,8 @@ use std::path::{Path, PathBuf};
 
 const REAL_DATA_ENV: &str = "QUAKELAB_REAL_DATA";
 const MLFLOW_ENV: &str = "QUAKELAB_MLFLOW";
+const BOOSTERS_ENV: &str = "QUAKELAB_BOOSTERS";
+const BOOSTER_FEATURES: [&str; 3] = ["XGBOOST", "LIGHTGBM", "CATBOOST"];
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -53,6 +61,50 @@ fn main() {
     watch(&mlflow);
     if ci || mlflow.is_file() {
         println!("cargo::rustc-cfg=quakelab_mlflow");
+    }
+
+    if BOOSTER_FEATURES
+        .iter()
+        .any(|f| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some())
+    {
+        install_boosters();
+    }
+}
+
+/// Runs `tools/install-boosters.sh` unless the boosters' venv already holds the pinned
+/// requirements (the script leaves this stamp); a failure is a warning, not a build error.
+fn install_boosters() {
+    let requirements = Path::new("tools").join("boosters").join("requirements.txt");
+    let script = Path::new("tools").join("install-boosters.sh");
+    println!("cargo::rerun-if-changed={}", requirements.display());
+    println!("cargo::rerun-if-changed={}", script.display());
+    println!("cargo::rerun-if-env-changed={BOOSTERS_ENV}");
+    let venv = match std::env::var_os(BOOSTERS_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(".venv-boosters"),
+    };
+    let stamp = venv.join(".quakelab-requirements");
+    let wanted = std::fs::read(&requirements).ok();
+    if wanted.is_some() && std::fs::read(&stamp).ok() == wanted {
+        return;
+    }
+    let outcome = std::process::Command::new("bash").arg(&script).output();
+    match outcome {
+        Ok(output) if output.status.success() => {}
+        Ok(output) => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            println!(
+                "cargo::warning=tools/install-boosters.sh failed ({}); the xgboost, lightgbm and \
+                 catboost decoders will say how to install their libraries when used: {}",
+                output.status,
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            );
+        }
+        Err(e) => println!(
+            "cargo::warning=cannot run tools/install-boosters.sh ({e}); the xgboost, lightgbm \
+             and catboost decoders will say how to install their libraries when used"
+        ),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
-use crate::decode::{DecoderConfig, decode_csv};
+use crate::decode::{DecodeFiles, DecoderConfig, decode_csv};
 use crate::experiment::config::{self, Layers};
 use crate::experiment::launcher::LocalLauncher;
 use crate::experiment::runner;
@@ -138,10 +138,15 @@ enum Command {
     /// Fit any decoder on a CSV table and predict another: writes row,prediction.
     ///
     /// Every column but the target is a numeric feature; row is the 0-based index of the test
-    /// file's data rows.
+    /// file's data rows. For xgboost, lightgbm and catboost an empty or NaN feature cell is a
+    /// missing value, and every decoder.KEY is the library's own parameter.
     ///
     /// Example: quakelab decode --decoder ridge --train train.csv --test test.csv --target y
     /// --set decoder.alpha=0.5 --out preds.csv
+    ///
+    /// Example: quakelab decode --decoder xgboost --train train.csv --test test.csv --target y
+    /// --set decoder.max_depth=4 --set decoder.eta=0.1 --set decoder.num_boost_round=150
+    /// --out preds.csv
     Decode {
         /// The decoder (persistence, moving_average, climatology, oracle_persistence, ridge,
         /// random_forest; those behind cargo features when compiled in). The baselines read a
@@ -157,6 +162,10 @@ enum Command {
         /// The target column.
         #[arg(long)]
         target: String,
+        /// Validation table for early stopping (laid out like the training table), used by a
+        /// booster with decoder.early_stopping_rounds set.
+        #[arg(long)]
+        valid: Option<PathBuf>,
         /// Decoder settings, decoder.KEY=VALUE (repeatable).
         #[arg(long = "set", value_name = "decoder.KEY=VALUE")]
         set: Vec<String>,
@@ -679,6 +688,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             decoder,
             train,
             test,
+            valid,
             target,
             set,
             out,
@@ -688,16 +698,33 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             for assignment in &set {
                 config.apply_override(assignment)?;
             }
-            let report = decode_csv(&config, &train, &test, &target, &out, seed)?;
+            let files = DecodeFiles {
+                train: &train,
+                test: &test,
+                valid: valid.as_deref(),
+                out: &out,
+            };
+            let report = decode_csv(&config, &files, &target, seed)?;
+            let mut details = Vec::new();
+            if report.n_valid > 0 {
+                details.push(format!("watching {} validation rows", report.n_valid));
+            }
+            if report.missing_cells > 0 {
+                details.push(format!(
+                    "{} missing feature cells read as NaN",
+                    report.missing_cells
+                ));
+            }
+            if let Some(mse) = report.test_mse {
+                details.push(format!("test MSE {mse:.6e}"));
+            }
             println!(
                 "wrote {} ({} predictions from {} fitted on {} rows{})",
                 out.display(),
                 report.n_test,
                 report.decoder,
                 report.n_train,
-                report
-                    .test_mse
-                    .map_or(String::new(), |m| format!(", test MSE {m:.6e}"))
+                details.iter().map(|d| format!(", {d}")).collect::<String>()
             );
         }
         Command::Synth(SynthCommand::Catalog {

@@ -22,6 +22,10 @@ python="${PYTHON:-python3}"
 requirements="tools/boosters/requirements.txt"
 stamp="$venv/.quakelab-requirements"
 
+# One install at a time (cargo may run build.rs for two profiles at once).
+exec 9>"$venv.lock"
+flock 9
+
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$requirements" "$stamp"; then
     echo "install-boosters: $venv already has the pinned libraries; nothing to do"
     exit 0

@@ -16,8 +16,9 @@ use crate::{Error, Result};
 
 /// Held-out rows a decoder may watch while it fits (early stopping), never fitted on.
 ///
-/// At least one row, one finite label per row, only finite features; the column count is
-/// checked against the training matrix by [`super::check_fit_input`].
+/// At least one row, one finite label per row, no infinite feature (NaN is a missing value,
+/// which only decoders that take missing values accept in their training rows); the column
+/// count is checked against the training matrix by [`super::check_fit_input`].
 #[derive(Debug, Clone, Copy)]
 pub struct ValidationRows<'a> {
     x: MatRef<'a, f64>,
@@ -69,8 +70,8 @@ impl<'a> FitContext<'a> {
 
     /// The same context with validation rows `x` (m × p) and labels `y` (m).
     ///
-    /// An [`Error::Numerical`] unless there is at least one row, one label per row, and every
-    /// value is finite.
+    /// An [`Error::Numerical`] unless there is at least one row, one finite label per row, and
+    /// no infinite feature.
     pub fn with_validation(self, x: MatRef<'a, f64>, y: &'a [f64]) -> Result<Self> {
         if x.nrows() == 0 || x.nrows() != y.len() {
             return Err(Error::Numerical(format!(
@@ -86,7 +87,14 @@ impl<'a> FitContext<'a> {
                 y[row]
             )));
         }
-        super::check_finite("fit context", "validation", x)?;
+        for col in 0..x.ncols() {
+            if let Some(row) = (0..x.nrows()).find(|&row| x[(row, col)].is_infinite()) {
+                return Err(Error::Numerical(format!(
+                    "validation feature at row {row}, column {col} is {}, not a finite number",
+                    x[(row, col)]
+                )));
+            }
+        }
         Ok(FitContext {
             validation: Some(ValidationRows { x, y }),
             ..self

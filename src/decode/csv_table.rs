@@ -1,11 +1,17 @@
 //! `quakelab decode`: any decoder on any numeric CSV table, for quick comparisons and tests.
 //!
-//! Both files have a header line. In the training file every column but the target is a
+//! Every file has a header line. In the training file every column but the target is a
 //! numeric feature; the test file has the same feature columns in the same order, and may have
-//! the target column too (it is then used only for [`DecodeReport::test_mse`]). The predictions
-//! are written as `row,prediction`, where `row` is the 0-based index of the test file's data
-//! rows. The output file may not be either input: that is refused before anything is read or
-//! written.
+//! the target column too (it is then used only for [`DecodeReport::test_mse`]). An optional
+//! validation file (`--valid`), laid out like the training file, gives the fit context's
+//! validation rows (early stopping). The predictions are written as `row,prediction`, where
+//! `row` is the 0-based index of the test file's data rows. The output file may not be an
+//! input: that is refused before anything is read or written.
+//!
+//! Every feature cell is a finite number, except for a decoder that takes missing values
+//! ([`super::DecoderSettings::accepts_missing`]: the boosters), for which an empty cell or
+//! `NaN` (any case) is a missing value, counted in [`DecodeReport::missing_cells`]. A target cell
+//! is always a finite number.
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -34,6 +40,24 @@ pub struct DecodeReport {
     pub test_mse: Option<f64>,
     /// Wall-clock seconds spent in `fit`.
     pub fit_seconds: f64,
+    /// Feature cells read as missing (NaN) in all files; 0 unless the decoder takes missing
+    /// values.
+    pub missing_cells: usize,
+    /// Validation rows given to the fit (the `--valid` file), 0 without one.
+    pub n_valid: usize,
+}
+
+/// The files of one [`decode_csv`] call.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeFiles<'a> {
+    /// The training table (features and the target).
+    pub train: &'a Path,
+    /// The table to predict (the same features; the target optional).
+    pub test: &'a Path,
+    /// Validation rows for early stopping, laid out like the training table.
+    pub valid: Option<&'a Path>,
+    /// Where the predictions go.
+    pub out: &'a Path,
 }
 
 /// A numeric CSV file split into its feature columns and, where present, its target column.
@@ -41,63 +65,67 @@ struct Table {
     features: Vec<String>,
     x: Mat<f64>,
     target: Option<Vec<f64>>,
+    /// Feature cells read as missing (NaN).
+    missing: usize,
 }
 
-/// Fits `decoder` on the `train` table to predict column `target`, predicts every row of the
-/// `test` table, and writes `row,prediction` to `out` (atomically: a complete file or none).
-/// The fit's random draws come from `seed` (through [`crate::rng::derive_seed`] with the
-/// decoder's kind), its parallel work from the current rayon pool.
+/// Fits `decoder` on the `train` table to predict column `target` (watching the `valid` rows
+/// when given), predicts every row of the `test` table, and writes `row,prediction` to `out`
+/// (atomically: a complete file or none). The fit's random draws come from `seed` (through
+/// [`crate::rng::derive_seed`] with the decoder's kind), its parallel work from the current
+/// rayon pool.
 ///
-/// Errors: `out` naming the training or test file ([`Error::Config`] on `--out`, before
-/// anything is read); a missing target column in `train`, a duplicated column name, an empty or
+/// Errors: `out` naming an input ([`Error::Config`] on `--out`, before anything is read); a
+/// missing target column in `train` or `valid`, a duplicated column name, an empty or
 /// non-numeric cell (an [`Error::Parse`] naming the file, its 1-based line and the column), or
-/// test feature columns that differ from the training ones (an [`Error::Parse`] on the test
-/// file's header naming the first difference); invalid settings ([`Error::Config`]); a fit
-/// that fails ([`Error::Numerical`]).
+/// test or validation feature columns that differ from the training ones (an [`Error::Parse`]
+/// on that file's header naming the first difference); invalid settings ([`Error::Config`]); a
+/// fit that fails ([`Error::Numerical`], or [`Error::External`] from a library).
 pub fn decode_csv(
     decoder: &DecoderConfig,
-    train: &Path,
-    test: &Path,
+    files: &DecodeFiles<'_>,
     target: &str,
-    out: &Path,
     seed: u64,
 ) -> Result<DecodeReport> {
-    refuse_input_as_output(out, &[("--train", train), ("--test", test)])?;
+    let mut inputs = vec![("--train", files.train), ("--test", files.test)];
+    inputs.extend(files.valid.map(|valid| ("--valid", valid)));
+    refuse_input_as_output(files.out, &inputs)?;
     decoder.check()?;
-    let train_table = read_table(train, target)?;
-    let y = train_table.target.as_deref().ok_or_else(|| {
-        Error::parse(
-            train,
-            1,
-            target,
-            format!(
-                "no target column `{target}` in the training file's header; its columns are {}",
-                train_table.features.join(", ")
-            ),
-        )
-    })?;
-    if y.is_empty() {
-        return Err(Error::parse(
-            train,
-            1,
-            target,
-            "the training file has no data rows",
-        ));
-    }
-    let test_table = read_table(test, target)?;
-    check_same_features(&train_table.features, &test_table.features, train, test)?;
+    let missing = decoder.settings().accepts_missing();
+    let train_table = read_table(files.train, target, missing)?;
+    let y = labelled(&train_table, files.train, target, "training")?;
+    let test_table = read_table(files.test, target, missing)?;
+    check_same_features(
+        &train_table.features,
+        &test_table.features,
+        files.train,
+        files.test,
+    )?;
+    let valid_table = files
+        .valid
+        .map(|path| -> Result<Table> {
+            let table = read_table(path, target, missing)?;
+            check_same_features(&train_table.features, &table.features, files.train, path)?;
+            labelled(&table, path, target, "validation")?;
+            Ok(table)
+        })
+        .transpose()?;
 
     let mut model = decoder.build(&train_table.features)?;
-    let ctx = FitContext::new(crate::rng::derive_seed(
+    let mut ctx = FitContext::new(crate::rng::derive_seed(
         seed,
         &format!("decode.{}", decoder.kind()),
     ));
+    if let Some(valid) = &valid_table {
+        let y_valid = valid.target.as_deref().unwrap_or_default();
+        ctx = ctx.with_validation(valid.x.as_ref(), y_valid)?;
+    }
     let started = Instant::now();
     model.fit(train_table.x.as_ref(), y, &ctx)?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let predictions = model.predict(test_table.x.as_ref())?;
 
-    crate::io::write_atomic(out, |w: &mut dyn Write| {
+    crate::io::write_atomic(files.out, |w: &mut dyn Write| {
         writeln!(w, "row,prediction")?;
         for (row, prediction) in predictions.iter().enumerate() {
             writeln!(w, "{row},{prediction}")?;
@@ -117,15 +145,45 @@ pub fn decode_csv(
                 .sum::<f64>()
                 / truth.len() as f64
         });
+    let valid_missing = valid_table.as_ref().map_or(0, |t| t.missing);
+    let n_train = y.len();
     Ok(DecodeReport {
         decoder: model.name(),
         target: target.to_string(),
         feature_names: train_table.features,
-        n_train: y.len(),
+        n_train,
         n_test: predictions.len(),
         test_mse,
         fit_seconds,
+        missing_cells: train_table.missing + test_table.missing + valid_missing,
+        n_valid: valid_table.as_ref().map_or(0, |t| t.x.nrows()),
     })
+}
+
+/// The target values of a table that must have them (the training or validation file): an
+/// [`Error::Parse`] on the header when the column is missing, or on line 2 when there are no
+/// data rows.
+fn labelled<'t>(table: &'t Table, path: &Path, target: &str, what: &str) -> Result<&'t [f64]> {
+    let y = table.target.as_deref().ok_or_else(|| {
+        Error::parse(
+            path,
+            1,
+            target,
+            format!(
+                "no target column `{target}` in the {what} file's header; its columns are {}",
+                table.features.join(", ")
+            ),
+        )
+    })?;
+    if y.is_empty() {
+        return Err(Error::parse(
+            path,
+            1,
+            target,
+            format!("the {what} file has no data rows"),
+        ));
+    }
+    Ok(y)
 }
 
 /// Refuses an output path that is one of the inputs (by canonical path, so `./train.csv`,
@@ -210,9 +268,10 @@ fn csv_error(path: &Path, error: csv::Error) -> Error {
     }
 }
 
-/// Reads a CSV table with a header line whose cells are all finite numbers; the column named
-/// `target`, if there is one, is kept apart from the features.
-fn read_table(path: &Path, target: &str) -> Result<Table> {
+/// Reads a CSV table with a header line whose cells are all finite numbers (or, for feature
+/// cells when `missing` is set, empty or `NaN`: read as NaN); the column named `target`, if
+/// there is one, is kept apart from the features.
+fn read_table(path: &Path, target: &str, missing: bool) -> Result<Table> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -248,14 +307,21 @@ fn read_table(path: &Path, target: &str) -> Result<Table> {
     let mut feature_values = Vec::new();
     let mut target_values = Vec::new();
     let mut n_rows = 0;
+    let mut n_missing = 0;
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, e))?;
         let line = record.position().map_or(0, csv::Position::line);
         n_rows += 1;
         for (j, (cell, name)) in record.iter().zip(&header).enumerate() {
+            let is_target = Some(j) == target_column;
+            if missing && !is_target && is_missing_cell(cell) {
+                n_missing += 1;
+                feature_values.push(f64::NAN);
+                continue;
+            }
             let value =
                 parse_cell(cell).map_err(|message| Error::parse(path, line, name, message))?;
-            if Some(j) == target_column {
+            if is_target {
                 target_values.push(value);
             } else {
                 feature_values.push(value);
@@ -268,7 +334,13 @@ fn read_table(path: &Path, target: &str) -> Result<Table> {
         features,
         x,
         target: target_column.map(|_| target_values),
+        missing: n_missing,
     })
+}
+
+/// Whether a feature cell is a missing value: empty, or `NaN` in any case.
+fn is_missing_cell(cell: &str) -> bool {
+    cell.is_empty() || cell.eq_ignore_ascii_case("nan")
 }
 
 /// One cell as a finite number, or why it is not one.
@@ -292,6 +364,12 @@ mod tests {
         assert_eq!(parse_cell("-1e-3"), Ok(-0.001));
         for bad in ["", "abc", "nan", "inf", "1,5"] {
             assert!(parse_cell(bad).is_err(), "{bad:?}");
+        }
+        for cell in ["", "nan", "NaN", "NAN"] {
+            assert!(is_missing_cell(cell), "{cell:?}");
+        }
+        for cell in ["0", "inf", "na", "-"] {
+            assert!(!is_missing_cell(cell), "{cell:?}");
         }
     }
 

@@ -80,7 +80,7 @@ pub use baseline::{
     OraclePersistenceSettings, PersistenceSettings, moving_average_column,
 };
 pub use context::{Device, FitContext, ValidationRows};
-pub use csv_table::{DecodeReport, decode_csv};
+pub use csv_table::{DecodeFiles, DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
 pub use ridge::RidgeSettings;

@@ -31,13 +31,18 @@ use crate::{Error, Result};
 /// quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]   # the default; [] asks for none
 /// bootstrap_resamples = 1000                  # the default; at least 100
 /// confidence_level = 0.95                     # the default; strictly between 0.5 and 1
+/// validation_fraction = 0.2                   # the default; in (0, 0.5)
 /// ```
 ///
 /// Decoders that can (the random forest) return these quantiles; the run stores them in
 /// `predictions.csv` as `q<level>` columns, scores them (test pinball loss and CRPS in
 /// `results.csv`) and draws the outermost levels as a band. Point-only decoders are unaffected.
 /// Every test metric gets a moving-block bootstrap interval at `confidence_level` from
-/// `bootstrap_resamples` resamples ([`crate::eval::uncertainty`]).
+/// `bootstrap_resamples` resamples ([`crate::eval::uncertainty`]). A decoder that watches
+/// validation rows ([`crate::decode::DecoderSettings::wants_validation`]: a booster with
+/// `early_stopping_rounds`) is fitted on the first `1 − validation_fraction` of each training
+/// set's days and watches the last `validation_fraction`, the held-out rows nearest the test
+/// period; other decoders fit on the whole training set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvaluationSection {
@@ -47,6 +52,9 @@ pub struct EvaluationSection {
     pub bootstrap_resamples: usize,
     /// The level of the bootstrap intervals, strictly between 0.5 and 1.
     pub confidence_level: f64,
+    /// The share of each training set's last days held out as validation rows for decoders
+    /// that ask for them, strictly between 0 and 0.5.
+    pub validation_fraction: f64,
 }
 
 /// The fewest bootstrap resamples `evaluation.bootstrap_resamples` accepts: with fewer, the
@@ -60,14 +68,16 @@ impl Default for EvaluationSection {
             quantiles: QuantileLevels::default(),
             bootstrap_resamples: 1000,
             confidence_level: 0.95,
+            validation_fraction: 0.2,
         }
     }
 }
 
 impl EvaluationSection {
     /// An [`Error::Config`] naming `evaluation.bootstrap_resamples` when it is below
-    /// [`MIN_BOOTSTRAP_RESAMPLES`], or `evaluation.confidence_level` when it is not strictly
-    /// between 0.5 and 1. (The quantile levels are checked when they are read.)
+    /// [`MIN_BOOTSTRAP_RESAMPLES`], `evaluation.confidence_level` when it is not strictly
+    /// between 0.5 and 1, or `evaluation.validation_fraction` when it is not strictly between 0
+    /// and 0.5. (The quantile levels are checked when they are read.)
     pub fn check(&self) -> Result<()> {
         crate::ensure_config!(
             self.bootstrap_resamples >= MIN_BOOTSTRAP_RESAMPLES,
@@ -80,6 +90,12 @@ impl EvaluationSection {
             "evaluation.confidence_level",
             "must lie strictly between 0.5 and 1, got {}",
             self.confidence_level
+        );
+        crate::ensure_config!(
+            self.validation_fraction > 0.0 && self.validation_fraction < 0.5,
+            "evaluation.validation_fraction",
+            "must lie strictly between 0 and 0.5, got {}",
+            self.validation_fraction
         );
         Ok(())
     }

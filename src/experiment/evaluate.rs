@@ -39,6 +39,7 @@ use crate::eval::{
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
+use crate::report::importance::ImportanceRow;
 use crate::report::results::{
     PredictionRow, ROLE_BASELINE, ROLE_CONTROL, ROLE_DIAGNOSTIC, ROLE_MODEL, ResultRow,
 };
@@ -68,6 +69,8 @@ pub(crate) struct Evaluation {
     pub results: Vec<ResultRow>,
     /// Every labelled row's prediction (the first seed's).
     pub predictions: Vec<PredictionRow>,
+    /// The feature importances of every fit of a decoder that reports them.
+    pub importances: Vec<ImportanceRow>,
     /// The serial dependence of the whole-period label series.
     pub dependence: LabelDependence,
     /// Metrics of fitted transforms (the PCA's explained variance ratio per split).
@@ -85,6 +88,8 @@ const KNOWN_MEAN_PREFIX: &str = "label_known_mean_";
 /// One feature set evaluated on a split: a modality or a control.
 struct FeatureSet {
     name: String,
+    /// The names of the columns of `x`.
+    columns: Vec<String>,
     /// Whether its model rows are controls rather than models.
     control: bool,
     /// Features, one row per table row, standardised on the training rows.
@@ -178,6 +183,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
     let block = block_length(&finite)?;
     let mut results = Vec::new();
     let mut predictions = Vec::new();
+    let mut importances = Vec::new();
     let mut transforms = Vec::new();
     let mut split_sheets = Vec::new();
     let mut gnss_checks = Vec::new();
@@ -249,11 +255,10 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         let first_row = results.len();
         let mut errors: HashMap<(String, String), Vec<f64>> = HashMap::new();
         for set in &sets {
-            let feature_names: Vec<String> = (0..set.x.ncols()).map(|j| format!("x{j}")).collect();
             for decoder in experiment.decoders() {
                 let (names, x) = decoder_input(
                     decoder.settings(),
-                    &feature_names,
+                    &set.columns,
                     set.x.as_ref(),
                     &reference_names,
                     set.references.as_ref(),
@@ -270,15 +275,28 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                         i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
                     };
                     let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream));
-                    fits.push(fit_predict(
+                    let fitted = fit_predict(
                         decoder,
                         &names,
                         x.as_ref(),
                         &set.labels,
                         &split,
                         &ctx,
-                        levels,
-                    )?);
+                        (levels, evaluation.validation_fraction),
+                    )?;
+                    if let Some(gains) = &fitted.importance {
+                        importances.extend(names.iter().zip(gains).map(|(feature, &gain)| {
+                            ImportanceRow {
+                                split: description.clone(),
+                                features: set.name.clone(),
+                                decoder: fitted.name.clone(),
+                                seed: i,
+                                feature: feature.clone(),
+                                importance: gain,
+                            }
+                        }));
+                    }
+                    fits.push(fitted);
                 }
                 let first = &fits[0];
                 let role = row_role(set.control, decoder.role());
@@ -389,6 +407,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
     Ok(Evaluation {
         results,
         predictions,
+        importances,
         dependence,
         transforms,
         sheet,
@@ -667,6 +686,20 @@ fn test_quantile_scores(
 /// The modalities (with PCA of the GNSS images fitted on the training rows), then the
 /// controls: the shuffled GNSS block, the null scenario's GNSS, the day number, the shifted
 /// labels; and the PCA's record, when one was fitted.
+/// The column names of [`DailyTable::design`]'s matrix for `modality`: the `gnss_columns`
+/// encoded GNSS features (`gnss_pc1`, … for principal components, else `gnss_1`, …), then `b`
+/// and `a` (the paper's fusion order).
+fn design_columns(modality: Modality, gnss_columns: usize, pca: bool) -> Vec<String> {
+    let prefix = if pca { "gnss_pc" } else { "gnss_" };
+    let gnss = (1..=gnss_columns).map(|j| format!("{prefix}{j}"));
+    let ba = ["b", "a"].map(String::from);
+    match modality {
+        Modality::Gnss => gnss.collect(),
+        Modality::Seismicity => ba.to_vec(),
+        Modality::Fusion => gnss.chain(ba).collect(),
+    }
+}
+
 fn feature_sets(
     experiment: &ResolvedExperiment,
     table: &DailyTable,
@@ -702,9 +735,18 @@ fn feature_sets(
     };
     let reduced = gnss.map(|g| reduce(g, true)).transpose()?;
     let reduced_null = null_gnss.map(|g| reduce(g, false)).transpose()?;
-    let set = |name: String, control: bool, x: MatRef<'_, f64>| -> Result<FeatureSet> {
+    let pca = encoder.pca_dims.is_some();
+    let columns = |modality: Modality, z: Option<&Mat<f64>>| {
+        design_columns(modality, z.map_or(0, |z| z.ncols()), pca)
+    };
+    let set = |name: String,
+               columns: Vec<String>,
+               control: bool,
+               x: MatRef<'_, f64>|
+     -> Result<FeatureSet> {
         Ok(FeatureSet {
             name,
+            columns,
             control,
             x: standardized(x, split)?,
             labels: labels.labels.clone(),
@@ -717,20 +759,31 @@ fn feature_sets(
             continue;
         }
         let x = table.design(modality, reduced.as_ref().map(Mat::as_ref))?;
-        sets.push(set(modality.name().to_string(), false, x.as_ref())?);
+        let names = columns(modality, reduced.as_ref());
+        sets.push(set(modality.name().to_string(), names, false, x.as_ref())?);
     }
     if experiment.ablations().shuffle_modality
         && let Some(z) = &reduced
     {
         let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
         let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
-        sets.push(set("fusion_gnss_shuffled".into(), true, shuffled.as_ref())?);
+        sets.push(set(
+            "fusion_gnss_shuffled".into(),
+            columns(Modality::Fusion, Some(z)),
+            true,
+            shuffled.as_ref(),
+        )?);
     }
     if let Some(z) = &reduced_null {
         for modality in [Modality::Gnss, Modality::Fusion] {
             if experiment.ablations().modalities.contains(&modality) {
                 let x = table.design(modality, Some(z.as_ref()))?;
-                sets.push(set(format!("{}_null", modality.name()), true, x.as_ref())?);
+                sets.push(set(
+                    format!("{}_null", modality.name()),
+                    columns(modality, Some(z)),
+                    true,
+                    x.as_ref(),
+                )?);
             }
         }
     }
@@ -738,6 +791,7 @@ fn feature_sets(
         match control {
             Control::DayNumber => sets.push(set(
                 format!("{CONTROL_PREFIX}day_number"),
+                vec!["day_number".into()],
                 true,
                 day_number_features(table.days()).as_ref(),
             )?),
@@ -754,14 +808,21 @@ fn feature_sets(
                     &experiment.labels().params,
                     reference_names,
                 )?;
-                let fusion = match &reduced {
-                    Some(z) => table.design(Modality::Fusion, Some(z.as_ref()))?,
-                    None => table.design(Modality::Seismicity, None)?,
+                let (fusion, names) = match &reduced {
+                    Some(z) => (
+                        table.design(Modality::Fusion, Some(z.as_ref()))?,
+                        columns(Modality::Fusion, Some(z)),
+                    ),
+                    None => (
+                        table.design(Modality::Seismicity, None)?,
+                        columns(Modality::Seismicity, None),
+                    ),
                 };
                 // A row whose shifted label runs past the period has none (NaN) and is left
                 // out of this control only; its n_train and n_test show how many remain.
                 sets.push(FeatureSet {
                     name: format!("{CONTROL_PREFIX}label_shift_{shift}d"),
+                    columns: names,
                     control: true,
                     x: standardized(fusion.as_ref(), split)?,
                     labels: shifted_labels.labels,
@@ -778,17 +839,21 @@ fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
     Standardizer::fit(x, split.train())?.transform(x)
 }
 
-/// A fitted decoder's name and its predictions over a feature set's rows.
+/// A fitted decoder's name, its predictions over a feature set's rows and, where it reports
+/// them, its feature importances.
 struct Fitted {
     /// [`crate::decode::Regressor::name`].
     name: String,
     /// One prediction per table row; NaN (and no quantiles) for rows without a target.
     prediction: Prediction,
+    /// [`crate::decode::Regressor::feature_importance`], one per input column.
+    importance: Option<Vec<f64>>,
 }
 
 /// A decoder's predictions for every row with a target (NaN for the others), after fitting on
 /// the split's training rows that have one. The quantiles at `levels` are asked for; decoders
-/// that give only a point return one.
+/// that give only a point return one. A decoder that wants validation rows is fitted on the
+/// first training days and watches the last `validation_fraction` of them.
 fn fit_predict(
     decoder: &DecoderConfig,
     names: &[String],
@@ -796,7 +861,7 @@ fn fit_predict(
     labels: &[f64],
     split: &Split,
     ctx: &FitContext<'_>,
-    levels: &QuantileLevels,
+    (levels, validation_fraction): (&QuantileLevels, f64),
 ) -> Result<Fitted> {
     let rows_of = |rows: &[usize]| -> Vec<usize> {
         rows.iter()
@@ -804,17 +869,42 @@ fn fit_predict(
             .filter(|&r| labels[r].is_finite())
             .collect()
     };
-    let train = rows_of(split.train());
+    let mut train = rows_of(split.train());
     let labelled = rows_of(&(0..labels.len()).collect::<Vec<_>>());
     let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
-    let yt: Vec<f64> = train.iter().map(|&r| labels[r]).collect();
+    let targets = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&r| labels[r]).collect() };
     let mut model = decoder.build(names)?;
-    model.fit(select(&train).as_ref(), &yt, ctx)?;
+    let validation = if decoder.settings().wants_validation() {
+        train.sort_unstable();
+        let held_out = validation_rows(train.len(), validation_fraction);
+        Some(train.split_off(train.len() - held_out))
+    } else {
+        None
+    };
+    let (xv, yv) = validation
+        .as_deref()
+        .map_or((Mat::zeros(0, 0), Vec::new()), |rows| {
+            (select(rows), targets(rows))
+        });
+    let ctx = match validation {
+        Some(_) => ctx.with_validation(xv.as_ref(), &yv)?,
+        None => *ctx,
+    };
+    model.fit(select(&train).as_ref(), &targets(&train), &ctx)?;
     let predicted = model.predict_distribution(select(&labelled).as_ref(), levels)?;
     Ok(Fitted {
         name: model.name(),
         prediction: predicted.spread(&labelled, labels.len())?,
+        importance: model.feature_importance(),
     })
+}
+
+/// How many of `n` training rows are held out for validation: `fraction` of them rounded up,
+/// at least one, and never more than leaves two to fit on.
+fn validation_rows(n: usize, fraction: f64) -> usize {
+    ((n as f64 * fraction).ceil() as usize)
+        .max(1)
+        .min(n.saturating_sub(2))
 }
 
 fn split_predictions(
@@ -843,4 +933,29 @@ fn split_predictions(
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_takes_the_rounded_up_share_and_leaves_two_rows_to_fit() {
+        // 100 rows × 0.2 = 20; 101 × 0.2 = 20.2 → 21; 3 × 0.2 = 0.6 → 1; 2 rows leave none.
+        assert_eq!(validation_rows(100, 0.2), 20);
+        assert_eq!(validation_rows(101, 0.2), 21);
+        assert_eq!(validation_rows(3, 0.2), 1);
+        assert_eq!(validation_rows(5, 0.49), 3);
+        assert_eq!(validation_rows(2, 0.2), 0);
+    }
+
+    #[test]
+    fn design_columns_follow_the_fusion_order() {
+        assert_eq!(
+            design_columns(Modality::Fusion, 2, true),
+            ["gnss_pc1", "gnss_pc2", "b", "a"]
+        );
+        assert_eq!(design_columns(Modality::Gnss, 1, false), ["gnss_1"]);
+        assert_eq!(design_columns(Modality::Seismicity, 3, true), ["b", "a"]);
+    }
 }

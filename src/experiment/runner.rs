@@ -93,6 +93,7 @@ fn track_run(
     let Evaluation {
         results,
         predictions,
+        importances,
         dependence,
         transforms,
         sheet,
@@ -121,6 +122,7 @@ fn track_run(
         experiment.period(),
         &results,
         &predictions,
+        &importances,
         &experiment.evaluation().quantiles,
     )? {
         run.log_artifact(&path, &name)?;

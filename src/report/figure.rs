@@ -756,6 +756,56 @@ fn draw_histogram<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
+/// Horizontal bars, one per `(name, value)`, the first at the top: a decoder's feature
+/// importances.
+pub fn importance_bars(path: &Path, title: &str, bars: &[(String, f64)]) -> Result<()> {
+    let height = 120 + 28 * bars.len().max(1) as u32;
+    render!(path, (900, height), |root| draw_bars(&root, title, bars))
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    bars: &[(String, f64)],
+) -> DrawResult {
+    let n = bars.len().max(1);
+    let top = bars
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(140)
+        .build_cartesian_2d(0.0..top, 0.0..n as f64)
+        .map_err(|e| e.to_string())?;
+    let label = |y: &f64| {
+        let k = n as f64 - y - 0.5;
+        bars.get(k.round() as usize)
+            .filter(|_| (k - k.round()).abs() < 1e-6 && k >= 0.0)
+            .map_or(String::new(), |(name, _)| name.clone())
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(2 * n + 1)
+        .y_label_formatter(&label)
+        .x_desc("mean share of the total gain")
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(bars.iter().enumerate().map(|(k, (_, v))| {
+            let y = (n - 1 - k) as f64;
+            Rectangle::new([(0.0, y + 0.15), (*v, y + 0.85)], BLUE.mix(0.7).filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Labels and predictions over time, with the test days shaded: what a random split's
 /// interleaving of train and test days looks like, next to a chronological split's block.
 pub fn labels_over_time(

@@ -2,6 +2,7 @@
 
 pub mod figure;
 pub mod gnss;
+pub mod importance;
 pub mod paper;
 pub mod precursor;
 pub mod results;

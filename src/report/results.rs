@@ -16,6 +16,7 @@ use crate::eval::{
 };
 use crate::period::Period;
 use crate::report::figure::{self, IntervalPoint, ScatterPanel};
+use crate::report::importance::{ImportanceRow, render_importances, write_importances};
 use crate::report::review::{EvaluationSheet, REPORT_FILE, render_report};
 use crate::report::table::{Cell, Table, number, optional_number};
 use crate::track::{Metric, read_verified};
@@ -359,8 +360,10 @@ pub fn interval(low: Option<f64>, high: Option<f64>) -> Cell {
     }
 }
 
-/// Writes `results.csv`, `predictions.csv` and everything [`render_run`] makes into `run_dir`;
-/// returns each file's artifact path (relative, `/`-separated) and its location.
+/// Writes `results.csv`, `predictions.csv`, `feature_importance.csv` (when some decoder
+/// reported importances, see [`crate::report::importance`]) and everything [`render_run`]
+/// makes into `run_dir`; returns each file's artifact path (relative, `/`-separated) and its
+/// location.
 ///
 /// `predictions.csv` has the columns `split,features,decoder,set,day,truth,prediction`, and,
 /// when some decoder gave a distribution, `median` and one `q<level>` column per quantile
@@ -370,6 +373,7 @@ pub fn write_results(
     period: &Period,
     results: &[ResultRow],
     predictions: &[PredictionRow],
+    importances: &[ImportanceRow],
     levels: &QuantileLevels,
 ) -> Result<Vec<(String, PathBuf)>> {
     let mut written = Vec::new();
@@ -379,6 +383,7 @@ pub fn write_results(
     let predictions_path = run_dir.join("predictions.csv");
     write_predictions(&predictions_path, predictions, levels)?;
     written.push(("predictions.csv".to_string(), predictions_path));
+    written.extend(write_importances(run_dir, importances)?);
     written.extend(render_run(run_dir, period)?);
     Ok(written)
 }
@@ -388,7 +393,8 @@ pub fn write_results(
 /// and model decoder (not a reference) with the best test R²: predicted against true for train
 /// and test, the test residuals with a fitted normal, and labels and predictions over time.
 /// Where decoders gave quantiles, `figures/intervals_<split>.png` shows the best of those with
-/// the band between its outermost quantile levels.
+/// the band between its outermost quantile levels. Where decoders reported feature
+/// importances, `figures/importance_<decoder>.png` shows their top 20.
 pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBuf)>> {
     let results = read_results(run_dir)?;
     let (levels, predictions) = read_predictions(run_dir)?;
@@ -500,6 +506,7 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
         written.push((REPORT_FILE.to_string(), path));
     }
+    written.extend(render_importances(run_dir)?);
     Ok(written)
 }
 
@@ -762,7 +769,8 @@ fn parse_predictions(path: &Path, bytes: &[u8]) -> Result<(Vec<f64>, Vec<StoredP
     Ok((levels, rows))
 }
 
-fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+/// Writes `rows` as a CSV file with a header (atomically).
+pub(crate) fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         writer.serialize(row).map_err(|e| {
@@ -776,7 +784,7 @@ fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
 }
 
 /// The rows of the run file `name`, read through [`read_verified`].
-fn read_csv<T: for<'de> Deserialize<'de>>(run_dir: &Path, name: &str) -> Result<Vec<T>> {
+pub(crate) fn read_csv<T: for<'de> Deserialize<'de>>(run_dir: &Path, name: &str) -> Result<Vec<T>> {
     let path = run_dir.join(name);
     let bytes = read_verified(run_dir, name)?;
     let mut reader = csv::Reader::from_reader(bytes.as_slice());

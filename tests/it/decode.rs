@@ -8,8 +8,8 @@ use crate::support::{self, read_csv};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
-    DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, QuantileLevels,
-    Regressor, decode_csv, decoder_input, moving_average_column,
+    DecodeFiles, DecodeReport, DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN,
+    ORACLE_COLUMN, QuantileLevels, Regressor, decode_csv, decoder_input, moving_average_column,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +29,24 @@ fn read_predictions(path: &Path) -> Vec<f64> {
             row[1].parse().unwrap()
         })
         .collect()
+}
+
+/// [`decode_csv`] without validation rows.
+fn decode(
+    decoder: &DecoderConfig,
+    train: &Path,
+    test: &Path,
+    target: &str,
+    out: &Path,
+    seed: u64,
+) -> quakelab::Result<DecodeReport> {
+    let files = DecodeFiles {
+        train,
+        test,
+        valid: None,
+        out,
+    };
+    decode_csv(decoder, &files, target, seed)
 }
 
 fn config(kind: &str, overrides: &[&str]) -> DecoderConfig {
@@ -208,7 +226,7 @@ fn ridge_matches_scikit_learn() {
         let alpha = label.strip_prefix("alpha_").unwrap();
         let out = dir.path().join(format!("{label}.csv"));
         let config = config("ridge", &[&format!("decoder.alpha={alpha}")]);
-        let report = decode_csv(
+        let report = decode(
             &config,
             &fixture("ridge_train.csv"),
             &fixture("ridge_test.csv"),
@@ -247,7 +265,7 @@ fn decode_csv_writes_one_prediction_per_test_row() {
     let train = write(dir.path(), "train.csv", "a,y,b\n1,10,0\n2,20,0\n3,60,1\n");
     let test = write(dir.path(), "test.csv", "a,b\n5,7\n6,8\n");
     let out = dir.path().join("nested/preds.csv");
-    let report = decode_csv(&config("climatology", &[]), &train, &test, "y", &out, 0).unwrap();
+    let report = decode(&config("climatology", &[]), &train, &test, "y", &out, 0).unwrap();
     // (10 + 20 + 60) / 3 = 30 for every test row.
     assert_eq!(read_predictions(&out), [30.0, 30.0]);
     assert_eq!(report.feature_names, ["a", "b"]);
@@ -255,7 +273,7 @@ fn decode_csv_writes_one_prediction_per_test_row() {
 
     // Persistence on the column named by --set decoder.column=b, with a test target for the MSE.
     let test = write(dir.path(), "test_y.csv", "a,y,b\n5,1,7\n6,2,8\n");
-    let report = decode_csv(
+    let report = decode(
         &config("persistence", &["decoder.column=b"]),
         &train,
         &test,
@@ -293,13 +311,13 @@ fn decode_csv_writes_one_prediction_per_test_row() {
         ),
     ] {
         let baseline = config(kind, overrides);
-        let report = decode_csv(&baseline, &train_ref, &test_ref, "y", &out, 0).unwrap();
+        let report = decode(&baseline, &train_ref, &test_ref, "y", &out, 0).unwrap();
         assert_eq!(read_predictions(&out), expected, "{kind}");
         assert_eq!(report.test_mse, Some(mse), "{kind}");
     }
     // Without a label_known_mean_30d column the default moving average names its setting.
     let average = config("moving_average", &[]);
-    let result = decode_csv(&average, &train_ref, &test_ref, "y", &out, 0);
+    let result = decode(&average, &train_ref, &test_ref, "y", &out, 0);
     assert!(
         matches!(&result, Err(Error::Config { key, .. }) if key == "decoder.window_days"),
         "{result:?}"
@@ -307,7 +325,7 @@ fn decode_csv_writes_one_prediction_per_test_row() {
 
     // An empty test table gives just the header.
     let empty = write(dir.path(), "empty.csv", "a,b\n");
-    decode_csv(&config("climatology", &[]), &train, &empty, "y", &out, 0).unwrap();
+    decode(&config("climatology", &[]), &train, &empty, "y", &out, 0).unwrap();
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "row,prediction\n");
 }
 
@@ -335,14 +353,14 @@ fn decode_csv_names_the_bad_cell() {
     ];
     for (name, text, line, field) in cases {
         let bad = write(dir.path(), name, text);
-        let as_train = parse_error(decode_csv(&ridge, &bad, &good, "y", &out, 0));
+        let as_train = parse_error(decode(&ridge, &bad, &good, "y", &out, 0));
         assert_eq!(as_train, (bad.clone(), line, field.to_string()), "{name}");
-        let as_test = parse_error(decode_csv(&ridge, &good, &bad, "y", &out, 0));
+        let as_test = parse_error(decode(&ridge, &good, &bad, "y", &out, 0));
         assert_eq!(as_test, (bad, line, field.to_string()), "{name}");
     }
     // A row with too few cells is refused at its line.
     let ragged = write(dir.path(), "ragged.csv", "a,b,y\n1,2,3\n4,5\n");
-    let (path, line, _) = parse_error(decode_csv(&ridge, &ragged, &good, "y", &out, 0));
+    let (path, line, _) = parse_error(decode(&ridge, &ragged, &good, "y", &out, 0));
     assert_eq!((path, line), (ragged, 3));
     assert!(
         !out.exists(),
@@ -365,7 +383,7 @@ fn decode_csv_refuses_tables_that_do_not_match() {
     for (name, text, field) in cases {
         let test = write(dir.path(), name, text);
         assert_eq!(
-            parse_error(decode_csv(&ridge, &train, &test, "y", &out, 0)),
+            parse_error(decode(&ridge, &train, &test, "y", &out, 0)),
             (test, 1, field.to_string()),
             "{name}"
         );
@@ -373,16 +391,16 @@ fn decode_csv_refuses_tables_that_do_not_match() {
     // The training file must have the target, and no column twice.
     let good_test = write(dir.path(), "test.csv", "a,b\n1,2\n");
     assert_eq!(
-        parse_error(decode_csv(&ridge, &train, &good_test, "label", &out, 0)),
+        parse_error(decode(&ridge, &train, &good_test, "label", &out, 0)),
         (train.clone(), 1, "label".to_string())
     );
     let twice = write(dir.path(), "twice.csv", "a,a,y\n1,2,3\n");
     assert_eq!(
-        parse_error(decode_csv(&ridge, &twice, &good_test, "y", &out, 0)),
+        parse_error(decode(&ridge, &twice, &good_test, "y", &out, 0)),
         (twice, 1, "a".to_string())
     );
     // Persistence on a column the table lacks is a setting error naming its key.
-    let result = decode_csv(
+    let result = decode(
         &config("persistence", &[]),
         &train,
         &good_test,
@@ -494,7 +512,7 @@ fn forest_seed_follows_the_seed_and_not_the_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| decode_csv(&forest, &train, &test, "y", &out, seed))
+        pool.install(|| decode(&forest, &train, &test, "y", &out, seed))
             .unwrap();
         read_predictions(&out)
     };
@@ -529,7 +547,7 @@ fn decode_n_trees_1e8_is_refused_with_the_size_estimate() {
     let (train, test) = forest_tables(dir.path());
     let out = dir.path().join("preds.csv");
     let forest = config("random_forest", &["decoder.n_trees=100000000"]);
-    let result = decode_csv(&forest, &train, &test, "y", &out, 0);
+    let result = decode(&forest, &train, &test, "y", &out, 0);
     match &result {
         Err(Error::Config { key, message }) => {
             assert_eq!(key, "decoder.n_trees");
@@ -546,12 +564,12 @@ fn decode_n_trees_1e8_is_refused_with_the_size_estimate() {
     // The limit is a setting: three trees fit under the default 8 GiB, but not under 1e-5 GiB
     // (about 10.7 kB; three trees may need 3·13232 B).
     let small = config("random_forest", &["decoder.n_trees=3"]);
-    decode_csv(&small, &train, &test, "y", &out, 0).unwrap();
+    decode(&small, &train, &test, "y", &out, 0).unwrap();
     let tight = config(
         "random_forest",
         &["decoder.n_trees=3", "decoder.max_memory_gib=0.00001"],
     );
-    let result = decode_csv(&tight, &train, &test, "y", &out, 0);
+    let result = decode(&tight, &train, &test, "y", &out, 0);
     assert!(
         matches!(&result, Err(Error::Config { key, .. }) if key == "decoder.n_trees"),
         "{result:?}"
@@ -571,7 +589,7 @@ fn decode_out_equal_to_the_training_file_is_refused() {
     let climatology = config("climatology", &[]);
     // The same file, spelled another way.
     let same = dir.path().join(".").join("train.csv");
-    match decode_csv(&climatology, &train, &test, "y", &same, 0) {
+    match decode(&climatology, &train, &test, "y", &same, 0) {
         Err(Error::Config { key, message }) => {
             assert_eq!(key, "--out");
             assert!(message.contains("is the --train file"), "{message}");
@@ -579,7 +597,7 @@ fn decode_out_equal_to_the_training_file_is_refused() {
         other => panic!("expected a config error, got {other:?}"),
     }
     assert_eq!(std::fs::read_to_string(&train).unwrap(), text);
-    match decode_csv(&climatology, &train, &test, "y", &test, 0) {
+    match decode(&climatology, &train, &test, "y", &test, 0) {
         Err(Error::Config { key, message }) => {
             assert_eq!(key, "--out");
             assert!(message.contains("is the --test file"), "{message}");

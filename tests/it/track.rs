@@ -601,6 +601,7 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
         &period,
         &[row],
         &predictions,
+        &[],
         &QuantileLevels::default(),
     )
     .unwrap()
