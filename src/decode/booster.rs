@@ -374,12 +374,12 @@ fn interpolate(levels: &[f64], values: &[f64], level: f64) -> f64 {
     values[lower] + t * (values[upper] - values[lower])
 }
 
-/// Forwards one line of a library's own log output to `tracing` at debug level (shown under
-/// `-v`), so that it never reaches the terminal otherwise.
+/// Forwards one line of a library's own log output to `tracing` at info level, so that it
+/// reaches the terminal only under `quakelab -v` (or `RUST_LOG`).
 pub fn library_log(decoder: &str, line: &str) {
     let line = line.trim_end();
     if !line.is_empty() {
-        tracing::debug!(target: "quakelab::decode::booster", "{decoder}: {line}");
+        tracing::info!(target: "quakelab::decode::booster", "{decoder}: {line}");
     }
 }
 
