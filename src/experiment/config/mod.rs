@@ -1548,6 +1548,7 @@ mod tests {
     fn only_prefixed_config_variables_are_keys() {
         assert!(is_config_var("QUAKELAB_SEED"));
         assert!(!is_config_var("QUAKELAB_REAL_DATA"));
+        assert!(!is_config_var("QUAKELAB_BOOSTERS"));
         assert!(!is_config_var("QUAKELAB_MLFLOW"));
         assert!(!is_config_var("QUAKELAB_MLFLOW_TOKEN"));
         assert!(!is_config_var("QUAKELAB_"));
