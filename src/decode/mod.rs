@@ -69,12 +69,16 @@ use crate::{Error, Result};
 mod baseline;
 #[cfg(any(feature = "xgboost", feature = "lightgbm", feature = "catboost"))]
 pub mod booster;
+#[cfg(feature = "catboost")]
+mod catboost;
 mod context;
 mod csv_table;
 mod distribution;
 mod forest;
 mod ridge;
 
+#[cfg(feature = "catboost")]
+pub use catboost::CatboostSettings;
 pub use baseline::{
     ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
     OraclePersistenceSettings, PersistenceSettings, moving_average_column,
@@ -434,6 +438,9 @@ decoders! {
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
     RandomForest("random_forest", RandomForestSettings),
+    /// CatBoost, the official Python package in a supervised worker process.
+    #[cfg(feature = "catboost")]
+    Catboost("catboost", CatboostSettings),
 }
 
 impl DecoderConfig {
