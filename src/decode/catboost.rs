@@ -100,9 +100,7 @@ use serde_json::{Map, Value, json};
 
 use self::worker::{Blob, Raised};
 use super::booster::{self, LibraryParams, ParamValue};
-use super::{
-    DecoderSettings, FitContext, Prediction, QuantileLevels, Regressor, not_fitted,
-};
+use super::{DecoderSettings, FitContext, Prediction, QuantileLevels, Regressor, not_fitted};
 use crate::{Error, Result};
 
 /// The decoder's name.
@@ -474,5 +472,87 @@ impl Regressor for Catboost {
 
     fn feature_importance(&self) -> Option<Vec<f64>> {
         self.fitted.as_ref().map(|f| f.importance.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn quantile_losses_give_their_levels_and_bad_ones_name_the_key() {
+        let settings = |loss: &str| {
+            let mut params = LibraryParams::default();
+            params.insert("loss_function", ParamValue::Text(loss.into()));
+            CatboostSettings { params }
+        };
+        let levels = |loss: &str| settings(loss).quantile_loss().unwrap().map(|q| q.levels);
+        assert_eq!(levels("RMSE"), None);
+        assert_eq!(levels("Quantile"), Some(vec![0.5]));
+        assert_eq!(levels("Quantile:alpha=0.9"), Some(vec![0.9]));
+        assert_eq!(
+            levels("MultiQuantile:alpha=0.9,0.1, 0.5"),
+            Some(vec![0.9, 0.1, 0.5])
+        );
+        for bad in [
+            "MultiQuantile",
+            "Quantile:alpha=0.1,0.9",
+            "Quantile:alpha=1.5",
+            "MultiQuantile:alpha=0.5,0.5",
+            "MultiQuantile:alpha=0.1,x",
+        ] {
+            match settings(bad).quantile_loss() {
+                Err(Error::Config { key, .. }) => assert_eq!(key, "decoder.loss_function"),
+                other => panic!("{bad}: expected a config error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_worker_that_dies_mid_request_is_an_error_with_its_last_output() {
+        let worker = worker::Worker::spawn().unwrap();
+        let pid = worker.pid();
+        let (n, p) = (2000, 8);
+        let x: Vec<f64> = (0..n * p).map(|i| ((i * 7919) % 1000) as f64).collect();
+        let y: Vec<f64> = (0..n).map(|i| (i % 17) as f64).collect();
+        // A fit far longer than the test, logging every iteration, killed after a second.
+        let header = json!({
+            "op": "fit",
+            "params": {"iterations": 10_000_000, "thread_count": 1, "verbose": 1,
+                       "allow_writing_files": false},
+            "early_stopping_rounds": null,
+        });
+        let blobs = [
+            Blob::F64 {
+                name: "x",
+                shape: vec![n, p],
+                values: &x,
+            },
+            Blob::F64 {
+                name: "y",
+                shape: vec![n],
+                values: &y,
+            },
+        ];
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+        });
+        let result = worker::request_on(worker, &header, &blobs).map(|_| ());
+        assert!(killer.join().unwrap().unwrap().success());
+        match result {
+            Err(Error::External { service, message }) => {
+                assert_eq!(service, "catboost");
+                assert!(message.contains("stopped answering"), "{message}");
+                assert!(message.contains("learn:"), "{message}");
+            }
+            other => panic!("expected an external error, got {other:?}"),
+        }
+        // Waited on, not left as a zombie, and not back in the pool.
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     }
 }

@@ -77,12 +77,12 @@ mod distribution;
 mod forest;
 mod ridge;
 
-#[cfg(feature = "catboost")]
-pub use catboost::CatboostSettings;
 pub use baseline::{
     ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
     OraclePersistenceSettings, PersistenceSettings, moving_average_column,
 };
+#[cfg(feature = "catboost")]
+pub use catboost::CatboostSettings;
 pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
@@ -666,6 +666,10 @@ mod tests {
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
         ];
+        let mut expected = expected.to_vec();
+        if cfg!(feature = "catboost") {
+            expected.push(("catboost", DecoderRole::Model, true));
+        }
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);
         for (kind, role, stochastic) in expected {

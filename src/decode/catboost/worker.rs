@@ -71,11 +71,9 @@ impl Reply {
         self.blobs
             .iter()
             .find(|b| b.name == name && b.dtype == dtype)
-            .ok_or_else(|| {
-                Error::External {
-                    service: SERVICE.into(),
-                    message: format!("the worker's reply has no {dtype} part `{name}`"),
-                }
+            .ok_or_else(|| Error::External {
+                service: SERVICE.into(),
+                message: format!("the worker's reply has no {dtype} part `{name}`"),
             })
     }
 
@@ -206,7 +204,9 @@ impl Worker {
         let specs: Vec<Value> = blobs
             .iter()
             .map(|blob| match blob {
-                Blob::F64 { name, shape, .. } => json!({"name": name, "dtype": "f64", "shape": shape}),
+                Blob::F64 { name, shape, .. } => {
+                    json!({"name": name, "dtype": "f64", "shape": shape})
+                }
                 Blob::Bytes { name, bytes } => {
                     json!({"name": name, "dtype": "bytes", "shape": [bytes.len()]})
                 }
@@ -257,24 +257,37 @@ impl Worker {
         let specs = match header.get("blobs") {
             None => Vec::new(),
             Some(Value::Array(specs)) => specs.clone(),
-            Some(_) => return Err(Failure::Broken("sent a header whose `blobs` is not a list".into())),
+            Some(_) => {
+                return Err(Failure::Broken(
+                    "sent a header whose `blobs` is not a list".into(),
+                ));
+            }
         };
         let mut blobs = Vec::with_capacity(specs.len());
         for spec in &specs {
             let name = spec.get("name").and_then(Value::as_str);
             let dtype = spec.get("dtype").and_then(Value::as_str);
-            let shape: Option<Vec<usize>> = spec.get("shape").and_then(Value::as_array).and_then(|dims| {
-                dims.iter()
-                    .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
-                    .collect()
-            });
+            let shape: Option<Vec<usize>> =
+                spec.get("shape")
+                    .and_then(Value::as_array)
+                    .and_then(|dims| {
+                        dims.iter()
+                            .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                            .collect()
+                    });
             let (Some(name), Some(dtype), Some(shape)) = (name, dtype, shape) else {
-                return Err(Failure::Broken(format!("sent a malformed blob description {spec}")));
+                return Err(Failure::Broken(format!(
+                    "sent a malformed blob description {spec}"
+                )));
             };
             let width = match dtype {
                 "f64" => 8,
                 "bytes" => 1,
-                other => return Err(Failure::Broken(format!("sent a blob of unknown type `{other}`"))),
+                other => {
+                    return Err(Failure::Broken(format!(
+                        "sent a blob of unknown type `{other}`"
+                    )));
+                }
             };
             let expected = shape
                 .iter()
