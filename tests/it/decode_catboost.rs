@@ -269,3 +269,29 @@ fn a_missing_catboost_venv_names_the_install_script() {
     assert!(stderr.contains("tools/install-boosters.sh"), "{stderr}");
     assert!(stderr.contains("catboost"), "{stderr}");
 }
+
+#[test]
+fn a_python_without_catboost_names_the_venv_and_the_install_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = tempfile::tempdir().unwrap();
+    let bin = venv.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // The system's Python without its site-packages: it cannot import catboost.
+    let python = bin.join("python");
+    std::fs::write(&python, "#!/bin/sh\nexec python3 -S \"$@\"\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (train, test) = (fixture("train.csv"), fixture("test.csv"));
+    let args = decode_args(train.to_str().unwrap(), test.to_str().unwrap());
+    let out = quakelab(&args, dir.path(), Some(venv.path()));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot import catboost"), "{stderr}");
+    assert!(stderr.contains("tools/install-boosters.sh"), "{stderr}");
+    assert!(
+        stderr.contains(&venv.path().display().to_string()),
+        "{stderr}"
+    );
+}

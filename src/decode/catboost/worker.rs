@@ -175,9 +175,9 @@ impl Worker {
                 Err(Error::External {
                     service: SERVICE.into(),
                     message: format!(
-                        "cannot import catboost with {} ({reason}){tail}. Reinstall the \
-                         boosting libraries into {} with `tools/install-boosters.sh`, or set \
-                         {} to a venv that has them",
+                        "cannot import catboost with {} ({reason}). Reinstall the boosting \
+                         libraries into {} with `tools/install-boosters.sh`, or set {} to a \
+                         venv that has them{tail}",
                         python.display(),
                         venv.display(),
                         booster::BOOSTERS_ENV
