@@ -65,8 +65,10 @@
 //! The matrices go to CatBoost as C-ordered float64 numpy arrays, exactly as
 //! `CatBoostRegressor(...).fit(X, y)` and `.predict(X_test)` get them from Python, so the
 //! predictions equal the package's. NaN features are missing values, handled by CatBoost's
-//! `nan_mode` (default `Min`: a missing value is smaller than every present one, so it always
-//! goes to the same side of a split); infinite values are refused.
+//! `nan_mode` (default `Min`: a missing value counts as smaller than every present one, so it
+//! always goes to the low side of a split, and a split that separates the missing values from
+//! the rest is always among the candidates; `nan_mode = "Max"` or `"Forbidden"` pass through).
+//! Infinite values are refused.
 //!
 //! # Early stopping
 //!

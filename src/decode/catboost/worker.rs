@@ -147,12 +147,22 @@ impl Worker {
             });
         };
         let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
-        let log_thread = {
+        let forwarder = {
             let tail = Arc::clone(&tail);
             std::thread::Builder::new()
                 .name("catboost-log".into())
                 .spawn(move || forward_log(stderr, &tail))
-                .ok()
+        };
+        let log_thread = match forwarder {
+            Ok(thread) => Some(thread),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::External {
+                    service: SERVICE.into(),
+                    message: format!("cannot start the thread that reads the worker's log: {e}"),
+                });
+            }
         };
         let mut worker = Worker {
             child,
