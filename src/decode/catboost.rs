@@ -35,7 +35,8 @@
 //!   `{"ok": false, ...}` when the import fails.
 //! - `fit` (header: `params`, `early_stopping_rounds`; blobs `x` n × p, `y` n, optionally
 //!   `valid_x`, `valid_y`) → blobs `model` (CatBoost's `cbm` bytes, from `save_model`) and
-//!   `importance` (p), header `best_iteration`.
+//!   `importance` (p), header `best_iteration`
+//!   and `tree_count`.
 //! - `predict` (blobs `model`, `x` m × p) → blob `prediction` (m, or m × k for
 //!   `MultiQuantile`).
 //! - A request that raises a Python exception gets `{"ok": false, "error_type", "message"}`;
@@ -435,8 +436,16 @@ impl Regressor for Catboost {
                 ),
             });
         }
-        if let Some(best) = reply.header("best_iteration").and_then(Value::as_u64) {
-            tracing::debug!(target: "quakelab::decode::booster", "catboost: best iteration {best}");
+        let trees = reply
+            .header("tree_count")
+            .and_then(Value::as_u64)
+            .map_or_else(|| "an unreported number of".to_string(), |n| n.to_string());
+        match reply.header("best_iteration").and_then(Value::as_u64) {
+            Some(best) => booster::library_log(
+                NAME,
+                &format!("kept {trees} trees, the best iteration on the validation rows: {best}"),
+            ),
+            None => booster::library_log(NAME, &format!("fitted {trees} trees")),
         }
         self.fitted = Some(Fitted {
             model: reply.bytes("model")?.to_vec(),
