@@ -69,6 +69,8 @@ use crate::{Error, Result};
 mod baseline;
 #[cfg(any(feature = "xgboost", feature = "lightgbm", feature = "catboost"))]
 pub mod booster;
+#[cfg(feature = "catboost")]
+mod catboost;
 mod context;
 mod csv_table;
 mod distribution;
@@ -79,6 +81,8 @@ pub use baseline::{
     ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
     OraclePersistenceSettings, PersistenceSettings, moving_average_column,
 };
+#[cfg(feature = "catboost")]
+pub use catboost::CatboostSettings;
 pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeFiles, DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
@@ -434,6 +438,9 @@ decoders! {
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
     RandomForest("random_forest", RandomForestSettings),
+    /// CatBoost, the official Python package in a supervised worker process.
+    #[cfg(feature = "catboost")]
+    Catboost("catboost", CatboostSettings),
 }
 
 impl DecoderConfig {
@@ -659,6 +666,10 @@ mod tests {
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
         ];
+        let mut expected = expected.to_vec();
+        if cfg!(feature = "catboost") {
+            expected.push(("catboost", DecoderRole::Model, true));
+        }
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);
         for (kind, role, stochastic) in expected {

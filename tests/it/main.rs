@@ -4,6 +4,8 @@ mod catalog;
 mod cli;
 mod dataset;
 mod decode;
+#[cfg(feature = "catboost")]
+mod decode_catboost;
 mod encode;
 mod experiment;
 mod gnss_gridding;
