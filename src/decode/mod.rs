@@ -74,6 +74,8 @@ mod csv_table;
 mod distribution;
 mod forest;
 mod ridge;
+#[cfg(feature = "xgboost")]
+mod xgboost;
 
 pub use baseline::{
     ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
@@ -84,6 +86,8 @@ pub use csv_table::{DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
 pub use ridge::RidgeSettings;
+#[cfg(feature = "xgboost")]
+pub use xgboost::XgboostSettings;
 
 /// A regression model: fitted once on training rows, then asked for predictions.
 ///
@@ -434,6 +438,9 @@ decoders! {
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
     RandomForest("random_forest", RandomForestSettings),
+    /// XGBoost through its official library, at parity with the Python package.
+    #[cfg(feature = "xgboost")]
+    Xgboost("xgboost", XgboostSettings),
 }
 
 impl DecoderConfig {
