@@ -156,15 +156,18 @@ impl XgboostSettings {
                 ),
             )
         })?;
-        let levels = value.as_f64_list().filter(|l| !l.is_empty()).ok_or_else(|| {
-            Error::config(
-                &key,
-                format!(
-                    "must be a level or a list of levels, not `{}`",
-                    value.to_library_string()
-                ),
-            )
-        })?;
+        let levels = value
+            .as_f64_list()
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| {
+                Error::config(
+                    &key,
+                    format!(
+                        "must be a level or a list of levels, not `{}`",
+                        value.to_library_string()
+                    ),
+                )
+            })?;
         crate::ensure_config!(
             levels.iter().all(|&l| l > 0.0 && l < 1.0),
             &key,
@@ -186,7 +189,11 @@ impl XgboostSettings {
     /// The `(name, value)` pairs handed to `XGBoosterSetParam`, in order: the user's keys but
     /// quakelab's own (in key order), `nthread` and `seed` from the context unless set, then
     /// `validate_parameters`.
-    fn library_params(&self, levels: Option<&[f64]>, ctx: &FitContext<'_>) -> Vec<(String, String)> {
+    fn library_params(
+        &self,
+        levels: Option<&[f64]>,
+        ctx: &FitContext<'_>,
+    ) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (key, value) in self.params.without(&[ROUNDS, EARLY_STOPPING]).iter() {
             match (key, value, levels) {
@@ -354,7 +361,11 @@ fn last_metric(line: &str) -> Result<(String, f64)> {
         service: NAME.to_string(),
         message: format!("cannot read the evaluation line `{line}`"),
     };
-    let item = line.split_whitespace().skip(1).last().ok_or_else(unreadable)?;
+    let item = line
+        .split_whitespace()
+        .skip(1)
+        .last()
+        .ok_or_else(unreadable)?;
     let (name, value) = item.split_once(':').ok_or_else(unreadable)?;
     let metric = name.split_once('-').map_or(name, |(_, metric)| metric);
     let value = value.parse::<f64>().map_err(|_| unreadable())?;
@@ -483,10 +494,7 @@ impl Regressor for Xgboost {
         cache.extend(valid.as_ref());
         let capture = LogCapture::start();
         let booster = Booster::new(xgb, &cache)?;
-        for (name, value) in self
-            .settings
-            .library_params(self.levels.as_deref(), ctx)
-        {
+        for (name, value) in self.settings.library_params(self.levels.as_deref(), ctx) {
             booster.set_param(&name, &value)?;
         }
         let mut stopping = validation.map(|(patience, _)| EarlyStopping::new(patience));

@@ -4,6 +4,8 @@ mod catalog;
 mod cli;
 mod dataset;
 mod decode;
+#[cfg(feature = "xgboost")]
+mod decode_xgboost;
 mod encode;
 mod experiment;
 mod gnss_gridding;

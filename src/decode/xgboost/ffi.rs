@@ -377,7 +377,12 @@ impl Booster {
 
     /// The evaluation line of round `iteration` on `matrix` called `name`
     /// (`[3]\tvalid-rmse:0.41...`).
-    pub(super) fn evaluate(&self, iteration: usize, matrix: &DMatrix, name: &str) -> Result<String> {
+    pub(super) fn evaluate(
+        &self,
+        iteration: usize,
+        matrix: &DMatrix,
+        name: &str,
+    ) -> Result<String> {
         let iteration = round_index(iteration)?;
         let name = c_string(name)?;
         let names = [name.as_ptr()];
@@ -399,7 +404,9 @@ impl Booster {
             return Err(external("XGBoosterEvalOneIter gave no result"));
         }
         // SAFETY: checked non-null above; valid until the next call on this booster.
-        Ok(unsafe { CStr::from_ptr(out) }.to_string_lossy().into_owned())
+        Ok(unsafe { CStr::from_ptr(out) }
+            .to_string_lossy()
+            .into_owned())
     }
 
     /// Releases the training caches, as `xgb.train` does at its end (`Booster.reset`).
@@ -411,7 +418,12 @@ impl Booster {
 
     /// `Booster.predict(matrix, iteration_range=(0, iteration_end))`: value predictions
     /// (type 0) of the trees of rounds `[0, iteration_end)`, all of them for 0.
-    pub(super) fn predict(&self, matrix: &DMatrix, rows: usize, iteration_end: usize) -> Result<Outputs> {
+    pub(super) fn predict(
+        &self,
+        matrix: &DMatrix,
+        rows: usize,
+        iteration_end: usize,
+    ) -> Result<Outputs> {
         let config = c_string(&format!(
             r#"{{"type": 0, "training": false, "iteration_begin": 0, "iteration_end": {iteration_end}, "strict_shape": false}}"#
         ))?;
@@ -433,7 +445,11 @@ impl Booster {
         // SAFETY: `shape` holds `dims` extents, as XGBoosterPredictFromDMatrix documents.
         let extents = unsafe { read_slice(shape, dims)? };
         let total: u64 = extents.iter().product();
-        let width = if rows == 0 { 0 } else { (total as usize) / rows };
+        let width = if rows == 0 {
+            0
+        } else {
+            (total as usize) / rows
+        };
         if extents.first().copied() != Some(rows as u64) || width * rows != total as usize {
             return Err(external(format!(
                 "a prediction of shape {extents:?} for {rows} rows"
