@@ -588,3 +588,167 @@ fn total_gain(fitted: &Fitted) -> Result<Vec<f64>> {
     }
     Ok(gains)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> XgboostSettings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn values_are_written_as_python_writes_them() {
+        let cases = [
+            (ParamValue::Bool(true), "True"),
+            (ParamValue::Bool(false), "False"),
+            (ParamValue::Integer(4), "4"),
+            (ParamValue::Float(0.1), "0.1"),
+            (
+                ParamValue::Text("reg:squarederror".into()),
+                "reg:squarederror",
+            ),
+            (
+                ParamValue::List(vec![ParamValue::Float(0.1), ParamValue::Float(0.9)]),
+                "[0.1, 0.9]",
+            ),
+            (
+                ParamValue::List(vec![
+                    ParamValue::List(vec![ParamValue::Integer(0), ParamValue::Integer(1)]),
+                    ParamValue::List(vec![ParamValue::Integer(2)]),
+                ]),
+                "[[0, 1], [2]]",
+            ),
+            (
+                ParamValue::List(vec![ParamValue::Text("f0".into())]),
+                "['f0']",
+            ),
+        ];
+        for (value, text) in cases {
+            assert_eq!(python_str(&value), text, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn threads_and_seed_follow_the_context_unless_set() {
+        let ctx =
+            FitContext::new((1 << 31) + 7).with_threads(std::num::NonZeroUsize::new(3).unwrap());
+        let plain = settings("max_depth = 4\nnum_boost_round = 20\n");
+        assert_eq!(
+            plain.library_params(None, &ctx),
+            [
+                ("max_depth", "4"),
+                ("nthread", "3"),
+                ("seed", "7"),
+                ("validate_parameters", "1")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(plain.is_stochastic());
+        let pinned = settings("nthread = 1\nrandom_state = 5\neval_metric = [\"rmse\", \"mae\"]\n");
+        assert_eq!(
+            pinned.library_params(None, &ctx),
+            [
+                ("eval_metric", "rmse"),
+                ("eval_metric", "mae"),
+                ("nthread", "1"),
+                ("random_state", "5"),
+                ("validate_parameters", "1")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(!pinned.is_stochastic());
+    }
+
+    #[test]
+    fn quantile_levels_are_read_in_any_spelling_and_checked() {
+        let text = settings("objective = \"reg:quantileerror\"\nquantile_alpha = \"0.1,0.5\"\n");
+        assert_eq!(text.quantile_levels().unwrap(), Some(vec![0.1, 0.5]));
+        let params = text.library_params(Some(&[0.1, 0.5]), &FitContext::new(0));
+        assert!(params.contains(&("quantile_alpha".to_string(), "[0.1, 0.5]".to_string())));
+        let one = settings("objective = \"reg:quantileerror\"\nquantile_alpha = 0.9\n");
+        assert_eq!(one.quantile_levels().unwrap(), Some(vec![0.9]));
+        assert_eq!(
+            settings("quantile_alpha = 0.9\n")
+                .quantile_levels()
+                .unwrap(),
+            None
+        );
+        for bad in ["[0.5, 0.1]", "[0.0, 0.5]", "\"low\"", "[]"] {
+            let s = settings(&format!(
+                "objective = \"reg:quantileerror\"\nquantile_alpha = {bad}\n"
+            ));
+            match s.quantile_levels() {
+                Err(Error::Config { key, .. }) => assert_eq!(key, "decoder.quantile_alpha"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        match settings("objective = \"reg:quantileerror\"\n").quantile_levels() {
+            Err(Error::Config { key, .. }) => assert_eq!(key, "decoder.quantile_alpha"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rounds_default_to_ten_and_must_be_positive() {
+        assert_eq!(settings("").rounds().unwrap(), 10);
+        assert_eq!(settings("num_boost_round = 3\n").rounds().unwrap(), 3);
+        for bad in ["0", "-1", "2.5", "\"ten\""] {
+            let s = settings(&format!("num_boost_round = {bad}\n"));
+            assert!(matches!(s.rounds(), Err(Error::Config { .. })), "{bad}");
+        }
+        assert!(!settings("").wants_validation());
+        assert!(settings("early_stopping_rounds = 5\n").wants_validation());
+    }
+
+    #[test]
+    fn evaluation_lines_give_their_last_metric() {
+        assert_eq!(
+            last_metric("[2]\tvalid-rmse:0.50145252324348721").unwrap(),
+            ("rmse".to_string(), 0.501_452_523_243_487_2)
+        );
+        assert_eq!(
+            last_metric("[0]\tvalid-rmse:1.5\tvalid-mae:0.25").unwrap(),
+            ("mae".to_string(), 0.25)
+        );
+        assert!(last_metric("[0]").is_err());
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_first_best_round() {
+        // Lower is better: 3.0 at round 1 is the best; the tie at round 2 is no improvement;
+        // two more rounds without one stop at round 3 with patience 2.
+        let mut stopping = EarlyStopping::new(2);
+        assert!(!stopping.record(0, "rmse", 4.0));
+        assert!(!stopping.record(1, "rmse", 3.0));
+        assert!(!stopping.record(2, "rmse", 3.0));
+        assert!(stopping.record(3, "rmse", 3.5));
+        assert_eq!(stopping.best_round(), Some(1));
+        // Higher is better for auc, as in the Python package.
+        let mut auc = EarlyStopping::new(1);
+        assert!(!auc.record(0, "auc", 0.6));
+        assert!(!auc.record(1, "auc", 0.7));
+        assert!(auc.record(2, "auc", 0.65));
+        assert_eq!(auc.best_round(), Some(1));
+        assert!(!metric_is_maximized("mape"));
+        assert!(metric_is_maximized("ndcg@5"));
+    }
+
+    #[test]
+    fn the_unused_parameters_warning_names_its_keys() {
+        let lines = [
+            "[23:00:00] WARNING: /workspace/src/learner.cc:782: \nParameters: { \"foo\", \"bar\" } are not used.\n".to_string(),
+        ];
+        match refuse_unused_parameters(&lines) {
+            Err(Error::Config { key, message }) => {
+                assert_eq!(key, "decoder.foo");
+                assert!(
+                    message.starts_with(r#"XGBoost: Parameters: { "foo", "bar" } are not used."#),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(refuse_unused_parameters(&["[0] INFO: fine".to_string()]).is_ok());
+    }
+}

@@ -189,7 +189,7 @@ fn xgboost_total_gain_matches_the_python_package() {
 
 fn quakelab(args: &[&str], cwd: &Path, env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quakelab"));
-    command.args(args).current_dir(cwd);
+    command.args(args).current_dir(cwd).env_remove("RUST_LOG");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -243,6 +243,50 @@ fn xgboost_contract_through_the_cli_matches_the_python_package() {
     let predicted: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
     let case = &cases()["cases"]["contract"];
     assert_close(&predicted, &expected_predictions(case), "contract via CLI");
+}
+
+#[test]
+fn xgboost_log_lines_go_to_the_log_not_the_terminal() {
+    // At verbosity 3 XGBoost reports its tree method while it fits: shown under -vv only.
+    const LINE: &str = "Using tree method";
+    for (verbose, shown) in [(None, false), (Some("-vv"), true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = contract_command(dir.path());
+        args.extend(["--set".to_string(), "decoder.verbosity=3".to_string()]);
+        args.extend(verbose.map(str::to_string));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = quakelab(&args, dir.path(), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert_eq!(stderr.contains(LINE), shown, "{verbose:?}: {stderr}");
+    }
+}
+
+#[test]
+fn xgboost_predicts_the_same_from_several_threads() {
+    let (model, test, case) = fitted_case("contract");
+    let expected = expected_predictions(&case);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| model.predict(test.x.as_ref()).unwrap()))
+            .collect();
+        for handle in handles {
+            assert_close(&handle.join().unwrap(), &expected, "threaded predict");
+        }
+    });
+}
+
+#[test]
+fn xgboost_total_gain_is_zero_for_a_column_never_split_on() {
+    // Column b is constant, so no split can use it; a carries the label.
+    let x = Mat::from_fn(40, 2, |i, j| if j == 0 { i as f64 } else { 1.0 });
+    let y: Vec<f64> = (0..40).map(|i| if i < 20 { 0.0 } else { 1.0 }).collect();
+    let mut model = xgboost(&["decoder.seed=1"]);
+    model.fit(x.as_ref(), &y, &FitContext::new(0)).unwrap();
+    let gains = model.feature_importance().unwrap();
+    assert_eq!(gains.len(), 2);
+    assert!(gains[0] > 0.0, "{gains:?}");
+    assert_eq!(gains[1], 0.0);
 }
 
 fn small_table(n: usize) -> (Mat<f64>, Vec<f64>) {
