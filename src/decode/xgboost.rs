@@ -289,6 +289,8 @@ struct Fitted {
     /// `iteration_end` of every prediction: the best round + 1 after early stopping, else 0
     /// (every round).
     iteration_end: usize,
+    /// The fit's thread budget, which also loads the prediction matrices.
+    threads: usize,
 }
 
 /// The XGBoost decoder.
@@ -414,7 +416,7 @@ impl Xgboost {
         check_booster_predict_input(NAME, x, fitted.n_features)?;
         let xgb = ffi::library()?;
         xgb.enter(true)?;
-        let matrix = DMatrix::dense(xgb, x, 1)?;
+        let matrix = DMatrix::dense(xgb, x, fitted.threads)?;
         let booster = fitted
             .booster
             .lock()
@@ -519,6 +521,7 @@ impl Regressor for Xgboost {
             booster: Mutex::new(booster),
             n_features: x.ncols(),
             iteration_end,
+            threads,
         });
         Ok(())
     }

@@ -445,11 +445,7 @@ impl Booster {
         // SAFETY: `shape` holds `dims` extents, as XGBoosterPredictFromDMatrix documents.
         let extents = unsafe { read_slice(shape, dims)? };
         let total: u64 = extents.iter().product();
-        let width = if rows == 0 {
-            0
-        } else {
-            (total as usize) / rows
-        };
+        let width = (total as usize).checked_div(rows).unwrap_or(0);
         if extents.first().copied() != Some(rows as u64) || width * rows != total as usize {
             return Err(external(format!(
                 "a prediction of shape {extents:?} for {rows} rows"
@@ -494,11 +490,7 @@ impl Booster {
             let extents = read_slice(shape, dims)?;
             let total: u64 = extents.iter().product();
             let scores = read_slice(scores, total)?;
-            let per_feature = if n_features == 0 {
-                0
-            } else {
-                (total / n_features) as usize
-            };
+            let per_feature = total.checked_div(n_features).unwrap_or(0) as usize;
             if per_feature as u64 * n_features != total {
                 return Err(external(format!(
                     "{n_features} feature names for scores of shape {extents:?}"
