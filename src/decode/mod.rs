@@ -658,7 +658,7 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_role_and_only_the_forest_is_stochastic() {
-        let expected = [
+        let mut expected = vec![
             ("persistence", DecoderRole::Baseline, false),
             ("moving_average", DecoderRole::Baseline, false),
             ("climatology", DecoderRole::Baseline, false),
@@ -666,6 +666,9 @@ mod tests {
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
         ];
+        if cfg!(feature = "xgboost") {
+            expected.push(("xgboost", DecoderRole::Model, true));
+        }
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);
         for (kind, role, stochastic) in expected {

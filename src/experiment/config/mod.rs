@@ -79,8 +79,9 @@ use crate::{Error, Result, ensure_config};
 pub const ENV_PREFIX: &str = "QUAKELAB_";
 
 /// Variables with the [`ENV_PREFIX`] that are other settings, not config keys: the real-data
-/// directory, and the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`).
-pub const NON_CONFIG_ENV: [&str; 2] = [REAL_DATA_ENV, "QUAKELAB_MLFLOW"];
+/// directory, the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`) and the
+/// boosting libraries' venv (`QUAKELAB_BOOSTERS`).
+pub const NON_CONFIG_ENV: [&str; 3] = [REAL_DATA_ENV, "QUAKELAB_MLFLOW", "QUAKELAB_BOOSTERS"];
 
 /// Where the public real data can be downloaded, named when a `real:` path cannot be found.
 pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.gov/fdsnws/event/1/), \
