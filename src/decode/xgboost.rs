@@ -740,7 +740,7 @@ mod tests {
     #[test]
     fn the_unused_parameters_warning_names_its_keys() {
         let lines = [
-            "[23:00:00] WARNING: /workspace/src/learner.cc:782: \nParameters: { \"foo\", \"bar\" } are not used.\n".to_string(),
+            "[23:00:00] WARNING: src/learner.cc:782: \nParameters: { \"foo\", \"bar\" } are not used.\n".to_string(),
         ];
         match refuse_unused_parameters(&lines) {
             Err(Error::Config { key, message }) => {
