@@ -76,6 +76,8 @@ mod csv_table;
 mod distribution;
 mod forest;
 mod ridge;
+#[cfg(feature = "xgboost")]
+mod xgboost;
 
 pub use baseline::{
     ClimatologySettings, KNOWN_LABEL_COLUMN, MovingAverageSettings, ORACLE_COLUMN,
@@ -88,6 +90,8 @@ pub use csv_table::{DecodeFiles, DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
 pub use ridge::RidgeSettings;
+#[cfg(feature = "xgboost")]
+pub use xgboost::XgboostSettings;
 
 /// A regression model: fitted once on training rows, then asked for predictions.
 ///
@@ -438,6 +442,9 @@ decoders! {
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
     RandomForest("random_forest", RandomForestSettings),
+    /// XGBoost through its official library, at parity with the Python package.
+    #[cfg(feature = "xgboost")]
+    Xgboost("xgboost", XgboostSettings),
     /// CatBoost, the official Python package in a supervised worker process.
     #[cfg(feature = "catboost")]
     Catboost("catboost", CatboostSettings),
@@ -657,8 +664,8 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_has_its_role_and_only_the_forest_is_stochastic() {
-        let expected = [
+    fn every_kind_has_its_role_and_only_the_seeded_learners_are_stochastic() {
+        let mut expected = vec![
             ("persistence", DecoderRole::Baseline, false),
             ("moving_average", DecoderRole::Baseline, false),
             ("climatology", DecoderRole::Baseline, false),
@@ -667,8 +674,15 @@ mod tests {
             ("random_forest", DecoderRole::Model, true),
         ];
         let mut expected = expected.to_vec();
-        if cfg!(feature = "catboost") {
-            expected.push(("catboost", DecoderRole::Model, true));
+        // The boosters, each seeded unless its seed is pinned, in registry order.
+        for (compiled, kind) in [
+            (cfg!(feature = "xgboost"), "xgboost"),
+            (cfg!(feature = "lightgbm"), "lightgbm"),
+            (cfg!(feature = "catboost"), "catboost"),
+        ] {
+            if compiled {
+                expected.push((kind, DecoderRole::Model, true));
+            }
         }
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);

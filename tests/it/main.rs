@@ -6,6 +6,8 @@ mod dataset;
 mod decode;
 #[cfg(feature = "catboost")]
 mod decode_catboost;
+#[cfg(feature = "xgboost")]
+mod decode_xgboost;
 mod encode;
 mod experiment;
 mod gnss_gridding;
