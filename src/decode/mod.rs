@@ -73,6 +73,8 @@ mod context;
 mod csv_table;
 mod distribution;
 mod forest;
+#[cfg(feature = "lightgbm")]
+mod lightgbm;
 mod ridge;
 
 pub use baseline::{
@@ -83,6 +85,8 @@ pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
+#[cfg(feature = "lightgbm")]
+pub use lightgbm::LightgbmSettings;
 pub use ridge::RidgeSettings;
 
 /// A regression model: fitted once on training rows, then asked for predictions.
@@ -434,6 +438,9 @@ decoders! {
     Ridge("ridge", RidgeSettings),
     /// smartcore's random forest, its trees fitted in parallel.
     RandomForest("random_forest", RandomForestSettings),
+    /// LightGBM's gradient-boosted trees, through the official library and its own parameters.
+    #[cfg(feature = "lightgbm")]
+    Lightgbm("lightgbm", LightgbmSettings),
 }
 
 impl DecoderConfig {
@@ -658,6 +665,8 @@ mod tests {
             ("oracle_persistence", DecoderRole::Diagnostic, false),
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
+            #[cfg(feature = "lightgbm")]
+            ("lightgbm", DecoderRole::Model, true),
         ];
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);

@@ -4,6 +4,8 @@ mod catalog;
 mod cli;
 mod dataset;
 mod decode;
+#[cfg(feature = "lightgbm")]
+mod decode_lightgbm;
 mod encode;
 mod experiment;
 mod gnss_gridding;
