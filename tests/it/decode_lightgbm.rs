@@ -273,3 +273,41 @@ fn lightgbm_early_stopping_without_validation_rows_is_refused() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn lightgbm_seed_follows_the_fit_context_unless_pinned() {
+    let (x, y) = table("train.csv");
+    let (x_test, _) = table("test.csv");
+    let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    let subsampled = [
+        "decoder.bagging_fraction=0.7",
+        "decoder.bagging_freq=1",
+        "decoder.feature_fraction=0.6",
+        "decoder.num_threads=1",
+        "decoder.num_iterations=20",
+    ];
+    let predict = |extra: Option<String>, seed: u64| {
+        let mut config = DecoderConfig::from_kind("lightgbm").unwrap();
+        for assignment in subsampled.iter().map(|s| s.to_string()).chain(extra) {
+            config.apply_override(&assignment).unwrap();
+        }
+        let mut model = config.build(&names).unwrap();
+        model.fit(x.as_ref(), &y, &FitContext::new(seed)).unwrap();
+        (
+            config.is_stochastic(),
+            model.predict(x_test.as_ref()).unwrap(),
+        )
+    };
+    let seed = (1u64 << 40) + 12345;
+    let (stochastic, from_context) = predict(None, seed);
+    assert!(stochastic);
+    let pinned = format!(
+        "decoder.seed={}",
+        quakelab::decode::booster::library_seed(seed)
+    );
+    let (stochastic, pinned_seed) = predict(Some(pinned.clone()), 99);
+    assert!(!stochastic);
+    assert_eq!(from_context, pinned_seed);
+    assert_ne!(from_context, predict(None, seed + 1).1);
+    assert_eq!(pinned_seed, predict(Some(pinned), 7).1);
+}

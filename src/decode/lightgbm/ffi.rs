@@ -327,15 +327,16 @@ impl Booster {
         })
     }
 
-    /// One boosting iteration; true when the library reports it could not split any more.
-    pub fn update_one_iter(&mut self) -> Result<bool> {
+    /// One boosting iteration. Like `lgb.train`, the caller goes on after an iteration that
+    /// found no split (the library's `is_finished`, which it also logs): the next one, with
+    /// other bagging draws, may find one.
+    pub fn update_one_iter(&mut self) -> Result<()> {
         let api = session()?;
         let mut finished: c_int = 0;
         // SAFETY: a live handle and a pointer to an int.
         check(api, unsafe {
             (api.booster_update_one_iter)(self.handle, &mut finished)
-        })?;
-        Ok(finished == 1)
+        })
     }
 
     /// The names of the booster's evaluation metrics (`l2`, `quantile`, …), in order.
@@ -515,5 +516,37 @@ impl Drop for Booster {
         // SAFETY: the handle came from LGBM_BoosterCreate or LGBM_BoosterLoadModelFromString
         // and is freed only here.
         unsafe { (self.api.booster_free)(self.handle) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_librarys_log_pieces_are_joined_into_lines() {
+        let pieces = [
+            c"[LightGBM] [Warning] ",
+            c"Unknown parameter: foo",
+            c"\n",
+            c"[LightGBM] [Info] ",
+            c"two\nlines",
+            c"\n",
+        ];
+        let ((), lines) = capture_log(|| {
+            for piece in pieces {
+                on_log(piece.as_ptr());
+            }
+        });
+        assert_eq!(
+            lines,
+            [
+                "[LightGBM] [Warning] Unknown parameter: foo",
+                "[LightGBM] [Info] two",
+                "lines"
+            ]
+        );
+        let ((), after) = capture_log(|| on_log(std::ptr::null()));
+        assert!(after.is_empty());
     }
 }
