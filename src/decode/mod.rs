@@ -75,6 +75,8 @@ mod context;
 mod csv_table;
 mod distribution;
 mod forest;
+#[cfg(feature = "lightgbm")]
+mod lightgbm;
 mod ridge;
 #[cfg(feature = "xgboost")]
 mod xgboost;
@@ -89,6 +91,8 @@ pub use context::{Device, FitContext, ValidationRows};
 pub use csv_table::{DecodeFiles, DecodeReport, decode_csv};
 pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
 pub use forest::RandomForestSettings;
+#[cfg(feature = "lightgbm")]
+pub use lightgbm::LightgbmSettings;
 pub use ridge::RidgeSettings;
 #[cfg(feature = "xgboost")]
 pub use xgboost::XgboostSettings;
@@ -445,6 +449,9 @@ decoders! {
     /// XGBoost through its official library, at parity with the Python package.
     #[cfg(feature = "xgboost")]
     Xgboost("xgboost", XgboostSettings),
+    /// LightGBM's gradient-boosted trees, through the official library and its own parameters.
+    #[cfg(feature = "lightgbm")]
+    Lightgbm("lightgbm", LightgbmSettings),
     /// CatBoost, the official Python package in a supervised worker process.
     #[cfg(feature = "catboost")]
     Catboost("catboost", CatboostSettings),
@@ -673,7 +680,6 @@ mod tests {
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
         ];
-        let mut expected = expected.to_vec();
         // The boosters, each seeded unless its seed is pinned, in registry order.
         for (compiled, kind) in [
             (cfg!(feature = "xgboost"), "xgboost"),

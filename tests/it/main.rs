@@ -6,6 +6,8 @@ mod dataset;
 mod decode;
 #[cfg(feature = "catboost")]
 mod decode_catboost;
+#[cfg(feature = "lightgbm")]
+mod decode_lightgbm;
 #[cfg(feature = "xgboost")]
 mod decode_xgboost;
 mod encode;

@@ -1,0 +1,313 @@
+//! The `lightgbm` decoder against the official Python package: the parity fixtures of
+//! `tools/parity/lightgbm.py` (LightGBM 4.7.0 on tests/fixtures/boosters), through the Rust API
+//! and, for the contract, through `quakelab decode`; and its refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use faer::Mat;
+use quakelab::Error;
+use quakelab::decode::{DecoderConfig, FitContext, QuantileLevels, Regressor};
+use serde_json::Value;
+
+use crate::support::{fixture, read_csv};
+
+/// `tests/fixtures/boosters/<name>`.
+fn boosters(name: &str) -> std::path::PathBuf {
+    fixture("boosters", name)
+}
+
+/// A table of the fixtures: the features (every column but `y`, NaN where the cell says `nan`)
+/// and the labels.
+fn table(name: &str) -> (Mat<f64>, Vec<f64>) {
+    let (header, rows) = read_csv(&boosters(name));
+    let target = header.iter().position(|h| h == "y").unwrap();
+    let p = header.len() - 1;
+    let x = Mat::from_fn(rows.len(), p, |i, j| {
+        let column = if j < target { j } else { j + 1 };
+        rows[i][column].parse().unwrap()
+    });
+    let y = rows.iter().map(|r| r[target].parse().unwrap()).collect();
+    (x, y)
+}
+
+/// The named columns of a fixture output file.
+fn columns(name: &str, wanted: &[String]) -> Vec<Vec<f64>> {
+    let (header, rows) = read_csv(&boosters(name));
+    wanted
+        .iter()
+        .map(|column| {
+            let j = header.iter().position(|h| h == column).unwrap();
+            rows.iter().map(|r| r[j].parse().unwrap()).collect()
+        })
+        .collect()
+}
+
+fn cases() -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(boosters("lightgbm_cases.json")).unwrap();
+    let file: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        file["lightgbm"], "4.7.0",
+        "fixtures made with another LightGBM"
+    );
+    file["cases"].as_object().unwrap().clone()
+}
+
+/// The decoder with a case's parameters, as a `[decoder]` section would give them.
+fn config(params: &Value) -> DecoderConfig {
+    let mut table = params.as_object().unwrap().clone();
+    table.insert("kind".into(), "lightgbm".into());
+    serde_json::from_value(Value::Object(table)).unwrap()
+}
+
+fn assert_close(found: &[f64], expected: &[f64], what: &str) {
+    assert_eq!(found.len(), expected.len(), "{what}");
+    for (i, (f, e)) in found.iter().zip(expected).enumerate() {
+        assert!(
+            (f - e).abs() <= 1e-6 * e.abs().max(1e-300),
+            "{what} row {i}: quakelab {f}, LightGBM's Python package {e}"
+        );
+    }
+}
+
+/// Fits a case's decoder through the Rust API, with its validation rows when it has some.
+fn fit_case(case: &Value) -> Box<dyn Regressor> {
+    let config = config(&case["params"]);
+    let (x, y) = table(case["train"].as_str().unwrap());
+    let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    let mut model = config.build(&names).unwrap();
+    let ctx = FitContext::new(5);
+    match case["valid"].as_str() {
+        Some(valid) => {
+            assert!(config.settings().wants_validation());
+            let (xv, yv) = table(valid);
+            let ctx = ctx.with_validation(xv.as_ref(), &yv).unwrap();
+            model.fit(x.as_ref(), &y, &ctx).unwrap();
+        }
+        None => model.fit(x.as_ref(), &y, &ctx).unwrap(),
+    }
+    model
+}
+
+#[test]
+fn lightgbm_point_predictions_match_the_python_package() {
+    let cases = cases();
+    for name in [
+        "contract",
+        "subsample",
+        "early_stopping",
+        "missing",
+        "quantile",
+    ] {
+        let case = &cases[name];
+        let model = fit_case(case);
+        let (x_test, _) = table(case["test"].as_str().unwrap());
+        let expected = columns(case["output"].as_str().unwrap(), &["prediction".into()]);
+        let found = model.predict(x_test.as_ref()).unwrap();
+        assert_close(&found, &expected[0], name);
+    }
+}
+
+#[test]
+fn lightgbm_quantile_levels_match_one_python_booster_per_alpha() {
+    let case = &cases()["quantile_list"];
+    let model = fit_case(case);
+    let (x_test, _) = table("test.csv");
+    let names: Vec<String> = case["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let expected = columns("lightgbm_quantile_list.csv", &names);
+    let levels = QuantileLevels::new(vec![0.1, 0.5, 0.9]).unwrap();
+    let prediction = model
+        .predict_distribution(x_test.as_ref(), &levels)
+        .unwrap();
+    let distribution = prediction.distribution().expect("a distribution");
+    for (k, name) in names.iter().enumerate() {
+        assert_close(distribution.quantile(k), &expected[k], name);
+    }
+    // The point prediction is the median: the 0.5 booster's output, after sorting.
+    assert_close(
+        &model.predict(x_test.as_ref()).unwrap(),
+        &expected[1],
+        "median",
+    );
+    let outside = QuantileLevels::new(vec![0.05, 0.5]).unwrap();
+    let refused = model.predict_distribution(x_test.as_ref(), &outside);
+    assert!(
+        matches!(&refused, Err(Error::Config { key, .. }) if key == "decoder.alpha"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn lightgbm_gain_importances_match_the_python_package() {
+    let case = &cases()["importance"];
+    let model = fit_case(case);
+    let expected = columns("lightgbm_importance.csv", &["gain".into()]);
+    assert_close(&model.feature_importance().unwrap(), &expected[0], "gain");
+}
+
+fn quakelab(args: &[&str], cwd: &Path, boosters_venv: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quakelab"));
+    command.args(args).current_dir(cwd);
+    if let Some(venv) = boosters_venv {
+        command.env("QUAKELAB_BOOSTERS", venv);
+    }
+    command.output().expect("the quakelab binary runs")
+}
+
+/// The contract, with LightGBM's names.
+fn contract_args<'a>(train: &'a str, test: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "decode",
+        "--decoder",
+        "lightgbm",
+        "--train",
+        train,
+        "--test",
+        test,
+        "--target",
+        "y",
+        "--set",
+        "decoder.max_depth=4",
+        "--set",
+        "decoder.learning_rate=0.1",
+        "--set",
+        "decoder.num_iterations=150",
+        "--set",
+        "decoder.num_threads=1",
+        "--set",
+        "decoder.seed=11",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn lightgbm_contract_through_the_cli_matches_the_python_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = boosters("train.csv");
+    let test = boosters("test.csv");
+    let args = contract_args(
+        train.to_str().unwrap(),
+        test.to_str().unwrap(),
+        "predictions.csv",
+    );
+    let out = quakelab(&args, dir.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_csv(&dir.path().join("predictions.csv"));
+    assert_eq!(header, ["row", "prediction"]);
+    let found: Vec<f64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
+    let expected = columns("lightgbm_contract.csv", &["prediction".into()]);
+    assert_close(&found, &expected[0], "contract through the CLI");
+}
+
+#[test]
+fn an_unknown_lightgbm_parameter_is_refused_with_lightgbms_message() {
+    let mut config = DecoderConfig::from_kind("lightgbm").unwrap();
+    config.apply_override("decoder.max_dpeth=4").unwrap();
+    match config.check() {
+        Err(Error::Config { key, message }) => {
+            assert_eq!(key, "decoder.max_dpeth");
+            assert!(
+                message.contains("[LightGBM] [Warning] Unknown parameter: max_dpeth"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_single_lightgbm_training_row_is_refused() {
+    let config = DecoderConfig::from_kind("lightgbm").unwrap();
+    let mut model = config.build(&["a".into(), "b".into()]).unwrap();
+    let x = Mat::from_fn(1, 2, |_, j| j as f64);
+    let result = model.fit(x.as_ref(), &[1.0], &FitContext::new(0));
+    match result {
+        Err(Error::Numerical(message)) => assert_eq!(
+            message,
+            "lightgbm: cannot fit on 1 training row; boosting needs at least 2"
+        ),
+        other => panic!("expected a numerical error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_lightgbm_library_names_the_install_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let train = boosters("train.csv");
+    let test = boosters("test.csv");
+    let args = contract_args(train.to_str().unwrap(), test.to_str().unwrap(), "p.csv");
+    let out = quakelab(&args, dir.path(), Some(empty.path()));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("lightgbm/lib/lib_lightgbm.so"), "{stderr}");
+    assert!(stderr.contains("tools/install-boosters.sh"), "{stderr}");
+    assert!(!dir.path().join("p.csv").exists());
+}
+
+#[test]
+fn lightgbm_early_stopping_without_validation_rows_is_refused() {
+    let mut config = DecoderConfig::from_kind("lightgbm").unwrap();
+    config
+        .apply_override("decoder.early_stopping_rounds=10")
+        .unwrap();
+    assert!(config.settings().wants_validation());
+    let (x, y) = table("train.csv");
+    let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    let mut model = config.build(&names).unwrap();
+    match model.fit(x.as_ref(), &y, &FitContext::new(0)) {
+        Err(Error::Config { key, message }) => {
+            assert_eq!(key, "decoder.early_stopping_rounds");
+            assert!(message.contains("--valid"), "{message}");
+        }
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn lightgbm_seed_follows_the_fit_context_unless_pinned() {
+    let (x, y) = table("train.csv");
+    let (x_test, _) = table("test.csv");
+    let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    let subsampled = [
+        "decoder.bagging_fraction=0.7",
+        "decoder.bagging_freq=1",
+        "decoder.feature_fraction=0.6",
+        "decoder.num_threads=1",
+        "decoder.num_iterations=20",
+    ];
+    let predict = |extra: Option<String>, seed: u64| {
+        let mut config = DecoderConfig::from_kind("lightgbm").unwrap();
+        for assignment in subsampled.iter().map(|s| s.to_string()).chain(extra) {
+            config.apply_override(&assignment).unwrap();
+        }
+        let mut model = config.build(&names).unwrap();
+        model.fit(x.as_ref(), &y, &FitContext::new(seed)).unwrap();
+        (
+            config.is_stochastic(),
+            model.predict(x_test.as_ref()).unwrap(),
+        )
+    };
+    let seed = (1u64 << 40) + 12345;
+    let (stochastic, from_context) = predict(None, seed);
+    assert!(stochastic);
+    let pinned = format!(
+        "decoder.seed={}",
+        quakelab::decode::booster::library_seed(seed)
+    );
+    let (stochastic, pinned_seed) = predict(Some(pinned.clone()), 99);
+    assert!(!stochastic);
+    assert_eq!(from_context, pinned_seed);
+    assert_ne!(from_context, predict(None, seed + 1).1);
+    assert_eq!(pinned_seed, predict(Some(pinned), 7).1);
+}
