@@ -4,7 +4,7 @@
 //! package's `lgb.train(params, lgb.Dataset(X, label=y), num_boost_round)` and
 //! `booster.predict(X_test)` drive it. With the same parameters, one thread and a pinned seed,
 //! the predictions equal the Python package's (the parity fixtures of
-//! `tools/parity/lightgbm.py`, bit for bit in practice; `deterministic = true` is not needed).
+//! `tools/parity/ref_lightgbm.py`, bit for bit in practice; `deterministic = true` is not needed).
 //!
 //! # Parameters
 //!

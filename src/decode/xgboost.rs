@@ -5,7 +5,7 @@
 //! A fit makes exactly the C calls that `xgb.train(params, xgb.DMatrix(X, label=y),
 //! num_boost_round)` makes, in the same order, and a prediction those of
 //! `booster.predict(xgb.DMatrix(X_test))`, so with one thread and a fixed seed the predictions
-//! equal the Python package's (`tools/parity/xgboost.py` makes the fixtures the tests compare
+//! equal the Python package's (`tools/parity/ref_xgboost.py` makes the fixtures the tests compare
 //! against, to 1e-6 relative; in practice they are bit-equal).
 //!
 //! # Parameters

@@ -1,5 +1,5 @@
 //! The catboost decoder against the official Python package: predictions, quantiles and
-//! importances of `tools/parity/catboost.py` (fixtures in `tests/fixtures/boosters/`) to 1e-6
+//! importances of `tools/parity/ref_catboost.py` (fixtures in `tests/fixtures/boosters/`) to 1e-6
 //! relative, through the Rust API and the CLI, and the decoder's refusals.
 //!
 //! The tests need the boosters' venv (`tools/install-boosters.sh`, run by `cargo build`, or

@@ -1,5 +1,5 @@
 //! The `lightgbm` decoder against the official Python package: the parity fixtures of
-//! `tools/parity/lightgbm.py` (LightGBM 4.7.0 on tests/fixtures/boosters), through the Rust API
+//! `tools/parity/ref_lightgbm.py` (LightGBM 4.7.0 on tests/fixtures/boosters), through the Rust API
 //! and, for the contract, through `quakelab decode`; and its refusals.
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The xgboost decoder against the official Python package: every case of
-//! `tools/parity/xgboost.py` (fixtures in `tests/fixtures/boosters/`) through the Rust API, the
+//! `tools/parity/ref_xgboost.py` (fixtures in `tests/fixtures/boosters/`) through the Rust API, the
 //! contract case also through the `quakelab decode` binary, and the refusals.
 
 use std::path::Path;

@@ -22,19 +22,16 @@ column per quantile level, or `feature,gain`) and lightgbm_cases.json (case -> p
 files, output columns).
 
 Run with the boosters' venv (tools/install-boosters.sh), after tools/parity/make_table.py:
-    .venv-boosters/bin/python tools/parity/lightgbm.py
+    .venv-boosters/bin/python tools/parity/ref_lightgbm.py
 """
 
 import csv
 import json
 import pathlib
-import sys
 
-# This file is itself called lightgbm.py: keep its folder off the import path.
-sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != pathlib.Path(__file__).parent]
 
-import lightgbm as lgb  # noqa: E402
-import numpy as np  # noqa: E402
+import lightgbm as lgb
+import numpy as np
 
 DIR = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "boosters"
 CONTRACT = {

@@ -13,22 +13,17 @@ trains with `xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round)` and pr
 The params dict is given in key order, as quakelab hands its (sorted) keys to XGBoost.
 
 Run with the boosters' venv (tools/install-boosters.sh):
-    .venv-boosters/bin/python tools/parity/xgboost.py
+    .venv-boosters/bin/python tools/parity/ref_xgboost.py
 """
 
 import csv
 import json
 import math
 import pathlib
-import sys
 
-# This file is itself called xgboost.py: drop its folder from the import path, so that
-# `import xgboost` finds the package.
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != HERE]
 
-import numpy as np  # noqa: E402
-import xgboost as xgb  # noqa: E402
+import numpy as np
+import xgboost as xgb
 
 DIR = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "boosters"
 TARGET = "y"

@@ -10,21 +10,17 @@ loss's order) and catboost_cases.json (case -> the `[decoder]` keys, files, and 
 contract case the feature importances).
 
 Run with the boosters' venv, after tools/parity/make_table.py:
-    .venv-boosters/bin/python tools/parity/catboost.py
+    .venv-boosters/bin/python tools/parity/ref_catboost.py
 """
 
 import csv
 import io
 import json
 import pathlib
-import sys
 
-# This file's own name would shadow the package: import it from site-packages, not from here.
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != HERE]
 
-import catboost  # noqa: E402
-import numpy as np  # noqa: E402
+import catboost
+import numpy as np
 
 DIR = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "boosters"
 
