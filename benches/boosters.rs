@@ -63,7 +63,9 @@ const SETTINGS: [(&str, &[&str]); 3] = [
 /// Standard normal features; the target is a sum of a few nonlinear terms plus noise.
 fn table() -> (Mat<f64>, Vec<f64>) {
     let mut rng = rng::stream(SEED, "bench.boosters");
-    let x = Mat::from_fn(N_ROWS, N_FEATURES, |_, _| rng.sample::<f64, _>(StandardNormal));
+    let x = Mat::from_fn(N_ROWS, N_FEATURES, |_, _| {
+        rng.sample::<f64, _>(StandardNormal)
+    });
     let y = (0..N_ROWS)
         .map(|i| {
             (2.0 * x[(i, 0)]).sin()
@@ -119,7 +121,11 @@ fn bench_boosters(c: &mut Criterion) {
         let mut fitted = model(kind, overrides, &names);
         fitted.fit(x.as_ref(), &y, &ctx).expect("the fit succeeds");
         group.bench_function(format!("{kind}_predict"), |b| {
-            b.iter(|| fitted.predict(black_box(x.as_ref())).expect("the prediction succeeds"))
+            b.iter(|| {
+                fitted
+                    .predict(black_box(x.as_ref()))
+                    .expect("the prediction succeeds")
+            })
         });
     }
     group.finish();

@@ -575,7 +575,10 @@ fn the_paper_experiment_loads_and_resolves() {
             "climatology",
             "oracle_persistence",
             "ridge",
-            "random_forest"
+            "random_forest",
+            "xgboost",
+            "lightgbm",
+            "catboost"
         ]
     );
     // Random, chronological, and the two rolling origins listed one by one; no embargo is
@@ -706,7 +709,7 @@ fn config_show_gives_a_decoder_override_with_its_source() {
     input.real_data_dir = None;
     let shown = parse_show(&config::show(&input).unwrap());
     // paper.toml lists persistence, moving_average, climatology, oracle_persistence, ridge,
-    // random_forest: the forest is entry 5.
+    // random_forest, then the boosters: the forest is entry 5.
     assert_eq!(
         shown["decoders.5.max_depth"],
         (
