@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 use crate::support::{self, read_csv};
 use faer::Mat;
 use quakelab::Error;
-use quakelab::decode::{DecoderConfig, FitContext, QuantileLevels, Regressor};
+use quakelab::decode::{
+    DecodeFiles, DecodeReport, DecoderConfig, FitContext, QuantileLevels, Regressor, decode_csv,
+};
 use serde_json::Value;
 
 /// A table of `tests/fixtures/boosters/`: the feature names, the features (NaN where a cell
@@ -41,11 +43,7 @@ fn table(name: &str) -> Table {
 
 /// The columns of a fixture written by the parity script, by header.
 fn columns(name: &str) -> (Vec<String>, Vec<Vec<f64>>) {
-    let (header, rows) = read_csv(&support::fixture("boosters", name));
-    let values = (0..header.len())
-        .map(|j| rows.iter().map(|row| row[j].parse().unwrap()).collect())
-        .collect();
-    (header, values)
+    columns_at(&support::fixture("boosters", name))
 }
 
 fn cases() -> Value {
@@ -104,6 +102,76 @@ fn assert_point_case(name: &str) {
     let (model, test, case) = fitted_case(name);
     let predicted = model.predict(test.x.as_ref()).unwrap();
     assert_close(&predicted, &expected_predictions(&case), name);
+}
+
+/// Case `name` through `decode_csv`, the library function behind `quakelab decode`: the case's
+/// files (with `--valid` when it has one), its predictions and the report.
+fn decoded_case(name: &str, dir: &Path) -> (Vec<f64>, DecodeReport) {
+    let case = cases()["cases"][name].clone();
+    let fixture = |key: &str| {
+        case.get(key)
+            .map(|v| support::fixture("boosters", v.as_str().unwrap()))
+    };
+    let (train, test, valid) = (
+        fixture("train").unwrap(),
+        fixture("test").unwrap(),
+        fixture("valid"),
+    );
+    let out = dir.join(format!("{name}.csv"));
+    let files = DecodeFiles {
+        train: &train,
+        test: &test,
+        valid: valid.as_deref(),
+        out: &out,
+    };
+    let report = decode_csv(&case_config(&case), &files, "y", 0).unwrap();
+    let (_, mut values) = columns_at(&out);
+    (values.remove(1), report)
+}
+
+/// The columns of a CSV file of numbers, by header.
+fn columns_at(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let (header, rows) = read_csv(path);
+    let values = (0..header.len())
+        .map(|j| rows.iter().map(|row| row[j].parse().unwrap()).collect())
+        .collect();
+    (header, values)
+}
+
+#[test]
+fn decode_reads_empty_and_nan_cells_as_missing_values_for_xgboost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (predicted, report) = decoded_case("missing", dir.path());
+    assert_close(
+        &predicted,
+        &expected_predictions(&cases()["cases"]["missing"]),
+        "missing through decode_csv",
+    );
+    // The count is every `nan` cell of the two files, counted here from their text.
+    let nan_cells = |name: &str| {
+        let text = std::fs::read_to_string(support::fixture("boosters", name)).unwrap();
+        text.lines()
+            .skip(1)
+            .flat_map(|line| line.split(','))
+            .filter(|cell| cell.eq_ignore_ascii_case("nan"))
+            .count()
+    };
+    let expected = nan_cells("train_missing.csv") + nan_cells("test_missing.csv");
+    assert!(expected > 0);
+    assert_eq!(report.missing_cells, expected);
+    assert_eq!(report.n_valid, 0);
+}
+
+#[test]
+fn decode_valid_gives_the_validation_rows_for_early_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (predicted, report) = decoded_case("early_stopping", dir.path());
+    assert_close(
+        &predicted,
+        &expected_predictions(&cases()["cases"]["early_stopping"]),
+        "early stopping through decode_csv --valid",
+    );
+    assert_eq!(report.n_valid, table("valid.csv").y.len());
 }
 
 #[test]
