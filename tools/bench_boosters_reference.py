@@ -2,7 +2,7 @@
 
 Reads the table the Rust bench wrote (target/bench-boosters/x.f64 and y.f64: 3,800 x 500,
 little-endian float64, row-major), times each package's fit and predict with the same parameters
-(one thread, seed 0, 100 rounds of depth-6 trees at learning rate 0.1), the median of 10 runs after
+(one thread, seed 0, 100 rounds of depth-6 trees at learning rate 0.1), the median of 5 runs after
 one warm-up, and prints them next to quakelab's criterion medians
 (target/criterion/boosters_3800x500/<library>_<fit|predict>/new/estimates.json) with the ratio
 quakelab / Python.
@@ -23,7 +23,7 @@ import xgboost as xgb
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 N_ROWS, N_FEATURES = 3_800, 500
-RUNS = 10
+RUNS = 5
 
 
 def load():

@@ -92,7 +92,7 @@
 //! [`Regressor::feature_importance`] is CatBoost's default importance for a regression,
 //! `PredictionValuesChange` (how much, on average, the prediction changes when a feature's
 //! value changes; the values sum to 100), in column order. CatBoost's iteration log goes to
-//! the `tracing` log at debug level (shown under `-vv`); its own `verbose`, `logging_level` and
+//! the `tracing` log ([`booster::library_log`], shown under `-v`); its own `verbose`, `logging_level` and
 //! `metric_period` keys pass through.
 
 mod worker;

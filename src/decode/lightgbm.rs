@@ -79,9 +79,9 @@
 //!
 //! # Logs and threads
 //!
-//! LightGBM's log lines (its info and warning lines) go to the tracing log at debug level,
-//! shown under `-vv`, not to the terminal; `verbosity` (or `verbose`) is passed on when set, and LightGBM's own
-//! default level is kept otherwise. Two things escape this, as they do in Python: the library
+//! LightGBM's log lines (its info and warning lines) go to the tracing log
+//! ([`booster::library_log`]), shown under `-v`, not to the terminal; `verbosity` (or
+//! `verbose`) is passed on when set, and LightGBM's own default level is kept otherwise. Two things escape this, as they do in Python: the library
 //! prints a fatal error to stderr itself before it returns it (quakelab then reports the same
 //! text as an [`Error::External`]), and LightGBM keeps its log callback per thread, so a line
 //! written from inside one of its OpenMP worker threads (none in an ordinary fit) goes to

@@ -76,8 +76,8 @@
 //!
 //! # Logs and threads
 //!
-//! XGBoost's log lines go to the log at debug level (shown under `-v`), never straight to the
-//! terminal; a `verbosity` key, when set, is passed through. The fitted booster sits behind a
+//! XGBoost's log lines go to the log ([`booster::library_log`], shown under `-v`), never
+//! straight to the terminal; a `verbosity` key, when set, is passed through. The fitted booster sits behind a
 //! mutex: a model can be shared between threads, and predictions from several threads take
 //! turns.
 

@@ -315,9 +315,9 @@ fn xgboost_contract_through_the_cli_matches_the_python_package() {
 
 #[test]
 fn xgboost_log_lines_go_to_the_log_not_the_terminal() {
-    // At verbosity 3 XGBoost reports its tree method while it fits: shown under -vv only.
+    // At verbosity 3 XGBoost reports its tree method while it fits: shown under -v only.
     const LINE: &str = "Using tree method";
-    for (verbose, shown) in [(None, false), (Some("-vv"), true)] {
+    for (verbose, shown) in [(None, false), (Some("-v"), true)] {
         let dir = tempfile::tempdir().unwrap();
         let mut args = contract_command(dir.path());
         args.extend(["--set".to_string(), "decoder.verbosity=3".to_string()]);
