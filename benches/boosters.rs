@@ -26,7 +26,8 @@ const N_ROWS: usize = 3_800;
 const N_FEATURES: usize = 500;
 const SEED: u64 = 2024;
 
-/// Each library's settings, in its own parameter names: the same trees everywhere.
+/// Each library's settings, in its own parameter names: the same trees everywhere, and the same
+/// parameters as the Python reference (logging off for LightGBM and CatBoost there and here).
 const SETTINGS: [(&str, &[&str]); 3] = [
     (
         "xgboost",
@@ -46,6 +47,7 @@ const SETTINGS: [(&str, &[&str]); 3] = [
             "decoder.learning_rate=0.1",
             "decoder.num_threads=1",
             "decoder.seed=0",
+            "decoder.verbose=-1",
         ],
     ),
     (
@@ -56,6 +58,7 @@ const SETTINGS: [(&str, &[&str]); 3] = [
             "decoder.learning_rate=0.1",
             "decoder.thread_count=1",
             "decoder.random_seed=0",
+            "decoder.verbose=false",
         ],
     ),
 ];

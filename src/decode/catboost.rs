@@ -276,15 +276,6 @@ struct Catboost {
     fitted: Option<Fitted>,
 }
 
-/// `x` in C (row-major) order.
-fn row_major(x: MatRef<'_, f64>) -> Vec<f64> {
-    let mut values = Vec::with_capacity(x.nrows() * x.ncols());
-    for i in 0..x.nrows() {
-        values.extend((0..x.ncols()).map(|j| x[(i, j)]));
-    }
-    values
-}
-
 impl Catboost {
     /// A Python exception as quakelab's error: on `decoder.KEY` when CatBoost's message
     /// names one of the user's keys (quoted, as CatBoost and Python quote them), else as
@@ -316,7 +307,7 @@ impl Catboost {
             return Err(not_fitted(NAME));
         };
         booster::check_booster_predict_input(NAME, x, fitted.n_features)?;
-        let values = row_major(x);
+        let values = booster::row_major(x);
         let blobs = [
             Blob::Bytes {
                 name: "model",
@@ -391,7 +382,7 @@ impl Regressor for Catboost {
                      `quakelab decode` takes them from --valid FILE)",
                 ));
             }
-            (Some(_), Some(rows)) => Some((row_major(rows.x()), rows.y())),
+            (Some(_), Some(rows)) => Some((booster::row_major(rows.x()), rows.y())),
             (None, _) => None,
         };
         let header = json!({
@@ -399,7 +390,7 @@ impl Regressor for Catboost {
             "params": self.settings.library_kwargs(ctx)?,
             "early_stopping_rounds": early_stopping,
         });
-        let values = row_major(x);
+        let values = booster::row_major(x);
         let mut blobs = vec![
             Blob::F64 {
                 name: "x",

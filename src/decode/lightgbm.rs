@@ -408,18 +408,6 @@ impl Model {
     }
 }
 
-/// `x` as row-major doubles, as `LGBM_DatasetCreateFromMat` and `LGBM_BoosterPredictForMat`
-/// read a C-ordered numpy array.
-fn row_major(x: MatRef<'_, f64>) -> Vec<f64> {
-    let mut rows = Vec::with_capacity(x.nrows() * x.ncols());
-    for i in 0..x.nrows() {
-        for j in 0..x.ncols() {
-            rows.push(x[(i, j)]);
-        }
-    }
-    rows
-}
-
 /// Labels as the Python package stores them: f32.
 fn labels(y: &[f64]) -> Vec<f32> {
     y.iter().map(|&v| v as f32).collect()
@@ -553,7 +541,7 @@ impl Lightgbm {
     fn outputs(&self, x: MatRef<'_, f64>) -> Result<Vec<Vec<f64>>> {
         let fitted = self.fitted()?;
         booster::check_booster_predict_input(NAME, x, self.columns)?;
-        let rows = row_major(x);
+        let rows = booster::row_major(x);
         fitted
             .models
             .iter()
@@ -584,9 +572,11 @@ impl Regressor for Lightgbm {
                     ),
                 ));
             }
-            (Some(_), Some(rows)) => {
-                Some((row_major(rows.x()), labels(rows.y()), rows.x().nrows()))
-            }
+            (Some(_), Some(rows)) => Some((
+                booster::row_major(rows.x()),
+                labels(rows.y()),
+                rows.x().nrows(),
+            )),
         };
         let mut params = plan.params.clone();
         if params.find(THREADS).is_none() {
@@ -603,7 +593,7 @@ impl Regressor for Lightgbm {
             _ => ctx.threads(),
         };
         let data = Data {
-            rows: row_major(x),
+            rows: booster::row_major(x),
             labels: labels(y),
             n: x.nrows(),
             p: x.ncols(),

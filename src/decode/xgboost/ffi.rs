@@ -289,10 +289,7 @@ impl DMatrix {
     /// values and stores them as `f32`). `threads` load it.
     pub(super) fn dense(xgb: &'static Xgb, x: MatRef<'_, f64>, threads: usize) -> Result<Self> {
         let (n, p) = (x.nrows(), x.ncols());
-        let mut row_major = Vec::with_capacity(n * p);
-        for i in 0..n {
-            row_major.extend((0..p).map(|j| x[(i, j)]));
-        }
+        let row_major = crate::decode::booster::row_major(x);
         let data = c_string(&array_interface(row_major.as_ptr(), &[n, p]))?;
         let config = c_string(&format!(
             r#"{{"missing": NaN, "nthread": {threads}, "data_split_mode": 0}}"#
