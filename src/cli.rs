@@ -149,7 +149,8 @@ enum Command {
     /// --out preds.csv
     Decode {
         /// The decoder (persistence, moving_average, climatology, oracle_persistence, ridge,
-        /// random_forest; those behind cargo features when compiled in). The baselines read a
+        /// random_forest, and xgboost, lightgbm, catboost: cargo features of the default
+        /// build). The baselines read a
         /// named column: label_known, label_known_mean_<N>d, label_now, or decoder.column.
         #[arg(long)]
         decoder: String,
