@@ -13,7 +13,7 @@ use quakelab::Error;
 use quakelab::decode::{DecoderConfig, FitContext, Prediction, QuantileLevels, Regressor};
 use serde_json::Value;
 
-use crate::support::{self, read_csv};
+use crate::support::{self, assert_parity, read_csv};
 
 fn fixture(name: &str) -> PathBuf {
     support::fixture("boosters", name)
@@ -54,16 +54,6 @@ fn decoder(case: &Value) -> DecoderConfig {
     serde_json::from_value(Value::Object(table)).unwrap()
 }
 
-fn assert_close(found: &[f64], expected: &[f64], what: &str) {
-    assert_eq!(found.len(), expected.len(), "{what}");
-    for (i, (f, e)) in found.iter().zip(expected).enumerate() {
-        assert!(
-            (f - e).abs() <= 1e-6 * e.abs().max(1e-300),
-            "{what}, row {i}: {f} vs the package's {e}"
-        );
-    }
-}
-
 /// A case fitted through the Rust API (with validation rows where the case has them).
 fn fitted(case: &Value) -> Box<dyn Regressor> {
     let config = decoder(case);
@@ -88,7 +78,7 @@ fn catboost_matches_the_python_package_on_every_point_case() {
         let (x_test, _) = table(case["test"].as_str().unwrap());
         let (header, columns) = expected(&format!("catboost_{name}.csv"));
         assert_eq!(header, ["prediction"]);
-        assert_close(&model.predict(x_test.as_ref()).unwrap(), &columns[0], name);
+        assert_parity(&model.predict(x_test.as_ref()).unwrap(), &columns[0], name);
     }
 }
 
@@ -102,7 +92,7 @@ fn catboost_importances_match_the_python_package() {
         .iter()
         .map(|v| v.as_f64().unwrap())
         .collect();
-    assert_close(
+    assert_parity(
         &model.feature_importance().unwrap(),
         &expected,
         "PredictionValuesChange",
@@ -134,11 +124,11 @@ fn catboost_multiquantile_gives_the_package_quantiles_and_their_median() {
     };
     for k in 0..3 {
         let level: Vec<f64> = sorted.iter().map(|row| row[k]).collect();
-        assert_close(distribution.quantile(k), &level, &header[k]);
+        assert_parity(distribution.quantile(k), &level, &header[k]);
     }
     let median: Vec<f64> = sorted.iter().map(|row| row[1]).collect();
-    assert_close(&model.predict(x_test.as_ref()).unwrap(), &median, "median");
-    assert_close(distribution.mean(), &median, "mean");
+    assert_parity(&model.predict(x_test.as_ref()).unwrap(), &median, "median");
+    assert_parity(distribution.mean(), &median, "mean");
     // A level between two trained ones: linear between them.
     let between = QuantileLevels::new(vec![0.3]).unwrap();
     let Prediction::Distribution(at_03) = model
@@ -148,7 +138,7 @@ fn catboost_multiquantile_gives_the_package_quantiles_and_their_median() {
         panic!("a MultiQuantile model predicts a distribution");
     };
     let halfway: Vec<f64> = sorted.iter().map(|row| 0.5 * (row[0] + row[1])).collect();
-    assert_close(at_03.quantile(0), &halfway, "q0.3");
+    assert_parity(at_03.quantile(0), &halfway, "q0.3");
 }
 
 fn quakelab(args: &[&str], cwd: &Path, boosters: Option<&Path>) -> std::process::Output {
@@ -205,7 +195,7 @@ fn catboost_contract_through_the_cli_matches_the_python_package() {
     assert_eq!(header, ["row", "prediction"]);
     let found: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
     let (_, columns) = expected("catboost_contract.csv");
-    assert_close(&found, &columns[0], "contract via the CLI");
+    assert_parity(&found, &columns[0], "contract via the CLI");
     // allow_writing_files = false: no catboost_info/ left in the working directory.
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

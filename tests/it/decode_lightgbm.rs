@@ -10,7 +10,7 @@ use quakelab::Error;
 use quakelab::decode::{DecoderConfig, FitContext, QuantileLevels, Regressor};
 use serde_json::Value;
 
-use crate::support::{fixture, read_csv};
+use crate::support::{assert_parity, fixture, read_csv};
 
 /// `tests/fixtures/boosters/<name>`.
 fn boosters(name: &str) -> std::path::PathBuf {
@@ -60,16 +60,6 @@ fn config(params: &Value) -> DecoderConfig {
     serde_json::from_value(Value::Object(table)).unwrap()
 }
 
-fn assert_close(found: &[f64], expected: &[f64], what: &str) {
-    assert_eq!(found.len(), expected.len(), "{what}");
-    for (i, (f, e)) in found.iter().zip(expected).enumerate() {
-        assert!(
-            (f - e).abs() <= 1e-6 * e.abs().max(1e-300),
-            "{what} row {i}: quakelab {f}, LightGBM's Python package {e}"
-        );
-    }
-}
-
 /// Fits a case's decoder through the Rust API, with its validation rows when it has some.
 fn fit_case(case: &Value) -> Box<dyn Regressor> {
     let config = config(&case["params"]);
@@ -104,7 +94,7 @@ fn lightgbm_point_predictions_match_the_python_package() {
         let (x_test, _) = table(case["test"].as_str().unwrap());
         let expected = columns(case["output"].as_str().unwrap(), &["prediction".into()]);
         let found = model.predict(x_test.as_ref()).unwrap();
-        assert_close(&found, &expected[0], name);
+        assert_parity(&found, &expected[0], name);
     }
 }
 
@@ -126,10 +116,10 @@ fn lightgbm_quantile_levels_match_one_python_booster_per_alpha() {
         .unwrap();
     let distribution = prediction.distribution().expect("a distribution");
     for (k, name) in names.iter().enumerate() {
-        assert_close(distribution.quantile(k), &expected[k], name);
+        assert_parity(distribution.quantile(k), &expected[k], name);
     }
     // The point prediction is the median: the 0.5 booster's output, after sorting.
-    assert_close(
+    assert_parity(
         &model.predict(x_test.as_ref()).unwrap(),
         &expected[1],
         "median",
@@ -147,7 +137,7 @@ fn lightgbm_gain_importances_match_the_python_package() {
     let case = &cases()["importance"];
     let model = fit_case(case);
     let expected = columns("lightgbm_importance.csv", &["gain".into()]);
-    assert_close(&model.feature_importance().unwrap(), &expected[0], "gain");
+    assert_parity(&model.feature_importance().unwrap(), &expected[0], "gain");
 }
 
 fn quakelab(args: &[&str], cwd: &Path, boosters_venv: Option<&Path>) -> Output {
@@ -206,7 +196,7 @@ fn lightgbm_contract_through_the_cli_matches_the_python_package() {
     assert_eq!(header, ["row", "prediction"]);
     let found: Vec<f64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
     let expected = columns("lightgbm_contract.csv", &["prediction".into()]);
-    assert_close(&found, &expected[0], "contract through the CLI");
+    assert_parity(&found, &expected[0], "contract through the CLI");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{self, read_csv};
+use crate::support::{self, assert_parity, read_csv};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
@@ -81,16 +81,6 @@ fn fitted_case(name: &str) -> (Box<dyn Regressor>, Table, Value) {
     (model, test, case)
 }
 
-fn assert_close(found: &[f64], expected: &[f64], what: &str) {
-    assert_eq!(found.len(), expected.len(), "{what}");
-    for (row, (&f, &e)) in found.iter().zip(expected).enumerate() {
-        assert!(
-            (f - e).abs() <= 1e-6 * e.abs().max(1e-6),
-            "{what} row {row}: quakelab {f}, Python {e}"
-        );
-    }
-}
-
 /// The one `prediction` column of a fixture.
 fn expected_predictions(case: &Value) -> Vec<f64> {
     let (header, mut values) = columns(case["output"].as_str().unwrap());
@@ -101,7 +91,7 @@ fn expected_predictions(case: &Value) -> Vec<f64> {
 fn assert_point_case(name: &str) {
     let (model, test, case) = fitted_case(name);
     let predicted = model.predict(test.x.as_ref()).unwrap();
-    assert_close(&predicted, &expected_predictions(&case), name);
+    assert_parity(&predicted, &expected_predictions(&case), name);
 }
 
 /// Case `name` through `decode_csv`, the library function behind `quakelab decode`: the case's
@@ -142,7 +132,7 @@ fn columns_at(path: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
 fn decode_reads_empty_and_nan_cells_as_missing_values_for_xgboost() {
     let dir = tempfile::tempdir().unwrap();
     let (predicted, report) = decoded_case("missing", dir.path());
-    assert_close(
+    assert_parity(
         &predicted,
         &expected_predictions(&cases()["cases"]["missing"]),
         "missing through decode_csv",
@@ -166,7 +156,7 @@ fn decode_reads_empty_and_nan_cells_as_missing_values_for_xgboost() {
 fn decode_valid_gives_the_validation_rows_for_early_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let (predicted, report) = decoded_case("early_stopping", dir.path());
-    assert_close(
+    assert_parity(
         &predicted,
         &expected_predictions(&cases()["cases"]["early_stopping"]),
         "early stopping through decode_csv --valid",
@@ -222,18 +212,18 @@ fn xgboost_quantiles_match_the_python_package() {
     let distribution = prediction.distribution().unwrap();
     for (k, level) in ["q0.1", "q0.5", "q0.9"].iter().enumerate() {
         let expected: Vec<f64> = sorted.iter().map(|row| row[k]).collect();
-        assert_close(distribution.quantile(k), &expected, level);
+        assert_parity(distribution.quantile(k), &expected, level);
     }
     // The point prediction is the median.
     let median: Vec<f64> = sorted.iter().map(|row| row[1]).collect();
-    assert_close(&model.predict(test.x.as_ref()).unwrap(), &median, "median");
+    assert_parity(&model.predict(test.x.as_ref()).unwrap(), &median, "median");
     // A level between two trained ones is interpolated: 0.3 is halfway from 0.1 to 0.5.
     let between = QuantileLevels::new(vec![0.3]).unwrap();
     let prediction = model
         .predict_distribution(test.x.as_ref(), &between)
         .unwrap();
     let halfway: Vec<f64> = sorted.iter().map(|row| 0.5 * (row[0] + row[1])).collect();
-    assert_close(
+    assert_parity(
         prediction.distribution().unwrap().quantile(0),
         &halfway,
         "q0.3",
@@ -248,7 +238,7 @@ fn xgboost_total_gain_matches_the_python_package() {
     let names: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
     assert_eq!(names, table("train.csv").features);
     let expected: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
-    assert_close(
+    assert_parity(
         &model.feature_importance().unwrap(),
         &expected,
         "total_gain",
@@ -310,7 +300,7 @@ fn xgboost_contract_through_the_cli_matches_the_python_package() {
     assert_eq!(header, ["row", "prediction"]);
     let predicted: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
     let case = &cases()["cases"]["contract"];
-    assert_close(&predicted, &expected_predictions(case), "contract via CLI");
+    assert_parity(&predicted, &expected_predictions(case), "contract via CLI");
 }
 
 #[test]
@@ -339,7 +329,7 @@ fn xgboost_predicts_the_same_from_several_threads() {
             .map(|_| scope.spawn(|| model.predict(test.x.as_ref()).unwrap()))
             .collect();
         for handle in handles {
-            assert_close(&handle.join().unwrap(), &expected, "threaded predict");
+            assert_parity(&handle.join().unwrap(), &expected, "threaded predict");
         }
     });
 }
