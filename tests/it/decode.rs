@@ -4,7 +4,7 @@
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
-use crate::support::{self, read_csv};
+use crate::support::{self, read_csv, read_predictions};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
@@ -16,19 +16,6 @@ use rand_chacha::ChaCha8Rng;
 
 fn fixture(name: &str) -> PathBuf {
     support::fixture("decode", name)
-}
-
-/// The predictions column of a `row,prediction` file, checking the row numbers.
-fn read_predictions(path: &Path) -> Vec<f64> {
-    let (header, rows) = read_csv(path);
-    assert_eq!(header, ["row", "prediction"]);
-    rows.iter()
-        .enumerate()
-        .map(|(i, row)| {
-            assert_eq!(row[0], i.to_string());
-            row[1].parse().unwrap()
-        })
-        .collect()
 }
 
 /// [`decode_csv`] without validation rows.

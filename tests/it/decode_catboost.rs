@@ -13,7 +13,7 @@ use quakelab::Error;
 use quakelab::decode::{DecoderConfig, FitContext, Prediction, QuantileLevels, Regressor};
 use serde_json::Value;
 
-use crate::support::{self, assert_parity, read_csv};
+use crate::support::{self, assert_parity, read_csv, read_predictions};
 
 fn fixture(name: &str) -> PathBuf {
     support::fixture("boosters", name)
@@ -191,9 +191,7 @@ fn catboost_contract_through_the_cli_matches_the_python_package() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (header, rows) = read_csv(&dir.path().join("p.csv"));
-    assert_eq!(header, ["row", "prediction"]);
-    let found: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
+    let found = read_predictions(&dir.path().join("p.csv"));
     let (_, columns) = expected("catboost_contract.csv");
     assert_parity(&found, &columns[0], "contract via the CLI");
     // allow_writing_files = false: no catboost_info/ left in the working directory.

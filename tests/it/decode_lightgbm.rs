@@ -10,7 +10,7 @@ use quakelab::Error;
 use quakelab::decode::{DecoderConfig, FitContext, QuantileLevels, Regressor};
 use serde_json::Value;
 
-use crate::support::{assert_parity, fixture, read_csv};
+use crate::support::{assert_parity, fixture, read_csv, read_predictions};
 
 /// `tests/fixtures/boosters/<name>`.
 fn boosters(name: &str) -> std::path::PathBuf {
@@ -192,9 +192,7 @@ fn lightgbm_contract_through_the_cli_matches_the_python_package() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (header, rows) = read_csv(&dir.path().join("predictions.csv"));
-    assert_eq!(header, ["row", "prediction"]);
-    let found: Vec<f64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
+    let found = read_predictions(&dir.path().join("predictions.csv"));
     let expected = columns("lightgbm_contract.csv", &["prediction".into()]);
     assert_parity(&found, &expected[0], "contract through the CLI");
 }

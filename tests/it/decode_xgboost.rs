@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::{self, assert_parity, read_csv};
+use crate::support::{self, assert_parity, read_csv, read_predictions};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
@@ -296,9 +296,7 @@ fn xgboost_contract_through_the_cli_matches_the_python_package() {
     let out = quakelab(&args, dir.path(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let (header, rows) = read_csv(&dir.path().join("p.csv"));
-    assert_eq!(header, ["row", "prediction"]);
-    let predicted: Vec<f64> = rows.iter().map(|row| row[1].parse().unwrap()).collect();
+    let predicted = read_predictions(&dir.path().join("p.csv"));
     let case = &cases()["cases"]["contract"];
     assert_parity(&predicted, &expected_predictions(case), "contract via CLI");
 }

@@ -66,3 +66,17 @@ pub fn assert_parity(found: &[f64], expected: &[f64], what: &str) {
         );
     }
 }
+
+/// The predictions column of a `row,prediction` file (`quakelab decode`'s output), checking the
+/// header and the row numbers.
+pub fn read_predictions(path: &Path) -> Vec<f64> {
+    let (header, rows) = read_csv(path);
+    assert_eq!(header, ["row", "prediction"]);
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            assert_eq!(row[0], i.to_string());
+            row[1].parse().unwrap()
+        })
+        .collect()
+}
