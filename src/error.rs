@@ -1,7 +1,7 @@
 //! The crate's error type.
 //!
 //! One variant family per boundary: files ([`Error::Io`]), the text inside them ([`Error::Parse`]),
-//! settings ([`Error::Config`]), numerical preconditions ([`Error::Numerical`]), servers
+//! binary files ([`Error::Format`]), settings ([`Error::Config`]), numerical preconditions ([`Error::Numerical`]), servers
 //! ([`Error::External`]) and stored files that fail their checksum ([`Error::Integrity`]). Input
 //! errors always carry the file, line and field, so a user can go straight to the offending value.
 
@@ -38,6 +38,17 @@ pub enum Error {
         /// The offending key, in dotted form (e.g. `seismicity.min_events`).
         key: String,
         /// What is wrong with it.
+        message: String,
+    },
+    /// A binary input file (a `.npy` array, a model checkpoint) is malformed, or does not hold
+    /// what was expected of it.
+    #[error("{}: {item}: {message}", path.display())]
+    Format {
+        /// The file concerned.
+        path: PathBuf,
+        /// The part of it at fault (`header`, `tensor `name``).
+        item: String,
+        /// What is wrong, with what was expected and found.
         message: String,
     },
     /// A figure could not be drawn or encoded.
@@ -94,6 +105,19 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             line,
             field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A malformed binary file, naming the part at fault.
+    pub fn format(
+        path: impl AsRef<Path>,
+        item: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Format {
+            path: path.as_ref().to_path_buf(),
+            item: item.into(),
             message: message.into(),
         }
     }

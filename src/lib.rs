@@ -14,14 +14,15 @@
 //! | [`period`] | the `[start, end)` day convention every stage indexes by |
 //! | [`catalog`] | events, regions, event types, selection by period and completeness magnitude, loading from files or scenarios |
 //! | [`geo`] | the Earth's radius, haversine distances, longitude normalisation (one definition each) |
-//! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs) |
+//! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs, NGL `.tenv3`, `.npy`) |
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study |
 //! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
-//! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten), PCA, fitted on training rows only |
+//! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten, the ViT in burn), PCA, fitted on training rows only |
 //! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest |
-//! | [`device`] | the device a model runs on (CPU now, a GPU with the burn issues) |
+//! | [`device`] | the device a model runs on (burn's CPU backend, CUDA behind the `cuda` feature) |
+//! | [`models`] | pretrained weights: checkpoint files (safetensors, PyTorch), the local model store |
 //! | [`eval`] | regression metrics, skill scores, pinball loss and CRPS, autocorrelation, block-bootstrap intervals, the Diebold–Mariano test |
 //! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner and a run's evaluation |
 //! | [`track`] | the local run store and the MLflow client |
@@ -44,6 +45,7 @@ pub mod experiment;
 pub mod geo;
 pub mod gnss;
 pub mod io;
+pub mod models;
 pub mod period;
 pub mod progress;
 pub mod report;

@@ -23,6 +23,7 @@ pub mod batch;
 pub mod flatten;
 pub mod pca;
 pub mod standardize;
+pub mod vit;
 
 use faer::{Mat, MatRef};
 use serde::{Deserialize, Serialize};

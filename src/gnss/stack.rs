@@ -34,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Region;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec};
+use crate::io::npy;
 use crate::period::Period;
 use crate::{Error, Result};
 
@@ -323,34 +324,12 @@ impl ImageStack {
     /// shape `(days, rows, cols, 3)`), atomically. `numpy.load(path)` reads it back.
     pub fn write_npy(&self, path: &Path) -> Result<()> {
         let [d, r, c, k] = self.shape();
-        let header = npy_header("<f4", &[d, r, c, k]);
+        let header = npy::header("<f4", &[d, r, c, k]);
         crate::io::write_atomic(path, |w| {
             w.write_all(&header)?;
             write_f32s(w, &self.data)
         })
     }
-}
-
-/// The `.npy` v1.0 preamble for a C-order array of `descr` with `shape`: magic, version,
-/// header length and the header dict, padded with spaces and a newline so that the data
-/// starts at a multiple of 64 bytes (NumPy's own alignment).
-pub fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
-    let shape = match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    // magic (6) + version (2) + length (2) + dict + '\n' must be a multiple of 64.
-    let unpadded = 10 + dict.len() + 1;
-    dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    dict.push('\n');
-    let mut out = Vec::with_capacity(10 + dict.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    // The dict of a 4-d shape is far below the 65,535 bytes a v1.0 header allows.
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
 }
 
 fn write_f32s(w: &mut dyn Write, data: &[f32]) -> std::io::Result<()> {
@@ -497,7 +476,5 @@ mod tests {
         let data = &bytes[10 + header_len..];
         assert_eq!(data.len(), 4 * 54);
         assert_eq!(f32::from_le_bytes(data[..4].try_into().unwrap()), -3.0);
-        assert_eq!(&npy_header("<f8", &[7])[10..20], b"{'descr': ");
-        assert!(String::from_utf8_lossy(&npy_header("<f8", &[7])).contains("(7,)"));
     }
 }

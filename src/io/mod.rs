@@ -12,6 +12,7 @@ use crate::{Error, Result};
 
 pub mod catalog;
 pub mod geonet;
+pub mod npy;
 pub mod stations;
 pub mod tenv3;
 
