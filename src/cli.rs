@@ -1061,8 +1061,8 @@ fn models_fetch(name: &str, force: bool) -> anyhow::Result<()> {
         fetcher.hub_url(),
         store.model_dir(&entry.id).display()
     );
-    let report = fetcher.fetch(&store, entry, force)?;
-    for file in &report.files {
+    for file in &entry.files {
+        let file = fetcher.fetch_file(&store, entry, file, force)?;
         let what = match file.action {
             FetchAction::Downloaded => "downloaded",
             FetchAction::AlreadyPresent => "already present",
@@ -1073,7 +1073,11 @@ fn models_fetch(name: &str, force: bool) -> anyhow::Result<()> {
         );
     }
     println!("licence: {}", entry.licence);
-    println!("installed {} in {}", entry.id, report.dir.display());
+    println!(
+        "installed {} in {}",
+        entry.id,
+        store.model_dir(&entry.id).display()
+    );
     Ok(())
 }
 

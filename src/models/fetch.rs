@@ -136,26 +136,28 @@ impl Fetcher {
     /// kept; one that is there but does not verify is refused unless `force`, which downloads
     /// it again. Stops at the first file that fails; the files verified before it stay.
     pub fn fetch(&self, store: &Store, entry: &ModelEntry, force: bool) -> Result<FetchReport> {
-        let dir = store.model_dir(&entry.id);
         let files = entry
             .files
             .iter()
-            .map(|file| self.fetch_file(entry, file, &dir, force))
+            .map(|file| self.fetch_file(store, entry, file, force))
             .collect::<Result<Vec<_>>>()?;
         Ok(FetchReport {
             entry: entry.clone(),
-            dir,
+            dir: store.model_dir(&entry.id),
             files,
         })
     }
 
-    fn fetch_file(
+    /// Fetches one file of `entry` into `store`, as [`Fetcher::fetch`] does for each.
+    pub fn fetch_file(
         &self,
+        store: &Store,
         entry: &ModelEntry,
         file: &ModelFile,
-        dir: &Path,
         force: bool,
     ) -> Result<FetchedFile> {
+        let dir = store.model_dir(&entry.id);
+        let dir = dir.as_path();
         let path = dir.join(&file.name);
         let url = entry.url(&self.hub_url, &file.name);
         let present = path.is_file() && !force;
