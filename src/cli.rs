@@ -1120,7 +1120,10 @@ fn models_list() -> anyhow::Result<()> {
             );
         }
         for name in &model.missing {
-            println!("  {name}  MISSING (run `quakelab models fetch {}`)", model.id);
+            println!(
+                "  {name}  MISSING (run `quakelab models fetch {}`)",
+                model.id
+            );
         }
         for name in &model.partial {
             println!("  {name}.part  an unfinished download (fetch again to replace it)");

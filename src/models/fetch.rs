@@ -290,22 +290,15 @@ impl Fetcher {
     }
 
     fn transport_error(&self, url: &str, e: ureq::Error, entry: &ModelEntry, dir: &Path) -> Error {
-        let offline = match &e {
-            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => {
-                true
-            }
-            ureq::Error::Io(io) => matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::ConnectionReset
-                    | ErrorKind::ConnectionAborted
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkDown
-                    | ErrorKind::TimedOut
-            ),
-            _ => false,
-        };
+        // Before any answer, a failed lookup, connection or exchange means the hub cannot be
+        // reached (an unresolvable name surfaces as a plain I/O error).
+        let offline = matches!(
+            e,
+            ureq::Error::HostNotFound
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::Timeout(_)
+                | ureq::Error::Io(_)
+        );
         if !offline {
             return hub_error(format!("GET {url}: {e}"));
         }
@@ -465,9 +458,7 @@ fn verify(path: &Path, size: u64, sha256: &str, expected: &Expected) -> Result<(
     {
         return Err(Error::Integrity {
             path: path.to_path_buf(),
-            message: format!(
-                "the download has {size} bytes, {from} says {want}; it was discarded"
-            ),
+            message: format!("the download has {size} bytes, {from} says {want}; it was discarded"),
         });
     }
     let (want, from) = &expected.sha256;
@@ -514,7 +505,10 @@ fn join_url(base: &str, location: &str) -> String {
     if location.starts_with('/') {
         return format!("{}{location}", &base[..authority_end]);
     }
-    let path = &base[..base.rfind('/').filter(|&i| i >= authority_end).unwrap_or(base.len())];
+    let path = &base[..base
+        .rfind('/')
+        .filter(|&i| i >= authority_end)
+        .unwrap_or(base.len())];
     format!("{path}/{location}")
 }
 

@@ -285,7 +285,11 @@ pub fn inspect(path: &Path) -> Result<ModelInfo> {
 /// The weights file of a model folder: `model.safetensors`, else `pytorch_model.bin`, else the
 /// only checkpoint file in it.
 fn weights_in(dir: &Path) -> Result<PathBuf> {
-    if let Some(found) = WEIGHT_FILES.iter().map(|f| dir.join(f)).find(|p| p.is_file()) {
+    if let Some(found) = WEIGHT_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    {
         return Ok(found);
     }
     let candidates: Vec<PathBuf> = model_files(dir)?
@@ -719,9 +723,7 @@ mod tests {
         let dir = root.path().join("mine");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("pytorch_model.bin"), "w").unwrap();
-        let location = store
-            .resolve(&registry, dir.to_str().unwrap())
-            .unwrap();
+        let location = store.resolve(&registry, dir.to_str().unwrap()).unwrap();
         assert_eq!(location.weights, dir.join("pytorch_model.bin"));
         assert_eq!(location.config, None);
         let err = store

@@ -470,7 +470,11 @@ fn models_fetch_keeps_the_verified_config_and_refuses_corrupted_weights() {
     );
     let hub = serve(routes);
     let root = tempfile::tempdir().unwrap();
-    let out = quakelab(&["models", "fetch", "vit-b16-in21k"], root.path(), Some(&hub));
+    let out = quakelab(
+        &["models", "fetch", "vit-b16-in21k"],
+        root.path(),
+        Some(&hub),
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
@@ -507,7 +511,11 @@ fn models_list_shows_hashes_sizes_and_the_registry_check() {
     std::fs::create_dir_all(&mine).unwrap();
     std::fs::write(mine.join("model.safetensors"), "abc").unwrap();
     let out = quakelab(&["models", "list"], root.path(), None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = stdout(&out);
     let expected = [
         format!("model store: {}", root.path().display()),
@@ -538,7 +546,11 @@ fn models_info_prints_the_config_and_the_tensor_inventory() {
         dir.path(),
         None,
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let weights = dir.path().join("model.safetensors");
     let expected = [
         "config.json:".to_string(),
