@@ -570,3 +570,88 @@ fn models_info_prints_the_config_and_the_tensor_inventory() {
     let text = stdout(&out);
     assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
 }
+
+#[test]
+fn a_hub_size_that_is_not_the_pinned_one_is_refused_before_downloading() {
+    let hub = serve(tiny_hub(b"abcd"));
+    let root = tempfile::tempdir().unwrap();
+    let err = Fetcher::new(&hub)
+        .unwrap()
+        .fetch(&Store::at(root.path()), &tiny_entry(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the hub's Content-Length for {hub}/test/tiny/resolve/main/config.json is 4 bytes, \
+             quakelab's registry pins 3"
+        )),
+        "{err}"
+    );
+    no_leftovers(&root.path().join("test/tiny"), "config.json");
+}
+
+#[test]
+fn a_redirect_loop_is_refused() {
+    let mut routes = tiny_hub(b"abc");
+    let path = "/test/tiny/resolve/main/config.json";
+    routes.insert(
+        path.to_string(),
+        Reply {
+            status: 302,
+            ..Reply::default()
+        }
+        .header("Location", path),
+    );
+    let hub = serve(routes);
+    let root = tempfile::tempdir().unwrap();
+    let err = Fetcher::new(&hub)
+        .unwrap()
+        .fetch(&Store::at(root.path()), &tiny_entry(), false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("model hub: GET {hub}{path}: more than 10 redirects")
+    );
+}
+
+#[test]
+fn a_redirect_without_a_location_is_refused() {
+    let mut routes = tiny_hub(b"abc");
+    let path = "/test/tiny/resolve/main/config.json";
+    routes.insert(
+        path.to_string(),
+        Reply {
+            status: 302,
+            ..Reply::default()
+        },
+    );
+    let hub = serve(routes);
+    let root = tempfile::tempdir().unwrap();
+    let err = Fetcher::new(&hub)
+        .unwrap()
+        .fetch(&Store::at(root.path()), &tiny_entry(), false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("model hub: GET {hub}{path}: HTTP 302 Found without a Location to follow")
+    );
+}
+
+#[test]
+fn no_store_folder_without_quakelab_models_xdg_cache_home_or_home_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(["models", "list"])
+        .env_remove("QUAKELAB_MODELS")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("HOME")
+        .output()
+        .expect("the quakelab binary runs");
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: setting `QUAKELAB_MODELS`: no model store: set QUAKELAB_MODELS (or \
+         XDG_CACHE_HOME or HOME) to a folder"
+    );
+}
