@@ -79,9 +79,16 @@ use crate::{Error, Result, ensure_config};
 pub const ENV_PREFIX: &str = "QUAKELAB_";
 
 /// Variables with the [`ENV_PREFIX`] that are other settings, not config keys: the real-data
-/// directory, the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`), and the
-/// venv with the boosting libraries (`QUAKELAB_BOOSTERS`).
-pub const NON_CONFIG_ENV: [&str; 3] = [REAL_DATA_ENV, "QUAKELAB_MLFLOW", "QUAKELAB_BOOSTERS"];
+/// directory, the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`), the
+/// venv with the boosting libraries (`QUAKELAB_BOOSTERS`), and the model store and its hub
+/// (`QUAKELAB_MODELS`, `QUAKELAB_HUB_URL`).
+pub const NON_CONFIG_ENV: [&str; 5] = [
+    REAL_DATA_ENV,
+    "QUAKELAB_MLFLOW",
+    "QUAKELAB_BOOSTERS",
+    crate::models::MODELS_ENV,
+    crate::models::HUB_URL_ENV,
+];
 
 /// Where the public real data can be downloaded, named when a `real:` path cannot be found.
 pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.gov/fdsnws/event/1/), \
