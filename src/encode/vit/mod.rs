@@ -13,7 +13,6 @@
 //! What one image becomes is a [`VitOutput`]: the paper mean-pools the tokens.
 
 pub mod config;
-mod kernels;
 pub mod model;
 pub mod preprocess;
 pub mod weights;

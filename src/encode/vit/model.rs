@@ -24,7 +24,6 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::encode::ImageBatch;
-use crate::encode::vit::kernels;
 use crate::encode::vit::weights::{HostTensor, VitWeights, weights_file};
 use crate::encode::vit::{Embeddings, VitConfig, VitOutput};
 use crate::{Error, Result};
@@ -62,8 +61,6 @@ struct Block {
     output: Linear,
     norm_mlp: Norm,
     fc1: Linear,
-    /// `fc1`'s bias in host memory, for the CPU's fused bias + GELU.
-    fc1_bias: Vec<f32>,
     fc2: Linear,
 }
 
@@ -73,8 +70,6 @@ pub struct Vit {
     config: VitConfig,
     fingerprint: String,
     device: Device,
-    /// Whether attention and GELU run as [`kernels`] on host memory (burn-flex, the CPU).
-    host_kernels: bool,
     patch: Linear,
     cls_token: Tensor<3>,
     position: Tensor<3>,
@@ -163,9 +158,6 @@ impl Vit {
                     qkv_bias.extend(take(&format!("attention.attention.{part}.bias"))?.data);
                 }
             }
-            let fc1_weight = take("intermediate.dense.weight")?;
-            let fc1_bias = take("intermediate.dense.bias")?;
-            let fc1_host = fc1_bias.data.clone();
             let qkv = Linear {
                 weight: transposed(qkv_weight, 3 * d, d, device),
                 bias: config.qkv_bias.then(|| {
@@ -195,8 +187,11 @@ impl Vit {
                     take("layernorm_after.bias")?,
                     device,
                 ),
-                fc1: linear(fc1_weight, fc1_bias, device),
-                fc1_bias: fc1_host,
+                fc1: linear(
+                    take("intermediate.dense.weight")?,
+                    take("intermediate.dense.bias")?,
+                    device,
+                ),
                 fc2: linear(
                     take("output.dense.weight")?,
                     take("output.dense.bias")?,
@@ -222,7 +217,6 @@ impl Vit {
             config,
             fingerprint,
             device: device.clone(),
-            host_kernels: *device == Device::flex(),
             patch,
             cls_token,
             position,
@@ -287,7 +281,7 @@ impl Vit {
                 data: Vec::new(),
             });
         }
-        let hidden = self.forward(pixels)?;
+        let hidden = self.forward(pixels);
         let (shape, values) = match output {
             VitOutput::LastHiddenState => (vec![n, t, d], hidden.reshape([n * t, d])),
             VitOutput::Mean => (vec![n, d], hidden.mean_dim(1).reshape([n, d])),
@@ -301,12 +295,15 @@ impl Vit {
                 (vec![n, d], tanh(pooler.forward(cls)))
             }
         };
-        let data = host(values)?;
+        let data = values
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Numerical(format!("ViT output: {e:?}")))?;
         Ok(Embeddings { shape, data })
     }
 
     /// `last_hidden_state`, `[N, T, D]`, for checked pixels.
-    fn forward(&self, pixels: &ImageBatch<'_>) -> Result<Tensor<3>> {
+    fn forward(&self, pixels: &ImageBatch<'_>) -> Tensor<3> {
         let config = &self.config;
         let n = pixels.n();
         let (d, t) = (config.hidden_size, config.n_tokens());
@@ -326,15 +323,20 @@ impl Vit {
         let x = Tensor::cat(vec![cls, embedded], 1) + self.position.clone();
         let mut x = x.reshape([n * t, d]);
         for block in &self.blocks {
-            x = self.block(block, x, n)?;
+            x = self.block(block, x, n);
         }
         let eps = config.layer_norm_eps;
-        let (weight, bias) = (self.norm.weight.clone(), self.norm.bias.clone());
-        Ok(layer_norm(x, weight, Some(bias), eps).reshape([n, t, d]))
+        layer_norm(
+            x,
+            self.norm.weight.clone(),
+            Some(self.norm.bias.clone()),
+            eps,
+        )
+        .reshape([n, t, d])
     }
 
     /// One pre-LN block on `x`, `[N·T, D]`.
-    fn block(&self, block: &Block, x: Tensor<2>, n: usize) -> Result<Tensor<2>> {
+    fn block(&self, block: &Block, x: Tensor<2>, n: usize) -> Tensor<2> {
         let config = &self.config;
         let (d, t, heads) = (
             config.hidden_size,
@@ -349,25 +351,22 @@ impl Vit {
             Some(block.norm_attention.bias.clone()),
             eps,
         );
-        let qkv = block.qkv.forward(h);
-        let context = if self.host_kernels {
-            let qkv = host(qkv)?;
-            let context = kernels::attention(&qkv, t, d, heads);
-            Tensor::from_data(TensorData::new(context, [n * t, d]), &self.device)
-        } else {
-            // [N·T, 3D] -> [N, T, 3H, hd] -> [N, 3H, T, hd]: query, key, value heads side by side.
-            let qkv = qkv.reshape([n, t, 3 * heads, head_dim]).swap_dims(1, 2);
-            let q = qkv.clone().narrow(1, 0, heads);
-            let k = qkv.clone().narrow(1, heads, heads);
-            let v = qkv.narrow(1, 2 * heads, heads);
-            let options = AttentionModuleOptions {
-                scale: Some(1.0 / (head_dim as f64).sqrt()),
-                ..Default::default()
-            };
-            attention(q, k, v, None, None, options)
-                .swap_dims(1, 2)
-                .reshape([n * t, d])
+        // [N·T, 3D] -> [N, T, 3H, hd] -> [N, 3H, T, hd]: query, key, value heads side by side.
+        let qkv = block
+            .qkv
+            .forward(h)
+            .reshape([n, t, 3 * heads, head_dim])
+            .swap_dims(1, 2);
+        let q = qkv.clone().narrow(1, 0, heads);
+        let k = qkv.clone().narrow(1, heads, heads);
+        let v = qkv.narrow(1, 2 * heads, heads);
+        let options = AttentionModuleOptions {
+            scale: Some(1.0 / (head_dim as f64).sqrt()),
+            ..Default::default()
         };
+        let context = attention(q, k, v, None, None, options)
+            .swap_dims(1, 2)
+            .reshape([n * t, d]);
         let x = x + block.output.forward(context);
         let h = layer_norm(
             x.clone(),
@@ -375,27 +374,8 @@ impl Vit {
             Some(block.norm_mlp.bias.clone()),
             eps,
         );
-        let inner = if self.host_kernels {
-            let mut m = host(h.matmul(block.fc1.weight.clone()))?;
-            kernels::bias_gelu(&mut m, &block.fc1_bias);
-            let rows = m.len() / block.fc1_bias.len();
-            Tensor::from_data(
-                TensorData::new(m, [rows, block.fc1_bias.len()]),
-                &self.device,
-            )
-        } else {
-            gelu(block.fc1.forward(h))
-        };
-        Ok(x + block.fc2.forward(inner))
+        x + block.fc2.forward(gelu(block.fc1.forward(h)))
     }
-}
-
-/// A tensor's values in host memory.
-fn host<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Numerical(format!("ViT: reading a tensor back: {e:?}")))
 }
 
 /// The images cut into patches: `[N·(S/P)², C·P·P]` in C order, patches row-major over the
@@ -462,52 +442,4 @@ fn norm(weight: HostTensor, bias: HostTensor, device: &Device) -> Norm {
 fn tensor3(t: HostTensor, device: &Device) -> Tensor<3> {
     let (rows, cols) = (t.shape[1], t.shape[2]);
     Tensor::from_data(TensorData::new(t.data, [1, rows, cols]), device)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::encode::BatchShape;
-
-    fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/vit")
-            .join(name)
-    }
-
-    fn read(name: &str) -> Vec<f32> {
-        let path = fixture(name);
-        crate::io::npy::read(&path)
-            .unwrap()
-            .into_f32(&path)
-            .unwrap()
-    }
-
-    #[test]
-    fn burn_operations_and_cpu_kernels_both_match_transformers() {
-        // The CPU runs attention and GELU as host kernels, other devices as burn operations:
-        // both paths against tools/parity/make_vit.py's reference, on the CPU.
-        let device = Device::flex();
-        let mut vit = Vit::load(&fixture("tiny"), &device).unwrap();
-        assert!(vit.host_kernels);
-        let shape = BatchShape {
-            n: 3,
-            channels: 3,
-            height: 32,
-            width: 32,
-        };
-        let pixels = ImageBatch::new(read("pixels.npy"), shape).unwrap();
-        let expected = read("last_hidden_state.npy");
-        for host_kernels in [true, false] {
-            vit.host_kernels = host_kernels;
-            let out = vit.encode(&pixels, VitOutput::LastHiddenState).unwrap();
-            let worst = out
-                .data
-                .iter()
-                .zip(&expected)
-                .map(|(f, e)| (f - e).abs())
-                .fold(0.0f32, f32::max);
-            assert!(worst <= 1e-4, "host kernels {host_kernels}: {worst}");
-        }
-    }
 }
