@@ -60,6 +60,10 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     let results_dir = &experiment.tracking().results_dir;
     let config_text = toml::to_string(experiment.effective())
         .map_err(|e| Error::config("experiment", format!("cannot write the config: {e}")))?;
+    // A device this binary cannot use fails here, before any heavy work.
+    if experiment.encoder().vit.is_some() && experiment.encoder().uses_images() {
+        experiment.device().burn()?;
+    }
     // Hashed before the inputs are read, as a resuming sweep hashes them (see `data_hash`).
     let data = data_hashes(experiment)?;
     let inputs = prepare(experiment)?;
@@ -101,6 +105,18 @@ fn track_run(
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;
+    if let Some(encoder) = &sheet.encoder {
+        let recorded = [
+            ("vit_pixel_scale_mm", encoder.scale_mm),
+            ("vit_scale_percentile", encoder.scale_percentile),
+            ("vit_scale_fit_days", encoder.scale_fit_days.map(|d| d as f64)),
+        ];
+        let metrics: Vec<Metric> = recorded
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| Metric::new(name, v, 0)))
+            .collect();
+        run.log_metrics(&metrics)?;
+    }
     run.log_metrics(&[
         Metric::new(
             "label_lag1_autocorrelation",
@@ -153,6 +169,7 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
         ("mc".into(), s.selection_mc.to_string()),
         ("horizon_days".into(), experiment.horizon_days().to_string()),
         ("encoder".into(), experiment.encoder().kind.to_string()),
+        ("device".into(), experiment.device().to_string()),
         (
             "pca_dims".into(),
             experiment
@@ -173,6 +190,16 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
             format!("{:?}", experiment.labels().params.kde.bandwidth),
         ),
         ("timing".into(), experiment.timing().name().to_string()),
+        (
+            "vit".into(),
+            experiment.encoder().vit.as_ref().map_or_else(
+                || "none".to_string(),
+                |v| match v.missing() {
+                    Some(_) => format!("{} (weights missing: rows skipped)", v.describe("")),
+                    None => v.describe(""),
+                },
+            ),
+        ),
         (
             "decoders".into(),
             experiment
@@ -218,7 +245,7 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
     let labelled = catalog.select(period, experiment.labels().mc)?;
     info!(events = labelled.len(), "labelled events selected");
-    let (images, null_images) = if experiment.encoder().kind.uses_images() {
+    let (images, null_images) = if experiment.encoder().uses_images() {
         let stations = load_stations(experiment.gnss(), experiment.period(), &catalog)?;
         let images = cached_images(experiment, &stations)?;
         let null_images = match &experiment.ablations().null_gnss {

@@ -18,6 +18,7 @@ mod gnss_synth;
 mod labels;
 mod properties;
 mod real_data;
+mod run_vit;
 mod seismicity;
 mod stationarity;
 mod support;
