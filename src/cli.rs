@@ -18,6 +18,9 @@ use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
 use crate::decode::{DecodeFiles, DecoderConfig, decode_csv};
+use crate::device::Device;
+use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
+use crate::encode::{BatchShape, ImageBatch};
 use crate::experiment::config::{self, Layers};
 use crate::experiment::launcher::LocalLauncher;
 use crate::experiment::runner;
@@ -25,12 +28,14 @@ use crate::experiment::sweep::{self, Axis};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
-use crate::gnss::stack::StackFormat;
+use crate::gnss::stack::{ImageStack, StackFormat};
 use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset, write_comcat};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
+use crate::io::npy;
 use crate::io::stations::read_station_list;
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::{MAX_DAYS, Period, parse_date};
+use crate::progress;
 use crate::report::figure;
 use crate::report::gnss as gnss_report;
 use crate::report::paper;
@@ -192,6 +197,9 @@ enum Command {
     /// GNSS displacement images (paper §1.1).
     #[command(subcommand)]
     Gnss(GnssCommand),
+    /// Encode images with a pretrained image model.
+    #[command(subcommand)]
+    Encode(EncodeCommand),
     /// Draw figures from inputs.
     #[command(subcommand)]
     Render(RenderCommand),
@@ -237,6 +245,64 @@ enum GnssCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum EncodeCommand {
+    /// Run a ViT (Hugging Face ViTModel) on images and write its embeddings as .npy (float32).
+    ///
+    /// --model is a save_pretrained folder (config.json and model.safetensors or
+    /// pytorch_model.bin), or `random` for a seeded random initialisation of --config (ViT-B/16
+    /// without it). --pixels is an N x C x H x W float32 array used exactly as given; --images
+    /// is a GNSS image stack (.qlimg, or .npy days x rows x cols x 3 as `quakelab gnss grid`
+    /// writes), scaled by 1/S and clipped to [-1, 1] (S the --scale-percentile percentile of
+    /// |displacement| over all its days, or --scale in mm), then resized bilinearly to the
+    /// model's image_size, channels N, E, U as R, G, B. A day with a missing value is refused.
+    ///
+    /// --out is N x hidden, or N x tokens x hidden for last_hidden_state.
+    ///
+    /// Example: quakelab encode vit --model models/google/vit-base-patch16-224-in21k
+    /// --images images.npy --output mean --out embeddings.npy
+    Vit(EncodeVitArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["pixels", "images"])))]
+struct EncodeVitArgs {
+    /// The model: a save_pretrained folder or weights file, or `random`.
+    #[arg(long)]
+    model: String,
+    /// With --model random: the config.json of the architecture [default: ViT-B/16].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// With --model random: the seed of the initialisation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Pixels, N x C x H x W (.npy, float32 or float64), used as given.
+    #[arg(long)]
+    pixels: Option<PathBuf>,
+    /// A GNSS image stack (.qlimg or .npy days x rows x cols x 3, mm).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// With --images: the percentile of |displacement| over all days that maps to 1
+    /// [default: 99.5].
+    #[arg(long, conflicts_with = "scale")]
+    scale_percentile: Option<f64>,
+    /// With --images: the displacement (mm) that maps to 1.
+    #[arg(long)]
+    scale: Option<f32>,
+    /// What to write per image: last_hidden_state, pooler, mean or cls.
+    #[arg(long, default_value = "mean")]
+    output: VitOutput,
+    /// Output array (.npy, float32).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the model runs: cpu, cuda or libtorch (the last two need their cargo feature).
+    #[arg(long, default_value = "cpu")]
+    device: Device,
+    /// Images per forward pass.
+    #[arg(long, default_value = "16")]
+    batch_size: NonZeroUsize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -918,6 +984,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 report.precursors.len()
             );
         }
+        Command::Encode(EncodeCommand::Vit(args)) => encode_vit(&args)?,
         Command::Gnss(GnssCommand::Grid {
             stations,
             period,
@@ -978,6 +1045,176 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Prints a finished run's summary in words (the full table is in the run directory).
+/// `quakelab encode vit`: loads the model, reads and prepares the images, encodes them
+/// batch by batch and writes the embeddings.
+fn encode_vit(args: &EncodeVitArgs) -> anyhow::Result<()> {
+    let device = args.device.burn()?;
+    let vit = if args.model == "random" {
+        let config = match &args.config {
+            Some(path) => VitConfig::from_file(path)?,
+            None => VitConfig::base_patch16_224(),
+        };
+        Vit::random(config, args.seed, &device)?
+    } else {
+        if args.config.is_some() {
+            bail!("--config is for --model random; a model folder has its own config.json");
+        }
+        Vit::load(Path::new(&args.model), &device)?
+    };
+    let pixels = match (&args.pixels, &args.images) {
+        (Some(path), _) => read_pixels(path, vit.config())?,
+        (None, Some(path)) => stack_pixels(path, args, vit.config())?,
+        (None, None) => bail!("give --pixels or --images"),
+    };
+    let config = vit.config();
+    let image_len = config.num_channels * config.image_size * config.image_size;
+    let n = pixels.len() / image_len;
+    let shape = match args.output {
+        VitOutput::LastHiddenState => vec![n, config.n_tokens(), config.hidden_size],
+        _ => vec![n, config.hidden_size],
+    };
+    let bar = progress::bar(n as u64, "encode vit");
+    let mut data = Vec::with_capacity(shape.iter().product());
+    for chunk in pixels.chunks(args.batch_size.get() * image_len) {
+        let batch = ImageBatch::new(
+            chunk,
+            BatchShape {
+                n: chunk.len() / image_len,
+                channels: config.num_channels,
+                height: config.image_size,
+                width: config.image_size,
+            },
+        )?;
+        data.extend(vit.encode(&batch, args.output)?.data);
+        bar.inc(batch.n() as u64);
+    }
+    bar.finish_and_clear();
+    npy::write_f32(&args.out, &shape, &data)?;
+    let weights = if vit.is_random() {
+        "random init"
+    } else {
+        "pretrained"
+    };
+    println!(
+        "wrote {} ({} of {n} images, {}; {weights}, {})",
+        args.out.display(),
+        args.output,
+        shape
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" x "),
+        vit.fingerprint()
+    );
+    Ok(())
+}
+
+/// `--pixels`: an N x C x H x W array of exactly the model's input size.
+fn read_pixels(path: &Path, config: &VitConfig) -> anyhow::Result<Vec<f32>> {
+    let array = npy::read(path)?;
+    let (c, s) = (config.num_channels, config.image_size);
+    if array.shape.len() != 4 || array.shape[1..] != [c, s, s] {
+        bail!(
+            "{}: pixels of shape {:?}, but the model takes N x {c} x {s} x {s} \
+             (N x num_channels x image_size x image_size); --pixels is used as given, \
+             without scaling or resizing (--images prepares a GNSS stack)",
+            path.display(),
+            array.shape
+        );
+    }
+    Ok(array.into_f32(path)?)
+}
+
+/// `--images`: a GNSS stack scaled to [-1, 1], channels first, resized to the model's input.
+fn stack_pixels(path: &Path, args: &EncodeVitArgs, config: &VitConfig) -> anyhow::Result<Vec<f32>> {
+    let (dims, values) = match StackFormat::from_path(path)? {
+        StackFormat::Compact => {
+            let stack = ImageStack::read(path)?;
+            (stack.shape(), stack.data().to_vec())
+        }
+        StackFormat::Npy => {
+            let array = npy::read(path)?;
+            let dims: [usize; 4] = match array.shape[..] {
+                [d, r, c, 3] => [d, r, c, 3],
+                _ => bail!(
+                    "{}: an image stack is days x rows x cols x 3 (N, E, U), found shape {:?}",
+                    path.display(),
+                    array.shape
+                ),
+            };
+            (dims, array.into_f32(path)?)
+        }
+    };
+    let [days, rows, cols, channels] = dims;
+    if channels != config.num_channels {
+        bail!(
+            "{}: the stack has {channels} channels, the model takes num_channels = {}",
+            path.display(),
+            config.num_channels
+        );
+    }
+    let image_len = rows * cols * channels;
+    if let Some(day) = (0..days).find(|d| {
+        values[d * image_len..][..image_len]
+            .iter()
+            .any(|v| !v.is_finite())
+    }) {
+        let missing = (0..days)
+            .filter(|d| {
+                values[d * image_len..][..image_len]
+                    .iter()
+                    .any(|v| !v.is_finite())
+            })
+            .count();
+        bail!(
+            "{}: {missing} of {days} days have missing (NaN) cells, the first is day {day}; \
+             missing values are never filled: encode a stack without them",
+            path.display()
+        );
+    }
+    let scale = match args.scale {
+        Some(scale) if scale.is_finite() && scale > 0.0 => scale,
+        Some(scale) => bail!("--scale must be a positive number of mm, got {scale}"),
+        None => {
+            let percentile = args.scale_percentile.unwrap_or(99.5);
+            if !(percentile > 0.0 && percentile <= 100.0) {
+                bail!("--scale-percentile must lie in (0, 100], got {percentile}");
+            }
+            let mut magnitudes: Vec<f32> = values.iter().map(|v| v.abs()).collect();
+            match preprocess::percentile_of(&mut magnitudes, percentile) {
+                Some(scale) if scale > 0.0 => scale,
+                _ => bail!(
+                    "{}: the {percentile}th percentile of |displacement| is 0 mm (blank \
+                     images): nothing to scale; give --scale",
+                    path.display()
+                ),
+            }
+        }
+    };
+    info!("scale: {scale} mm maps to 1");
+    let mut nchw = vec![0.0f32; values.len()];
+    for (day, image) in values.chunks_exact(image_len).enumerate() {
+        let out = &mut nchw[day * image_len..][..image_len];
+        for (cell, v) in image.chunks_exact(channels).enumerate() {
+            for (channel, &x) in v.iter().enumerate() {
+                out[channel * rows * cols + cell] = x;
+            }
+        }
+    }
+    preprocess::scale_symmetric(&mut nchw, scale);
+    let batch = ImageBatch::new(
+        nchw,
+        BatchShape {
+            n: days,
+            channels,
+            height: rows,
+            width: cols,
+        },
+    )?;
+    let resized = preprocess::resize_bilinear(&batch, config.image_size, config.image_size)?;
+    Ok(resized.data().to_vec())
+}
+
 fn print_outcome(outcome: &runner::RunOutcome) {
     for line in &outcome.summary {
         println!("{line}");

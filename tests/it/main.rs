@@ -11,6 +11,7 @@ mod decode_lightgbm;
 #[cfg(feature = "xgboost")]
 mod decode_xgboost;
 mod encode;
+mod encode_vit;
 mod experiment;
 mod gnss_gridding;
 mod gnss_io;

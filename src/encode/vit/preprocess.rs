@@ -60,7 +60,7 @@ pub fn percentile_scale(stack: &ImageStack, days: &[usize], percentile: f64) -> 
 
 /// The `p`-th percentile of `values` (reordered in place), NumPy's `linear` method: the value
 /// at rank `(p / 100) · (n − 1)`, interpolated between its neighbours. `None` when empty.
-fn percentile_of(values: &mut [f32], p: f64) -> Option<f32> {
+pub fn percentile_of(values: &mut [f32], p: f64) -> Option<f32> {
     let n = values.len();
     if n == 0 {
         return None;
