@@ -118,9 +118,15 @@ pub struct EncoderSetup<'a> {
 }
 
 /// The ViT, loaded (or initialised) on `ctx.device` with the pixel scale of `setup`.
-fn build_vit(setup: &EncoderSetup<'_>, ctx: &EncodeContext) -> Result<Option<Box<dyn ImageEncoder>>> {
+fn build_vit(
+    setup: &EncoderSetup<'_>,
+    ctx: &EncodeContext,
+) -> Result<Option<Box<dyn ImageEncoder>>> {
     let settings = setup.vit.ok_or_else(|| {
-        Error::config("encoder.vit", "the vit encoder is built from its [encoder.vit] settings")
+        Error::config(
+            "encoder.vit",
+            "the vit encoder is built from its [encoder.vit] settings",
+        )
     })?;
     let scale = setup.scale.ok_or_else(|| {
         Error::Numerical(
@@ -128,7 +134,11 @@ fn build_vit(setup: &EncoderSetup<'_>, ctx: &EncodeContext) -> Result<Option<Box
         )
     })?;
     let model = settings.load(ctx.device, ctx.seed)?;
-    Ok(Some(Box::new(VitEncoder::new(model, settings.output, scale)?)))
+    Ok(Some(Box::new(VitEncoder::new(
+        model,
+        settings.output,
+        scale,
+    )?)))
 }
 
 encoders! {

@@ -136,7 +136,11 @@ pub(crate) fn cache_key(
             )));
         }
         field(&(day as u64).to_le_bytes());
-        let image: Vec<u8> = stack.day(day).iter().flat_map(|v| v.to_le_bytes()).collect();
+        let image: Vec<u8> = stack
+            .day(day)
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         field(&image);
     }
     Ok(hasher

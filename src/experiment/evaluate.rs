@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use faer::{Mat, MatRef};
 use tracing::info;
 
-use crate::{Error, Result};
 use crate::dataset::controls::{
     Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
 };
@@ -31,12 +30,12 @@ use crate::decode::{
 };
 use crate::encode::pca::PcaSummary;
 use crate::encode::{EncodeContext, EncoderSetup, PcaParams, Standardizer, encode_stack};
-use crate::experiment::embeddings::vit_embeddings;
 use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
+use crate::experiment::embeddings::vit_embeddings;
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::report::importance::ImportanceRow;
@@ -51,6 +50,7 @@ use crate::rng;
 use crate::seismicity::bvalue::{WindowKind, WindowRow};
 use crate::seismicity::labels::{LabelScaler, LabelSeries, label_series};
 use crate::track::Metric;
+use crate::{Error, Result};
 
 /// The stage outputs every split and decoder shares.
 pub(crate) struct Inputs {
@@ -545,7 +545,12 @@ fn gnss_features(
     };
     Ok(GnssFeatures {
         gnss: inputs.images.as_ref().map(encode).transpose()?.flatten(),
-        null: inputs.null_images.as_ref().map(encode).transpose()?.flatten(),
+        null: inputs
+            .null_images
+            .as_ref()
+            .map(encode)
+            .transpose()?
+            .flatten(),
         encoder_label: encoder.kind.name().to_string(),
         sheet: None,
     })

@@ -9,6 +9,15 @@
 //! The gridded image stack is the one costly stage; it is cached under
 //! `<results>/cache/gnss/<key>.qlimg` (the compact stack format of `gnss grid`), keyed by the
 //! station data, the period and the grid, so a sweep over decoders, labels or windows grids once.
+//! The ViT's embeddings are the other ([`crate::experiment::embeddings`]): cached under
+//! `<results>/cache/embeddings/<key>.npy`, keyed by the weights, the scale and the images.
+//!
+//! With `encoder.kind = "vit"`, missing weights fail at resolution (before any work) with the
+//! model store's message; with `encoder.vit.optional`, the GNSS rows are recorded as skipped
+//! (role `skipped`, their reason in `status`) and the seismicity rows still run. Every row built
+//! from ViT features names its weights in its `encoder` column (`vit(mean, random init)` for a
+//! random initialisation), and the run records the pixel scale (mm), its percentile and the
+//! days it was fitted on as metrics and in `evaluation.json`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -109,7 +118,10 @@ fn track_run(
         let recorded = [
             ("vit_pixel_scale_mm", encoder.scale_mm),
             ("vit_scale_percentile", encoder.scale_percentile),
-            ("vit_scale_fit_days", encoder.scale_fit_days.map(|d| d as f64)),
+            (
+                "vit_scale_fit_days",
+                encoder.scale_fit_days.map(|d| d as f64),
+            ),
         ];
         let metrics: Vec<Metric> = recorded
             .into_iter()
@@ -429,6 +441,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             .and_then(|(_, v)| v.as_float().or(v.as_integer().map(|i| i as f64)));
         let shown = results
             .iter()
+            .filter(|r| !r.is_skipped())
             .map(|r| r.features.as_str())
             .find(|f| *f == "fusion")
             .or_else(|| results.first().map(|r| r.features.as_str()))
@@ -447,6 +460,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             table.push(row);
             if let Some(x) = x
                 && r.features == shown
+                && !r.is_skipped()
             {
                 lines
                     .entry(format!("{} / {}", r.split, r.decoder))

@@ -377,7 +377,10 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
     }
     let mut table = Table::new(headers);
     for r in results {
-        let mut row = vec![r.split_description.clone().into(), r.features.clone().into()];
+        let mut row = vec![
+            r.split_description.clone().into(),
+            r.features.clone().into(),
+        ];
         if encoders {
             row.push(r.encoder.clone().into());
         }

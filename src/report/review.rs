@@ -13,6 +13,10 @@
 //!   baseline, by how much, with what significance, and whether the GNSS modality adds skill over
 //!   the day-number control.
 //!
+//! Rows built from encoded GNSS features name their encoder (`fusion [vit(mean, random init)]`),
+//! and skipped rows (an optional ViT without weights) are listed with their reason, in the
+//! report and in the summary.
+//!
 //! `quakelab run` prints [`compact_summary`], not the long table.
 
 use std::collections::BTreeMap;

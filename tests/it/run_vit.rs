@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 use quakelab::Error;
 use quakelab::device::Device;
 use quakelab::encode::vit::{VitOutput, VitWeights};
@@ -127,7 +129,10 @@ fn last_hidden_state_is_refused_as_an_experiment_output() {
     );
     let (key, message) = config_error(config::resolve(&layers));
     assert_eq!(key, "encoder.vit.output");
-    assert!(message.contains("not one feature row per image"), "{message}");
+    assert!(
+        message.contains("not one feature row per image"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -221,7 +226,10 @@ fn optional_missing_weights_skip_the_gnss_rows_and_the_run_finishes() {
     let skipped: Vec<_> = outcome.results.iter().filter(|r| r.is_skipped()).collect();
     assert_eq!(skipped.len(), 3 * 3 * 2);
     for row in &skipped {
-        assert!(row.status.starts_with("skipped: the model folder is not complete"));
+        assert!(
+            row.status
+                .starts_with("skipped: the model folder is not complete")
+        );
         assert!(row.status.contains("config.json"), "{}", row.status);
         assert!(row.test_r2.is_nan());
     }
@@ -244,7 +252,10 @@ fn optional_missing_weights_skip_the_gnss_rows_and_the_run_finishes() {
     assert!(report.contains("SKIPPED"), "{report}");
     assert!(report.contains("| skipped"), "{report}");
     let table = std::fs::read_to_string(outcome.run_dir.join("tables/results.csv")).unwrap();
-    assert!(table.lines().next().unwrap().ends_with(",status"), "{table}");
+    assert!(
+        table.lines().next().unwrap().ends_with(",status"),
+        "{table}"
+    );
     // Nothing was gridded for a ViT that cannot run.
     assert!(!dir.path().join("results/cache/gnss").exists());
 }
@@ -310,7 +321,10 @@ fn a_random_vit_run_fits_the_scale_on_common_training_days_and_caches_embeddings
     }
     assert!(first.summary.join("\n").contains("RANDOM INIT"));
     let report = std::fs::read_to_string(first.run_dir.join("report.md")).unwrap();
-    assert!(report.contains("fusion [vit(mean, random init)]"), "{report}");
+    assert!(
+        report.contains("fusion [vit(mean, random init)]"),
+        "{report}"
+    );
     let cache = quakelab::experiment::embeddings::cache_dir(&dir.path().join("results"));
     let entries = || std::fs::read_dir(&cache).unwrap().count();
     assert_eq!(entries(), 1);
@@ -332,4 +346,38 @@ fn a_random_vit_run_fits_the_scale_on_common_training_days_and_caches_embeddings
     let third = runner::run(&other).unwrap();
     assert_eq!(sheet(&third.run_dir)["encoder"]["from_cache"], false);
     assert_eq!(entries(), 2);
+}
+
+#[test]
+fn rows_from_real_weights_name_the_model_and_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = crate::support::fixture("vit", "tiny");
+    let extra = format!(
+        "[encoder.vit]\nmodel = {}\noutput = \"pooler\"\n",
+        toml_string(&model)
+    );
+    let experiment = config::resolve(&small(
+        dir.path(),
+        &extra,
+        &[r#"split.kinds=["chronological"]"#.into()],
+    ))
+    .unwrap();
+    let outcome = runner::run(&experiment).unwrap();
+    // The folder's weights file is model.safetensors (preferred over pytorch_model.bin).
+    let bytes = std::fs::read(model.join("model.safetensors")).unwrap();
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected = format!("vit(pooler, {}, sha256:{})", model.display(), &hex[..12]);
+    let gnss: Vec<_> = outcome
+        .results
+        .iter()
+        .filter(|r| r.features == "gnss" || r.features == "fusion")
+        .collect();
+    assert!(!gnss.is_empty());
+    for row in gnss {
+        assert_eq!(row.encoder, expected);
+    }
+    assert!(!outcome.summary.join("\n").contains("RANDOM INIT"));
 }

@@ -23,6 +23,7 @@ use faer::Mat;
 use sha2::{Digest, Sha256};
 
 use crate::device::Device;
+use crate::encode::vit::weights::{WEIGHT_FILES, weights_file};
 use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
 use crate::encode::{EncodeContext, ImageBatch, ImageEncoder};
 use crate::{Error, Result, rng};
@@ -37,9 +38,6 @@ const BASE_PATCH16_224_IDS: [&str; 2] = [DEFAULT_MODEL, "google/vit-base-patch16
 
 /// The environment variable that overrides the model store's location.
 pub const MODELS_ENV: &str = "QUAKELAB_MODELS";
-
-/// The weight files of a `save_pretrained` folder, in the order they are preferred.
-pub const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 
 /// Where the ViT's weights come from, resolved against the disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +114,11 @@ impl VitSettings {
     pub fn fingerprint(&self, seed: u64) -> Result<String> {
         match &self.weights {
             VitWeights::Files(path) => {
-                let file = weights_file(path)?;
+                let file = if path.is_dir() {
+                    weights_file(path)?
+                } else {
+                    path.clone()
+                };
                 Ok(format!("sha256:{}", crate::models::sha256_file(&file)?))
             }
             VitWeights::Random { config } => {
@@ -158,28 +160,6 @@ fn architecture(config: Option<&Path>) -> Result<VitConfig> {
         Some(path) => VitConfig::from_file(path),
         None => Ok(VitConfig::base_patch16_224()),
     }
-}
-
-/// The weights file of a folder (the first of [`WEIGHT_FILES`] present), or `path` itself.
-pub fn weights_file(path: &Path) -> Result<PathBuf> {
-    if !path.is_dir() {
-        return Ok(path.to_path_buf());
-    }
-    WEIGHT_FILES
-        .iter()
-        .map(|name| path.join(name))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Error::config(
-                "encoder.vit.weights",
-                format!(
-                    "{} holds no {} or {}",
-                    path.display(),
-                    WEIGHT_FILES[0],
-                    WEIGHT_FILES[1]
-                ),
-            )
-        })
 }
 
 /// Why a model folder is not complete (no `config.json`, or no weights file), or `None`.
@@ -226,7 +206,10 @@ pub fn is_hub_id(model: &str) -> bool {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     };
-    !Path::new(model).is_dir() && model.split_once('/').is_some_and(|(a, b)| plain(a) && plain(b))
+    !Path::new(model).is_dir()
+        && model
+            .split_once('/')
+            .is_some_and(|(a, b)| plain(a) && plain(b))
 }
 
 /// Whether a hub id's architecture is ViT-B/16 at 224 × 224, known without its files.
@@ -412,9 +395,5 @@ mod tests {
         std::fs::write(dir.path().join("config.json"), "{}").unwrap();
         std::fs::write(dir.path().join("pytorch_model.bin"), "x").unwrap();
         assert_eq!(incomplete_folder(dir.path()), None);
-        assert_eq!(
-            weights_file(dir.path()).unwrap(),
-            dir.path().join("pytorch_model.bin")
-        );
     }
 }

@@ -65,8 +65,8 @@ use crate::catalog::Region;
 use crate::dataset::{Modality, SplitKind};
 use crate::decode::DecoderConfig;
 use crate::encode::vit::encoder::{
-    DEFAULT_MODEL, MODELS_ENV, VitSettings, VitWeights, incomplete_folder, is_base_patch16_224, is_hub_id,
-    last_hidden_state_refused, locate_in_store,
+    DEFAULT_MODEL, MODELS_ENV, VitSettings, VitWeights, incomplete_folder, is_base_patch16_224,
+    is_hub_id, last_hidden_state_refused, locate_in_store,
 };
 use crate::eval::EvaluationSection;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
