@@ -34,6 +34,7 @@ use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::npy;
 use crate::io::stations::read_station_list;
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
+use crate::models::{self, FetchAction, Fetcher, Registry, Store, store::FileCheck};
 use crate::period::{MAX_DAYS, Period, parse_date};
 use crate::progress;
 use crate::report::figure;
@@ -203,6 +204,66 @@ enum Command {
     /// Draw figures from inputs.
     #[command(subcommand)]
     Render(RenderCommand),
+    /// Pretrained models: fetch them into the local store, list what is installed, inspect a
+    /// checkpoint.
+    ///
+    /// The store is $QUAKELAB_MODELS, else $XDG_CACHE_HOME/quakelab/models, else
+    /// ~/.cache/quakelab/models; a model lives in <store>/<hub id>/ (config.json and weights, a
+    /// save_pretrained folder). $QUAKELAB_HUB_URL replaces https://huggingface.co (a mirror).
+    ///
+    /// Example: quakelab models fetch vit-b16-in21k
+    ///
+    /// Example: quakelab models list
+    ///
+    /// Example: quakelab models info ~/.cache/quakelab/models/google/vit-base-patch16-224-in21k
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Download a known model's files into the store and verify their size and SHA-256.
+    ///
+    /// Files already there and verified are kept; a download goes to FILE.part and is renamed
+    /// only once it verifies, so a failed download leaves nothing a loader would read. The
+    /// known models (id, or alias):
+    /// google/vit-base-patch16-224-in21k (vit-b16-in21k), Apache-2.0;
+    /// Prior-Labs/TabPFN-v2-reg (tabpfn-v2-reg), Prior Labs License ("Built with
+    /// PriorLabs-TabPFN").
+    ///
+    /// Without network: download the files named by `quakelab models fetch` (or listed on the
+    /// model's hub page) elsewhere, copy them into <store>/<hub id>/, and run `quakelab models
+    /// list` to verify them.
+    ///
+    /// Example: quakelab models fetch google/vit-base-patch16-224-in21k
+    Fetch {
+        /// The model: a hub id or alias from quakelab's registry.
+        name: String,
+        /// Download every file again, replacing files that are there (also ones that do not
+        /// verify).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the models in the store: every file's size and SHA-256, and whether it matches
+    /// quakelab's registry.
+    ///
+    /// Hashes are cached beside each file (FILE.sha256, keyed by size and modification time),
+    /// so only new or changed files are read.
+    ///
+    /// Example: quakelab models list
+    List,
+    /// Print a checkpoint's config.json (for a model folder), format, parameter count and
+    /// every tensor (name, shape, dtype), sorted by name.
+    ///
+    /// FILE_OR_DIR is a weights file (safetensors or a PyTorch checkpoint, recognised by
+    /// content) or a model folder (config.json with model.safetensors, pytorch_model.bin or a
+    /// single other checkpoint file).
+    ///
+    /// Example: quakelab models info model.safetensors
+    Info {
+        /// A weights file or a model folder.
+        file_or_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1040,6 +1101,131 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", table.to_markdown());
             println!("wrote {}", out.display());
         }
+        Command::Models(command) => models_command(command)?,
+    }
+    Ok(())
+}
+
+/// Runs one `quakelab models` subcommand.
+fn models_command(command: ModelsCommand) -> anyhow::Result<()> {
+    match command {
+        ModelsCommand::Fetch { name, force } => models_fetch(&name, force),
+        ModelsCommand::List => models_list(),
+        ModelsCommand::Info { file_or_dir } => models_info(&file_or_dir),
+    }
+}
+
+/// `quakelab models fetch`: downloads and verifies, then says what it did per file.
+fn models_fetch(name: &str, force: bool) -> anyhow::Result<()> {
+    let registry = Registry::builtin();
+    let entry = registry.get(name)?;
+    let store = Store::from_env()?;
+    let fetcher = Fetcher::from_env()?.with_progress(true);
+    println!(
+        "{} (revision {}) from {} into {}",
+        entry.id,
+        entry.revision,
+        fetcher.hub_url(),
+        store.model_dir(&entry.id).display()
+    );
+    for file in &entry.files {
+        let file = fetcher.fetch_file(&store, entry, file, force)?;
+        let what = match file.action {
+            FetchAction::Downloaded => "downloaded",
+            FetchAction::AlreadyPresent => "already present",
+        };
+        println!(
+            "{what}: {} ({} bytes, sha256 {}, verified)",
+            file.name, file.size, file.sha256
+        );
+    }
+    println!("licence: {}", entry.licence);
+    println!(
+        "installed {} in {}",
+        entry.id,
+        store.model_dir(&entry.id).display()
+    );
+    Ok(())
+}
+
+/// `quakelab models list`: every model folder with its files and their registry check.
+fn models_list() -> anyhow::Result<()> {
+    let store = Store::from_env()?;
+    let models = store.list(&Registry::builtin())?;
+    println!("model store: {}", store.root().display());
+    if models.is_empty() {
+        println!("no model installed (fetch one with `quakelab models fetch NAME`)");
+        return Ok(());
+    }
+    for model in &models {
+        let status = match (&model.entry, model.is_verified()) {
+            (None, _) => "not in quakelab's registry",
+            (Some(_), true) => "verified against quakelab's registry",
+            (Some(_), false) if model.files.iter().any(|f| f.check.is_mismatch()) => {
+                "does NOT match quakelab's registry"
+            }
+            (Some(_), false) => "incomplete",
+        };
+        println!("{} ({status})", model.id);
+        for file in &model.files {
+            let check = match &file.check {
+                FileCheck::Matches => "ok".to_string(),
+                FileCheck::Differs { size, sha256 } => format!(
+                    "MISMATCH: the registry pins{}{}",
+                    size.map(|s| format!(" {s} bytes")).unwrap_or_default(),
+                    sha256
+                        .as_ref()
+                        .map(|h| format!(" sha256 {h}"))
+                        .unwrap_or_default()
+                ),
+                FileCheck::Unpinned => "not pinned".to_string(),
+                FileCheck::NotInRegistry => "not in the registry".to_string(),
+            };
+            println!(
+                "  {}  {} bytes  sha256 {}  {check}",
+                file.name, file.size, file.sha256
+            );
+        }
+        for name in &model.missing {
+            println!(
+                "  {name}  MISSING (run `quakelab models fetch {}`)",
+                model.id
+            );
+        }
+        for name in &model.partial {
+            println!("  {name}.part  an unfinished download (fetch again to replace it)");
+        }
+    }
+    Ok(())
+}
+
+/// `quakelab models info`: config, format, parameter count and the tensor inventory.
+fn models_info(path: &Path) -> anyhow::Result<()> {
+    let info = models::inspect(path)?;
+    if let Some(config) = &info.config {
+        println!("config.json:");
+        println!("{}", serde_json::to_string_pretty(config)?);
+    }
+    println!(
+        "weights: {} ({}, {} bytes)",
+        info.weights.display(),
+        info.format,
+        info.size
+    );
+    println!("parameters: {}", info.n_parameters);
+    println!("tensors: {}", info.tensors.len());
+    let shapes: Vec<String> = info
+        .tensors
+        .iter()
+        .map(|t| format!("{:?}", t.shape))
+        .collect();
+    let name_width = info.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    let shape_width = shapes.iter().map(String::len).max().unwrap_or(0);
+    for (tensor, shape) in info.tensors.iter().zip(&shapes) {
+        println!(
+            "  {:name_width$}  {:shape_width$}  {}",
+            tensor.name, shape, tensor.dtype
+        );
     }
     Ok(())
 }

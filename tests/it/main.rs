@@ -17,6 +17,7 @@ mod gnss_gridding;
 mod gnss_io;
 mod gnss_synth;
 mod labels;
+mod models;
 mod properties;
 mod real_data;
 mod run_vit;

@@ -10,7 +10,7 @@
 //! # Where the weights come from
 //!
 //! `encoder.vit.model` names the architecture: a hub id (looked up in the model store,
-//! [`store_dir`]) or a `save_pretrained` folder. `encoder.vit.weights` is `auto` (the store's
+//! [`crate::models::store`]) or a `save_pretrained` folder. `encoder.vit.weights` is `auto` (the store's
 //! or the folder's files), `random` (a seeded initialisation of the architecture, declared as
 //! "random init" in every row it produces) or a path (a folder or a weights file with
 //! `config.json` beside it). Missing weights are an error that says where to put the files and
@@ -26,6 +26,8 @@ use crate::device::Device;
 use crate::encode::vit::weights::{WEIGHT_FILES, weights_file};
 use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
 use crate::encode::{EncodeContext, ImageBatch, ImageEncoder};
+use crate::models::registry::{self, Registry};
+use crate::models::store::{self, Lookup};
 use crate::{Error, Result, rng};
 
 /// The model of `encoder.vit.model` by default: the paper's ViT-B/16 pretrained on
@@ -35,9 +37,6 @@ pub const DEFAULT_MODEL: &str = "google/vit-base-patch16-224-in21k";
 /// The hub ids whose architecture is known without their files: ViT-B/16 at 224 × 224
 /// ([`VitConfig::base_patch16_224`]), so `weights = "random"` needs no download.
 const BASE_PATCH16_224_IDS: [&str; 2] = [DEFAULT_MODEL, "google/vit-base-patch16-224"];
-
-/// The environment variable that overrides the model store's location.
-pub const MODELS_ENV: &str = "QUAKELAB_MODELS";
 
 /// Where the ViT's weights come from, resolved against the disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,60 +176,32 @@ pub fn incomplete_folder(dir: &Path) -> Option<String> {
     (!lacking.is_empty()).then(|| format!("{} lacks {}", dir.display(), lacking.join(" and ")))
 }
 
-/// The model store: `$QUAKELAB_MODELS` if set and non-empty, else
-/// `$XDG_CACHE_HOME/quakelab/models`, else `$HOME/.cache/quakelab/models`.
-pub fn store_dir() -> Result<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = var(MODELS_ENV) {
-        return Ok(PathBuf::from(dir));
-    }
-    if let Some(cache) = var("XDG_CACHE_HOME") {
-        return Ok(PathBuf::from(cache).join("quakelab").join("models"));
-    }
-    var("HOME")
-        .map(|home| PathBuf::from(home).join(".cache/quakelab/models"))
-        .ok_or_else(|| {
-            Error::config(
-                "encoder.vit.model",
-                format!("no model store: set {MODELS_ENV} (or HOME) to a folder for the models"),
-            )
-        })
-}
-
-/// Whether `model` names a hub model (`owner/name`) rather than a folder on disk: it is not
-/// an existing folder, and reads as exactly two plain path segments.
+/// Whether `model` names a hub model rather than a folder on disk: it is not an existing
+/// folder, and it is a hub id (`owner/name`) or a name the model registry knows (an alias).
 pub fn is_hub_id(model: &str) -> bool {
-    let plain = |s: &str| {
-        !s.is_empty()
-            && !s.starts_with('.')
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
     !Path::new(model).is_dir()
-        && model
-            .split_once('/')
-            .is_some_and(|(a, b)| plain(a) && plain(b))
+        && (registry::is_hub_id(model) || Registry::builtin().find(model).is_some())
 }
 
-/// Whether a hub id's architecture is ViT-B/16 at 224 × 224, known without its files.
+/// Whether a hub id (or a registry alias) names ViT-B/16 at 224 × 224, known without its files.
 pub fn is_base_patch16_224(model: &str) -> bool {
-    BASE_PATCH16_224_IDS.contains(&model)
+    let registry = Registry::builtin();
+    let id = registry
+        .find(model)
+        .map_or(model, |entry| entry.id.as_str());
+    BASE_PATCH16_224_IDS.contains(&id)
 }
 
-/// The folder of a hub model in the store, if complete; else a message that says where to
-/// put its files and which command fetches them.
+/// The folder of a hub model in the model store ([`crate::models::store::locate`]), if
+/// complete; else the store's message: the folder, what is missing, and the command that
+/// fetches it.
 pub fn locate_in_store(id: &str) -> Result<std::result::Result<PathBuf, String>> {
-    let dir = store_dir()?.join(id);
-    Ok(match incomplete_folder(&dir) {
-        None => Ok(dir),
-        Some(why) => Err(format!(
-            "the weights of `{id}` are not in the model store ({why}): put config.json and {} \
-             (or {}) in {}, or run `quakelab models fetch {id}` (the store is ${MODELS_ENV}, \
-             else $XDG_CACHE_HOME/quakelab/models, else ~/.cache/quakelab/models); \
-             `encoder.vit.weights = \"random\"` runs a declared random init instead",
-            WEIGHT_FILES[0],
-            WEIGHT_FILES[1],
-            dir.display()
+    Ok(match store::locate(id)? {
+        Lookup::Installed(location) => Ok(location.dir),
+        Lookup::Missing(missing) => Err(format!(
+            "{}: {}; `encoder.vit.weights = \"random\"` runs a declared random init instead",
+            missing.dir.display(),
+            missing.message()
         )),
     })
 }

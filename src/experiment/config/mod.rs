@@ -65,8 +65,8 @@ use crate::catalog::Region;
 use crate::dataset::{Modality, SplitKind};
 use crate::decode::DecoderConfig;
 use crate::encode::vit::encoder::{
-    DEFAULT_MODEL, MODELS_ENV, VitSettings, VitWeights, incomplete_folder, is_base_patch16_224,
-    is_hub_id, last_hidden_state_refused, locate_in_store,
+    DEFAULT_MODEL, VitSettings, VitWeights, incomplete_folder, is_base_patch16_224, is_hub_id,
+    last_hidden_state_refused, locate_in_store,
 };
 use crate::eval::EvaluationSection;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
@@ -84,13 +84,14 @@ pub const ENV_PREFIX: &str = "QUAKELAB_";
 
 /// Variables with the [`ENV_PREFIX`] that are other settings, not config keys: the real-data
 /// directory, the MLflow connection (`QUAKELAB_MLFLOW` and every `QUAKELAB_MLFLOW_*`), the
-/// venv with the boosting libraries (`QUAKELAB_BOOSTERS`) and the model store
-/// (`QUAKELAB_MODELS`).
-pub const NON_CONFIG_ENV: [&str; 4] = [
+/// venv with the boosting libraries (`QUAKELAB_BOOSTERS`), and the model store and its hub
+/// (`QUAKELAB_MODELS`, `QUAKELAB_HUB_URL`).
+pub const NON_CONFIG_ENV: [&str; 5] = [
     REAL_DATA_ENV,
     "QUAKELAB_MLFLOW",
     "QUAKELAB_BOOSTERS",
-    MODELS_ENV,
+    crate::models::MODELS_ENV,
+    crate::models::HUB_URL_ENV,
 ];
 
 /// Where the public real data can be downloaded, named when a `real:` path cannot be found.
