@@ -794,7 +794,7 @@ fn gnss_checks_of(
         checks.push(GnssCheck {
             split: description.to_string(),
             scenario: scenario.to_string(),
-            gnss: format!("{} + {}", gnss.features, gnss.decoder),
+            gnss: gnss.name(),
             gnss_mse: gnss.test_mse,
             control: format!("{} + {}", control.features, control.decoder),
             control_mse: control.test_mse,
