@@ -258,7 +258,8 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                         0 => format!("decode.{description}.{}", decoder.kind()),
                         i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
                     };
-                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream));
+                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream))
+                        .with_device(experiment.device());
                     let fitted = fit_predict(
                         decoder,
                         &names,

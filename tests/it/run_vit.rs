@@ -381,3 +381,19 @@ fn rows_from_real_weights_name_the_model_and_its_hash() {
     }
     assert!(!outcome.summary.join("\n").contains("RANDOM INIT"));
 }
+
+#[test]
+fn the_paper_vit_experiment_declares_random_weights_and_resolves() {
+    let mut input = Layers::new("experiments/paper_vit.toml");
+    input.real_data_dir = None;
+    let paper = config::resolve(&input).unwrap();
+    assert_eq!(paper.name(), "paper_vit");
+    let vit = paper.encoder().vit.as_ref().unwrap();
+    assert_eq!(vit.model, "google/vit-base-patch16-224-in21k");
+    assert_eq!(vit.weights, VitWeights::Random { config: None });
+    assert_eq!(vit.output, VitOutput::Mean);
+    assert_eq!(vit.scale_percentile, 99.5);
+    assert_eq!(paper.device(), Device::Cpu);
+    // 2010-07-01 .. 2012-01-01: 184 + 365 days.
+    assert_eq!(paper.period().n_days(), 549);
+}
