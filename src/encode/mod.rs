@@ -6,15 +6,18 @@
 //! and VGG-12 (geomagnetic-anomaly maps) of later issues share it. [`encode_stack`] streams
 //! the chosen days of a GNSS stack through an encoder batch by batch.
 //!
-//! Until the ViT lands, [`flatten::FlattenEncoder`] is the GNSS encoder: each image's pixels
-//! as one row, reduced by [`pca::Pca`]. [`pca::Pca`] and [`standardize::Standardizer`] take the
+//! The GNSS encoders are [`vit::VitEncoder`] (the paper's ViT-B/16: `encoder.kind = "vit"`,
+//! configured by `[encoder.vit]`) and [`flatten::FlattenEncoder`] (each image's pixels as one
+//! row), both reduced by [`pca::Pca`]. [`pca::Pca`] and [`standardize::Standardizer`] take the
 //! rows they are fitted on explicitly, so a fit on anything but the training rows is visible
 //! at the call site, and each records how many rows it was fitted on.
 //!
 //! # Adding an encoder
 //!
 //! 1. Write `src/encode/NAME.rs` with a type implementing [`ImageEncoder`].
-//! 2. Add one line to the `encoders!` list below: `Variant("NAME") => Some(Box::new(...))`.
+//! 2. Add one line to the `encoders!` list below:
+//!    `Variant("NAME", images = true) => |setup, ctx| Ok(Some(Box::new(...)))`; what the
+//!    encoder is built from besides its kind goes into [`EncoderSetup`].
 //!
 //! The enum [`EncoderKind`], its config names (`encoder.kind = "NAME"`), [`EncoderKind::KINDS`]
 //! and [`EncoderKind::build`] all come from that line, so they can never disagree.
@@ -34,6 +37,7 @@ pub use batch::{BatchShape, EncodeContext, ImageBatch, encode_stack};
 pub use flatten::FlattenEncoder;
 pub use pca::{Pca, PcaParams, PcaSolver};
 pub use standardize::Standardizer;
+pub use vit::{VitEncoder, VitSettings};
 
 /// Maps a batch of images to features.
 pub trait ImageEncoder: Send + Sync {
@@ -45,10 +49,14 @@ pub trait ImageEncoder: Send + Sync {
     fn encode(&self, batch: &ImageBatch<'_>, ctx: &EncodeContext) -> Result<Mat<f64>>;
 }
 
-/// Declares [`EncoderKind`] from one line per encoder, `Variant("kind") => construction`,
-/// where the construction is `None` for no image features or `Some(Box<dyn ImageEncoder>)`.
+/// Declares [`EncoderKind`] from one line per encoder,
+/// `Variant("kind", images = BOOL) => |setup, ctx| construction`, where `images` says whether
+/// the kind reads the GNSS images and the construction is a `Result` of `None` (no image
+/// features) or `Some(Box<dyn ImageEncoder>)`, built from the [`EncoderSetup`] and the
+/// [`EncodeContext`].
 macro_rules! encoders {
-    ($($(#[$doc:meta])* $variant:ident($kind:literal) => $build:expr,)+) => {
+    ($($(#[$doc:meta])* $variant:ident($kind:literal, images = $images:literal)
+        => |$setup:pat_param, $ctx:pat_param| $build:expr,)+) => {
         /// The image encoder, as named by `encoder.kind`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum EncoderKind {
@@ -73,28 +81,73 @@ macro_rules! encoders {
                 }
             }
 
-            /// The encoder, or `None` when this kind uses no images.
-            pub fn build(self) -> Option<Box<dyn ImageEncoder>> {
+            /// Whether this kind encodes images, so that the run needs them gridded.
+            pub fn uses_images(self) -> bool {
                 match self {
-                    $(EncoderKind::$variant => $build,)+
+                    $(EncoderKind::$variant => $images,)+
+                }
+            }
+
+            /// The encoder, or `None` when this kind uses no images. `setup` carries what an
+            /// encoder is built from besides its kind (the ViT's settings and the pixel scale
+            /// fitted on the training days); `ctx` the device and seed it runs with.
+            pub fn build(
+                self,
+                setup: &EncoderSetup<'_>,
+                ctx: &EncodeContext,
+            ) -> Result<Option<Box<dyn ImageEncoder>>> {
+                match self {
+                    $(EncoderKind::$variant => {
+                        let ($setup, $ctx) = (setup, ctx);
+                        $build
+                    })+
                 }
             }
         }
     };
 }
 
-encoders! {
-    /// Each image's pixels as one row ([`FlattenEncoder`]).
-    Flatten("flatten") => Some(Box::new(FlattenEncoder)),
-    /// No image features: the GNSS images are not even gridded.
-    None("none") => None,
+/// What building an encoder needs besides its kind ([`EncoderKind::build`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EncoderSetup<'a> {
+    /// The ViT's checked `[encoder.vit]` settings (`vit` only).
+    pub vit: Option<&'a VitSettings>,
+    /// The ViT's pixel scale in mm, fitted on the training days
+    /// ([`vit::preprocess::percentile_scale`]; `vit` only).
+    pub scale: Option<f32>,
 }
 
-impl EncoderKind {
-    /// Whether this kind encodes images, so that the run needs them gridded.
-    pub fn uses_images(self) -> bool {
-        self.build().is_some()
-    }
+/// The ViT, loaded (or initialised) on `ctx.device` with the pixel scale of `setup`.
+fn build_vit(
+    setup: &EncoderSetup<'_>,
+    ctx: &EncodeContext,
+) -> Result<Option<Box<dyn ImageEncoder>>> {
+    let settings = setup.vit.ok_or_else(|| {
+        Error::config(
+            "encoder.vit",
+            "the vit encoder is built from its [encoder.vit] settings",
+        )
+    })?;
+    let scale = setup.scale.ok_or_else(|| {
+        Error::Numerical(
+            "the vit encoder needs the pixel scale fitted on the training days".to_string(),
+        )
+    })?;
+    let model = settings.load(ctx.device, ctx.seed)?;
+    Ok(Some(Box::new(VitEncoder::new(
+        model,
+        settings.output,
+        scale,
+    )?)))
+}
+
+encoders! {
+    /// Each image's pixels as one row ([`FlattenEncoder`]).
+    Flatten("flatten", images = true) => |_, _| Ok(Some(Box::new(FlattenEncoder))),
+    /// The ViT of the paper ([`VitEncoder`], `[encoder.vit]`): one embedding per image.
+    Vit("vit", images = true) => |setup, ctx| build_vit(setup, ctx),
+    /// No image features: the GNSS images are not even gridded.
+    None("none", images = false) => |_, _| Ok(None),
 }
 
 impl std::fmt::Display for EncoderKind {
@@ -141,11 +194,15 @@ mod tests {
             assert_eq!(kind.name(), name);
             let parsed: EncoderKind = serde_json::from_value(name.into()).unwrap();
             assert_eq!(parsed, kind);
-            if let Some(encoder) = kind.build() {
-                assert_eq!(encoder.name(), name);
-            }
         }
+        let ctx = EncodeContext::new(1, crate::device::Device::Cpu, 0).unwrap();
+        let setup = EncoderSetup::default();
+        let flatten = EncoderKind::Flatten.build(&setup, &ctx).unwrap().unwrap();
+        assert_eq!(flatten.name(), "flatten");
+        assert!(EncoderKind::None.build(&setup, &ctx).unwrap().is_none());
+        // The ViT is never built without its settings.
+        assert!(EncoderKind::Vit.build(&setup, &ctx).is_err());
         assert!(!EncoderKind::None.uses_images());
-        assert!(EncoderKind::Flatten.uses_images());
+        assert!(EncoderKind::Flatten.uses_images() && EncoderKind::Vit.uses_images());
     }
 }

@@ -54,7 +54,7 @@ impl DataHasher {
             CatalogSource::File { path, .. } => self.memo(path, file_hash)?,
         };
         hashes.insert("catalog".into(), catalog);
-        if experiment.encoder().kind.uses_images() {
+        if experiment.encoder().uses_images() {
             let gnss = match experiment.gnss() {
                 GnssSource::Synthetic(scenario) => scenario_hash(scenario)?,
                 GnssSource::Tenv3(dir) | GnssSource::Geonet(dir) => {

@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use faer::{Mat, MatRef};
 use tracing::info;
 
-use crate::Result;
 use crate::dataset::controls::{
     Interpolation, day_number_features, interpolation_baseline, permute_rows, shift_labels,
 };
@@ -29,14 +28,14 @@ use crate::decode::{
     DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction,
     PredictiveDistribution, QuantileLevels, decoder_input,
 };
-use crate::device::Device;
 use crate::encode::pca::PcaSummary;
-use crate::encode::{EncodeContext, PcaParams, Standardizer, encode_stack};
+use crate::encode::{EncodeContext, EncoderSetup, PcaParams, Standardizer, encode_stack};
 use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
+use crate::experiment::embeddings::vit_embeddings;
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::report::importance::ImportanceRow;
@@ -44,12 +43,14 @@ use crate::report::results::{
     PredictionRow, ROLE_BASELINE, ROLE_CONTROL, ROLE_DIAGNOSTIC, ROLE_MODEL, ResultRow,
 };
 use crate::report::review::{
-    EvaluationSheet, GnssCheck, LabelSheet, SIGNIFICANCE, SplitSheet, UncertaintySheet,
+    EncoderSheet, EvaluationSheet, GnssCheck, LabelSheet, SIGNIFICANCE, SplitSheet,
+    UncertaintySheet,
 };
 use crate::rng;
 use crate::seismicity::bvalue::{WindowKind, WindowRow};
 use crate::seismicity::labels::{LabelScaler, LabelSeries, label_series};
 use crate::track::Metric;
+use crate::{Error, Result};
 
 /// The stage outputs every split and decoder shares.
 pub(crate) struct Inputs {
@@ -92,6 +93,8 @@ struct FeatureSet {
     columns: Vec<String>,
     /// Whether its model rows are controls rather than models.
     control: bool,
+    /// Whether its columns hold encoded GNSS features.
+    gnss: bool,
     /// Features, one row per table row, standardised on the training rows.
     x: Mat<f64>,
     /// The target of each row; NaN where it or a reference column is missing (such rows are
@@ -156,26 +159,18 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         .feature_window_days()
         .unwrap_or(window_days);
 
-    let encode = |stack: &ImageStack| -> Result<Option<Mat<f64>>> {
-        match experiment.encoder().kind.build() {
-            Some(encoder) => {
-                let ctx = EncodeContext {
-                    batch_size: experiment.encoder().batch_size,
-                    device: Device::Cpu,
-                    seed: experiment.seed(),
-                };
-                encode_stack(encoder.as_ref(), stack, table.image_days(), &ctx).map(Some)
-            }
-            None => Ok(None),
-        }
-    };
-    let gnss = inputs.images.as_ref().map(encode).transpose()?.flatten();
-    let null_gnss = inputs
-        .null_images
-        .as_ref()
-        .map(encode)
-        .transpose()?
-        .flatten();
+    let plans = experiment
+        .split()
+        .splits
+        .iter()
+        .map(|kind| plan_split(experiment, &table, *kind, times, feature_window))
+        .collect::<Result<Vec<_>>>()?;
+    let GnssFeatures {
+        gnss,
+        null: null_gnss,
+        encoder_label,
+        sheet: encoder_sheet,
+    } = gnss_features(experiment, inputs, &table, &plans)?;
 
     let evaluation = &experiment.evaluation();
     let levels = &evaluation.quantiles;
@@ -195,25 +190,14 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         GnssSource::Synthetic(_) => "synthetic",
         _ => "observed",
     };
-    for (step, kind) in experiment.split().splits.iter().enumerate() {
-        let test_start = kind.test_start_day(table.days())?;
-        let fit_times: Vec<f64> = match test_start {
-            Some(day) => times.iter().copied().filter(|&t| t < day as f64).collect(),
-            None => times.clone(),
-        };
-        let series = label_series(times, &fit_times, n_days, params)?;
-        let embargo = Embargo {
-            feature_window_days: feature_window,
-            label_reach_days: embargo_reach_days(series.support),
-            horizon_days: horizon,
-            configured_days: experiment.split().configured_embargo,
-            allow_short: experiment.split().allow_short_embargo,
-        };
-        let (kind, short) = match kind {
-            SplitKind::Random { .. } => (*kind, false),
-            _ => (kind.with_embargo(embargo.days()?), embargo.is_short()),
-        };
-        let split = Split::new(kind, table.days())?;
+    for (step, plan) in plans.into_iter().enumerate() {
+        let PlannedSplit {
+            split,
+            embargo,
+            short,
+            series,
+            test_start,
+        } = plan;
         let split_name = split.kind().name().to_string();
         let description = split.kind().to_string();
         if short {
@@ -274,7 +258,8 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                         0 => format!("decode.{description}.{}", decoder.kind()),
                         i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
                     };
-                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream));
+                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream))
+                        .with_device(experiment.device());
                     let fitted = fit_predict(
                         decoder,
                         &names,
@@ -314,6 +299,9 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
                     .collect::<Result<_>>()?;
                 row.set_seed_spread(&r2);
+                if set.gnss {
+                    row.encoder.clone_from(&encoder_label);
+                }
                 if let Some(distribution) = first.prediction.distribution() {
                     row.set_quantile_scores(test_quantile_scores(
                         &split,
@@ -339,6 +327,19 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     &set.labels,
                     &first.prediction,
                 ));
+            }
+        }
+        if let Some(reason) = experiment.encoder().skipped() {
+            for features in skipped_sets(experiment) {
+                for decoder in experiment.decoders() {
+                    results.push(ResultRow::skipped(
+                        &split_name,
+                        &description,
+                        (&features, decoder.kind()),
+                        &encoder_label,
+                        reason,
+                    ));
+                }
             }
         }
         compare_with_baselines(&mut results[first_row..], &errors, lag)?;
@@ -403,6 +404,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         gnss_checks,
         flags,
         dropped_days: table.meta().dropped.clone(),
+        encoder: encoder_sheet,
     };
     Ok(Evaluation {
         results,
@@ -412,6 +414,213 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         transforms,
         sheet,
     })
+}
+
+/// A split planned before any feature is encoded: its rows with the embargo derived from the
+/// label fitted on its past.
+struct PlannedSplit {
+    split: Split,
+    embargo: Embargo,
+    /// Whether a configured embargo shorter than the derived one was allowed.
+    short: bool,
+    /// The label series fitted on the split's past (every event for a random split).
+    series: LabelSeries,
+    /// The first test day, for time-ordered splits.
+    test_start: Option<usize>,
+}
+
+/// Fits the split's label on its past, derives the embargo and materialises the rows; this
+/// needs only the table and the label times, so every split is planned before encoding.
+fn plan_split(
+    experiment: &ResolvedExperiment,
+    table: &DailyTable,
+    kind: SplitKind,
+    times: &[f64],
+    feature_window: usize,
+) -> Result<PlannedSplit> {
+    let n_days = experiment.period().n_days();
+    let test_start = kind.test_start_day(table.days())?;
+    let fit_times: Vec<f64> = match test_start {
+        Some(day) => times.iter().copied().filter(|&t| t < day as f64).collect(),
+        None => times.to_vec(),
+    };
+    let series = label_series(times, &fit_times, n_days, &experiment.labels().params)?;
+    let embargo = Embargo {
+        feature_window_days: feature_window,
+        label_reach_days: embargo_reach_days(series.support),
+        horizon_days: experiment.horizon_days(),
+        configured_days: experiment.split().configured_embargo,
+        allow_short: experiment.split().allow_short_embargo,
+    };
+    let (kind, short) = match kind {
+        SplitKind::Random { .. } => (kind, false),
+        _ => (kind.with_embargo(embargo.days()?), embargo.is_short()),
+    };
+    Ok(PlannedSplit {
+        split: Split::new(kind, table.days())?,
+        embargo,
+        short,
+        series,
+        test_start,
+    })
+}
+
+/// The encoded GNSS features of every table row, for the experiment's images and the null
+/// scenario's, with what the rows say encoded them.
+struct GnssFeatures {
+    gnss: Option<Mat<f64>>,
+    null: Option<Mat<f64>>,
+    /// [`ResultRow::encoder`] of the rows built from these features.
+    encoder_label: String,
+    sheet: Option<EncoderSheet>,
+}
+
+/// Encodes the images of the table's rows: the flatten encoder directly, the ViT with the
+/// pixel scale fitted on the rows that are training rows in every split, through the stage
+/// cache ([`crate::experiment::embeddings`]).
+fn gnss_features(
+    experiment: &ResolvedExperiment,
+    inputs: &Inputs,
+    table: &DailyTable,
+    plans: &[PlannedSplit],
+) -> Result<GnssFeatures> {
+    let encoder = experiment.encoder();
+    if let Some(vit) = &encoder.vit {
+        let label = vit.describe("");
+        if let Some(reason) = vit.missing() {
+            return Ok(GnssFeatures {
+                gnss: None,
+                null: None,
+                sheet: Some(EncoderSheet {
+                    encoder: label.clone(),
+                    weights: String::new(),
+                    random_init: vit.is_random(),
+                    device: experiment.device().name().to_string(),
+                    scale_mm: None,
+                    scale_percentile: Some(vit.scale_percentile),
+                    scale_fit_days: None,
+                    from_cache: None,
+                    skipped: Some(reason.to_string()),
+                }),
+                encoder_label: label,
+            });
+        }
+        let Some(stack) = inputs.images.as_ref() else {
+            return Ok(GnssFeatures {
+                gnss: None,
+                null: None,
+                encoder_label: label,
+                sheet: None,
+            });
+        };
+        let rows = common_training_rows(plans)?;
+        let image_days = table.image_days();
+        let mut fit_days: Vec<usize> = rows.iter().map(|&r| image_days[r]).collect();
+        fit_days.sort_unstable();
+        fit_days.dedup();
+        let (gnss, null, sheet) = vit_embeddings(
+            experiment,
+            vit,
+            (stack, inputs.null_images.as_ref()),
+            image_days,
+            &fit_days,
+        )?;
+        return Ok(GnssFeatures {
+            gnss: Some(gnss),
+            null,
+            encoder_label: sheet.encoder.clone(),
+            sheet: Some(sheet),
+        });
+    }
+    let ctx = EncodeContext {
+        batch_size: encoder.batch_size,
+        device: experiment.device(),
+        seed: experiment.seed(),
+    };
+    let built = encoder.kind.build(&EncoderSetup::default(), &ctx)?;
+    let encode = |stack: &ImageStack| -> Result<Option<Mat<f64>>> {
+        match &built {
+            Some(e) => encode_stack(e.as_ref(), stack, table.image_days(), &ctx).map(Some),
+            None => Ok(None),
+        }
+    };
+    Ok(GnssFeatures {
+        gnss: inputs.images.as_ref().map(encode).transpose()?.flatten(),
+        null: inputs
+            .null_images
+            .as_ref()
+            .map(encode)
+            .transpose()?
+            .flatten(),
+        encoder_label: encoder.kind.name().to_string(),
+        sheet: None,
+    })
+}
+
+/// The table rows that are training rows in every split, in order; an error when there is
+/// none (the ViT's pixel scale would have no day to be fitted on).
+fn common_training_rows(plans: &[PlannedSplit]) -> Result<Vec<usize>> {
+    let rows = common_rows(plans.iter().map(|p| p.split.train()));
+    if rows.is_empty() {
+        let splits: Vec<String> = plans.iter().map(|p| p.split.kind().to_string()).collect();
+        return Err(no_common_training_day(&splits));
+    }
+    Ok(rows)
+}
+
+/// The rows in every one of `sets`, ascending (none for no set).
+fn common_rows<'a>(sets: impl IntoIterator<Item = &'a [usize]>) -> Vec<usize> {
+    let mut common: Option<Vec<usize>> = None;
+    for set in sets {
+        let mut set = set.to_vec();
+        set.sort_unstable();
+        common = Some(match common {
+            None => set,
+            Some(rows) => rows
+                .into_iter()
+                .filter(|r| set.binary_search(r).is_ok())
+                .collect(),
+        });
+    }
+    let mut rows = common.unwrap_or_default();
+    rows.dedup();
+    rows
+}
+
+/// The refusal of a ViT run whose splits share no training day.
+fn no_common_training_day(splits: &[String]) -> Error {
+    Error::config(
+        "split.kinds",
+        format!(
+            "no day is a training day in every split ({}): the ViT's pixel scale is fitted on \
+             the training days common to all splits, so that no split's test days inform it; \
+             evaluate splits whose training periods overlap, or run them separately",
+            splits.join("; ")
+        ),
+    )
+}
+
+/// The feature sets that would have used GNSS features, when the encoder cannot run: the
+/// GNSS modalities, the shuffled GNSS block and the null scenario's sets.
+fn skipped_sets(experiment: &ResolvedExperiment) -> Vec<String> {
+    let ablations = experiment.ablations();
+    let modalities = &ablations.modalities;
+    let mut sets: Vec<String> = modalities
+        .iter()
+        .filter(|m| **m != Modality::Seismicity)
+        .map(|m| m.name().to_string())
+        .collect();
+    if ablations.shuffle_modality {
+        sets.push("fusion_gnss_shuffled".into());
+    }
+    if ablations.null_gnss.is_some() {
+        for modality in [Modality::Gnss, Modality::Fusion] {
+            if modalities.contains(&modality) {
+                sets.push(format!("{}_null", modality.name()));
+            }
+        }
+    }
+    sets
 }
 
 /// The reference columns the decoders ask for that the runner can make, in a fixed order:
@@ -586,7 +795,7 @@ fn gnss_checks_of(
         checks.push(GnssCheck {
             split: description.to_string(),
             scenario: scenario.to_string(),
-            gnss: format!("{} + {}", gnss.features, gnss.decoder),
+            gnss: gnss.name(),
             gnss_mse: gnss.test_mse,
             control: format!("{} + {}", control.features, control.decoder),
             control_mse: control.test_mse,
@@ -745,6 +954,7 @@ fn feature_sets(
                x: MatRef<'_, f64>|
      -> Result<FeatureSet> {
         Ok(FeatureSet {
+            gnss: columns.iter().any(|c| c.starts_with("gnss_")),
             name,
             columns,
             control,
@@ -822,6 +1032,7 @@ fn feature_sets(
                 // out of this control only; its n_train and n_test show how many remain.
                 sets.push(FeatureSet {
                     name: format!("{CONTROL_PREFIX}label_shift_{shift}d"),
+                    gnss: reduced.is_some(),
                     columns: names,
                     control: true,
                     x: standardized(fusion.as_ref(), split)?,
@@ -947,6 +1158,32 @@ mod tests {
         assert_eq!(validation_rows(3, 0.2), 1);
         assert_eq!(validation_rows(5, 0.49), 3);
         assert_eq!(validation_rows(2, 0.2), 0);
+    }
+
+    #[test]
+    fn the_scale_is_fitted_on_the_rows_that_train_in_every_split() {
+        // A shuffled split's training rows, a chronological prefix and a shorter rolling one:
+        // {0, 2, 3, 5, 8} ∩ {0..6} ∩ {0..4} = {0, 2, 3}.
+        let random = [8, 3, 0, 5, 2];
+        let chronological: Vec<usize> = (0..6).collect();
+        let rolling: Vec<usize> = (0..4).collect();
+        assert_eq!(
+            common_rows([&random[..], &chronological[..], &rolling[..]]),
+            [0, 2, 3]
+        );
+        assert!(common_rows(std::iter::empty::<&[usize]>()).is_empty());
+    }
+
+    #[test]
+    fn splits_without_a_common_training_day_are_refused() {
+        // Blocked folds trained on both sides of disjoint test folds can share no row.
+        assert!(common_rows([&[0, 1][..], &[2, 3][..]]).is_empty());
+        let err = no_common_training_day(&["a".into(), "b".into()]);
+        assert!(
+            matches!(&err, Error::Config { key, message } if key == "split.kinds"
+                && message.contains("no day is a training day in every split (a; b)")),
+            "{err}"
+        );
     }
 
     #[test]

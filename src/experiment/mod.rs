@@ -6,6 +6,8 @@
 //!   Per-decoder overrides (`--set decoders.random_forest.max_depth=6`) apply after the
 //!   decoder groups are read.
 //! - [`data_hash`]: the hashes of an experiment's input data, recorded with each run.
+//! - [`embeddings`]: the ViT stage: the pixel scale fitted on the training days common to
+//!   every split, and the embeddings through the stage cache.
 //! - [`sweep`]: the cartesian product of sweep axes, each point resolved and hashed, with the
 //!   points already done (same config and data hashes) skipped so that an interrupted sweep
 //!   resumes.
@@ -17,6 +19,7 @@
 
 pub mod config;
 pub mod data_hash;
+pub mod embeddings;
 pub mod evaluate;
 pub mod launcher;
 pub mod runner;

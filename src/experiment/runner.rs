@@ -9,6 +9,15 @@
 //! The gridded image stack is the one costly stage; it is cached under
 //! `<results>/cache/gnss/<key>.qlimg` (the compact stack format of `gnss grid`), keyed by the
 //! station data, the period and the grid, so a sweep over decoders, labels or windows grids once.
+//! The ViT's embeddings are the other ([`crate::experiment::embeddings`]): cached under
+//! `<results>/cache/embeddings/<key>.npy`, keyed by the weights, the scale and the images.
+//!
+//! With `encoder.kind = "vit"`, missing weights fail at resolution (before any work) with the
+//! model store's message; with `encoder.vit.optional`, the GNSS rows are recorded as skipped
+//! (role `skipped`, their reason in `status`) and the seismicity rows still run. Every row built
+//! from ViT features names its weights in its `encoder` column (`vit(mean, random init)` for a
+//! random initialisation), and the run records the pixel scale (mm), its percentile and the
+//! days it was fitted on as metrics and in `evaluation.json`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -60,6 +69,10 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     let results_dir = &experiment.tracking().results_dir;
     let config_text = toml::to_string(experiment.effective())
         .map_err(|e| Error::config("experiment", format!("cannot write the config: {e}")))?;
+    // A device this binary cannot use fails here, before any heavy work.
+    if experiment.encoder().vit.is_some() && experiment.encoder().uses_images() {
+        experiment.device().burn()?;
+    }
     // Hashed before the inputs are read, as a resuming sweep hashes them (see `data_hash`).
     let data = data_hashes(experiment)?;
     let inputs = prepare(experiment)?;
@@ -101,6 +114,21 @@ fn track_run(
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;
+    if let Some(encoder) = &sheet.encoder {
+        let recorded = [
+            ("vit_pixel_scale_mm", encoder.scale_mm),
+            ("vit_scale_percentile", encoder.scale_percentile),
+            (
+                "vit_scale_fit_days",
+                encoder.scale_fit_days.map(|d| d as f64),
+            ),
+        ];
+        let metrics: Vec<Metric> = recorded
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| Metric::new(name, v, 0)))
+            .collect();
+        run.log_metrics(&metrics)?;
+    }
     run.log_metrics(&[
         Metric::new(
             "label_lag1_autocorrelation",
@@ -153,6 +181,7 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
         ("mc".into(), s.selection_mc.to_string()),
         ("horizon_days".into(), experiment.horizon_days().to_string()),
         ("encoder".into(), experiment.encoder().kind.to_string()),
+        ("device".into(), experiment.device().to_string()),
         (
             "pca_dims".into(),
             experiment
@@ -173,6 +202,16 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
             format!("{:?}", experiment.labels().params.kde.bandwidth),
         ),
         ("timing".into(), experiment.timing().name().to_string()),
+        (
+            "vit".into(),
+            experiment.encoder().vit.as_ref().map_or_else(
+                || "none".to_string(),
+                |v| match v.missing() {
+                    Some(_) => format!("{} (weights missing: rows skipped)", v.describe("")),
+                    None => v.describe(""),
+                },
+            ),
+        ),
         (
             "decoders".into(),
             experiment
@@ -218,7 +257,7 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
     let labelled = catalog.select(period, experiment.labels().mc)?;
     info!(events = labelled.len(), "labelled events selected");
-    let (images, null_images) = if experiment.encoder().kind.uses_images() {
+    let (images, null_images) = if experiment.encoder().uses_images() {
         let stations = load_stations(experiment.gnss(), experiment.period(), &catalog)?;
         let images = cached_images(experiment, &stations)?;
         let null_images = match &experiment.ablations().null_gnss {
@@ -402,6 +441,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             .and_then(|(_, v)| v.as_float().or(v.as_integer().map(|i| i as f64)));
         let shown = results
             .iter()
+            .filter(|r| !r.is_skipped())
             .map(|r| r.features.as_str())
             .find(|f| *f == "fusion")
             .or_else(|| results.first().map(|r| r.features.as_str()))
@@ -420,6 +460,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             table.push(row);
             if let Some(x) = x
                 && r.features == shown
+                && !r.is_skipped()
             {
                 lines
                     .entry(format!("{} / {}", r.split, r.decoder))

@@ -30,6 +30,8 @@ pub const ROLE_BASELINE: &str = "baseline";
 pub const ROLE_DIAGNOSTIC: &str = "diagnostic";
 /// [`ResultRow::role`] of a model fitted on a control feature set.
 pub const ROLE_CONTROL: &str = "control";
+/// [`ResultRow::role`] of a row that was not fitted (its reason in [`ResultRow::status`]).
+pub const ROLE_SKIPPED: &str = "skipped";
 
 /// One split × feature set × decoder.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -116,6 +118,14 @@ pub struct ResultRow {
     /// The standard deviation (ddof = 1) of the test R² over the seeds.
     #[serde(default)]
     pub test_r2_seed_sd: Option<f64>,
+    /// What encoded the row's GNSS features: `flatten`, `vit(mean, random init)`,
+    /// `vit(mean, MODEL, sha256:…)`; empty for rows without GNSS features.
+    #[serde(default)]
+    pub encoder: String,
+    /// Empty for a row that was fitted; `skipped: REASON` for one that was not (its metrics
+    /// are NaN).
+    #[serde(default)]
+    pub status: String,
 }
 
 /// One prediction of one day.
@@ -190,6 +200,45 @@ impl ResultRow {
         }
     }
 
+    /// A row that was not fitted: the feature set needs an encoder that cannot run (an
+    /// optional ViT without weights). Its metrics are NaN and it logs none.
+    pub fn skipped(
+        split_name: &str,
+        description: &str,
+        (features, decoder): (&str, &str),
+        encoder: &str,
+        reason: &str,
+    ) -> Self {
+        ResultRow {
+            split: split_name.to_string(),
+            split_description: description.to_string(),
+            features: features.to_string(),
+            decoder: decoder.to_string(),
+            role: ROLE_SKIPPED.to_string(),
+            test_r2: f64::NAN,
+            test_mse: f64::NAN,
+            test_mae: f64::NAN,
+            encoder: encoder.to_string(),
+            status: format!("skipped: {reason}"),
+            ..ResultRow::default()
+        }
+    }
+
+    /// Whether the row was skipped rather than fitted.
+    pub fn is_skipped(&self) -> bool {
+        self.role == ROLE_SKIPPED
+    }
+
+    /// The row's name in summaries: `features + decoder`, with the encoder of its GNSS
+    /// features in brackets (`fusion [vit(mean, random init)] + ridge`).
+    pub fn name(&self) -> String {
+        if self.encoder.is_empty() {
+            format!("{} + {}", self.features, self.decoder)
+        } else {
+            format!("{} [{}] + {}", self.features, self.encoder, self.decoder)
+        }
+    }
+
     /// Whether the row is a baseline, a reference forecast that models must beat.
     pub fn is_baseline(&self) -> bool {
         self.role == ROLE_BASELINE
@@ -248,6 +297,9 @@ impl ResultRow {
 
     /// The row as tracked metrics, keyed `test_r2/<split>/<features>/<decoder>` and so on.
     pub fn metrics(&self) -> Vec<Metric> {
+        if self.is_skipped() {
+            return Vec::new();
+        }
         let key = |m: &str| format!("{m}/{}/{}/{}", self.split, self.features, self.decoder);
         let mut out = vec![
             Metric::new(key("test_r2"), self.test_r2, 0),
@@ -295,9 +347,13 @@ fn metrics_on(rows: &[usize], labels: &[f64], predicted: &[f64]) -> Result<Regre
 /// quantiles. The per-split tables a reviewer reads are in [`crate::report::review`].
 pub fn comparison_table(results: &[ResultRow]) -> Table {
     let quantiles = results.iter().any(|r| r.test_pinball.is_some());
-    let mut headers = vec![
-        "split",
-        "features",
+    let encoders = results.iter().any(|r| !r.encoder.is_empty());
+    let skipped = results.iter().any(ResultRow::is_skipped);
+    let mut headers = vec!["split", "features"];
+    if encoders {
+        headers.push("encoder");
+    }
+    headers.extend([
         "decoder",
         "role",
         "n_train",
@@ -312,15 +368,23 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
         "skill_vs_best_baseline",
         "dm_p_value",
         "test_r2_seed_sd",
-    ];
+    ]);
     if quantiles {
         headers.extend(["test_pinball", "test_crps"]);
+    }
+    if skipped {
+        headers.push("status");
     }
     let mut table = Table::new(headers);
     for r in results {
         let mut row = vec![
             r.split_description.clone().into(),
             r.features.clone().into(),
+        ];
+        if encoders {
+            row.push(r.encoder.clone().into());
+        }
+        row.extend([
             r.decoder.clone().into(),
             r.role.clone().into(),
             r.n_train.to_string().into(),
@@ -335,10 +399,13 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
             optional_number(r.skill_vs_best_baseline, 4),
             optional_number(r.dm_p_value, 3),
             optional_number(r.test_r2_seed_sd, 3),
-        ];
+        ]);
         if quantiles {
             row.push(optional_number(r.test_pinball, 4));
             row.push(optional_number(r.test_crps, 4));
+        }
+        if skipped {
+            row.push(r.status.clone().into());
         }
         table.push(row);
     }

@@ -13,6 +13,10 @@
 //!   baseline, by how much, with what significance, and whether the GNSS modality adds skill over
 //!   the day-number control.
 //!
+//! Rows built from encoded GNSS features name their encoder (`fusion [vit(mean, random init)]`),
+//! and skipped rows (an optional ViT without weights) are listed with their reason, in the
+//! report and in the summary.
+//!
 //! `quakelab run` prints [`compact_summary`], not the long table.
 
 use std::collections::BTreeMap;
@@ -21,7 +25,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::results::{ResultRow, interval};
+use crate::report::results::{ROLE_SKIPPED, ResultRow, interval};
 use crate::report::table::{Cell, Table, number, optional_number};
 use crate::track::read_verified;
 use crate::{Error, Result};
@@ -55,6 +59,56 @@ pub struct EvaluationSheet {
     pub flags: Vec<String>,
     /// Table days dropped, by reason.
     pub dropped_days: BTreeMap<String, usize>,
+    /// The image encoder of the GNSS rows: its weights, the ViT's pixel scale, or why its rows
+    /// were skipped (absent for runs without a ViT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderSheet>,
+}
+
+/// What encoded the GNSS images of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderSheet {
+    /// What every GNSS row says it was built from, e.g. `vit(mean, random init)`.
+    pub encoder: String,
+    /// The weights' fingerprint: `sha256:<hex>` of the weights file, or `random:<seed>:<hash
+    /// of the architecture>`.
+    pub weights: String,
+    /// Whether the weights are a random initialisation (an ablation, not the pretrained model).
+    pub random_init: bool,
+    /// Where the model ran.
+    pub device: String,
+    /// The pixel scale in mm: this |displacement| maps to ±1.
+    pub scale_mm: Option<f64>,
+    /// The percentile of |displacement| the scale is.
+    pub scale_percentile: Option<f64>,
+    /// The days the scale was fitted on: those that are training days in every split.
+    pub scale_fit_days: Option<usize>,
+    /// Whether the embeddings came from the stage cache.
+    pub from_cache: Option<bool>,
+    /// Why the rows that need the encoder were skipped, when they were.
+    pub skipped: Option<String>,
+}
+
+impl EncoderSheet {
+    /// The line the summary and the report show.
+    pub fn line(&self) -> String {
+        if let Some(reason) = &self.skipped {
+            return format!("encoder: {} SKIPPED: {reason}", self.encoder);
+        }
+        let mut line = format!("encoder: {} on {}", self.encoder, self.device);
+        if let (Some(mm), Some(p), Some(days)) =
+            (self.scale_mm, self.scale_percentile, self.scale_fit_days)
+        {
+            line.push_str(&format!(
+                ", pixel scale {mm:.4} mm (the {p}th percentile of |displacement| over the {days} \
+                 training days common to every split)"
+            ));
+        }
+        if self.random_init {
+            line.push_str("; RANDOM INIT weights: an ablation, not the pretrained model");
+        }
+        line
+    }
 }
 
 /// The label of a run.
@@ -183,6 +237,7 @@ impl EvaluationSheet {
 /// The lines `quakelab run` prints: the timing and label, then per split its setup and summary.
 pub fn compact_summary(sheet: &EvaluationSheet, results: &[ResultRow]) -> Vec<String> {
     let mut lines = vec![header_line(sheet), label_line(sheet)];
+    lines.extend(sheet.encoder.as_ref().map(EncoderSheet::line));
     lines.extend(sheet.flags.iter().map(|f| format!("flag: {f}")));
     for split in &sheet.splits {
         lines.push(format!("{}: {}", split.description, split_setup(split)));
@@ -299,9 +354,8 @@ pub fn split_summary(
             .take(3)
             .map(|r| {
                 format!(
-                    "{} + {} ({}% lower MSE, DM p = {})",
-                    r.features,
-                    r.decoder,
+                    "{} ({}% lower MSE, DM p = {})",
+                    r.name(),
                     show(100.0 * r.skill_vs_best_baseline.unwrap_or(f64::NAN)),
                     show(r.dm_p_value.unwrap_or(f64::NAN))
                 )
@@ -322,6 +376,17 @@ pub fn split_summary(
             "oracle persistence (today's label, not known at the forecast time) scores R² {}: a \
              measure of the label's smoothness, not a competitor",
             show(oracle.test_r2)
+        ));
+    }
+    let skipped: Vec<&&ResultRow> = rows.iter().filter(|r| r.is_skipped()).collect();
+    if let Some(first) = skipped.first() {
+        let mut sets: Vec<&str> = skipped.iter().map(|r| r.features.as_str()).collect();
+        sets.dedup();
+        lines.push(format!(
+            "{} rows SKIPPED ({}): {}",
+            skipped.len(),
+            sets.join(", "),
+            first.status.trim_start_matches("skipped: ")
         ));
     }
     for check in sheet
@@ -397,7 +462,17 @@ pub fn split_table(rows: &[&ResultRow]) -> Table {
     };
     let first_features = rows.first().map(|r| r.features.clone());
     let mut shown_references: Vec<&str> = Vec::new();
-    for r in rows.iter().filter(|r| !r.is_model() && r.role != "control") {
+    let features = |r: &ResultRow| -> Cell {
+        if r.encoder.is_empty() {
+            r.features.clone().into()
+        } else {
+            format!("{} [{}]", r.features, r.encoder).into()
+        }
+    };
+    for r in rows
+        .iter()
+        .filter(|r| !r.is_model() && r.role != "control" && r.role != ROLE_SKIPPED)
+    {
         // Baselines and diagnostics see no features: the first feature set's row stands for all.
         let stands_for_all =
             Some(&r.features) == first_features.as_ref() || r.features == "label_only";
@@ -407,10 +482,13 @@ pub fn split_table(rows: &[&ResultRow]) -> Table {
         }
     }
     for r in rows.iter().filter(|r| r.is_model()) {
-        table.push(line(r, r.features.clone().into()));
+        table.push(line(r, features(r)));
     }
     for r in rows.iter().filter(|r| r.role == "control") {
-        table.push(line(r, r.features.clone().into()));
+        table.push(line(r, features(r)));
+    }
+    for r in rows.iter().filter(|r| r.role == ROLE_SKIPPED) {
+        table.push(line(r, features(r)));
     }
     table
 }
@@ -434,6 +512,9 @@ pub fn render_report(experiment: &str, sheet: &EvaluationSheet, results: &[Resul
         u.dm_lag,
         sheet.seeds
     );
+    if let Some(encoder) = &sheet.encoder {
+        let _ = writeln!(out, "- {}", encoder.line());
+    }
     for flag in &sheet.flags {
         let _ = writeln!(out, "- flag: {flag}");
     }
@@ -538,6 +619,7 @@ mod tests {
             gnss_checks: Vec::new(),
             flags: Vec::new(),
             dropped_days: BTreeMap::new(),
+            encoder: None,
         }
     }
 

@@ -8,11 +8,14 @@
 //!   initialisation;
 //! - [`model`]: the forward pass ([`Vit`]): patch embedding, CLS token, position embeddings,
 //!   pre-LN blocks, final LayerNorm, pooler;
-//! - [`preprocess`]: GNSS displacement images to pixels (symmetric scale, bilinear resize).
+//! - [`preprocess`]: GNSS displacement images to pixels (symmetric scale, bilinear resize);
+//! - [`encoder`]: the experiment's `[encoder.vit]` settings and the [`VitEncoder`] behind the
+//!   encoder seam.
 //!
 //! What one image becomes is a [`VitOutput`]: the paper mean-pools the tokens.
 
 pub mod config;
+pub mod encoder;
 pub mod model;
 pub mod preprocess;
 pub mod weights;
@@ -20,6 +23,7 @@ pub mod weights;
 use serde::{Deserialize, Serialize};
 
 pub use config::VitConfig;
+pub use encoder::{VitEncoder, VitSettings, VitWeights};
 pub use model::Vit;
 
 /// What the encoder returns for each image.

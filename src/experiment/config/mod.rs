@@ -64,6 +64,10 @@ use sha2::{Digest, Sha256};
 use crate::catalog::Region;
 use crate::dataset::{Modality, SplitKind};
 use crate::decode::DecoderConfig;
+use crate::encode::vit::encoder::{
+    DEFAULT_MODEL, VitSettings, VitWeights, incomplete_folder, is_base_patch16_224, is_hub_id,
+    last_hidden_state_refused, locate_in_store,
+};
 use crate::eval::EvaluationSection;
 use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse_grid_size};
 use crate::io::catalog::ColumnMapping;
@@ -564,7 +568,7 @@ pub struct LabelSettings {
 }
 
 /// The encoder settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EncoderSettings {
     /// The encoder.
     pub kind: EncoderKind,
@@ -574,6 +578,22 @@ pub struct EncoderSettings {
     pub pca_solver: PcaSolver,
     /// Images encoded at once.
     pub batch_size: NonZeroUsize,
+    /// The ViT's settings, with `kind = "vit"`.
+    pub vit: Option<VitSettings>,
+}
+
+impl EncoderSettings {
+    /// Whether the run encodes GNSS images: a kind that reads them, and for the ViT, weights
+    /// that are there (an optional ViT without weights skips its rows and grids nothing).
+    pub fn uses_images(&self) -> bool {
+        self.kind.uses_images() && self.skipped().is_none()
+    }
+
+    /// Why the rows that need the encoder are skipped: an optional ViT whose weights are
+    /// missing.
+    pub fn skipped(&self) -> Option<&str> {
+        self.vit.as_ref().and_then(VitSettings::missing)
+    }
 }
 
 /// The split manifest: every split to evaluate, blocked folds and rolling origins listed one by
@@ -632,6 +652,7 @@ pub struct ResolvedExperiment {
     labels: LabelSettings,
     horizon_days: usize,
     timing: Timing,
+    device: Device,
     encoder: EncoderSettings,
     decoders: Vec<DecoderConfig>,
     decoder_groups: Vec<Option<PathBuf>>,
@@ -694,6 +715,10 @@ impl ResolvedExperiment {
     pub fn timing(&self) -> Timing {
         self.timing
     }
+    /// Where the neural models run (`device`).
+    pub fn device(&self) -> Device {
+        self.device
+    }
     /// The encoder.
     pub fn encoder(&self) -> &EncoderSettings {
         &self.encoder
@@ -742,7 +767,9 @@ pub fn resolve(layers: &Layers) -> Result<ResolvedExperiment> {
 }
 
 /// The config hash of an effective file: the SHA-256, in hex, of its canonical JSON (keys
-/// sorted, no whitespace, numbers as serde_json writes them) without `sweep` and `tracking`.
+/// sorted, no whitespace, numbers as serde_json writes them) without `sweep` and `tracking`,
+/// without `device` when it is `cpu`, and without `encoder.vit` unless `encoder.kind` is `vit`
+/// (so files written before those settings existed keep their hash).
 /// Two files that resolve alike (a group name or its table inline, `"123, 148,22,46"` or
 /// `"123,148,22,46"`, `window_days` from a file or from `--set`) hash alike.
 pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
@@ -751,6 +778,17 @@ pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
     if let serde_json::Value::Object(map) = &mut value {
         map.remove("sweep");
         map.remove("tracking");
+        // Settings that change nothing leave the hash as it was before they existed: the
+        // default device, and the ViT's section under another encoder.
+        if map.get("device").and_then(serde_json::Value::as_str) == Some(Device::Cpu.name()) {
+            map.remove("device");
+        }
+        if let Some(serde_json::Value::Object(encoder)) = map.get_mut("encoder")
+            && encoder.get("kind").and_then(serde_json::Value::as_str)
+                != Some(EncoderKind::Vit.name())
+        {
+            encoder.remove("vit");
+        }
     }
     let mut text = String::new();
     canonical_json(&value, &mut text);
@@ -933,7 +971,11 @@ fn resolve_file(
         pca_solver: f.encoder.pca_solver,
         batch_size: NonZeroUsize::new(f.encoder.batch_size)
             .ok_or_else(|| Error::config("encoder.batch_size", "must be at least 1, got 0"))?,
+        vit: (f.encoder.kind == EncoderKind::Vit)
+            .then(|| resolve_vit(&f.encoder.vit))
+            .transpose()?,
     };
+    let device = f.device;
 
     let (decoders, decoder_groups, decoder_overrides) =
         resolve_decoders(&f.decoders, stack, overrides)?;
@@ -1008,6 +1050,7 @@ fn resolve_file(
         labels,
         horizon_days,
         timing,
+        device,
         encoder,
         decoders,
         decoder_groups,
@@ -1074,6 +1117,104 @@ fn resolve_data(data: &DataSection, real: Option<&Path>) -> Result<(CatalogSourc
         }
     };
     Ok((catalog, gnss))
+}
+
+/// The checked `[encoder.vit]`: the model found (a hub id in the store or a folder), the
+/// weights located, the output and the scale percentile checked. Missing weights are an error
+/// that says where to put them, unless `optional` is set ([`VitWeights::Missing`]).
+fn resolve_vit(v: &VitSection) -> Result<VitSettings> {
+    if v.output == VitOutput::LastHiddenState {
+        return Err(last_hidden_state_refused());
+    }
+    ensure_config!(
+        v.scale_percentile > 0.0 && v.scale_percentile <= 100.0,
+        "encoder.vit.scale_percentile",
+        "must lie in (0, 100], got {}",
+        v.scale_percentile
+    );
+    let model = v.model.trim();
+    ensure_config!(
+        !model.is_empty(),
+        "encoder.vit.model",
+        "name a hub model (e.g. `{DEFAULT_MODEL}`) or a save_pretrained folder"
+    );
+    let hub = is_hub_id(model);
+    ensure_config!(
+        hub || Path::new(model).is_dir(),
+        "encoder.vit.model",
+        "`{model}` is neither a folder nor a hub id (`owner/name`, e.g. `{DEFAULT_MODEL}`)"
+    );
+    let missing = |reason: String| -> Result<VitWeights> {
+        if v.optional {
+            Ok(VitWeights::Missing { reason })
+        } else {
+            Err(Error::config("encoder.vit.weights", reason))
+        }
+    };
+    let weights = match v.weights.trim() {
+        "random" if hub => {
+            ensure_config!(
+                is_base_patch16_224(model),
+                "encoder.vit.model",
+                "the architecture of `{model}` is not known without its config.json: give the \
+                 model's folder, or `{DEFAULT_MODEL}` (ViT-B/16)"
+            );
+            VitWeights::Random { config: None }
+        }
+        "random" => {
+            let config = Path::new(model).join("config.json");
+            ensure_config!(
+                config.is_file(),
+                "encoder.vit.model",
+                "a random init of the folder `{model}` reads its config.json, which is not there"
+            );
+            VitWeights::Random {
+                config: Some(config),
+            }
+        }
+        "auto" if hub => match locate_in_store(model)? {
+            Ok(dir) => VitWeights::Files(dir),
+            Err(reason) => missing(reason)?,
+        },
+        "auto" => match incomplete_folder(Path::new(model)) {
+            None => VitWeights::Files(PathBuf::from(model)),
+            Some(why) => missing(format!(
+                "the model folder is not complete: {why} (a save_pretrained folder holds \
+                 config.json and model.safetensors or pytorch_model.bin)"
+            ))?,
+        },
+        "" => {
+            return Err(Error::config(
+                "encoder.vit.weights",
+                "must be `auto`, `random` or a path",
+            ));
+        }
+        path => {
+            let path = PathBuf::from(path);
+            if path.is_dir() {
+                match incomplete_folder(&path) {
+                    None => VitWeights::Files(path),
+                    Some(why) => missing(format!("the weights folder is not complete: {why}"))?,
+                }
+            } else if path.is_file() {
+                VitWeights::Files(path)
+            } else {
+                missing(format!(
+                    "`{}` not found: name a save_pretrained folder, a weights file \
+                     (model.safetensors or pytorch_model.bin, with config.json beside it), \
+                     `auto` or `random`",
+                    path.display()
+                ))?
+            }
+        }
+    };
+    Ok(VitSettings {
+        model: model.to_string(),
+        weights,
+        output: v.output,
+        scale_percentile: v.scale_percentile,
+        optional: v.optional,
+    })
 }
 
 /// The checked b/a settings of `[features.seismicity]`.

@@ -9,6 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::dataset::Timing;
 use crate::decode::DecoderConfig;
+pub use crate::device::Device;
+pub use crate::encode::vit::VitOutput;
+use crate::encode::vit::encoder::DEFAULT_MODEL;
 pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
@@ -27,6 +30,9 @@ pub struct ExperimentFile {
     pub seed: u64,
     /// How many seeds each stochastic decoder is fitted with (the first is `seed` itself).
     pub seeds: usize,
+    /// Where the neural models run: `cpu` (default), `cuda` or `libtorch` (the last two need
+    /// a quakelab built with that cargo feature; see [`Device`]).
+    pub device: Device,
     /// The study box, `LON0,LON1,LAT0,LAT1`.
     pub region: String,
     /// The study period.
@@ -62,6 +68,7 @@ impl Default for ExperimentFile {
             name: "experiment".into(),
             seed: 2009,
             seeds: 5,
+            device: Device::Cpu,
             region: "123,148,22,46".into(),
             period: PeriodSection::default(),
             data: DataSection::default(),
@@ -400,7 +407,7 @@ impl Default for DatasetSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EncoderSection {
-    /// One of [`EncoderKind::KINDS`] (`flatten`, `none`).
+    /// One of [`EncoderKind::KINDS`] (`flatten`, `vit`, `none`).
     pub kind: EncoderKind,
     /// PCA components fitted on the training rows; 0 for no PCA.
     pub pca_dims: usize,
@@ -408,6 +415,8 @@ pub struct EncoderSection {
     pub pca_solver: PcaSolver,
     /// Images encoded at once; it bounds memory and never changes the features.
     pub batch_size: usize,
+    /// `[encoder.vit]`: the ViT's model, weights, output and pixel scale (`kind = "vit"`).
+    pub vit: VitSection,
 }
 
 impl Default for EncoderSection {
@@ -417,6 +426,39 @@ impl Default for EncoderSection {
             pca_dims: 16,
             pca_solver: PcaSolver::Auto,
             batch_size: 256,
+            vit: VitSection::default(),
+        }
+    }
+}
+
+/// `[encoder.vit]` (paper §2.2; read only with `encoder.kind = "vit"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VitSection {
+    /// A hub id, looked up in the model store (`quakelab models fetch ID` puts it there), or
+    /// a `save_pretrained` folder with `config.json` (a path as written, like the data paths).
+    pub model: String,
+    /// `auto` (the store's or the folder's files), `random` (a seeded random initialisation of
+    /// the model's architecture, "random init" in every row) or a path (a folder, or a
+    /// weights file with `config.json` beside it).
+    pub weights: String,
+    /// What each image becomes: `mean` over the tokens (the paper), `cls` or `pooler`.
+    pub output: VitOutput,
+    /// The percentile (0 < p ≤ 100) of |displacement| over the training days that maps to ±1.
+    pub scale_percentile: f64,
+    /// When the weights are missing, record the rows that need the ViT as skipped (visibly)
+    /// instead of failing.
+    pub optional: bool,
+}
+
+impl Default for VitSection {
+    fn default() -> Self {
+        VitSection {
+            model: DEFAULT_MODEL.into(),
+            weights: "auto".into(),
+            output: VitOutput::Mean,
+            scale_percentile: 99.5,
+            optional: false,
         }
     }
 }
