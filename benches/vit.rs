@@ -5,15 +5,14 @@
 //! `tools/bench-vit.sh` runs this and Hugging Face transformers on the same batch
 //! (`tools/bench_vit_reference.py`) and prints the ratio.
 //!
-//! Measured on the 2-core AVX2 development machine while it was shared (load average about 6,
-//! so both sides had well under two cores): quakelab 1.17 images/s (6.85 s per batch),
-//! transformers 2.9.0 1.87 images/s (4.27 s), a ratio of 0.63; peak RSS 415 MiB for
-//! `quakelab encode vit --model random` on 8 images (random initialisation included) against
-//! 1,096 MiB for transformers. A per-block profile (batch 8) put the four matrix products at
-//! about 75 % of the time (50 to 80 GFLOP/s, burn-flex's GEMM), attention at about 12 % and
-//! the bias + GELU pass at about 10 %; attention and bias + GELU rewritten as host kernels
-//! (faer products, a vectorisable exp, rayon) measured no faster, so the forward stays in
-//! burn's operations.
+//! Measured with `tools/bench-vit.sh` on the idle 2-core AVX2 development machine: quakelab
+//! 2.69 images/s (2.98 s per batch), transformers 2.9.0 4.36 images/s (1.83 s), a ratio of
+//! 0.62; peak RSS 415 MiB for `quakelab encode vit --model random` on 8 images (random
+//! initialisation included) against 1,096 MiB for transformers. A per-block profile (batch 8)
+//! put the four matrix products at about 75 % of the time (burn-flex's GEMM, the `gemm` crate:
+//! 50 to 90 GFLOP/s here, PyTorch's reaches 176), attention at about 12 % and the bias + GELU
+//! pass at about 10 %; attention and bias + GELU rewritten as host kernels (faer products, a
+//! vectorisable exp, rayon) measured no faster, so the forward stays in burn's operations.
 
 use std::hint::black_box;
 use std::time::Duration;
