@@ -1230,7 +1230,6 @@ fn models_info(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a finished run's summary in words (the full table is in the run directory).
 /// `quakelab encode vit`: loads the model, reads and prepares the images, encodes them
 /// batch by batch and writes the embeddings.
 fn encode_vit(args: &EncodeVitArgs) -> anyhow::Result<()> {
@@ -1247,13 +1246,18 @@ fn encode_vit(args: &EncodeVitArgs) -> anyhow::Result<()> {
         }
         Vit::load(Path::new(&args.model), &device)?
     };
-    let pixels = match (&args.pixels, &args.images) {
-        (Some(path), _) => read_pixels(path, vit.config())?,
+    // Pixels N x C x H x W: the model's input size for --pixels, the stack's own size for
+    // --images (resized batch by batch, so a long stack is never held at 224 x 224).
+    let (pixels, height, width) = match (&args.pixels, &args.images) {
+        (Some(path), _) => {
+            let size = vit.config().image_size;
+            (read_pixels(path, vit.config())?, size, size)
+        }
         (None, Some(path)) => stack_pixels(path, args, vit.config())?,
         (None, None) => bail!("give --pixels or --images"),
     };
     let config = vit.config();
-    let image_len = config.num_channels * config.image_size * config.image_size;
+    let image_len = config.num_channels * height * width;
     let n = pixels.len() / image_len;
     let shape = match args.output {
         VitOutput::LastHiddenState => vec![n, config.n_tokens(), config.hidden_size],
@@ -1267,10 +1271,15 @@ fn encode_vit(args: &EncodeVitArgs) -> anyhow::Result<()> {
             BatchShape {
                 n: chunk.len() / image_len,
                 channels: config.num_channels,
-                height: config.image_size,
-                width: config.image_size,
+                height,
+                width,
             },
         )?;
+        let batch = if (height, width) == (config.image_size, config.image_size) {
+            batch
+        } else {
+            preprocess::resize_bilinear(&batch, config.image_size, config.image_size)?
+        };
         data.extend(vit.encode(&batch, args.output)?.data);
         bar.inc(batch.n() as u64);
     }
@@ -1311,8 +1320,12 @@ fn read_pixels(path: &Path, config: &VitConfig) -> anyhow::Result<Vec<f32>> {
     Ok(array.into_f32(path)?)
 }
 
-/// `--images`: a GNSS stack scaled to [-1, 1], channels first, resized to the model's input.
-fn stack_pixels(path: &Path, args: &EncodeVitArgs, config: &VitConfig) -> anyhow::Result<Vec<f32>> {
+/// `--images`: a GNSS stack scaled to [-1, 1], channels first, at its own size (rows, cols).
+fn stack_pixels(
+    path: &Path,
+    args: &EncodeVitArgs,
+    config: &VitConfig,
+) -> anyhow::Result<(Vec<f32>, usize, usize)> {
     let (dims, values) = match StackFormat::from_path(path)? {
         StackFormat::Compact => {
             let stack = ImageStack::read(path)?;
@@ -1388,19 +1401,10 @@ fn stack_pixels(path: &Path, args: &EncodeVitArgs, config: &VitConfig) -> anyhow
         }
     }
     preprocess::scale_symmetric(&mut nchw, scale);
-    let batch = ImageBatch::new(
-        nchw,
-        BatchShape {
-            n: days,
-            channels,
-            height: rows,
-            width: cols,
-        },
-    )?;
-    let resized = preprocess::resize_bilinear(&batch, config.image_size, config.image_size)?;
-    Ok(resized.data().to_vec())
+    Ok((nchw, rows, cols))
 }
 
+/// Prints a finished run's summary in words (the full table is in the run directory).
 fn print_outcome(outcome: &runner::RunOutcome) {
     for line in &outcome.summary {
         println!("{line}");
