@@ -57,6 +57,7 @@ pub fn real_data(sub: &str) -> PathBuf {
 
 /// Asserts that `found` equals a reference implementation's `expected`, row by row, to 1e-6
 /// relative (1e-12 absolute near zero): the parity tolerance of the booster fixtures.
+#[cfg(any(feature = "xgboost", feature = "lightgbm", feature = "catboost"))]
 pub fn assert_parity(found: &[f64], expected: &[f64], what: &str) {
     assert_eq!(found.len(), expected.len(), "{what}");
     for (row, (&f, &e)) in found.iter().zip(expected).enumerate() {
