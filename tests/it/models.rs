@@ -154,6 +154,19 @@ fn tiny_hub(config: &[u8]) -> HashMap<String, Reply> {
     routes
 }
 
+/// Serves `routes`, fetches the tiny model into a fresh store, and returns the error, the hub's
+/// address and the store (alive for the leftovers check).
+fn failed_fetch(routes: HashMap<String, Reply>) -> (String, String, tempfile::TempDir) {
+    let hub = serve(routes);
+    let root = tempfile::tempdir().unwrap();
+    let err = Fetcher::new(&hub)
+        .unwrap()
+        .fetch(&Store::at(root.path()), &tiny_entry(), false)
+        .unwrap_err()
+        .to_string();
+    (err, hub, root)
+}
+
 fn no_leftovers(dir: &Path, name: &str) {
     assert!(!dir.join(name).exists(), "{name} must not exist");
     assert!(
@@ -222,13 +235,7 @@ fn a_download_shorter_than_the_hub_declares_is_refused() {
         "/cdn/blob/tiny".to_string(),
         Reply::ok(&tiny_safetensors()[..40]),
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, _, root) = failed_fetch(routes);
     let full = tiny_safetensors().len();
     assert!(
         err.contains(&format!(
@@ -252,13 +259,7 @@ fn an_interrupted_download_leaves_no_file() {
             ..Reply::ok(b"a")
         },
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, _, root) = failed_fetch(routes);
     assert!(
         err.contains("the download broke off after 1 bytes of 3"),
         "{err}"
@@ -273,13 +274,7 @@ fn a_hub_file_that_is_not_the_pinned_one_is_refused_before_downloading() {
         "/test/tiny/resolve/main/config.json".to_string(),
         Reply::ok(b"abc").header("X-Linked-ETag", &format!("\"{}\"", "0".repeat(64))),
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, hub, root) = failed_fetch(routes);
     assert!(
         err.contains(&format!(
             "the hub declares sha256 {} for {hub}/test/tiny/resolve/main/config.json, \
@@ -298,13 +293,7 @@ fn a_file_whose_sha256_nobody_gives_is_refused() {
         "/test/tiny/resolve/main/model.safetensors".to_string(),
         Reply::ok(&tiny_safetensors()),
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, _, root) = failed_fetch(routes);
     assert!(
         err.contains("neither quakelab's registry nor the hub (X-Linked-ETag of"),
         "{err}"
@@ -316,13 +305,7 @@ fn a_file_whose_sha256_nobody_gives_is_refused() {
 fn a_404_names_the_url() {
     let mut routes = tiny_hub(b"abc");
     routes.remove("/test/tiny/resolve/main/config.json");
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, hub, root) = failed_fetch(routes);
     assert_eq!(
         err,
         format!("model hub: GET {hub}/test/tiny/resolve/main/config.json: HTTP 404 Not Found")
@@ -602,13 +585,7 @@ fn a_redirect_loop_is_refused() {
         }
         .header("Location", path),
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, hub, _root) = failed_fetch(routes);
     assert_eq!(
         err,
         format!("model hub: GET {hub}{path}: more than 10 redirects")
@@ -626,13 +603,7 @@ fn a_redirect_without_a_location_is_refused() {
             ..Reply::default()
         },
     );
-    let hub = serve(routes);
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, hub, _root) = failed_fetch(routes);
     assert_eq!(
         err,
         format!("model hub: GET {hub}{path}: HTTP 302 Found without a Location to follow")
