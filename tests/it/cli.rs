@@ -1,15 +1,9 @@
 //! The command-line contract, end to end through the real binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn quakelab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quakelab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the quakelab binary runs")
-}
+use crate::support::quakelab;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -3,7 +3,6 @@
 //! checks, the bilinear resize against torch, and `quakelab encode vit` end to end.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use quakelab::encode::vit::preprocess::resize_bilinear;
 use quakelab::encode::vit::{Vit, VitOutput};
@@ -11,7 +10,7 @@ use quakelab::encode::{BatchShape, ImageBatch};
 use quakelab::io::npy;
 use quakelab::models::Checkpoint;
 
-use crate::support::fixture;
+use crate::support::{fixture, quakelab};
 
 /// The tests' tolerance against transformers, absolute.
 const TOLERANCE: f32 = 1e-4;
@@ -269,14 +268,6 @@ fn bilinear_resize_matches_torch_interpolate() {
             .fold(0.0f32, f32::max);
         assert!(worst <= 1e-6, "resize to {size}: max |error| {worst}");
     }
-}
-
-fn quakelab(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_quakelab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the quakelab binary runs")
 }
 
 fn path_str(p: &Path) -> &str {

@@ -81,3 +81,12 @@ pub fn read_predictions(path: &Path) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Runs the `quakelab` binary with `args` in `cwd` and returns what it did.
+pub fn quakelab(args: &[&str], cwd: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the quakelab binary runs")
+}
