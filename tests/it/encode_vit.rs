@@ -398,3 +398,67 @@ fn encode_vit_prepares_a_gnss_stack_like_the_experiment() {
     assert_eq!(written.shape, [2, 17, 48]);
     assert_eq!(written.into_f32(&path).unwrap(), expected.data);
 }
+
+/// Runs `quakelab encode vit` on the tiny model with `--images stack.npy` (written from `shape`
+/// and `values`) and `extra` flags, and returns its stderr; the run must fail.
+fn refused_stack(shape: &[usize], values: &[f32], extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    npy::write_f32(&dir.path().join("stack.npy"), shape, values).unwrap();
+    let model = fixture("vit", "tiny");
+    let mut args = vec![
+        "encode",
+        "vit",
+        "--model",
+        model.to_str().unwrap(),
+        "--images",
+        "stack.npy",
+        "--out",
+        "y.npy",
+    ];
+    args.extend_from_slice(extra);
+    let run = quakelab(&args, dir.path());
+    assert!(!run.status.success());
+    assert!(!dir.path().join("y.npy").exists());
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+#[test]
+fn a_stack_that_is_not_days_rows_cols_3_is_refused_naming_its_shape() {
+    let err = refused_stack(&[2, 4, 5], &[0.0; 40], &[]);
+    assert!(
+        err.contains("an image stack is days x rows x cols x 3 (N, E, U), found shape [2, 4, 5]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stack_with_missing_cells_is_refused_not_filled() {
+    let mut values = vec![1.0f32; 3 * 2 * 2 * 3];
+    values[2 * 2 * 3 + 1] = f32::NAN;
+    let err = refused_stack(&[3, 2, 2, 3], &values, &[]);
+    assert!(
+        err.contains("1 of 3 days have missing (NaN) cells, the first is day 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_scale_that_is_not_a_positive_number_is_refused() {
+    let values = vec![1.0f32; 2 * 2 * 3];
+    let err = refused_stack(&[1, 2, 2, 3], &values, &["--scale", "0"]);
+    assert!(
+        err.contains("--scale must be a positive number of mm, got 0"),
+        "{err}"
+    );
+    let err = refused_stack(&[1, 2, 2, 3], &values, &["--scale-percentile", "101"]);
+    assert!(
+        err.contains("--scale-percentile must lie in (0, 100], got 101"),
+        "{err}"
+    );
+    let blank = vec![0.0f32; 2 * 2 * 3];
+    let err = refused_stack(&[1, 2, 2, 3], &blank, &[]);
+    assert!(
+        err.contains("percentile of |displacement| is 0 mm"),
+        "{err}"
+    );
+}
