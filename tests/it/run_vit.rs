@@ -397,3 +397,37 @@ fn the_paper_vit_experiment_declares_random_weights_and_resolves() {
     // 2010-07-01 .. 2012-01-01: 184 + 365 days.
     assert_eq!(paper.period().n_days(), 549);
 }
+
+#[test]
+fn a_model_that_is_neither_a_folder_nor_a_hub_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers = small(
+        dir.path(),
+        "[encoder.vit]\nmodel = \"no-such-folder\"\nweights = \"random\"\n",
+        &[],
+    );
+    let (key, message) = config_error(config::resolve(&layers));
+    assert_eq!(key, "encoder.vit.model");
+    assert!(
+        message.contains("`no-such-folder` is neither a folder nor a hub id"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_random_init_of_an_unknown_hub_model_is_refused_for_want_of_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let layers = small(
+        dir.path(),
+        "[encoder.vit]\nmodel = \"someone/vit-large\"\nweights = \"random\"\n",
+        &[],
+    );
+    let (key, message) = config_error(config::resolve(&layers));
+    assert_eq!(key, "encoder.vit.model");
+    assert!(
+        message.contains(
+            "the architecture of `someone/vit-large` is not known without its config.json"
+        ),
+        "{message}"
+    );
+}
