@@ -211,13 +211,7 @@ fn fetch_downloads_and_verifies_every_file_then_keeps_them() {
 
 #[test]
 fn a_corrupted_download_is_refused_and_leaves_no_file() {
-    let hub = serve(tiny_hub(b"abd"));
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, _, root) = failed_fetch(tiny_hub(b"abd"));
     assert!(
         err.contains(&format!(
             "the download's sha256 is {}, quakelab's registry says {ABC_SHA256}; it was discarded",
@@ -556,13 +550,7 @@ fn models_info_prints_the_config_and_the_tensor_inventory() {
 
 #[test]
 fn a_hub_size_that_is_not_the_pinned_one_is_refused_before_downloading() {
-    let hub = serve(tiny_hub(b"abcd"));
-    let root = tempfile::tempdir().unwrap();
-    let err = Fetcher::new(&hub)
-        .unwrap()
-        .fetch(&Store::at(root.path()), &tiny_entry(), false)
-        .unwrap_err()
-        .to_string();
+    let (err, hub, root) = failed_fetch(tiny_hub(b"abcd"));
     assert!(
         err.contains(&format!(
             "the hub's Content-Length for {hub}/test/tiny/resolve/main/config.json is 4 bytes, \
