@@ -78,6 +78,7 @@ mod forest;
 #[cfg(feature = "lightgbm")]
 mod lightgbm;
 mod ridge;
+pub mod tabpfn;
 #[cfg(feature = "xgboost")]
 mod xgboost;
 

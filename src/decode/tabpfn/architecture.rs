@@ -1,0 +1,1 @@
+//! TabPFN v2: architecture (being written).

@@ -1,0 +1,1 @@
+//! TabPFN v2: the preprocessing around the model (being written).

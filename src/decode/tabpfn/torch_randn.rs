@@ -1,0 +1,1 @@
+//! TabPFN v2: torch_randn (being written).
