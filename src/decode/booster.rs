@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
-use super::{FitContext, Prediction, PredictiveDistribution, QuantileLevels};
+use super::{Prediction, PredictiveDistribution, QuantileLevels};
 use crate::{Error, Result};
 
 /// The environment variable naming the venv with the boosting libraries.
@@ -243,73 +243,6 @@ pub fn row_major(x: MatRef<'_, f64>) -> Vec<f64> {
     values
 }
 
-/// The checks a booster's `fit` starts with: at least two rows (an empty or one-row training
-/// set is refused here, not inside the library), one finite label per row, no infinite feature
-/// (NaN is a missing value, which each library handles its own way), and validation rows with
-/// the training columns. The error names the decoder and the first offending row and column.
-pub fn check_booster_fit_input(
-    decoder: &str,
-    x: MatRef<'_, f64>,
-    y: &[f64],
-    ctx: &FitContext<'_>,
-) -> Result<()> {
-    if x.nrows() < 2 {
-        return Err(Error::Numerical(format!(
-            "{decoder}: cannot fit on {} training row{}; boosting needs at least 2",
-            x.nrows(),
-            if x.nrows() == 1 { "" } else { "s" }
-        )));
-    }
-    if x.nrows() != y.len() {
-        return Err(Error::Numerical(format!(
-            "{decoder}: {} training rows but {} labels",
-            x.nrows(),
-            y.len()
-        )));
-    }
-    if x.ncols() == 0 {
-        return Err(Error::Numerical(format!(
-            "{decoder}: cannot fit on zero feature columns"
-        )));
-    }
-    if let Some(row) = y.iter().position(|v| !v.is_finite()) {
-        return Err(Error::Numerical(format!(
-            "{decoder}: training label {row} is {}, not a finite number",
-            y[row]
-        )));
-    }
-    if let Some(validation) = ctx.validation() {
-        super::check_columns(decoder, validation.x().ncols(), x.ncols())?;
-    }
-    check_no_infinity(decoder, "training", x)
-}
-
-/// The checks a booster's `predict` starts with: the column count seen by `fit`, and no
-/// infinite feature (NaN is a missing value).
-pub fn check_booster_predict_input(
-    decoder: &str,
-    x: MatRef<'_, f64>,
-    fitted_columns: usize,
-) -> Result<()> {
-    super::check_columns(decoder, x.ncols(), fitted_columns)?;
-    check_no_infinity(decoder, "prediction", x)
-}
-
-fn check_no_infinity(decoder: &str, what: &str, x: MatRef<'_, f64>) -> Result<()> {
-    for col in 0..x.ncols() {
-        for row in 0..x.nrows() {
-            let v = x[(row, col)];
-            if v.is_infinite() {
-                return Err(Error::Numerical(format!(
-                    "{decoder}: {what} feature at row {row}, column {col} is {v}; a missing \
-                     value is NaN (or an empty CSV cell), an infinite one is refused"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A quantile model's prediction at the `requested` levels, from its outputs at the `trained`
 /// levels (strictly increasing; `per_level[k][row]` is the output at `trained[k]`).
 ///
@@ -477,23 +410,6 @@ mod tests {
         assert_eq!(library_seed(11), 11);
         assert_eq!(library_seed((1 << 31) + 5), 5);
         assert_eq!(library_seed(u64::MAX), (1 << 31) - 1);
-    }
-
-    #[test]
-    fn one_row_and_infinite_features_are_refused_but_nan_is_missing() {
-        let ctx = FitContext::new(0);
-        let one = faer::Mat::from_fn(1, 2, |_, _| 1.0);
-        let message = check_booster_fit_input("xgboost", one.as_ref(), &[1.0], &ctx)
-            .unwrap_err()
-            .to_string();
-        assert!(message.contains("1 training row;"), "{message}");
-        let mut x = faer::Mat::from_fn(3, 2, |i, j| (i + j) as f64);
-        x[(1, 0)] = f64::NAN;
-        check_booster_fit_input("xgboost", x.as_ref(), &[1.0, 2.0, 3.0], &ctx).unwrap();
-        check_booster_predict_input("xgboost", x.as_ref(), 2).unwrap();
-        x[(2, 1)] = f64::NEG_INFINITY;
-        assert!(check_booster_fit_input("xgboost", x.as_ref(), &[1.0, 2.0, 3.0], &ctx).is_err());
-        assert!(check_booster_predict_input("xgboost", x.as_ref(), 2).is_err());
     }
 
     #[test]

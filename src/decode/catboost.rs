@@ -306,7 +306,7 @@ impl Catboost {
         let Some(fitted) = &self.fitted else {
             return Err(not_fitted(NAME));
         };
-        booster::check_booster_predict_input(NAME, x, fitted.n_features)?;
+        super::check_missing_predict_input(NAME, x, fitted.n_features)?;
         let values = booster::row_major(x);
         let blobs = [
             Blob::Bytes {
@@ -371,7 +371,7 @@ impl Regressor for Catboost {
     }
 
     fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
-        booster::check_booster_fit_input(NAME, x, y, ctx)?;
+        super::check_missing_fit_input(NAME, x, y, 2, ctx)?;
         let early_stopping = self.settings.params.positive_integer(&[EARLY_STOPPING])?;
         let validation = match (early_stopping, ctx.validation()) {
             (Some(_), None) => {

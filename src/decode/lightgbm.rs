@@ -540,7 +540,7 @@ impl Lightgbm {
     /// Each model's outputs for `x`, in the order of the levels.
     fn outputs(&self, x: MatRef<'_, f64>) -> Result<Vec<Vec<f64>>> {
         let fitted = self.fitted()?;
-        booster::check_booster_predict_input(NAME, x, self.columns)?;
+        super::check_missing_predict_input(NAME, x, self.columns)?;
         let rows = booster::row_major(x);
         fitted
             .models
@@ -556,7 +556,7 @@ impl Regressor for Lightgbm {
     }
 
     fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
-        booster::check_booster_fit_input(NAME, x, y, ctx)?;
+        super::check_missing_fit_input(NAME, x, y, 2, ctx)?;
         check_columns(NAME, x.ncols(), self.columns)?;
         let plan = self.settings.plan()?;
         let validation = match (&plan.early_stopping, ctx.validation()) {

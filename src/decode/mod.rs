@@ -194,6 +194,13 @@ pub trait DecoderSettings {
         false
     }
 
+    /// Why the decoder cannot run here, when it is optional and something it needs is missing
+    /// (an optional TabPFN without its weights file); `None` by default. The runner then
+    /// records its rows as skipped, with this reason, instead of fitting it.
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
+
     /// Whether the decoder wants validation rows in its [`FitContext`] (a booster with
     /// `early_stopping_rounds`); false by default. The runner then holds out the last rows of
     /// each training set, and `quakelab decode --valid FILE` reads them from a file.
@@ -484,6 +491,12 @@ impl DecoderConfig {
         self.settings().is_stochastic()
     }
 
+    /// Why this decoder's rows are skipped, when it is optional and cannot run here
+    /// ([`DecoderSettings::unavailable`]).
+    pub fn unavailable(&self) -> Option<String> {
+        self.settings().unavailable()
+    }
+
     /// A new, unfitted model for a table with these columns (in matrix column order: the
     /// features, then the reference columns from [`decoder_input`]). The settings are checked
     /// first.
@@ -618,6 +631,76 @@ pub fn check_predict_input(decoder: &str, x: MatRef<'_, f64>, fitted_columns: us
 /// The error of a decoder asked to predict before it was fitted.
 pub fn not_fitted(decoder: &str) -> Error {
     Error::Numerical(format!("{decoder}: `predict` called before `fit`"))
+}
+
+/// The checks the `fit` of a decoder that takes missing values starts with (the boosters,
+/// TabPFN): at least `min_rows` rows, one finite label per row, at least one column, no
+/// infinite feature (NaN is a missing value, which each decoder handles its own way), and
+/// validation rows with the training columns. The error names the decoder and the first
+/// offending row and column.
+pub fn check_missing_fit_input(
+    decoder: &str,
+    x: MatRef<'_, f64>,
+    y: &[f64],
+    min_rows: usize,
+    ctx: &FitContext<'_>,
+) -> Result<()> {
+    if x.nrows() < min_rows.max(1) {
+        return Err(Error::Numerical(format!(
+            "{decoder}: cannot fit on {} training row{}; it needs at least {}",
+            x.nrows(),
+            if x.nrows() == 1 { "" } else { "s" },
+            min_rows.max(1)
+        )));
+    }
+    if x.nrows() != y.len() {
+        return Err(Error::Numerical(format!(
+            "{decoder}: {} training rows but {} labels",
+            x.nrows(),
+            y.len()
+        )));
+    }
+    if x.ncols() == 0 {
+        return Err(Error::Numerical(format!(
+            "{decoder}: cannot fit on zero feature columns"
+        )));
+    }
+    if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Numerical(format!(
+            "{decoder}: training label {row} is {}, not a finite number",
+            y[row]
+        )));
+    }
+    if let Some(validation) = ctx.validation() {
+        check_columns(decoder, validation.x().ncols(), x.ncols())?;
+    }
+    check_no_infinity(decoder, "training", x)
+}
+
+/// The checks the `predict` of a decoder that takes missing values starts with: the column
+/// count seen by `fit`, and no infinite feature (NaN is a missing value).
+pub fn check_missing_predict_input(
+    decoder: &str,
+    x: MatRef<'_, f64>,
+    fitted_columns: usize,
+) -> Result<()> {
+    check_columns(decoder, x.ncols(), fitted_columns)?;
+    check_no_infinity(decoder, "prediction", x)
+}
+
+fn check_no_infinity(decoder: &str, what: &str, x: MatRef<'_, f64>) -> Result<()> {
+    for col in 0..x.ncols() {
+        for row in 0..x.nrows() {
+            let v = x[(row, col)];
+            if v.is_infinite() {
+                return Err(Error::Numerical(format!(
+                    "{decoder}: {what} feature at row {row}, column {col} is {v}; a missing \
+                     value is NaN (or an empty CSV cell), an infinite one is refused"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_columns(decoder: &str, found: usize, expected: usize) -> Result<()> {
@@ -930,6 +1013,23 @@ mod tests {
     fn this_build_compiles_every_decoder_it_declares() {
         assert!(DecoderConfig::NOT_COMPILED.is_empty());
         assert_eq!(DecoderConfig::not_compiled_message("ridge"), None);
+    }
+
+    #[test]
+    fn one_row_and_infinite_features_are_refused_but_nan_is_missing() {
+        let ctx = FitContext::new(0);
+        let one = faer::Mat::from_fn(1, 2, |_, _| 1.0);
+        let message = check_missing_fit_input("xgboost", one.as_ref(), &[1.0], 2, &ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("1 training row;"), "{message}");
+        let mut x = faer::Mat::from_fn(3, 2, |i, j| (i + j) as f64);
+        x[(1, 0)] = f64::NAN;
+        check_missing_fit_input("xgboost", x.as_ref(), &[1.0, 2.0, 3.0], 2, &ctx).unwrap();
+        check_missing_predict_input("xgboost", x.as_ref(), 2).unwrap();
+        x[(2, 1)] = f64::NEG_INFINITY;
+        assert!(check_missing_fit_input("xgboost", x.as_ref(), &[1.0, 2.0, 3.0], 2, &ctx).is_err());
+        assert!(check_missing_predict_input("xgboost", x.as_ref(), 2).is_err());
     }
 
     #[test]

@@ -88,10 +88,7 @@ use std::sync::Mutex;
 use faer::MatRef;
 use serde::{Deserialize, Serialize};
 
-use super::booster::{
-    self, LibraryParams, ParamValue, check_booster_fit_input, check_booster_predict_input,
-    quantile_prediction,
-};
+use super::booster::{self, LibraryParams, ParamValue, quantile_prediction};
 use super::{DecoderSettings, FitContext, Prediction, QuantileLevels, Regressor, not_fitted};
 use crate::{Error, Result};
 use ffi::{Booster, DMatrix, LogCapture, Outputs};
@@ -413,7 +410,7 @@ impl Xgboost {
     /// The raw outputs for the rows of `x`: one per row, or one per row and quantile level.
     fn outputs(&self, x: MatRef<'_, f64>) -> Result<Outputs> {
         let fitted = self.fitted()?;
-        check_booster_predict_input(NAME, x, fitted.n_features)?;
+        super::check_missing_predict_input(NAME, x, fitted.n_features)?;
         let xgb = ffi::library()?;
         xgb.enter(true)?;
         let matrix = DMatrix::dense(xgb, x, fitted.threads)?;
@@ -464,7 +461,7 @@ impl Regressor for Xgboost {
 
     fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
         self.fitted = None;
-        check_booster_fit_input(NAME, x, y, ctx)?;
+        super::check_missing_fit_input(NAME, x, y, 2, ctx)?;
         super::check_columns(NAME, x.ncols(), self.n_columns)?;
         let validation = match (self.early_stopping_rounds, ctx.validation()) {
             (Some(patience), Some(rows)) => Some((patience, rows)),

@@ -240,6 +240,17 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         let mut errors: HashMap<(String, String), Vec<f64>> = HashMap::new();
         for set in &sets {
             for decoder in experiment.decoders() {
+                if let Some(reason) = decoder.unavailable() {
+                    let encoder = if set.gnss { encoder_label.as_str() } else { "" };
+                    results.push(ResultRow::skipped(
+                        &split_name,
+                        &description,
+                        (&set.name, decoder.kind()),
+                        encoder,
+                        &reason,
+                    ));
+                    continue;
+                }
                 let (names, x) = decoder_input(
                     decoder.settings(),
                     &set.columns,

@@ -26,7 +26,6 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
-use crate::decode::DecoderConfig;
 use crate::eval::LabelDependence;
 use crate::experiment::config::{CatalogSource, GnssSource, ResolvedExperiment};
 use crate::experiment::data_hash::{DataHashes, data_hashes};
@@ -217,7 +216,10 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
             experiment
                 .decoders()
                 .iter()
-                .map(DecoderConfig::kind)
+                .map(|d| match d.unavailable() {
+                    Some(_) => format!("{} (unavailable: rows skipped)", d.kind()),
+                    None => d.kind().to_string(),
+                })
                 .collect::<Vec<_>>()
                 .join(","),
         ),

@@ -378,15 +378,29 @@ pub fn split_summary(
             show(oracle.test_r2)
         ));
     }
-    let skipped: Vec<&&ResultRow> = rows.iter().filter(|r| r.is_skipped()).collect();
-    if let Some(first) = skipped.first() {
-        let mut sets: Vec<&str> = skipped.iter().map(|r| r.features.as_str()).collect();
-        sets.dedup();
+    let mut reasons: Vec<&str> = Vec::new();
+    for row in rows.iter().filter(|r| r.is_skipped()) {
+        if !reasons.contains(&row.status.as_str()) {
+            reasons.push(&row.status);
+        }
+    }
+    for reason in reasons {
+        let skipped: Vec<&&ResultRow> = rows.iter().filter(|r| r.status == reason).collect();
+        let (mut sets, mut decoders): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for row in &skipped {
+            if !sets.contains(&row.features.as_str()) {
+                sets.push(&row.features);
+            }
+            if !decoders.contains(&row.decoder.as_str()) {
+                decoders.push(&row.decoder);
+            }
+        }
         lines.push(format!(
-            "{} rows SKIPPED ({}): {}",
+            "{} rows SKIPPED (features {}; decoders {}): {}",
             skipped.len(),
             sets.join(", "),
-            first.status.trim_start_matches("skipped: ")
+            decoders.join(", "),
+            reason.trim_start_matches("skipped: ")
         ));
     }
     for check in sheet

@@ -222,7 +222,7 @@ fn a_single_lightgbm_training_row_is_refused() {
     match result {
         Err(Error::Numerical(message)) => assert_eq!(
             message,
-            "lightgbm: cannot fit on 1 training row; boosting needs at least 2"
+            "lightgbm: cannot fit on 1 training row; it needs at least 2"
         ),
         other => panic!("expected a numerical error, got {other:?}"),
     }

@@ -383,7 +383,7 @@ fn one_training_row_is_refused_before_xgboost_sees_it() {
     match model.fit(x.as_ref(), &y, &FitContext::new(0)) {
         Err(Error::Numerical(message)) => assert_eq!(
             message,
-            "xgboost: cannot fit on 1 training row; boosting needs at least 2"
+            "xgboost: cannot fit on 1 training row; it needs at least 2"
         ),
         other => panic!("expected a numerical error, got {other:?}"),
     }

@@ -244,7 +244,9 @@ fn optional_missing_weights_skip_the_gnss_rows_and_the_run_finishes() {
     let summary = outcome.summary.join("\n");
     // Per split: 3 feature sets x 2 decoders.
     assert!(
-        summary.contains("6 rows SKIPPED (gnss, fusion, fusion_gnss_shuffled)"),
+        summary.contains(
+            "6 rows SKIPPED (features gnss, fusion, fusion_gnss_shuffled; decoders persistence, ridge)"
+        ),
         "{summary}"
     );
     assert!(summary.contains("encoder: vit(mean,"), "{summary}");
