@@ -17,7 +17,7 @@ use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
-use crate::decode::{DecodeFiles, DecoderConfig, decode_csv};
+use crate::decode::{DecodeFiles, DecodeOptions, DecoderConfig, QuantileLevels, decode_csv};
 use crate::device::Device;
 use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
 use crate::encode::{BatchShape, ImageBatch};
@@ -182,6 +182,15 @@ enum Command {
         /// The seed of the decoder's random draws (bootstrap samples, feature draws).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also write the predictive distribution, for a decoder that gives one (tabpfn, the
+        /// forest, the quantile boosters): mean, median and these quantile levels, e.g.
+        /// 0.05,0.5,0.95.
+        #[arg(long, value_delimiter = ',', value_name = "LEVELS")]
+        quantiles: Option<Vec<f64>>,
+        /// Where the decoder computes (tabpfn): cpu, cuda or libtorch (the last two need their
+        /// cargo feature).
+        #[arg(long, default_value = "cpu")]
+        device: Device,
     },
     /// Generate synthetic data for a named scenario (written in the real formats).
     #[command(subcommand)]
@@ -821,6 +830,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             set,
             out,
             seed,
+            quantiles,
+            device,
         } => {
             let mut config = DecoderConfig::from_kind(&decoder)?;
             for assignment in &set {
@@ -832,7 +843,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 valid: valid.as_deref(),
                 out: &out,
             };
-            let report = decode_csv(&config, &files, &target, seed)?;
+            let quantiles = quantiles
+                .map(QuantileLevels::new)
+                .transpose()
+                .map_err(|e| crate::Error::config("--quantiles", e))?;
+            let options = DecodeOptions {
+                seed,
+                device,
+                quantiles,
+            };
+            let report = decode_csv(&config, &files, &target, &options)?;
             let mut details = Vec::new();
             if report.n_valid > 0 {
                 details.push(format!("watching {} validation rows", report.n_valid));
@@ -841,6 +861,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 details.push(format!(
                     "{} missing feature cells read as NaN",
                     report.missing_cells
+                ));
+            }
+            if options.quantiles.is_some() && !report.distribution {
+                details.push(format!(
+                    "{} gives no distribution: no quantiles written",
+                    report.decoder
                 ));
             }
             if let Some(mse) = report.test_mse {

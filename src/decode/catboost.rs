@@ -449,7 +449,7 @@ impl Regressor for Catboost {
     /// The median for a quantile objective, else the model's one output.
     fn predict(&self, x: MatRef<'_, f64>) -> Result<Vec<f64>> {
         let no_levels = QuantileLevels::new(Vec::new()).map_err(Error::Numerical)?;
-        Ok(self.predict_distribution(x, &no_levels)?.mean().to_vec())
+        Ok(self.predict_distribution(x, &no_levels)?.point().to_vec())
     }
 
     fn predict_distribution(

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use faer::Mat;
 
-use super::{DecoderConfig, FitContext};
+use super::{DecoderConfig, Device, FitContext, Prediction, QuantileLevels};
 use crate::{Error, Result};
 
 /// What [`decode_csv`] did.
@@ -45,6 +45,9 @@ pub struct DecodeReport {
     pub missing_cells: usize,
     /// Validation rows given to the fit (the `--valid` file), 0 without one.
     pub n_valid: usize,
+    /// Whether the file holds the predictive distribution (quantiles were asked for and the
+    /// decoder gives them).
+    pub distribution: bool,
 }
 
 /// The files of one [`decode_csv`] call.
@@ -60,6 +63,19 @@ pub struct DecodeFiles<'a> {
     pub out: &'a Path,
 }
 
+/// How [`decode_csv`] fits and what it writes besides the point predictions.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeOptions {
+    /// The seed of the decoder's random draws (through [`crate::rng::derive_seed`] with the
+    /// decoder's kind).
+    pub seed: u64,
+    /// Where the decoder computes (TabPFN; the others run on the CPU).
+    pub device: Device,
+    /// Quantile levels to write besides the point prediction, for a decoder that gives a
+    /// predictive distribution: the file is then `row,prediction,mean,median,q<level>…`.
+    pub quantiles: Option<QuantileLevels>,
+}
+
 /// A numeric CSV file split into its feature columns and, where present, its target column.
 struct Table {
     features: Vec<String>,
@@ -71,9 +87,10 @@ struct Table {
 
 /// Fits `decoder` on the `train` table to predict column `target` (watching the `valid` rows
 /// when given), predicts every row of the `test` table, and writes `row,prediction` to `out`
-/// (atomically: a complete file or none). The fit's random draws come from `seed` (through
-/// [`crate::rng::derive_seed`] with the decoder's kind), its parallel work from the current
-/// rayon pool.
+/// (atomically: a complete file or none), followed by `mean,median` and one column per
+/// quantile level when `options` asks for quantiles and the decoder gives a distribution. The
+/// fit's random draws come from `options.seed` (through [`crate::rng::derive_seed`] with the
+/// decoder's kind), its parallel work from the current rayon pool.
 ///
 /// Errors: `out` naming an input ([`Error::Config`] on `--out`, before anything is read); a
 /// missing target column in `train` or `valid`, a duplicated column name, an empty or
@@ -85,7 +102,7 @@ pub fn decode_csv(
     decoder: &DecoderConfig,
     files: &DecodeFiles<'_>,
     target: &str,
-    seed: u64,
+    options: &DecodeOptions,
 ) -> Result<DecodeReport> {
     let mut inputs = vec![("--train", files.train), ("--test", files.test)];
     inputs.extend(files.valid.map(|valid| ("--valid", valid)));
@@ -113,9 +130,10 @@ pub fn decode_csv(
 
     let mut model = decoder.build(&train_table.features)?;
     let mut ctx = FitContext::new(crate::rng::derive_seed(
-        seed,
+        options.seed,
         &format!("decode.{}", decoder.kind()),
-    ));
+    ))
+    .with_device(options.device);
     if let Some(valid) = &valid_table {
         let y_valid = valid.target.as_deref().unwrap_or_default();
         ctx = ctx.with_validation(valid.x.as_ref(), y_valid)?;
@@ -123,12 +141,31 @@ pub fn decode_csv(
     let started = Instant::now();
     model.fit(train_table.x.as_ref(), y, &ctx)?;
     let fit_seconds = started.elapsed().as_secs_f64();
-    let predictions = model.predict(test_table.x.as_ref())?;
+    let prediction = match &options.quantiles {
+        Some(levels) => model.predict_distribution(test_table.x.as_ref(), levels)?,
+        None => Prediction::Point(model.predict(test_table.x.as_ref())?),
+    };
+    let predictions = prediction.point();
+    let distribution = prediction.distribution();
 
     crate::io::write_atomic(files.out, |w: &mut dyn Write| {
-        writeln!(w, "row,prediction")?;
+        write!(w, "row,prediction")?;
+        if let Some(d) = distribution {
+            write!(w, ",mean,median")?;
+            for &level in d.levels().levels() {
+                write!(w, ",{}", QuantileLevels::column_name(level))?;
+            }
+        }
+        writeln!(w)?;
         for (row, prediction) in predictions.iter().enumerate() {
-            writeln!(w, "{row},{prediction}")?;
+            write!(w, "{row},{prediction}")?;
+            if let Some(d) = distribution {
+                write!(w, ",{},{}", d.mean()[row], d.median()[row])?;
+                for q in d.row_quantiles(row) {
+                    write!(w, ",{q}")?;
+                }
+            }
+            writeln!(w)?;
         }
         Ok(())
     })?;
@@ -140,7 +177,7 @@ pub fn decode_csv(
         .map(|truth| {
             truth
                 .iter()
-                .zip(&predictions)
+                .zip(predictions)
                 .map(|(t, p)| (t - p).powi(2))
                 .sum::<f64>()
                 / truth.len() as f64
@@ -157,6 +194,7 @@ pub fn decode_csv(
         fit_seconds,
         missing_cells: train_table.missing + test_table.missing + valid_missing,
         n_valid: valid_table.as_ref().map_or(0, |t| t.x.nrows()),
+        distribution: distribution.is_some(),
     })
 }
 

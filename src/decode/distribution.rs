@@ -78,7 +78,19 @@ impl From<QuantileLevels> for Vec<f64> {
     }
 }
 
-/// Per row: a mean, a median and one value per quantile level.
+/// Which summary of a distribution is its point prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointEstimate {
+    /// The mean (the default: it minimises the squared error).
+    #[default]
+    Mean,
+    /// The median (it minimises the absolute error).
+    Median,
+}
+
+/// Per row: a mean, a median and one value per quantile level, and which of the mean and the
+/// median is the point prediction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PredictiveDistribution {
     mean: Vec<f64>,
@@ -86,6 +98,7 @@ pub struct PredictiveDistribution {
     levels: QuantileLevels,
     /// `quantiles[k][row]`: the quantile at `levels[k]` of row `row`.
     quantiles: Vec<Vec<f64>>,
+    point: PointEstimate,
 }
 
 impl PredictiveDistribution {
@@ -115,7 +128,21 @@ impl PredictiveDistribution {
             median,
             levels,
             quantiles,
+            point: PointEstimate::Mean,
         })
+    }
+
+    /// The same distribution with `point` as its point prediction (the mean unless set).
+    pub fn with_point(self, point: PointEstimate) -> Self {
+        PredictiveDistribution { point, ..self }
+    }
+
+    /// The point prediction of each row: the mean or the median, as chosen.
+    pub fn point(&self) -> &[f64] {
+        match self.point {
+            PointEstimate::Mean => &self.mean,
+            PointEstimate::Median => &self.median,
+        }
     }
 
     /// The predictive mean of each row.
@@ -154,11 +181,12 @@ pub enum Prediction {
 }
 
 impl Prediction {
-    /// The point prediction of each row: the value, or the distribution's mean.
-    pub fn mean(&self) -> &[f64] {
+    /// The point prediction of each row: the value, or the distribution's point (its mean
+    /// unless the decoder chose the median).
+    pub fn point(&self) -> &[f64] {
         match self {
             Prediction::Point(values) => values,
-            Prediction::Distribution(d) => d.mean(),
+            Prediction::Distribution(d) => d.point(),
         }
     }
 
@@ -172,12 +200,12 @@ impl Prediction {
 
     /// The number of rows.
     pub fn len(&self) -> usize {
-        self.mean().len()
+        self.point().len()
     }
 
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.mean().is_empty()
+        self.point().is_empty()
     }
 
     /// The same prediction over `n` rows, row `i` of this one placed at `rows[i]` and NaN
@@ -204,6 +232,7 @@ impl Prediction {
                 median: spread(&d.median),
                 levels: d.levels.clone(),
                 quantiles: d.quantiles.iter().map(|q| spread(q)).collect(),
+                point: d.point,
             }),
         })
     }
@@ -281,5 +310,22 @@ mod tests {
             PredictiveDistribution::new(vec![1.0], vec![], levels, vec![vec![1.0]; 2]).is_err()
         );
         assert!(Prediction::Point(vec![1.0]).spread(&[3], 3).is_err());
+    }
+
+    #[test]
+    fn the_point_is_the_mean_unless_the_median_is_chosen() {
+        let d = PredictiveDistribution::new(
+            vec![1.0, 2.0],
+            vec![1.5, 2.5],
+            QuantileLevels::new(vec![]).unwrap(),
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(d.point(), [1.0, 2.0]);
+        let median = Prediction::Distribution(d.with_point(PointEstimate::Median));
+        assert_eq!(median.point(), [1.5, 2.5]);
+        let spread = median.spread(&[1, 0], 3).unwrap();
+        assert_eq!(spread.point()[..2], [2.5, 1.5]);
+        assert!(spread.point()[2].is_nan());
     }
 }

@@ -529,7 +529,7 @@ mod tests {
             .predict_distribution(x_test.as_ref(), &levels)
             .unwrap();
         let point = model.predict(x_test.as_ref()).unwrap();
-        assert_eq!(prediction.mean(), point);
+        assert_eq!(prediction.point(), point);
         let d = prediction.distribution().unwrap();
         for row in 0..x_test.nrows() {
             let q = d.row_quantiles(row);
@@ -566,7 +566,7 @@ mod tests {
         let prediction = model
             .predict_distribution(at_zero.as_ref(), &levels)
             .unwrap();
-        let mean = prediction.mean()[0];
+        let mean = prediction.point()[0];
         let k = (n_trees as f64 * (1.0 - mean / 10.0)).round();
         assert!(
             (n_trees as f64 * (1.0 - mean / 10.0) - k).abs() < 1e-9,

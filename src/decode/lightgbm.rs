@@ -620,7 +620,7 @@ impl Regressor for Lightgbm {
             Some(levels) => {
                 let none = QuantileLevels::new(Vec::new()).map_err(Error::Numerical)?;
                 let median = booster::quantile_prediction(NAME, "alpha", levels, &outputs, &none)?;
-                Ok(median.mean().to_vec())
+                Ok(median.point().to_vec())
             }
         }
     }

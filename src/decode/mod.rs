@@ -89,8 +89,10 @@ pub use baseline::{
 #[cfg(feature = "catboost")]
 pub use catboost::CatboostSettings;
 pub use context::{Device, FitContext, ValidationRows};
-pub use csv_table::{DecodeFiles, DecodeReport, decode_csv};
-pub use distribution::{Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile};
+pub use csv_table::{DecodeFiles, DecodeOptions, DecodeReport, decode_csv};
+pub use distribution::{
+    PointEstimate, Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile,
+};
 pub use forest::RandomForestSettings;
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::LightgbmSettings;

@@ -533,7 +533,7 @@ impl Regressor for Xgboost {
                     &outputs,
                     &QuantileLevels::new(Vec::new()).map_err(Error::Numerical)?,
                 )
-                .map(|p| p.mean().to_vec()),
+                .map(|p| p.point().to_vec()),
         }
     }
 

@@ -302,11 +302,11 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                     (&set.name, &first.name, role),
                     &split,
                     &set.labels,
-                    first.prediction.mean(),
+                    first.prediction.point(),
                 )?;
                 let r2: Vec<f64> = fits
                     .iter()
-                    .map(|f| test_pairs(&split, &set.labels, f.prediction.mean()))
+                    .map(|f| test_pairs(&split, &set.labels, f.prediction.point()))
                     .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
                     .collect::<Result<_>>()?;
                 row.set_seed_spread(&r2);
@@ -320,7 +320,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
                         distribution,
                     )?);
                 }
-                let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.mean());
+                let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.point());
                 if 2 * block <= truth.len() {
                     row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
                 } else {
@@ -1148,7 +1148,7 @@ fn split_predictions(
                     set,
                     day: days[r],
                     truth: labels[r],
-                    prediction: predicted.mean()[r],
+                    prediction: predicted.point()[r],
                     distribution: distribution.map(|d| (d.median()[r], d.row_quantiles(r))),
                 });
             }

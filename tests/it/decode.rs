@@ -8,8 +8,9 @@ use crate::support::{self, read_csv, read_predictions};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
-    DecodeFiles, DecodeReport, DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN,
-    ORACLE_COLUMN, QuantileLevels, Regressor, decode_csv, decoder_input, moving_average_column,
+    DecodeFiles, DecodeOptions, DecodeReport, DecoderConfig, DecoderRole, FitContext,
+    KNOWN_LABEL_COLUMN, ORACLE_COLUMN, QuantileLevels, Regressor, decode_csv, decoder_input,
+    moving_average_column,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,7 +34,11 @@ fn decode(
         valid: None,
         out,
     };
-    decode_csv(decoder, &files, target, seed)
+    let options = DecodeOptions {
+        seed,
+        ..DecodeOptions::default()
+    };
+    decode_csv(decoder, &files, target, &options)
 }
 
 fn config(kind: &str, overrides: &[&str]) -> DecoderConfig {
@@ -413,7 +418,7 @@ fn conformance_every_decoder_gives_its_point_as_the_distribution_mean() {
         let x = test.input(&config).1;
         let point = model.predict(x.as_ref()).unwrap();
         let prediction = model.predict_distribution(x.as_ref(), &levels).unwrap();
-        assert_eq!(prediction.mean(), point, "{kind}");
+        assert_eq!(prediction.point(), point, "{kind}");
         if let Some(d) = prediction.distribution() {
             assert_eq!(d.levels(), &levels, "{kind}");
             for row in 0..point.len() {
@@ -779,4 +784,90 @@ fn every_decoder_has_a_group_file_of_its_kind() {
             .unwrap();
     assert_eq!(oracle.role(), DecoderRole::Diagnostic);
     assert_eq!(oracle.settings().reference_columns(), ["label_now"]);
+}
+
+#[test]
+fn decode_quantiles_write_the_distribution_of_a_decoder_that_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = forest_tables(dir.path());
+    let out = dir.path().join("p.csv");
+    let (train, test, out_arg) = (
+        train.to_str().unwrap(),
+        test.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let run = |decoder: &str, levels: &str| {
+        support::quakelab(
+            &[
+                "decode",
+                "--decoder",
+                decoder,
+                "--train",
+                train,
+                "--test",
+                test,
+                "--target",
+                "y",
+                "--quantiles",
+                levels,
+                "--out",
+                out_arg,
+            ],
+            dir.path(),
+        )
+    };
+    let output = run("random_forest", "0.1,0.9");
+    assert!(output.status.success(), "{output:?}");
+    let (header, rows) = read_csv(&out);
+    assert_eq!(
+        header,
+        ["row", "prediction", "mean", "median", "q0.1", "q0.9"]
+    );
+    assert_eq!(rows.len(), 20);
+    for row in &rows {
+        let v: Vec<f64> = row.iter().map(|cell| cell.parse().unwrap()).collect();
+        // The forest's point is its mean; its quantiles bracket its median.
+        assert_eq!(v[1], v[2], "{row:?}");
+        assert!(v[4] <= v[3] && v[3] <= v[5] && v[4] < v[5], "{row:?}");
+    }
+
+    let output = run("ridge", "0.1,0.9");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("ridge gives no distribution: no quantiles written"),
+        "{stdout}"
+    );
+    assert_eq!(read_csv(&out).0, ["row", "prediction"]);
+}
+
+#[test]
+fn decode_quantile_levels_out_of_order_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test) = forest_tables(dir.path());
+    let output = support::quakelab(
+        &[
+            "decode",
+            "--decoder",
+            "random_forest",
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--target",
+            "y",
+            "--quantiles",
+            "0.9,0.1",
+            "--out",
+            "p.csv",
+        ],
+        dir.path(),
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--quantiles")
+            && stderr.contains("must be strictly increasing, but 0.9 is followed by 0.1"),
+        "{stderr}"
+    );
 }

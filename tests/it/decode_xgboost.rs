@@ -9,7 +9,8 @@ use crate::support::{self, assert_parity, read_csv, read_predictions};
 use faer::Mat;
 use quakelab::Error;
 use quakelab::decode::{
-    DecodeFiles, DecodeReport, DecoderConfig, FitContext, QuantileLevels, Regressor, decode_csv,
+    DecodeFiles, DecodeOptions, DecodeReport, DecoderConfig, FitContext, QuantileLevels, Regressor,
+    decode_csv,
 };
 use serde_json::Value;
 
@@ -114,7 +115,7 @@ fn decoded_case(name: &str, dir: &Path) -> (Vec<f64>, DecodeReport) {
         valid: valid.as_deref(),
         out: &out,
     };
-    let report = decode_csv(&case_config(&case), &files, "y", 0).unwrap();
+    let report = decode_csv(&case_config(&case), &files, "y", &DecodeOptions::default()).unwrap();
     let (_, mut values) = columns_at(&out);
     (values.remove(1), report)
 }
