@@ -24,5 +24,6 @@ mod run_vit;
 mod seismicity;
 mod stationarity;
 mod support;
+mod tabpfn_model;
 mod track;
 mod uncertainty;

@@ -1,1 +1,415 @@
-//! TabPFN v2: weights (being written).
+//! A TabPFN v2 regressor's tensors: from the official `.ckpt`, from a converted
+//! `.safetensors`, or a seeded random initialisation.
+//!
+//! Tensors keep the checkpoint's names and PyTorch's layout (spec A.2): the fused attention
+//! weights `_w_qkv` `[3, heads, d_k, E]` and `_w_out` `[heads, d_v, E]`, linear weights
+//! `[out, in]`. The x-encoder's name carries the index of its step in the encoder pipeline
+//! (`encoder.5.layer.weight`, or `encoder.6.…` in a checkpoint trained with
+//! `remove_duplicate_features`), so any `encoder.<digits>.layer.weight` is read, and kept here
+//! under [`X_ENCODER`]. `criterion.borders` becomes [`TabPfnWeights::borders`];
+//! `criterion.losses_per_bucket` (a training statistic) is ignored.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use rand::Rng;
+use rand_distr::StandardNormal;
+use serde_json::Value;
+
+use crate::decode::tabpfn::architecture::Architecture;
+use crate::models::{Checkpoint, sha256_file};
+use crate::{Error, Result};
+
+/// The name the x-encoder's weight is kept under, whatever its index in the file.
+pub const X_ENCODER: &str = "encoder.layer.weight";
+
+/// Tensors of a checkpoint that the forward pass does not use and that are read past.
+const IGNORED: [&str; 1] = ["criterion.losses_per_bucket"];
+
+/// One tensor in PyTorch's layout: its shape, outermost first, and its values in C order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTensor {
+    /// The shape.
+    pub shape: Vec<usize>,
+    /// `shape.iter().product()` values.
+    pub data: Vec<f32>,
+}
+
+/// Every tensor of a TabPFN v2 regressor, each of the shape its architecture implies, and the
+/// bar distribution's borders.
+#[derive(Debug, Clone)]
+pub struct TabPfnWeights {
+    architecture: Architecture,
+    tensors: BTreeMap<String, StoredTensor>,
+    borders: Vec<f64>,
+    fingerprint: String,
+}
+
+impl TabPfnWeights {
+    /// Reads a `.ckpt` (the zip pickle `torch.save` writes: `state_dict` and `config`) or a
+    /// `.safetensors` (the same tensor names, the config JSON-encoded under the metadata key
+    /// `config`, as Prior Labs' converter writes it); the format is told by the file's first
+    /// bytes.
+    ///
+    /// The architecture comes from the config ([`Architecture::from_config`]). Every tensor is
+    /// checked against it: a missing, misshapen or unexpected tensor is an [`Error::Format`]
+    /// naming the tensor, with the expected and found shapes; `criterion.borders` must be
+    /// finite and strictly increasing.
+    pub fn read(path: &Path) -> Result<TabPfnWeights> {
+        let (checkpoint, config) = if is_safetensors(path)? {
+            (Checkpoint::open(path)?, safetensors_config(path)?)
+        } else {
+            (
+                Checkpoint::open_nested(path, "state_dict")?,
+                pickle_config(path)?,
+            )
+        };
+        let architecture = Architecture::from_config(&config, path)?;
+        let encoder_names: Vec<&str> = checkpoint
+            .tensors()
+            .map(|t| t.name.as_str())
+            .filter(|name| is_x_encoder(name))
+            .collect();
+        let encoder_name = match encoder_names.as_slice() {
+            [one] => one.to_string(),
+            [] => {
+                return Err(Error::format(
+                    path,
+                    "tensor `encoder.<digits>.layer.weight`",
+                    "missing: the checkpoint has no x-encoder",
+                ));
+            }
+            many => {
+                return Err(Error::format(
+                    path,
+                    format!("tensor `{}`", many[1]),
+                    format!("a second x-encoder besides `{}`", many[0]),
+                ));
+            }
+        };
+        let expected = expected_shapes(&architecture);
+        let stored_name = |name: &str| {
+            if name == X_ENCODER {
+                encoder_name.clone()
+            } else {
+                name.to_string()
+            }
+        };
+        let known: Vec<String> = expected.iter().map(|(name, _)| stored_name(name)).collect();
+        if let Some(extra) = checkpoint
+            .tensors()
+            .find(|t| !known.contains(&t.name) && !IGNORED.contains(&t.name.as_str()))
+        {
+            return Err(Error::format(
+                path,
+                format!("tensor `{}`", extra.name),
+                format!(
+                    "not part of a TabPFN v2 regressor ({}): another architecture",
+                    describe(&architecture)
+                ),
+            ));
+        }
+        let mut tensors = BTreeMap::new();
+        for (name, shape) in expected {
+            let key = stored_name(&name);
+            let item = format!("tensor `{key}`");
+            let info = checkpoint.get(&key).ok_or_else(|| {
+                Error::format(
+                    path,
+                    &item,
+                    format!(
+                        "missing; expected shape {shape:?} for {}",
+                        describe(&architecture)
+                    ),
+                )
+            })?;
+            if info.shape != shape {
+                return Err(Error::format(
+                    path,
+                    &item,
+                    format!(
+                        "expected shape {shape:?}, found {:?} (config: {})",
+                        info.shape,
+                        describe(&architecture)
+                    ),
+                ));
+            }
+            let data = checkpoint.read_f32(&key)?;
+            tensors.insert(name, StoredTensor { shape, data });
+        }
+        let borders = take_borders(&mut tensors, path)?;
+        let fingerprint = format!("sha256:{}", sha256_file(path)?);
+        tracing::info!(
+            "{}: read a TabPFN v2 regressor ({}, {})",
+            path.display(),
+            describe(&architecture),
+            checkpoint.format()
+        );
+        Ok(TabPfnWeights {
+            architecture,
+            tensors,
+            borders,
+            fingerprint,
+        })
+    }
+
+    /// Seeded random weights of `architecture`, for benchmarks and shape tests; they predict
+    /// nothing meaningful. Weights are normal with standard deviation 1/√fan-in, biases 0,
+    /// drawn from [`crate::rng::stream`]`(seed, "decode.tabpfn.init")` in a fixed order; the
+    /// borders are evenly spaced on [-3, 3].
+    pub fn random(architecture: Architecture, seed: u64) -> TabPfnWeights {
+        let mut rng = crate::rng::stream(seed, "decode.tabpfn.init");
+        let mut tensors = BTreeMap::new();
+        for (name, shape) in expected_shapes(&architecture) {
+            if name == BORDERS {
+                continue;
+            }
+            let len = shape.iter().product();
+            let data = if shape.len() == 1 {
+                vec![0.0; len]
+            } else {
+                let fan_in = if name.ends_with("._w_out") {
+                    shape[0] * shape[1]
+                } else {
+                    shape[shape.len() - 1]
+                };
+                let std = 1.0 / (fan_in as f32).sqrt();
+                (0..len)
+                    .map(|_| rng.sample::<f32, _>(StandardNormal) * std)
+                    .collect()
+            };
+            tensors.insert(name, StoredTensor { shape, data });
+        }
+        let n = architecture.num_buckets;
+        let borders = (0..=n).map(|i| -3.0 + 6.0 * i as f64 / n as f64).collect();
+        TabPfnWeights {
+            architecture,
+            tensors,
+            borders,
+            fingerprint: format!("random:{seed}"),
+        }
+    }
+
+    /// The architecture the weights are for.
+    pub fn architecture(&self) -> &Architecture {
+        &self.architecture
+    }
+
+    /// `criterion.borders`: `num_buckets + 1` values in standardised-target units, strictly
+    /// increasing (checked at read time).
+    pub fn borders(&self) -> &[f64] {
+        &self.borders
+    }
+
+    /// `sha256:<hex>` of the file read, `random:<seed>` for random weights.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The tensor `name` (a checkpoint name; the x-encoder as [`X_ENCODER`]); an
+    /// [`Error::Numerical`] if the architecture has no such tensor.
+    pub fn tensor(&self, name: &str) -> Result<&StoredTensor> {
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::Numerical(format!("TabPFN weights: no tensor `{name}`")))
+    }
+}
+
+/// The name of the bar distribution's borders in a checkpoint.
+const BORDERS: &str = "criterion.borders";
+
+/// Every tensor the forward pass uses, with its PyTorch shape (spec A.2), the x-encoder under
+/// [`X_ENCODER`] and the borders last.
+pub fn expected_shapes(a: &Architecture) -> Vec<(String, Vec<usize>)> {
+    let (e, h, d, m) = (a.emsize, a.nhead, a.head_dim(), a.mlp_hidden);
+    let mut out: Vec<(String, Vec<usize>)> = vec![
+        (X_ENCODER.into(), vec![e, 2 * a.features_per_group]),
+        ("y_encoder.1.layer.weight".into(), vec![e, 2]),
+        ("y_encoder.1.layer.bias".into(), vec![e]),
+    ];
+    for i in 0..a.nlayers {
+        let layer = format!("transformer_encoder.layers.{i}");
+        for attention in ["self_attn_between_features", "self_attn_between_items"] {
+            out.push((format!("{layer}.{attention}._w_qkv"), vec![3, h, d, e]));
+            out.push((format!("{layer}.{attention}._w_out"), vec![h, d, e]));
+        }
+        out.push((format!("{layer}.mlp.linear1.weight"), vec![m, e]));
+        out.push((format!("{layer}.mlp.linear2.weight"), vec![e, m]));
+    }
+    out.extend([
+        ("decoder_dict.standard.0.weight".into(), vec![m, e]),
+        ("decoder_dict.standard.0.bias".into(), vec![m]),
+        (
+            "decoder_dict.standard.2.weight".into(),
+            vec![a.num_buckets, m],
+        ),
+        ("decoder_dict.standard.2.bias".into(), vec![a.num_buckets]),
+        (
+            "feature_positional_embedding_embeddings.weight".into(),
+            vec![e, a.subspace_width()],
+        ),
+        (
+            "feature_positional_embedding_embeddings.bias".into(),
+            vec![e],
+        ),
+        (BORDERS.into(), vec![a.num_buckets + 1]),
+    ]);
+    out
+}
+
+/// Whether `name` is `encoder.<digits>.layer.weight`.
+fn is_x_encoder(name: &str) -> bool {
+    name.strip_prefix("encoder.")
+        .and_then(|rest| rest.strip_suffix(".layer.weight"))
+        .is_some_and(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the borders from `tensors`, checked finite and strictly increasing.
+fn take_borders(tensors: &mut BTreeMap<String, StoredTensor>, path: &Path) -> Result<Vec<f64>> {
+    let borders: Vec<f64> = tensors
+        .remove(BORDERS)
+        .map(|t| t.data.into_iter().map(f64::from).collect())
+        .unwrap_or_default();
+    if let Some(i) = (0..borders.len()).find(|&i| !borders[i].is_finite()) {
+        return Err(Error::format(
+            path,
+            format!("tensor `{BORDERS}`"),
+            format!("border {i} is {}, not a finite number", borders[i]),
+        ));
+    }
+    if let Some(i) = (1..borders.len()).find(|&i| borders[i] <= borders[i - 1]) {
+        return Err(Error::format(
+            path,
+            format!("tensor `{BORDERS}`"),
+            format!(
+                "borders must increase strictly, but border {i} is {} after {}",
+                borders[i],
+                borders[i - 1]
+            ),
+        ));
+    }
+    Ok(borders)
+}
+
+/// A short description of the architecture for error messages.
+fn describe(a: &Architecture) -> String {
+    format!(
+        "emsize {}, nhead {}, nlayers {}, MLP {}, features_per_group {}, num_buckets {}",
+        a.emsize, a.nhead, a.nlayers, a.mlp_hidden, a.features_per_group, a.num_buckets
+    )
+}
+
+/// Whether the file is a safetensors file: an 8-byte header length, then `{`.
+fn is_safetensors(path: &Path) -> Result<bool> {
+    let mut head = [0u8; 9];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(n == 9 && head[8] == b'{')
+}
+
+/// The JSON config under the safetensors header's metadata key `config`.
+fn safetensors_config(path: &Path) -> Result<Value> {
+    let bad = |message: String| Error::format(path, "metadata `config`", message);
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(|e| Error::io(path, e))?;
+    let len = u64::from_le_bytes(len);
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > file_len.saturating_sub(8) {
+        return Err(Error::format(
+            path,
+            "header",
+            format!("a header of {len} bytes in a file of {file_len}"),
+        ));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| Error::io(path, e))?;
+    let header: Value = serde_json::from_slice(&header)
+        .map_err(|e| Error::format(path, "header", format!("not JSON: {e}")))?;
+    let text = header
+        .get("__metadata__")
+        .and_then(|m| m.get("config"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad("missing: a converted TabPFN checkpoint stores its config there as JSON".into())
+        })?;
+    serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))
+}
+
+/// The `config` dictionary of a `torch.save` checkpoint, as JSON.
+fn pickle_config(path: &Path) -> Result<Value> {
+    let value = pytorch_reader::PytorchReader::read_pickle_data(path, Some("config"))
+        .map_err(|e| Error::format(path, "config", e.to_string()))?;
+    Ok(pickle_to_json(value))
+}
+
+/// A pickled value as JSON; what JSON cannot hold (bytes, objects the reader does not
+/// interpret) becomes a descriptive string, which a key that needs a number then refuses.
+fn pickle_to_json(value: pytorch_reader::PickleValue) -> Value {
+    use pytorch_reader::PickleValue as P;
+    match value {
+        P::None => Value::Null,
+        P::Bool(b) => Value::Bool(b),
+        P::Int(i) => Value::from(i),
+        P::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        P::String(s) => Value::String(s),
+        P::List(items) => Value::Array(items.into_iter().map(pickle_to_json).collect()),
+        P::Dict(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, pickle_to_json(v)))
+                .collect(),
+        ),
+        P::Bytes(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
+        P::Unsupported(kind) => Value::String(format!("<{kind}>")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_official_regressor_has_the_published_parameter_count() {
+        // Spec §C.1: 11,081,864 parameters, plus 5001 borders.
+        let n: usize = expected_shapes(&Architecture::official_v2())
+            .iter()
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum();
+        assert_eq!(n, 11_081_864 + 5001);
+    }
+
+    #[test]
+    fn x_encoder_names_are_recognised() {
+        assert!(is_x_encoder("encoder.5.layer.weight"));
+        assert!(is_x_encoder("encoder.6.layer.weight"));
+        assert!(!is_x_encoder("encoder..layer.weight"));
+        assert!(!is_x_encoder("y_encoder.1.layer.weight"));
+        assert!(!is_x_encoder("encoder.5.layer.bias"));
+    }
+
+    #[test]
+    fn random_weights_have_every_shape_and_follow_the_seed() {
+        let arch = Architecture {
+            emsize: 16,
+            nhead: 2,
+            nlayers: 1,
+            mlp_hidden: 32,
+            features_per_group: 2,
+            num_buckets: 10,
+            seed: 0,
+        };
+        let a = TabPfnWeights::random(arch.clone(), 1);
+        let b = TabPfnWeights::random(arch.clone(), 1);
+        let c = TabPfnWeights::random(arch, 2);
+        let name = "transformer_encoder.layers.0.mlp.linear1.weight";
+        assert_eq!(a.tensor(name).unwrap().shape, vec![32, 16]);
+        assert_eq!(a.tensor(name).unwrap().data, b.tensor(name).unwrap().data);
+        assert_ne!(a.tensor(name).unwrap().data, c.tensor(name).unwrap().data);
+        assert_eq!(a.borders().len(), 11);
+        assert_eq!((a.borders()[0], a.borders()[10]), (-3.0, 3.0));
+        assert_eq!(a.fingerprint(), "random:1");
+    }
+}
