@@ -97,6 +97,7 @@ pub use forest::RandomForestSettings;
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::LightgbmSettings;
 pub use ridge::RidgeSettings;
+pub use tabpfn::TabpfnSettings;
 #[cfg(feature = "xgboost")]
 pub use xgboost::XgboostSettings;
 
@@ -465,6 +466,9 @@ decoders! {
     /// CatBoost, the official Python package in a supervised worker process.
     #[cfg(feature = "catboost")]
     Catboost("catboost", CatboostSettings),
+    /// TabPFN v2, the paper's in-context regressor, native in burn, with its predictive
+    /// distribution.
+    Tabpfn("tabpfn", TabpfnSettings),
 }
 
 impl DecoderConfig {

@@ -24,6 +24,7 @@ mod run_vit;
 mod seismicity;
 mod stationarity;
 mod support;
+mod tabpfn;
 mod tabpfn_model;
 mod track;
 mod uncertainty;
