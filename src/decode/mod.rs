@@ -748,8 +748,12 @@ mod tests {
     #[test]
     fn every_kind_has_defaults_and_round_trips_its_tag() {
         for &kind in DecoderConfig::KINDS {
-            let config = DecoderConfig::from_kind(kind).unwrap();
+            let mut config = DecoderConfig::from_kind(kind).unwrap();
             assert_eq!(config.kind(), kind);
+            if kind == "tabpfn" {
+                // Its default weights are the model store's, which a test machine may lack.
+                config.apply_override("decoder.optional=true").unwrap();
+            }
             config.check().unwrap();
             let json = serde_json::to_value(&config).unwrap();
             assert_eq!(json["kind"], kind);
@@ -780,6 +784,8 @@ mod tests {
                 expected.push((kind, DecoderRole::Model, true));
             }
         }
+        // TabPFN: its members' column shuffles and fingerprints are seeded.
+        expected.push(("tabpfn", DecoderRole::Model, true));
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);
         for (kind, role, stochastic) in expected {
@@ -790,6 +796,11 @@ mod tests {
         let mut pinned = DecoderConfig::from_kind("random_forest").unwrap();
         pinned.apply_override("decoder.seed=7").unwrap();
         assert!(!pinned.is_stochastic(), "a pinned forest ignores the seed");
+        let mut tabpfn = DecoderConfig::from_kind("tabpfn").unwrap();
+        tabpfn.apply_override("decoder.feature_shift=none").unwrap();
+        assert!(tabpfn.is_stochastic(), "the fingerprint's salt is seeded");
+        tabpfn.apply_override("decoder.fingerprint_feature=false").unwrap();
+        assert!(!tabpfn.is_stochastic(), "without shuffle and fingerprint nothing is drawn");
         let names = [
             DecoderRole::Model,
             DecoderRole::Baseline,

