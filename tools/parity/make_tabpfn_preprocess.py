@@ -4,7 +4,7 @@ tabpfn 2.2.1 package's own classes (and the scikit-learn 1.6.1 / scipy classes t
 Cases (all float64, saved as .npy; scalars in `scalars.json`):
 
 - `small_*`: 30 train x 5 columns (+ 10 test rows): a normal column with one NaN, a
-  near-constant column (two rows differ by 1e-3), a skewed (log-normal) column, a column of
+  near-constant column (a few rows differ by 1e-3), a skewed (log-normal) column, a column of
   integers 0..9 (many ties) and an exactly constant column (dropped by RemoveConstantFeatures).
   The test rows hold values outside the train range, a NaN and values equal to train quantiles.
   * `small_quantile_{train,test}`: AdaptiveQuantileTransformer(uniform, n_quantiles =
@@ -14,9 +14,9 @@ Cases (all float64, saved as .npy; scalars in `scalars.json`):
     EncodeCategoricalFeatures) for the two default regressor configurations, without the
     fingerprint and without the feature shift (both random).
   * `power_lambdas` in scalars.json: the Yeo-Johnson lambdas of the power pipeline.
-- `target_*`: the standardised targets, the package's `safepower` target transform
-  (REGRESSION_Y_PREPROCESS_TRANSFORMS = ["safepower"]) forward on them, and its inverse on a grid
-  of values (some outside the transform's range give NaN).
+- `target_*`: standardised log-normal targets (a negative lambda), the package's `safepower`
+  target transform (REGRESSION_Y_PREPROCESS_TRANSFORMS = ["safepower"]) forward on them, and its
+  inverse on a grid of values (those outside the transform's range give NaN).
 - `fingerprint_*`: AddFingerprintFeaturesStep with a fixed salt on rows with duplicates (the
   collision re-hash) and on test rows; `fingerprint_hash` in scalars.json: Python's hashlib on
   one row, by hand.

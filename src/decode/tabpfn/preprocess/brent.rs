@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn a_minimum_outside_the_bounds_ends_at_the_nearest_bound() {
         let x = fminbound(|x| (x + 5.0).powi(2), 0.0, 2.0, 1e-10);
-        assert!(x >= 0.0 && x < 1e-8, "{x}");
+        assert!((0.0..1e-8).contains(&x), "{x}");
     }
 
     #[test]

@@ -25,10 +25,11 @@ pub struct QuantileTransform {
 }
 
 impl QuantileTransform {
-    /// Fits on the train rows `x` (every column must hold at least one value).
+    /// Fits on the train rows `x`. A column with no value gets NaN quantiles and maps every
+    /// value to NaN (the member pipeline refuses such a column before it gets here).
     pub fn fit(x: MatRef<'_, f64>) -> QuantileTransform {
         let n = x.nrows();
-        let n_quantiles = (n / 5).max(2).min(n).min(MAX_QUANTILES).max(1);
+        let n_quantiles = (n / 5).max(2).min(n).clamp(1, MAX_QUANTILES);
         let references = linspace_unit(n_quantiles);
         let quantiles = (0..x.ncols())
             .map(|j| {
@@ -39,7 +40,13 @@ impl QuantileTransform {
                 references
                     .iter()
                     .map(|&r| {
-                        running = running.max(percentile(&values, r * 100.0 / 100.0));
+                        // NumPy's maximum.accumulate: a NaN propagates.
+                        let p = percentile(&values, r * 100.0 / 100.0);
+                        running = if p.is_nan() || running.is_nan() {
+                            f64::NAN
+                        } else {
+                            running.max(p)
+                        };
                         running
                     })
                     .collect()
@@ -71,7 +78,9 @@ impl QuantileTransform {
             }
             let q = &self.quantiles[j];
             let (first, last) = (q[0], q[q.len() - 1]);
-            if v == first {
+            if first.is_nan() {
+                f64::NAN
+            } else if v == first {
                 0.0
             } else if v == last {
                 1.0
@@ -97,6 +106,9 @@ fn linspace_unit(n: usize) -> Vec<f64> {
 /// `_lerp` (`b − (b − a)(1 − t)` for `t ≥ ½`).
 fn percentile(sorted: &[f64], level: f64) -> f64 {
     let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     let virtual_index = (n - 1) as f64 * level;
     if virtual_index >= (n - 1) as f64 {
         return sorted[n - 1];
@@ -182,6 +194,15 @@ mod tests {
             assert_eq!(out[(i, 0)], *w);
         }
         assert!(out[(5, 0)].is_nan());
+    }
+
+    #[test]
+    fn a_column_without_values_maps_everything_to_nan() {
+        let nan = f64::NAN;
+        let transform = QuantileTransform::fit(faer::mat![[nan, 1.0], [nan, 2.0]].as_ref());
+        let out = transform.transform(faer::mat![[0.5, 1.5]].as_ref());
+        assert!(out[(0, 0)].is_nan());
+        assert_eq!(out[(0, 1)], 0.5);
     }
 
     #[test]

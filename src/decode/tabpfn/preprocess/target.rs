@@ -100,10 +100,10 @@ mod tests {
         assert!(!transform.is_identity());
         let lambda = fixture::scalars()["target_lambda"].as_f64().unwrap();
         let got = transform.lambda().unwrap();
-        assert!((got - lambda).abs() < 1e-9, "λ {got}, want {lambda}");
+        assert!((got - lambda).abs() < 1e-12, "λ {got}, want {lambda}");
         let forward = transform.forward(&y);
         for (g, w) in forward.iter().zip(fixture::vector("target_forward")) {
-            assert!((g - w).abs() < 1e-9 * w.abs().max(1.0), "{g} vs {w}");
+            assert!((g - w).abs() < 1e-12 * w.abs().max(1.0), "{g} vs {w}");
         }
         let grid = fixture::vector("target_grid");
         let want = fixture::vector("target_inverse");
@@ -117,7 +117,7 @@ mod tests {
                 assert!(g.is_nan(), "inverse({v}) = {g}, want NaN");
             } else {
                 assert!(
-                    (g - w).abs() < 1e-9 * w.abs().max(1.0),
+                    (g - w).abs() < 1e-12 * w.abs().max(1.0),
                     "inverse({v}) = {g}, want {w}"
                 );
             }
