@@ -799,8 +799,13 @@ mod tests {
         let mut tabpfn = DecoderConfig::from_kind("tabpfn").unwrap();
         tabpfn.apply_override("decoder.feature_shift=none").unwrap();
         assert!(tabpfn.is_stochastic(), "the fingerprint's salt is seeded");
-        tabpfn.apply_override("decoder.fingerprint_feature=false").unwrap();
-        assert!(!tabpfn.is_stochastic(), "without shuffle and fingerprint nothing is drawn");
+        tabpfn
+            .apply_override("decoder.fingerprint_feature=false")
+            .unwrap();
+        assert!(
+            !tabpfn.is_stochastic(),
+            "without shuffle and fingerprint nothing is drawn"
+        );
         let names = [
             DecoderRole::Model,
             DecoderRole::Baseline,

@@ -50,12 +50,18 @@ fn fixture_tables(dir: &Path) -> (PathBuf, PathBuf) {
     };
     let mut train = format!("{},y\n", header.join(","));
     for (i, y) in y_train.iter().enumerate() {
-        let row: Vec<String> = x_train[i * p..(i + 1) * p].iter().map(|&v| cell(v)).collect();
+        let row: Vec<String> = x_train[i * p..(i + 1) * p]
+            .iter()
+            .map(|&v| cell(v))
+            .collect();
         train.push_str(&format!("{},{y:?}\n", row.join(",")));
     }
     let mut test = format!("{}\n", header.join(","));
     for i in 0..test_shape[0] {
-        let row: Vec<String> = x_test[i * p..(i + 1) * p].iter().map(|&v| cell(v)).collect();
+        let row: Vec<String> = x_test[i * p..(i + 1) * p]
+            .iter()
+            .map(|&v| cell(v))
+            .collect();
         test.push_str(&format!("{}\n", row.join(",")));
     }
     let (train_path, test_path) = (dir.join("train.csv"), dir.join("test.csv"));
@@ -123,4 +129,145 @@ fn decode_matches_the_official_package_mean_and_median_from_both_formats() {
         let median = column(&dir.path().join("median.csv"), "prediction");
         assert_relative(&median, expected["median"].as_array().unwrap(), 1e-4, file);
     }
+}
+
+/// A small experiment without images: one year of b/a windows, a chronological split,
+/// persistence and TabPFN (`decoder` is TabPFN's table, written inline).
+fn small_experiment(dir: &Path, decoder: &str) -> PathBuf {
+    let file = dir.join("e.toml");
+    let text = format!(
+        r#"
+name = "small_tabpfn"
+seed = 7
+decoders = [{{ kind = "persistence" }}, {{ kind = "tabpfn", {decoder} }}]
+[period]
+start = "2010-01-01"
+end = "2011-01-01"
+[data]
+catalog = "synthetic:japan"
+[features.seismicity]
+window_days = 64
+[split]
+kinds = ["chronological"]
+[ablations]
+modalities = ["seismicity"]
+controls = []
+shuffle_modality = false
+null_scenario = false
+[tracking]
+results_dir = {results}
+"#,
+        results = toml::Value::String(dir.join("results").display().to_string())
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn toml_path(path: &Path) -> String {
+    toml::Value::String(path.display().to_string()).to_string()
+}
+
+#[test]
+fn an_experiment_runs_tabpfn_from_a_checkpoint_with_its_quantile_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = fixture("tabpfn", "model.ckpt");
+    let file = small_experiment(
+        dir.path(),
+        &format!("weights = {}, n_estimators = 2", toml_path(&weights)),
+    );
+    let layers = quakelab::experiment::config::Layers {
+        file: Some(file),
+        ..Default::default()
+    };
+    let experiment = quakelab::experiment::config::resolve(&layers).unwrap();
+    let outcome = quakelab::experiment::runner::run(&experiment).unwrap();
+    let row = outcome
+        .results
+        .iter()
+        .find(|r| r.decoder == "tabpfn")
+        .expect("a TabPFN row");
+    assert!(!row.is_skipped());
+    assert!(row.test_mse.is_finite() && row.n_test > 0, "{row:?}");
+    // Its predictive distribution reaches the quantile scores.
+    assert!(row.test_pinball.is_some_and(f64::is_finite), "{row:?}");
+}
+
+#[test]
+fn an_optional_tabpfn_without_weights_is_skipped_with_the_fetch_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("empty-store");
+    std::fs::create_dir_all(&store).unwrap();
+    let file = small_experiment(dir.path(), "optional = true");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args(["run", file.to_str().unwrap()])
+        .env("QUAKELAB_MODELS", &store)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("SKIPPED"), "{stdout}");
+    let table = std::fs::read_dir(dir.path().join("results/small_tabpfn"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path().join("tables/results.csv"))
+        .find(|path| path.is_file())
+        .expect("the run's results table");
+    let mut reader = csv::Reader::from_path(&table).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let tabpfn: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[at("decoder")] == "tabpfn")
+        .collect();
+    assert_eq!(tabpfn.len(), 1);
+    assert_eq!(tabpfn[0][at("role")], "skipped");
+    let status = &tabpfn[0][at("status")];
+    assert!(
+        status.contains("quakelab models fetch Prior-Labs/TabPFN-v2-reg")
+            && status.contains("tabpfn-v2-regressor.ckpt is missing"),
+        "{status}"
+    );
+    // Persistence still ran.
+    assert!(
+        rows.iter()
+            .any(|r| r[at("decoder")] == "persistence" && r[at("role")] != "skipped")
+    );
+}
+
+#[test]
+fn missing_weights_are_refused_naming_the_key_and_the_fetch_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("empty-store");
+    std::fs::create_dir_all(&store).unwrap();
+    let (train, test) = fixture_tables(dir.path());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quakelab"))
+        .args([
+            "decode",
+            "--decoder",
+            "tabpfn",
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--target",
+            "y",
+            "--out",
+            "p.csv",
+        ])
+        .env("QUAKELAB_MODELS", &store)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("decoder.weights")
+            && stderr.contains("quakelab models fetch Prior-Labs/TabPFN-v2-reg"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("p.csv").exists());
 }

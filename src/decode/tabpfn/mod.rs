@@ -60,8 +60,7 @@ use self::preprocess::{
 use self::weights::TabPfnWeights;
 use super::{
     DecoderSettings, FitContext, PointEstimate, Prediction, PredictiveDistribution, QuantileLevels,
-    Regressor,
-    check_missing_fit_input, check_missing_predict_input, not_fitted,
+    Regressor, check_missing_fit_input, check_missing_predict_input, not_fitted,
 };
 use crate::models::store::{self, Lookup};
 use crate::{Error, Result, rng};
@@ -112,11 +111,9 @@ impl WeightsSource {
         Ok(match self {
             WeightsSource::Auto => match store::locate(OFFICIAL_MODEL)? {
                 Lookup::Installed(location) => Ok(location.weights),
-                Lookup::Missing(missing) => Err(format!(
-                    "{}: {}",
-                    missing.dir.display(),
-                    missing.message()
-                )),
+                Lookup::Missing(missing) => {
+                    Err(format!("{}: {}", missing.dir.display(), missing.message()))
+                }
             },
             WeightsSource::File(path) if path.is_file() => Ok(path.clone()),
             WeightsSource::File(path) => Err(format!(
@@ -408,7 +405,10 @@ impl Regressor for TabPfn {
         for member in members {
             let x_member = member.pipeline.transform(x)?;
             let logits = model.logits(&member.state, &row_major_f32(x_member.as_ref()))?;
-            for (row, out) in logits.chunks_exact(buckets).zip(probs.chunks_exact_mut(buckets)) {
+            for (row, out) in logits
+                .chunks_exact(buckets)
+                .zip(probs.chunks_exact_mut(buckets))
+            {
                 let p = member_probabilities(
                     row,
                     self.settings.softmax_temperature,
