@@ -139,8 +139,8 @@ impl TabPfnModel {
     pub fn new(weights: &TabPfnWeights, device: &Device) -> Result<TabPfnModel> {
         let a = weights.architecture().clone();
         if a.nhead == 0
-            || a.emsize % a.nhead != 0
-            || a.emsize % 4 != 0
+            || !a.emsize.is_multiple_of(a.nhead)
+            || !a.emsize.is_multiple_of(4)
             || !(1..=2).contains(&a.features_per_group)
         {
             return Err(Error::Numerical(format!(
@@ -294,7 +294,7 @@ impl TabPfnModel {
     /// feature count.
     pub fn logits(&self, state: &TrainState, x_test: &[f32]) -> Result<Vec<f32>> {
         let f = state.encoder.n_features;
-        if x_test.len() % f != 0 {
+        if !x_test.len().is_multiple_of(f) {
             return Err(Error::Numerical(format!(
                 "TabPFN predict: {} values are not rows of the {f} fitted features",
                 x_test.len()
@@ -514,7 +514,7 @@ fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, head_dim: usize, bytes: usiz
                 vb.clone(),
                 None,
                 None,
-                options.clone(),
+                options,
             ));
         }
         batches.push(Tensor::cat(parts, 2));
@@ -690,8 +690,8 @@ mod tests {
         // scale sqrt(2).
         let s = 2f32.sqrt();
         let expected = [
-            [-1.0 * s, 0.0, 0.0, 0.0],
-            [-1.0 * s, 0.0, 0.0, 0.0],
+            [-s, 0.0, 0.0, 0.0],
+            [-s, 0.0, 0.0, 0.0],
             [0.0, 0.0, -2.0, 0.0],
             [0.0, 0.0, 0.0, 0.0],
             [1.0 * s, 0.0, 0.0, 0.0],
