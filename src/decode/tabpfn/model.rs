@@ -270,11 +270,15 @@ impl TabPfnModel {
         let mut x = self.embed(&encoder, x_train, n, &targets, &group_embeddings);
         let tokens = encoder.tokens();
         let mut keys_values = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let last = i + 1 == self.layers.len();
             x = self.feature_attention(layer, x, n, tokens);
-            let (next, kv) = self.train_item_attention(layer, x, n, tokens);
+            let (next, kv) = self.train_item_attention(layer, x, n, tokens, !last);
             keys_values.push(kv);
-            x = self.mlp(layer, next, n * tokens);
+            match next {
+                Some(next) => x = self.mlp(layer, next, n * tokens),
+                None => break,
+            }
         }
         Ok(TrainState {
             encoder,
@@ -400,15 +404,17 @@ impl TabPfnModel {
     }
 
     /// The training rows' attention between items, column by column: every head attends to
-    /// every training row. Returns `LN(x + attention)` and head 0's keys and values,
-    /// `[C, 1, N, d_k]` each.
+    /// every training row. Returns head 0's keys and values, `[C, 1, N, d_k]` each, and, when
+    /// `with_output`, `LN(x + attention)` (the last layer's is never used: test rows only
+    /// read its keys and values).
     fn train_item_attention(
         &self,
         layer: &Layer,
         x: Tensor<2>,
         n: usize,
         tokens: usize,
-    ) -> (Tensor<2>, (Tensor<4>, Tensor<4>)) {
+        with_output: bool,
+    ) -> (Option<Tensor<2>>, (Tensor<4>, Tensor<4>)) {
         let a = &self.architecture;
         let (e, h, d) = (a.emsize, a.nhead, a.head_dim());
         let per_column = 4 * n * (3 * e).max(h * n);
@@ -429,17 +435,20 @@ impl TabPfnModel {
             let v = qkv.narrow(1, 2 * h, h);
             keys.push(k.clone().narrow(1, 0, 1));
             values.push(v.clone().narrow(1, 0, 1));
+            if !with_output {
+                continue;
+            }
             // [c, H, N, d] -> [N, c, H, d]
             let context = attend(q, k, v, d, self.chunk_bytes)
                 .permute([2, 0, 1, 3])
                 .reshape([n * c, e]);
             outputs.push(layer.item_out.forward(context).reshape([n, c, e]));
         }
-        let attended = Tensor::cat(outputs, 1).reshape([n * tokens, e]);
-        (
-            self.norm(x + attended),
-            (Tensor::cat(keys, 0), Tensor::cat(values, 0)),
-        )
+        let output = with_output.then(|| {
+            let attended = Tensor::cat(outputs, 1).reshape([n * tokens, e]);
+            self.norm(x + attended)
+        });
+        (output, (Tensor::cat(keys, 0), Tensor::cat(values, 0)))
     }
 
     /// Test rows' attention between items: every head's query against head 0's cached keys
