@@ -78,6 +78,8 @@ struct Layer {
     item_qkv: Linear,
     /// The query part of `item_qkv`, `[E, E]`, for test rows.
     item_q: Linear,
+    /// Head 0's key and value parts of `item_qkv`, `[E, 2 d_k]`: what test rows attend to.
+    item_kv0: Linear,
     item_out: Linear,
     mlp_in: Linear,
     mlp_out: Linear,
@@ -178,6 +180,13 @@ impl TabPfnModel {
                 shape: vec![e, e],
                 data: item_qkv.data[..e * e].to_vec(),
             };
+            // Rows (j, h, d) of the `[3E, E]` matrix: head 0's key rows start at E, its
+            // value rows at 2E.
+            let d = a.head_dim();
+            let item_kv0: Vec<f32> = [e, 2 * e]
+                .iter()
+                .flat_map(|&start| item_qkv.data[start * e..(start + d) * e].iter().copied())
+                .collect();
             layers.push(Layer {
                 feature_qkv: Linear {
                     weight: transposed_rows(&qkv("self_attn_between_features")?.data, e, device),
@@ -190,6 +199,10 @@ impl TabPfnModel {
                 },
                 item_q: Linear {
                     weight: transposed(&item_q, device),
+                    bias: None,
+                },
+                item_kv0: Linear {
+                    weight: transposed_rows(&item_kv0, e, device),
                     bias: None,
                 },
                 item_out: out("self_attn_between_items")?,
@@ -424,6 +437,18 @@ impl TabPfnModel {
         for start in (0..tokens).step_by(chunk) {
             let c = chunk.min(tokens - start);
             let xs = grid.clone().narrow(1, start, c).reshape([n * c, e]);
+            // Head 0's keys and values, computed apart so that the cache holds nothing more:
+            // [N·c, 2d] -> [N, c, 2, d] -> [2, c, N, d] -> two [c, 1, N, d].
+            let kv0 = layer
+                .item_kv0
+                .forward(xs.clone())
+                .reshape([n, c, 2, d])
+                .permute([2, 1, 0, 3]);
+            keys.push(kv0.clone().narrow(0, 0, 1).swap_dims(0, 1));
+            values.push(kv0.narrow(0, 1, 1).swap_dims(0, 1));
+            if !with_output {
+                continue;
+            }
             // [N·c, 3E] -> [N, c, 3H, d] -> [c, 3H, N, d]
             let qkv = layer
                 .item_qkv
@@ -433,11 +458,6 @@ impl TabPfnModel {
             let q = qkv.clone().narrow(1, 0, h);
             let k = qkv.clone().narrow(1, h, h);
             let v = qkv.narrow(1, 2 * h, h);
-            keys.push(k.clone().narrow(1, 0, 1));
-            values.push(v.clone().narrow(1, 0, 1));
-            if !with_output {
-                continue;
-            }
             // [c, H, N, d] -> [N, c, H, d]
             let context = attend(q, k, v, d, self.chunk_bytes)
                 .permute([2, 0, 1, 3])
