@@ -305,6 +305,7 @@ mod tests {
             assert_eq!(refused_key(config), format!("config.{key}"), "{key}");
         }
         assert_eq!(refused_key(json!({})), "config.num_buckets");
+        assert_eq!(refused_key(json!([1, 2])), "config");
         assert_eq!(
             refused_key(json!({"num_buckets": 100, "emsize": 64, "nhead": 6})),
             "config.nhead"

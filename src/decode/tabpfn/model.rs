@@ -766,6 +766,23 @@ mod tests {
     }
 
     #[test]
+    fn an_architecture_whose_sizes_do_not_fit_is_refused() {
+        let arch = Architecture {
+            emsize: 18,
+            nhead: 4,
+            nlayers: 1,
+            mlp_hidden: 8,
+            features_per_group: 2,
+            num_buckets: 4,
+            seed: 0,
+        };
+        let weights = TabPfnWeights::random(arch, 0);
+        let device = crate::device::Device::Cpu.burn().unwrap();
+        let err = TabPfnModel::new(&weights, &device).unwrap_err();
+        assert!(err.to_string().contains("emsize 18 with 4 heads"), "{err}");
+    }
+
+    #[test]
     fn a_target_that_is_not_finite_is_refused() {
         let err = tiny().fit(&[1.0, 2.0], 1, &[0.5, f32::NAN]).unwrap_err();
         assert!(err.to_string().contains("target 1 is NaN"), "{err}");
