@@ -266,3 +266,33 @@ fn a_safetensors_file_without_its_config_is_refused() {
     let message = refusal(&path);
     assert!(message.contains("metadata `config`: missing"), "{message}");
 }
+
+#[test]
+fn a_border_that_is_not_finite_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_copy(
+        dir.path(),
+        |t| t.get_mut("criterion.borders").unwrap().1[3] = f32::NAN,
+        |_| {},
+    );
+    let message = refusal(&path);
+    assert!(
+        message.contains("tensor `criterion.borders`: border 3 is NaN, not a finite number"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_checkpoint_without_an_x_encoder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_copy(
+        dir.path(),
+        |t| drop(t.remove("encoder.5.layer.weight")),
+        |_| {},
+    );
+    let message = refusal(&path);
+    assert!(
+        message.contains("tensor `encoder.<digits>.layer.weight`: missing"),
+        "{message}"
+    );
+}

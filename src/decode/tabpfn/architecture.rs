@@ -135,13 +135,13 @@ impl Architecture {
                 .as_u64()
                 .ok_or_else(|| keys.error("seed", format!("{v} is not a seed (an integer ≥ 0)")))?,
         };
-        if emsize % nhead != 0 {
+        if !emsize.is_multiple_of(nhead) {
             return Err(keys.error(
                 "nhead",
                 format!("emsize {emsize} is not a multiple of {nhead} heads"),
             ));
         }
-        if emsize % 4 != 0 {
+        if !emsize.is_multiple_of(4) {
             return Err(keys.error(
                 "emsize",
                 format!(
@@ -292,7 +292,7 @@ mod tests {
             ("two_sets_of_queries", json!(true)),
             ("use_separate_decoder", json!(true)),
             ("item_attention_type", json!("linear")),
-            ("emsize", json!(190)),
+            ("emsize", json!(186)),
             ("emsize", json!("big")),
             ("features_per_group", json!(3)),
             ("nlayers", json!(0)),
@@ -305,6 +305,7 @@ mod tests {
             assert_eq!(refused_key(config), format!("config.{key}"), "{key}");
         }
         assert_eq!(refused_key(json!({})), "config.num_buckets");
+        assert_eq!(refused_key(json!([1, 2])), "config");
         assert_eq!(
             refused_key(json!({"num_buckets": 100, "emsize": 64, "nhead": 6})),
             "config.nhead"

@@ -78,6 +78,8 @@ struct Layer {
     item_qkv: Linear,
     /// The query part of `item_qkv`, `[E, E]`, for test rows.
     item_q: Linear,
+    /// Head 0's key and value parts of `item_qkv`, `[E, 2 d_k]`: what test rows attend to.
+    item_kv0: Linear,
     item_out: Linear,
     mlp_in: Linear,
     mlp_out: Linear,
@@ -139,8 +141,8 @@ impl TabPfnModel {
     pub fn new(weights: &TabPfnWeights, device: &Device) -> Result<TabPfnModel> {
         let a = weights.architecture().clone();
         if a.nhead == 0
-            || a.emsize % a.nhead != 0
-            || a.emsize % 4 != 0
+            || !a.emsize.is_multiple_of(a.nhead)
+            || !a.emsize.is_multiple_of(4)
             || !(1..=2).contains(&a.features_per_group)
         {
             return Err(Error::Numerical(format!(
@@ -178,6 +180,13 @@ impl TabPfnModel {
                 shape: vec![e, e],
                 data: item_qkv.data[..e * e].to_vec(),
             };
+            // Rows (j, h, d) of the `[3E, E]` matrix: head 0's key rows start at E, its
+            // value rows at 2E.
+            let d = a.head_dim();
+            let item_kv0: Vec<f32> = [e, 2 * e]
+                .iter()
+                .flat_map(|&start| item_qkv.data[start * e..(start + d) * e].iter().copied())
+                .collect();
             layers.push(Layer {
                 feature_qkv: Linear {
                     weight: transposed_rows(&qkv("self_attn_between_features")?.data, e, device),
@@ -190,6 +199,10 @@ impl TabPfnModel {
                 },
                 item_q: Linear {
                     weight: transposed(&item_q, device),
+                    bias: None,
+                },
+                item_kv0: Linear {
+                    weight: transposed_rows(&item_kv0, e, device),
                     bias: None,
                 },
                 item_out: out("self_attn_between_items")?,
@@ -270,11 +283,15 @@ impl TabPfnModel {
         let mut x = self.embed(&encoder, x_train, n, &targets, &group_embeddings);
         let tokens = encoder.tokens();
         let mut keys_values = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let last = i + 1 == self.layers.len();
             x = self.feature_attention(layer, x, n, tokens);
-            let (next, kv) = self.train_item_attention(layer, x, n, tokens);
+            let (next, kv) = self.train_item_attention(layer, x, n, tokens, !last);
             keys_values.push(kv);
-            x = self.mlp(layer, next, n * tokens);
+            match next {
+                Some(next) => x = self.mlp(layer, next, n * tokens),
+                None => break,
+            }
         }
         Ok(TrainState {
             encoder,
@@ -294,7 +311,7 @@ impl TabPfnModel {
     /// feature count.
     pub fn logits(&self, state: &TrainState, x_test: &[f32]) -> Result<Vec<f32>> {
         let f = state.encoder.n_features;
-        if x_test.len() % f != 0 {
+        if !x_test.len().is_multiple_of(f) {
             return Err(Error::Numerical(format!(
                 "TabPFN predict: {} values are not rows of the {f} fitted features",
                 x_test.len()
@@ -400,15 +417,17 @@ impl TabPfnModel {
     }
 
     /// The training rows' attention between items, column by column: every head attends to
-    /// every training row. Returns `LN(x + attention)` and head 0's keys and values,
-    /// `[C, 1, N, d_k]` each.
+    /// every training row. Returns head 0's keys and values, `[C, 1, N, d_k]` each, and, when
+    /// `with_output`, `LN(x + attention)` (the last layer's is never used: test rows only
+    /// read its keys and values).
     fn train_item_attention(
         &self,
         layer: &Layer,
         x: Tensor<2>,
         n: usize,
         tokens: usize,
-    ) -> (Tensor<2>, (Tensor<4>, Tensor<4>)) {
+        with_output: bool,
+    ) -> (Option<Tensor<2>>, (Tensor<4>, Tensor<4>)) {
         let a = &self.architecture;
         let (e, h, d) = (a.emsize, a.nhead, a.head_dim());
         let per_column = 4 * n * (3 * e).max(h * n);
@@ -418,6 +437,18 @@ impl TabPfnModel {
         for start in (0..tokens).step_by(chunk) {
             let c = chunk.min(tokens - start);
             let xs = grid.clone().narrow(1, start, c).reshape([n * c, e]);
+            // Head 0's keys and values, computed apart so that the cache holds nothing more:
+            // [N·c, 2d] -> [N, c, 2, d] -> [2, c, N, d] -> two [c, 1, N, d].
+            let kv0 = layer
+                .item_kv0
+                .forward(xs.clone())
+                .reshape([n, c, 2, d])
+                .permute([2, 1, 0, 3]);
+            keys.push(kv0.clone().narrow(0, 0, 1).swap_dims(0, 1));
+            values.push(kv0.narrow(0, 1, 1).swap_dims(0, 1));
+            if !with_output {
+                continue;
+            }
             // [N·c, 3E] -> [N, c, 3H, d] -> [c, 3H, N, d]
             let qkv = layer
                 .item_qkv
@@ -427,19 +458,17 @@ impl TabPfnModel {
             let q = qkv.clone().narrow(1, 0, h);
             let k = qkv.clone().narrow(1, h, h);
             let v = qkv.narrow(1, 2 * h, h);
-            keys.push(k.clone().narrow(1, 0, 1));
-            values.push(v.clone().narrow(1, 0, 1));
             // [c, H, N, d] -> [N, c, H, d]
             let context = attend(q, k, v, d, self.chunk_bytes)
                 .permute([2, 0, 1, 3])
                 .reshape([n * c, e]);
             outputs.push(layer.item_out.forward(context).reshape([n, c, e]));
         }
-        let attended = Tensor::cat(outputs, 1).reshape([n * tokens, e]);
-        (
-            self.norm(x + attended),
-            (Tensor::cat(keys, 0), Tensor::cat(values, 0)),
-        )
+        let output = with_output.then(|| {
+            let attended = Tensor::cat(outputs, 1).reshape([n * tokens, e]);
+            self.norm(x + attended)
+        });
+        (output, (Tensor::cat(keys, 0), Tensor::cat(values, 0)))
     }
 
     /// Test rows' attention between items: every head's query against head 0's cached keys
@@ -514,7 +543,7 @@ fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, head_dim: usize, bytes: usiz
                 vb.clone(),
                 None,
                 None,
-                options.clone(),
+                options,
             ));
         }
         batches.push(Tensor::cat(parts, 2));
@@ -690,8 +719,8 @@ mod tests {
         // scale sqrt(2).
         let s = 2f32.sqrt();
         let expected = [
-            [-1.0 * s, 0.0, 0.0, 0.0],
-            [-1.0 * s, 0.0, 0.0, 0.0],
+            [-s, 0.0, 0.0, 0.0],
+            [-s, 0.0, 0.0, 0.0],
             [0.0, 0.0, -2.0, 0.0],
             [0.0, 0.0, 0.0, 0.0],
             [1.0 * s, 0.0, 0.0, 0.0],
@@ -734,6 +763,23 @@ mod tests {
         };
         let weights = TabPfnWeights::random(arch, 3);
         TabPfnModel::new(&weights, &crate::device::Device::Cpu.burn().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_architecture_whose_sizes_do_not_fit_is_refused() {
+        let arch = Architecture {
+            emsize: 18,
+            nhead: 4,
+            nlayers: 1,
+            mlp_hidden: 8,
+            features_per_group: 2,
+            num_buckets: 4,
+            seed: 0,
+        };
+        let weights = TabPfnWeights::random(arch, 0);
+        let device = crate::device::Device::Cpu.burn().unwrap();
+        let err = TabPfnModel::new(&weights, &device).unwrap_err();
+        assert!(err.to_string().contains("emsize 18 with 4 heads"), "{err}");
     }
 
     #[test]

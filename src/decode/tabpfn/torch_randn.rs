@@ -32,7 +32,7 @@ pub fn torch_randn(seed: u64, n: usize) -> Vec<f32> {
     for block in out.chunks_exact_mut(16) {
         box_muller_16(block);
     }
-    if len % 16 != 0 {
+    if !len.is_multiple_of(16) {
         let tail = &mut out[len - 16..];
         for v in tail.iter_mut() {
             *v = rng.uniform();
@@ -229,7 +229,7 @@ mod tests {
         for i in 1..2000 {
             let u = i as f32 / 2000.0;
             assert!((cephes_log(u) - u.ln()).abs() <= 2.0 * f32::EPSILON * u.ln().abs().max(1.0));
-            let theta = u * 6.283_185;
+            let theta = u * std::f32::consts::TAU;
             let (s, c) = cephes_sincos(theta);
             assert!((s - theta.sin()).abs() < 3e-7 && (c - theta.cos()).abs() < 3e-7);
         }
