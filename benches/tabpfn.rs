@@ -45,7 +45,12 @@ fn bench_tabpfn(c: &mut Criterion) {
     let x_train = normal(N_TRAIN * N_FEATURES);
     let x_test = normal(N_TEST * N_FEATURES);
     let y_train: Vec<f32> = (0..N_TRAIN)
-        .map(|i| x_train[i * N_FEATURES..(i + 1) * N_FEATURES].iter().sum::<f32>() / 7.0)
+        .map(|i| {
+            x_train[i * N_FEATURES..(i + 1) * N_FEATURES]
+                .iter()
+                .sum::<f32>()
+                / 7.0
+        })
         .collect();
     let mut group = c.benchmark_group("tabpfn");
     group.sample_size(10);
@@ -56,7 +61,11 @@ fn bench_tabpfn(c: &mut Criterion) {
             let state = model
                 .fit(black_box(&x_train), N_FEATURES, black_box(&y_train))
                 .expect("the training pass");
-            black_box(model.logits(&state, black_box(&x_test)).expect("the logits"))
+            black_box(
+                model
+                    .logits(&state, black_box(&x_test))
+                    .expect("the logits"),
+            )
         })
     });
     group.finish();

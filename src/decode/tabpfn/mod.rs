@@ -271,15 +271,18 @@ enum Fitted {
     /// package does).
     Constant { value: f64, columns: usize },
     /// The model and its members.
-    Ensemble {
-        model: TabPfnModel,
-        members: Vec<Member>,
-        /// The standardised-target distribution of the checkpoint.
-        standard: BarDistribution,
-        /// The same in the units of the target: `borders · σ + ȳ`.
-        raw: BarDistribution,
-        columns: usize,
-    },
+    Ensemble(Box<Ensemble>),
+}
+
+/// The model on its device, the fitted members and the distributions they predict on.
+struct Ensemble {
+    model: TabPfnModel,
+    members: Vec<Member>,
+    /// The standardised-target distribution of the checkpoint.
+    standard: BarDistribution,
+    /// The same in the units of the target: `borders · σ + ȳ`.
+    raw: BarDistribution,
+    columns: usize,
 }
 
 /// The TabPFN v2 regressor.
@@ -355,13 +358,13 @@ impl Regressor for TabPfn {
                 })
                 .collect::<Result<Vec<_>>>()
         })??;
-        self.fitted = Some(Fitted::Ensemble {
+        self.fitted = Some(Fitted::Ensemble(Box::new(Ensemble {
             raw: standard.affine(y_std + 1e-20, y_mean),
             model,
             members,
             standard,
             columns: x.ncols(),
-        });
+        })));
         Ok(())
     }
 
@@ -389,14 +392,15 @@ impl Regressor for TabPfn {
                 )?;
                 return Ok(Prediction::Distribution(d));
             }
-            Fitted::Ensemble {
-                model,
-                members,
-                standard,
-                raw,
-                columns,
-            } => {
-                check_missing_predict_input(NAME, x, *columns)?;
+            Fitted::Ensemble(ensemble) => {
+                check_missing_predict_input(NAME, x, ensemble.columns)?;
+                let Ensemble {
+                    model,
+                    members,
+                    standard,
+                    raw,
+                    ..
+                } = ensemble.as_ref();
                 (model, members, standard, raw)
             }
         };
