@@ -144,8 +144,10 @@ enum Command {
     /// Fit any decoder on a CSV table and predict another: writes row,prediction.
     ///
     /// Every column but the target is a numeric feature; row is the 0-based index of the test
-    /// file's data rows. For xgboost, lightgbm and catboost an empty or NaN feature cell is a
-    /// missing value, and every decoder.KEY is the library's own parameter.
+    /// file's data rows. For xgboost, lightgbm, catboost and tabpfn an empty or NaN feature cell
+    /// is a missing value; every decoder.KEY of a booster is the library's own parameter, and
+    /// tabpfn's follow the official package (n_estimators, softmax_temperature, preprocess,
+    /// fingerprint_feature, feature_shift, y_transform, output).
     ///
     /// Example: quakelab decode --decoder ridge --train train.csv --test test.csv --target y
     /// --set decoder.alpha=0.5 --out preds.csv
@@ -153,11 +155,16 @@ enum Command {
     /// Example: quakelab decode --decoder xgboost --train train.csv --test test.csv --target y
     /// --set decoder.max_depth=4 --set decoder.eta=0.1 --set decoder.num_boost_round=150
     /// --out preds.csv
+    ///
+    /// Example (TabPFN v2 from its checkpoint, with its predictive distribution): quakelab
+    /// decode --decoder tabpfn --train train.csv --test test.csv --target y --set
+    /// decoder.weights=tabpfn-v2-regressor.ckpt --quantiles 0.05,0.5,0.95 --out preds.csv
     Decode {
         /// The decoder (persistence, moving_average, climatology, oracle_persistence, ridge,
-        /// random_forest, and xgboost, lightgbm, catboost: cargo features of the default
-        /// build). The baselines read a
-        /// named column: label_known, label_known_mean_<N>d, label_now, or decoder.column.
+        /// random_forest, tabpfn, and xgboost, lightgbm, catboost: cargo features of the
+        /// default build). The baselines read a named column: label_known,
+        /// label_known_mean_<N>d, label_now, or decoder.column. tabpfn reads its weights from
+        /// the model store (quakelab models fetch tabpfn-v2-reg) or decoder.weights=FILE.
         #[arg(long)]
         decoder: String,
         /// Training table (CSV with a header).
@@ -1229,7 +1236,11 @@ fn models_list() -> anyhow::Result<()> {
 fn models_info(path: &Path) -> anyhow::Result<()> {
     let info = models::inspect(path)?;
     if let Some(config) = &info.config {
-        println!("config.json:");
+        if path.is_dir() {
+            println!("config.json:");
+        } else {
+            println!("config (stored in the checkpoint):");
+        }
         println!("{}", serde_json::to_string_pretty(config)?);
     }
     println!(

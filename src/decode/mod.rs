@@ -956,6 +956,13 @@ mod tests {
                 "decoder.window_days=0",
                 "decoder.window_days",
             ),
+            ("tabpfn", "decoder.n_estimators=0", "decoder.n_estimators"),
+            (
+                "tabpfn",
+                "decoder.softmax_temperature=0",
+                "decoder.softmax_temperature",
+            ),
+            ("tabpfn", "decoder.weights=no/such.ckpt", "decoder.weights"),
         ];
         for (kind, assignment, key) in cases {
             let mut config = DecoderConfig::from_kind(kind).unwrap();

@@ -240,7 +240,8 @@ pub struct ModelInfo {
     pub weights: PathBuf,
     /// Its size in bytes.
     pub size: u64,
-    /// `config.json` of the folder, parsed, when the path was a folder holding one.
+    /// `config.json` of the folder, parsed, when the path was a folder holding one; else the
+    /// settings the checkpoint carries beside its tensors (TabPFN's `config`), if any.
     pub config: Option<serde_json::Value>,
     /// The container format.
     pub format: CheckpointFormat,
@@ -269,7 +270,11 @@ pub fn inspect(path: &Path) -> Result<ModelInfo> {
     let size = std::fs::metadata(&weights)
         .map_err(|e| Error::io(&weights, e))?
         .len();
-    let checkpoint = Checkpoint::open(&weights)?;
+    // A checkpoint that carries its settings (TabPFN's `config`) shows them too.
+    let (checkpoint, config) = match Checkpoint::open_with_config(&weights) {
+        Ok((checkpoint, embedded)) => (checkpoint, config.or(Some(embedded))),
+        Err(_) => (Checkpoint::open(&weights)?, config),
+    };
     let mut tensors: Vec<TensorInfo> = checkpoint.tensors().cloned().collect();
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(ModelInfo {

@@ -614,3 +614,31 @@ fn no_store_folder_without_quakelab_models_xdg_cache_home_or_home_is_refused() {
          XDG_CACHE_HOME or HOME) to a folder"
     );
 }
+
+#[test]
+fn models_info_prints_a_tabpfn_checkpoints_own_config_and_unnested_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["model.ckpt", "model.safetensors"] {
+        let path = crate::support::fixture("tabpfn", file);
+        let out = quakelab(
+            &["models", "info", path.to_str().unwrap()],
+            dir.path(),
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "config (stored in the checkpoint):", "{text}");
+        // The fixture's architecture (tools/parity/make_tabpfn.py): emsize 32, 100 buckets.
+        assert!(
+            text.contains("\"emsize\": 32") && text.contains("\"num_buckets\": 100"),
+            "{text}"
+        );
+        assert!(text.contains("  encoder.5.layer.weight "), "{text}");
+        assert!(!text.contains("state_dict."), "{text}");
+    }
+}

@@ -271,3 +271,57 @@ fn missing_weights_are_refused_naming_the_key_and_the_fetch_command() {
     );
     assert!(!dir.path().join("p.csv").exists());
 }
+
+/// TabPFN at its defaults on the fixture checkpoint, with `settings` on top.
+fn fixture_decoder(settings: &[&str]) -> quakelab::decode::DecoderConfig {
+    let mut config = quakelab::decode::DecoderConfig::from_kind("tabpfn").unwrap();
+    let weights = fixture("tabpfn", "model.ckpt");
+    config
+        .apply_override(&format!("decoder.weights={}", weights.display()))
+        .unwrap();
+    for setting in settings {
+        config.apply_override(setting).unwrap();
+    }
+    config
+}
+
+#[test]
+fn a_constant_target_is_predicted_as_that_constant() {
+    let config = fixture_decoder(&[]);
+    let x = faer::Mat::from_fn(6, 2, |i, j| (i * 3 + j) as f64);
+    let mut model = config.build(&["a".into(), "b".into()]).unwrap();
+    model
+        .fit(x.as_ref(), &[2.5; 6], &quakelab::decode::FitContext::new(0))
+        .unwrap();
+    let levels = quakelab::decode::QuantileLevels::new(vec![0.1, 0.9]).unwrap();
+    let prediction = model.predict_distribution(x.as_ref(), &levels).unwrap();
+    let d = prediction.distribution().unwrap();
+    for row in 0..6 {
+        assert_eq!((d.mean()[row], d.median()[row]), (2.5, 2.5));
+        assert_eq!(d.row_quantiles(row), [2.5, 2.5]);
+    }
+}
+
+#[test]
+fn more_features_than_the_model_was_pretrained_on_are_refused_unless_allowed() {
+    let x = faer::Mat::from_fn(3, 501, |i, j| ((i + 1) * (j + 1)) as f64);
+    let y = [1.0, 2.0, 4.0];
+    let names: Vec<String> = (0..501).map(|j| format!("f{j}")).collect();
+    let ctx = quakelab::decode::FitContext::new(0);
+    let mut model = fixture_decoder(&[]).build(&names).unwrap();
+    let error = model.fit(x.as_ref(), &y, &ctx).unwrap_err();
+    assert!(
+        matches!(&error, quakelab::Error::Config { key, .. } if key == "decoder.ignore_pretraining_limits"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("501 features"), "{error}");
+    let mut allowed = fixture_decoder(&[
+        "decoder.ignore_pretraining_limits=true",
+        "decoder.n_estimators=1",
+        "decoder.preprocess=none",
+    ])
+    .build(&names)
+    .unwrap();
+    allowed.fit(x.as_ref(), &y, &ctx).unwrap();
+    assert_eq!(allowed.predict(x.as_ref()).unwrap().len(), 3);
+}

@@ -242,10 +242,16 @@ impl DecoderSettings for TabpfnSettings {
     }
 }
 
-/// Checkpoints already read, by file, so that the many fits of an experiment read each once.
+/// A checkpoint file as it is now: its path, size and modification time.
+type FileVersion = (PathBuf, u64, Option<std::time::SystemTime>);
+
+/// Checkpoints already read, by file (and its size and modification time, so that a file
+/// replaced on disk is read again), so that the many fits of an experiment read each once.
 fn load_weights(path: &Path) -> Result<Arc<TabPfnWeights>> {
-    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<TabPfnWeights>>>> = OnceLock::new();
-    let key = path.canonicalize().map_err(|e| Error::io(path, e))?;
+    static LOADED: OnceLock<Mutex<HashMap<FileVersion, Arc<TabPfnWeights>>>> = OnceLock::new();
+    let canonical = path.canonicalize().map_err(|e| Error::io(path, e))?;
+    let meta = std::fs::metadata(&canonical).map_err(|e| Error::io(path, e))?;
+    let key = (canonical, meta.len(), meta.modified().ok());
     let loaded = LOADED.get_or_init(Default::default);
     if let Some(weights) = loaded.lock().ok().and_then(|map| map.get(&key).cloned()) {
         return Ok(weights);

@@ -10,12 +10,10 @@
 //! `criterion.losses_per_bucket` (a training statistic) is ignored.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use rand::Rng;
 use rand_distr::StandardNormal;
-use serde_json::Value;
 
 use crate::decode::tabpfn::architecture::Architecture;
 use crate::models::{Checkpoint, sha256_file};
@@ -57,14 +55,7 @@ impl TabPfnWeights {
     /// naming the tensor, with the expected and found shapes; `criterion.borders` must be
     /// finite and strictly increasing.
     pub fn read(path: &Path) -> Result<TabPfnWeights> {
-        let (checkpoint, config) = if is_safetensors(path)? {
-            (Checkpoint::open(path)?, safetensors_config(path)?)
-        } else {
-            (
-                Checkpoint::open_nested(path, "state_dict")?,
-                pickle_config(path)?,
-            )
-        };
+        let (checkpoint, config) = Checkpoint::open_with_config(path)?;
         let architecture = Architecture::from_config(&config, path)?;
         let encoder_names: Vec<&str> = checkpoint
             .tensors()
@@ -298,65 +289,6 @@ fn describe(a: &Architecture) -> String {
         "emsize {}, nhead {}, nlayers {}, MLP {}, features_per_group {}, num_buckets {}",
         a.emsize, a.nhead, a.nlayers, a.mlp_hidden, a.features_per_group, a.num_buckets
     )
-}
-
-/// Whether the file is a safetensors file: an 8-byte header length, then `{`.
-fn is_safetensors(path: &Path) -> Result<bool> {
-    let mut head = [0u8; 9];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(n == 9 && head[8] == b'{')
-}
-
-/// The JSON config under the safetensors header's metadata key `config`.
-fn safetensors_config(path: &Path) -> Result<Value> {
-    let bad = |message: String| Error::format(path, "metadata `config`", message);
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut len = [0u8; 8];
-    file.read_exact(&mut len).map_err(|e| Error::io(path, e))?;
-    // `Checkpoint::open` has read this header already: its length fits the file.
-    let mut header = vec![0u8; u64::from_le_bytes(len) as usize];
-    file.read_exact(&mut header)
-        .map_err(|e| Error::io(path, e))?;
-    let header: Value = serde_json::from_slice(&header)
-        .map_err(|e| Error::format(path, "header", format!("not JSON: {e}")))?;
-    let text = header
-        .get("__metadata__")
-        .and_then(|m| m.get("config"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            bad("missing: a converted TabPFN checkpoint stores its config there as JSON".into())
-        })?;
-    serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))
-}
-
-/// The `config` dictionary of a `torch.save` checkpoint, as JSON.
-fn pickle_config(path: &Path) -> Result<Value> {
-    let value = pytorch_reader::PytorchReader::read_pickle_data(path, Some("config"))
-        .map_err(|e| Error::format(path, "config", e.to_string()))?;
-    Ok(pickle_to_json(value))
-}
-
-/// A pickled value as JSON; what JSON cannot hold (bytes, objects the reader does not
-/// interpret) becomes a descriptive string, which a key that needs a number then refuses.
-fn pickle_to_json(value: pytorch_reader::PickleValue) -> Value {
-    use pytorch_reader::PickleValue as P;
-    match value {
-        P::None => Value::Null,
-        P::Bool(b) => Value::Bool(b),
-        P::Int(i) => Value::from(i),
-        P::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        P::String(s) => Value::String(s),
-        P::List(items) => Value::Array(items.into_iter().map(pickle_to_json).collect()),
-        P::Dict(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, pickle_to_json(v)))
-                .collect(),
-        ),
-        P::Bytes(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
-        P::Unsupported(kind) => Value::String(format!("<{kind}>")),
-    }
 }
 
 #[cfg(test)]
