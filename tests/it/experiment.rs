@@ -578,8 +578,17 @@ fn the_paper_experiment_loads_and_resolves() {
             "random_forest",
             "xgboost",
             "lightgbm",
-            "catboost"
+            "catboost",
+            "tabpfn"
         ]
+    );
+    // TabPFN is optional (skipped without its weights), with a pinned seed: one fit per split
+    // and feature set.
+    let tabpfn = paper.decoders().last().unwrap();
+    assert!(!tabpfn.is_stochastic());
+    assert_eq!(
+        serde_json::to_value(tabpfn).unwrap()["optional"],
+        serde_json::Value::Bool(true)
     );
     // Random, chronological, and the two rolling origins listed one by one; no embargo is
     // decided before the labels are fitted.
