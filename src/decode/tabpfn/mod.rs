@@ -39,6 +39,7 @@
 
 pub mod architecture;
 pub mod bar;
+mod cpu_attention;
 pub mod model;
 pub mod preprocess;
 pub mod torch_randn;

@@ -33,6 +33,11 @@
 //! attention is chunked over token columns and query rows, and the per-row sublayers over
 //! rows, so that no score or hidden tensor exceeds [`CHUNK_BYTES`] (or the bound set by
 //! [`TabPfnModel::with_chunk_bytes`]).
+//!
+//! On the CPU (burn-flex) attention runs in quakelab's own fused, blocked kernel
+//! (`cpu_attention`: per problem and block of 64 queries, two small matrix products and a
+//! vectorised softmax, the scores never leaving the cache), which gives burn-flex's results
+//! up to float round-off in a fraction of its time; other devices use burn's attention.
 
 use burn::tensor::activation::gelu;
 use burn::tensor::module::{attention, layer_norm};
@@ -40,6 +45,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::decode::tabpfn::architecture::Architecture;
+use crate::decode::tabpfn::cpu_attention;
 use crate::decode::tabpfn::torch_randn::torch_randn;
 use crate::decode::tabpfn::weights::{StoredTensor, TabPfnWeights, X_ENCODER};
 use crate::{Error, Result};
@@ -98,6 +104,9 @@ pub struct TabPfnModel {
     decoder_out: Linear,
     norm_ones: Tensor<1>,
     chunk_bytes: usize,
+    /// Whether `device` is burn-flex's CPU device: attention then runs in
+    /// [`cpu_attention`].
+    on_cpu: bool,
 }
 
 /// The cached training pass: the fitted x-encoder, the target mean, the feature-group
@@ -228,6 +237,7 @@ impl TabPfnModel {
             )?,
             norm_ones: Tensor::ones([e], device),
             chunk_bytes: CHUNK_BYTES,
+            on_cpu: *device == Device::flex(),
             device: device.clone(),
             architecture: a,
         })
@@ -285,8 +295,8 @@ impl TabPfnModel {
         let mut keys_values = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
             let last = i + 1 == self.layers.len();
-            x = self.feature_attention(layer, x, n, tokens);
-            let (next, kv) = self.train_item_attention(layer, x, n, tokens, !last);
+            x = self.feature_attention(layer, x, n, tokens)?;
+            let (next, kv) = self.train_item_attention(layer, x, n, tokens, !last)?;
             keys_values.push(kv);
             match next {
                 Some(next) => x = self.mlp(layer, next, n * tokens),
@@ -333,8 +343,8 @@ impl TabPfnModel {
             let targets: Vec<f32> = (0..rows).flat_map(|_| [state.y_mean, -2.0]).collect();
             let mut h = self.embed(&state.encoder, x, rows, &targets, &state.group_embeddings);
             for (layer, (k, v)) in self.layers.iter().zip(&state.keys_values) {
-                h = self.feature_attention(layer, h, rows, tokens);
-                h = self.test_item_attention(layer, h, rows, tokens, k, v);
+                h = self.feature_attention(layer, h, rows, tokens)?;
+                h = self.test_item_attention(layer, h, rows, tokens, k, v)?;
                 h = self.mlp(layer, h, rows * tokens);
             }
             let target = h
@@ -391,7 +401,7 @@ impl TabPfnModel {
         x: Tensor<2>,
         rows: usize,
         tokens: usize,
-    ) -> Tensor<2> {
+    ) -> Result<Tensor<2>> {
         let a = &self.architecture;
         let (e, h, d) = (a.emsize, a.nhead, a.head_dim());
         let per_row = 4 * tokens * (h * tokens).max(3 * e);
@@ -408,12 +418,13 @@ impl TabPfnModel {
             let q = qkv.clone().narrow(1, 0, h);
             let k = qkv.clone().narrow(1, h, h);
             let v = qkv.narrow(1, 2 * h, h);
-            let context = attend(q, k, v, d, self.chunk_bytes)
+            let context = self
+                .attend(q, k, v)?
                 .swap_dims(1, 2)
                 .reshape([n * tokens, e]);
             parts.push(layer.feature_out.forward(context));
         }
-        self.norm(x + Tensor::cat(parts, 0))
+        Ok(self.norm(x + Tensor::cat(parts, 0)))
     }
 
     /// The training rows' attention between items, column by column: every head attends to
@@ -427,7 +438,7 @@ impl TabPfnModel {
         n: usize,
         tokens: usize,
         with_output: bool,
-    ) -> (Option<Tensor<2>>, (Tensor<4>, Tensor<4>)) {
+    ) -> Result<(Option<Tensor<2>>, (Tensor<4>, Tensor<4>))> {
         let a = &self.architecture;
         let (e, h, d) = (a.emsize, a.nhead, a.head_dim());
         let per_column = 4 * n * (3 * e).max(h * n);
@@ -459,7 +470,8 @@ impl TabPfnModel {
             let k = qkv.clone().narrow(1, h, h);
             let v = qkv.narrow(1, 2 * h, h);
             // [c, H, N, d] -> [N, c, H, d]
-            let context = attend(q, k, v, d, self.chunk_bytes)
+            let context = self
+                .attend(q, k, v)?
                 .permute([2, 0, 1, 3])
                 .reshape([n * c, e]);
             outputs.push(layer.item_out.forward(context).reshape([n, c, e]));
@@ -468,7 +480,7 @@ impl TabPfnModel {
             let attended = Tensor::cat(outputs, 1).reshape([n * tokens, e]);
             self.norm(x + attended)
         });
-        (output, (Tensor::cat(keys, 0), Tensor::cat(values, 0)))
+        Ok((output, (Tensor::cat(keys, 0), Tensor::cat(values, 0))))
     }
 
     /// Test rows' attention between items: every head's query against head 0's cached keys
@@ -481,7 +493,7 @@ impl TabPfnModel {
         tokens: usize,
         keys: &Tensor<4>,
         values: &Tensor<4>,
-    ) -> Tensor<2> {
+    ) -> Result<Tensor<2>> {
         let a = &self.architecture;
         let (e, h, d) = (a.emsize, a.nhead, a.head_dim());
         // [m·C, E] -> [m, C, H, d] -> [C, H, m, d] -> [C, 1, H·m, d]: the heads share one key.
@@ -491,11 +503,81 @@ impl TabPfnModel {
             .reshape([rows, tokens, h, d])
             .permute([1, 2, 0, 3])
             .reshape([tokens, 1, h * rows, d]);
-        let context = attend(q, keys.clone(), values.clone(), d, self.chunk_bytes)
+        let context = self
+            .attend(q, keys.clone(), values.clone())?
             .reshape([tokens, h, rows, d])
             .permute([2, 0, 1, 3])
             .reshape([rows * tokens, e]);
-        self.norm(x + layer.item_out.forward(context))
+        Ok(self.norm(x + layer.item_out.forward(context)))
+    }
+
+    /// Scaled dot-product attention of `q` `[b, h, s_q, d]` against `k`, `v` `[b, h, s_k, d]`,
+    /// scale 1/√d. On the CPU (burn-flex) the fused, blocked kernel of
+    /// [`crate::decode::tabpfn::cpu_attention`], whose scratch is a few blocks of scores
+    /// whatever the sizes; on other devices burn's attention, in chunks over `b` and `s_q` so
+    /// that no chunk's scores exceed the chunk bound.
+    fn attend(&self, q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Result<Tensor<4>> {
+        let [b, h, s_q, d] = q.dims();
+        let s_k = k.dims()[2];
+        let scale = 1.0 / (d as f64).sqrt();
+        if self.on_cpu {
+            let values = |t: Tensor<4>| {
+                t.into_data()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| Error::Numerical(format!("TabPFN attention: {e:?}")))
+            };
+            let shape = cpu_attention::Shape {
+                batches: b * h,
+                queries: s_q,
+                keys: s_k,
+                head_dim: d,
+            };
+            let out = cpu_attention::attention(
+                &values(q)?,
+                &values(k)?,
+                &values(v)?,
+                shape,
+                scale as f32,
+            );
+            return Ok(Tensor::from_data(
+                TensorData::new(out, [b, h, s_q, d]),
+                &self.device,
+            ));
+        }
+        let options = AttentionModuleOptions {
+            scale: Some(scale),
+            ..Default::default()
+        };
+        let per_query = 4 * h * s_k.max(1);
+        let queries = (self.chunk_bytes / per_query).max(1);
+        if b * s_q <= queries {
+            return Ok(attention(q, k, v, None, None, options));
+        }
+        let batch = (queries / s_q.max(1)).clamp(1, b);
+        let query_chunk = queries.clamp(1, s_q);
+        let mut batches = Vec::new();
+        for start in (0..b).step_by(batch) {
+            let nb = batch.min(b - start);
+            let (qb, kb, vb) = (
+                q.clone().narrow(0, start, nb),
+                k.clone().narrow(0, start, nb),
+                v.clone().narrow(0, start, nb),
+            );
+            let mut parts = Vec::new();
+            for qs in (0..s_q).step_by(query_chunk) {
+                let len = query_chunk.min(s_q - qs);
+                parts.push(attention(
+                    qb.clone().narrow(2, qs, len),
+                    kb.clone(),
+                    vb.clone(),
+                    None,
+                    None,
+                    options,
+                ));
+            }
+            batches.push(Tensor::cat(parts, 2));
+        }
+        Ok(Tensor::cat(batches, 0))
     }
 
     /// `LN(x + W₂ GELU(W₁ x))` over `n` tokens, in chunks of tokens.
@@ -508,47 +590,6 @@ impl TabPfnModel {
         }
         self.norm(x + Tensor::cat(parts, 0))
     }
-}
-
-/// Scaled dot-product attention of `q` `[b, h, s_q, d]` against `k`, `v` `[b, h, s_k, d]`,
-/// scale 1/√d, in chunks over `b` and `s_q` so that no chunk's scores exceed `bytes`.
-fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, head_dim: usize, bytes: usize) -> Tensor<4> {
-    let [b, h, s_q, _] = q.dims();
-    let s_k = k.dims()[2];
-    let options = AttentionModuleOptions {
-        scale: Some(1.0 / (head_dim as f64).sqrt()),
-        ..Default::default()
-    };
-    let per_query = 4 * h * s_k.max(1);
-    let queries = (bytes / per_query).max(1);
-    if b * s_q <= queries {
-        return attention(q, k, v, None, None, options);
-    }
-    let batch = (queries / s_q.max(1)).clamp(1, b);
-    let query_chunk = queries.clamp(1, s_q);
-    let mut batches = Vec::new();
-    for start in (0..b).step_by(batch) {
-        let nb = batch.min(b - start);
-        let (qb, kb, vb) = (
-            q.clone().narrow(0, start, nb),
-            k.clone().narrow(0, start, nb),
-            v.clone().narrow(0, start, nb),
-        );
-        let mut parts = Vec::new();
-        for qs in (0..s_q).step_by(query_chunk) {
-            let len = query_chunk.min(s_q - qs);
-            parts.push(attention(
-                qb.clone().narrow(2, qs, len),
-                kb.clone(),
-                vb.clone(),
-                None,
-                None,
-                options,
-            ));
-        }
-        batches.push(Tensor::cat(parts, 2));
-    }
-    Tensor::cat(batches, 0)
 }
 
 /// The x-encoder's statistics, fitted on the training rows (module docs, step 1).
