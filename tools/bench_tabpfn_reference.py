@@ -29,7 +29,7 @@ the fit time and the process's peak RSS.
 
 A venv for it: python -m venv venv && venv/bin/pip install torch==2.9.0 tabpfn==2.2.1
 safetensors numpy psutil. Run: TABPFN_DISABLE_TELEMETRY=1 venv/bin/python
-tools/bench_tabpfn_reference.py save /tmp/tabpfn.ckpt && ... time /tmp/tabpfn.ckpt
+tools/bench_tabpfn_reference.py save tabpfn.ckpt && ... time tabpfn.ckpt
 (tools/bench-tabpfn.sh runs both).
 """
 
