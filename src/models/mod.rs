@@ -9,6 +9,7 @@
 
 pub mod checkpoint;
 pub mod fetch;
+pub(crate) mod linear;
 pub mod registry;
 pub mod store;
 

@@ -48,6 +48,7 @@ use crate::decode::tabpfn::architecture::Architecture;
 use crate::decode::tabpfn::cpu_attention;
 use crate::decode::tabpfn::torch_randn::torch_randn;
 use crate::decode::tabpfn::weights::{StoredTensor, TabPfnWeights, X_ENCODER};
+use crate::models::linear::Linear;
 use crate::{Error, Result};
 
 /// The most bytes one chunk's attention scores (or MLP hidden activations) take by default
@@ -56,23 +57,6 @@ pub const CHUNK_BYTES: usize = 256 << 20;
 
 /// LayerNorm's ε in every layer.
 const LAYER_NORM_EPS: f64 = 1e-5;
-
-/// A linear layer stored for `x · W + b`: `W` is `[in, out]`.
-#[derive(Debug, Clone)]
-struct Linear {
-    weight: Tensor<2>,
-    bias: Option<Tensor<2>>,
-}
-
-impl Linear {
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.weight.clone());
-        match &self.bias {
-            Some(b) => y + b.clone(),
-            None => y,
-        }
-    }
-}
 
 /// One encoder layer's weights.
 #[derive(Debug, Clone)]

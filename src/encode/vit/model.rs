@@ -26,6 +26,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::encode::ImageBatch;
 use crate::encode::vit::weights::{HostTensor, VitWeights, weights_file};
 use crate::encode::vit::{Embeddings, VitConfig, VitOutput};
+use crate::models::linear::Linear;
 use crate::{Error, Result};
 
 /// A LayerNorm's scale and shift.
@@ -33,24 +34,6 @@ use crate::{Error, Result};
 struct Norm {
     weight: Tensor<1>,
     bias: Tensor<1>,
-}
-
-/// A linear layer stored for `x · W + b`: `W` is `[in, out]` (PyTorch's weight transposed).
-#[derive(Debug, Clone)]
-struct Linear {
-    weight: Tensor<2>,
-    bias: Option<Tensor<2>>,
-}
-
-impl Linear {
-    /// `x · W + b` on `[rows, in]`.
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.weight.clone());
-        match &self.bias {
-            Some(b) => y + b.clone(),
-            None => y,
-        }
-    }
 }
 
 /// One pre-LN transformer block.
