@@ -43,6 +43,7 @@ mod error;
 pub mod eval;
 pub mod experiment;
 pub mod geo;
+pub mod geomag;
 pub mod gnss;
 pub mod io;
 pub mod models;
