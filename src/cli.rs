@@ -37,6 +37,7 @@ use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::models::{self, FetchAction, Fetcher, Registry, Store, store::FileCheck};
 use crate::period::{MAX_DAYS, Period, parse_date};
 use crate::progress;
+use crate::report::classification::{is_classification_run, render_classification};
 use crate::report::figure;
 use crate::report::gnss as gnss_report;
 use crate::report::paper;
@@ -779,8 +780,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let (mut rendered, mut skipped) = (0, 0);
             for dir in &dirs {
                 for run in finished_runs(dir)? {
-                    let redraw = run_period(&run)
-                        .and_then(|period| Ok(render_run(&run, &period)?))
+                    let rendered_files = if is_classification_run(&run) {
+                        render_classification(&run).map_err(anyhow::Error::from)
+                    } else {
+                        run_period(&run).and_then(|period| Ok(render_run(&run, &period)?))
+                    };
+                    let redraw = rendered_files
                         .and_then(|written| Ok(record_rewritten(&run, &written)?));
                     match redraw {
                         Ok(()) => {
@@ -1452,8 +1457,13 @@ fn print_outcome(outcome: &runner::RunOutcome) {
             outcome.run_dir.display()
         );
     }
+    let table = if outcome.results.is_empty() {
+        "tables/classification.csv"
+    } else {
+        "tables/results.csv"
+    };
     println!(
-        "wrote {} (report.md; the full table is tables/results.csv)",
+        "wrote {} (report.md; the full table is {table})",
         outcome.run_dir.display()
     );
 }

@@ -10,8 +10,11 @@
 //! | `catalog` | a file | SHA-256 of the file's bytes |
 //! | `catalog`, `gnss` | `synthetic:NAME` | SHA-256 of the scenario's content (below) |
 //! | `gnss` | a `.tenv3` or GEONET directory | SHA-256 over its files (below) |
+//! | `geomag` | `synthetic:NAME`, an IAGA-2002 directory, the station CSV and its metadata | as above; the two files' hashes hashed together |
 //!
-//! `gnss` is present only when the encoder reads the GNSS images. A scenario's content is the
+//! `gnss` is present only when the encoder reads the GNSS images, `geomag` only for the
+//! `vgg12_geomag` method (which reads no GNSS). A scenario with a `[geomag]` network adds it to
+//! its content as `"geomag"`. A scenario's content is the
 //! canonical JSON (keys sorted) of what generates the data, `{"etas", "gnss", "region", "seed"}`,
 //! so an edited scenario file changes it and a renamed one does not. A directory's hash runs over
 //! its regular files, recursively, sorted by their path relative to the directory (`/`
@@ -26,7 +29,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::experiment::config::{CatalogSource, GnssSource, ResolvedExperiment};
+use crate::experiment::config::{
+    CatalogSource, GeomagSource, GnssSource, Method, ResolvedExperiment,
+};
 use crate::synth::Scenario;
 use crate::{Error, Result};
 
@@ -54,6 +59,19 @@ impl DataHasher {
             CatalogSource::File { path, .. } => self.memo(path, file_hash)?,
         };
         hashes.insert("catalog".into(), catalog);
+        if let Method::Vgg12Geomag(settings) = experiment.method() {
+            let geomag = match &settings.geomag {
+                GeomagSource::Synthetic(scenario) => scenario_hash(scenario)?,
+                GeomagSource::Iaga2002(dir) => self.memo(dir, directory_hash)?,
+                GeomagSource::Csv { series, stations } => {
+                    let series = self.memo(series, file_hash)?;
+                    let stations = self.memo(stations, file_hash)?;
+                    hex(&Sha256::digest(format!("{series}\0{stations}").as_bytes()))
+                }
+            };
+            hashes.insert("geomag".into(), geomag);
+            return Ok(hashes);
+        }
         if experiment.encoder().uses_images() {
             let gnss = match experiment.gnss() {
                 GnssSource::Synthetic(scenario) => scenario_hash(scenario)?,
@@ -145,12 +163,21 @@ fn feed(hasher: &mut Sha256, path: &Path) -> Result<()> {
 /// SHA-256 of a scenario's content (see the module docs).
 fn scenario_hash(scenario: &Scenario) -> Result<String> {
     let r = &scenario.region;
-    let content = serde_json::json!({
+    let mut content = serde_json::json!({
         "etas": scenario.etas.params(),
         "gnss": scenario.gnss.params(),
         "region": [r.lon_min, r.lon_max, r.lat_min, r.lat_max],
         "seed": scenario.seed,
     });
+    // Only where a scenario has a magnetometer network, so the hashes of the others stay.
+    if let Some(geomag) = &scenario.geomag {
+        content["geomag"] = serde_json::to_value(geomag).map_err(|e| {
+            Error::config(
+                "scenario",
+                format!("cannot serialise scenario `{}`: {e}", scenario.name),
+            )
+        })?;
+    }
     // serde_json's maps are sorted by key (no `preserve_order`), so this text is canonical.
     let text = serde_json::to_string(&content).map_err(|e| {
         Error::config(

@@ -14,6 +14,8 @@
 //! - [`launcher`]: where a sweep's configurations run ([`launcher::LocalLauncher`]: `--jobs N`
 //!   at once, each in its own pool of `max(1, cores / N)` threads).
 //! - [`runner`]: one resolved experiment as one tracked run.
+//! - [`vgg12`]: the second method's run (papers.md §B): maps, classes, VGG-12 per split and
+//!   augmentation order, planted and null, with baselines.
 //! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
 //!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
 
@@ -24,6 +26,7 @@ pub mod evaluate;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;
+pub mod vgg12;
 
 pub use config::{ExperimentFile, Layers, ResolvedExperiment, resolve, show};
 pub use sweep::{Axis, RunStatus, SweepPlan, SweepRun, expand, plan};

@@ -26,8 +26,7 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
-use crate::eval::LabelDependence;
-use crate::experiment::config::{CatalogSource, GnssSource, ResolvedExperiment};
+use crate::experiment::config::{CatalogSource, GnssSource, Method, ResolvedExperiment};
 use crate::experiment::data_hash::{DataHashes, data_hashes};
 use crate::experiment::evaluate::{Evaluation, Inputs, evaluate};
 use crate::experiment::sweep::SweepPlan;
@@ -52,10 +51,9 @@ use crate::{Error, Result};
 pub struct RunOutcome {
     /// The run directory (`<results>/<experiment>/<run-id>/`).
     pub run_dir: PathBuf,
-    /// One row per split × feature set × decoder.
+    /// One row per split × feature set × decoder (GeoViT-PFN; empty for VGG-12, whose rows are
+    /// in the run's `classification.csv`).
     pub results: Vec<ResultRow>,
-    /// The label's autocorrelation and effective sample size (pitfall P1).
-    pub label_dependence: LabelDependence,
     /// The run's summary in words ([`crate::report::review::compact_summary`]).
     pub summary: Vec<String>,
     /// Whether the MLflow mirror failed and the run needs `quakelab sync`.
@@ -65,6 +63,9 @@ pub struct RunOutcome {
 /// Runs `experiment` as one tracked run. A failure after the run started leaves it marked
 /// FAILED in the store (earlier runs are untouched) and is returned.
 pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
+    if let Method::Vgg12Geomag(settings) = experiment.method() {
+        return crate::experiment::vgg12::run(experiment, settings);
+    }
     let results_dir = &experiment.tracking().results_dir;
     let config_text = toml::to_string(experiment.effective())
         .map_err(|e| Error::config("experiment", format!("cannot write the config: {e}")))?;
@@ -159,7 +160,6 @@ fn track_run(
     Ok(RunOutcome {
         run_dir,
         results,
-        label_dependence: dependence,
         summary,
         unsynced: run.is_unsynced(),
     })
@@ -229,31 +229,7 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
 /// Loads or simulates the inputs and computes the shared stages.
 fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let period = experiment.period();
-    period.check_days(MAX_DAYS)?;
-    let source = match experiment.catalog() {
-        CatalogSource::Synthetic(scenario) => catalog::CatalogSource::Synthetic(scenario.clone()),
-        CatalogSource::File { path, columns } => catalog::CatalogSource::File {
-            path: path.clone(),
-            mapping: columns.clone(),
-        },
-    };
-    let options = LoadOptions {
-        read: ReadOptions {
-            filter: CatalogFilter {
-                region: Some(*experiment.region()),
-                ..CatalogFilter::default()
-            },
-            ..ReadOptions::default()
-        },
-        cache_dir: experiment.tracking().results_dir.join("cache"),
-        ..LoadOptions::default()
-    };
-    let (catalog, report) = catalog::load(&source, period, &options)?;
-    if report.has_warnings() {
-        tracing::warn!("{report}");
-    } else {
-        info!("{report}");
-    }
+    let catalog = load_catalog(experiment)?;
     let s = experiment.seismicity();
     let selection = catalog.select(period, s.selection_mc)?;
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
@@ -280,6 +256,37 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
         images,
         null_images,
     })
+}
+
+/// The experiment's catalog, read or simulated (cached), within its region and period.
+pub(crate) fn load_catalog(experiment: &ResolvedExperiment) -> Result<Catalog> {
+    let period = experiment.period();
+    period.check_days(MAX_DAYS)?;
+    let source = match experiment.catalog() {
+        CatalogSource::Synthetic(scenario) => catalog::CatalogSource::Synthetic(scenario.clone()),
+        CatalogSource::File { path, columns } => catalog::CatalogSource::File {
+            path: path.clone(),
+            mapping: columns.clone(),
+        },
+    };
+    let options = LoadOptions {
+        read: ReadOptions {
+            filter: CatalogFilter {
+                region: Some(*experiment.region()),
+                ..CatalogFilter::default()
+            },
+            ..ReadOptions::default()
+        },
+        cache_dir: experiment.tracking().results_dir.join("cache"),
+        ..LoadOptions::default()
+    };
+    let (catalog, report) = catalog::load(&source, period, &options)?;
+    if report.has_warnings() {
+        tracing::warn!("{report}");
+    } else {
+        info!("{report}");
+    }
+    Ok(catalog)
 }
 
 fn load_stations(gnss: &GnssSource, period: &Period, catalog: &Catalog) -> Result<StationSet> {

@@ -1146,6 +1146,164 @@ fn draw_line_panels<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A confusion matrix as a heatmap: true classes in rows (top to bottom), predicted classes in
+/// columns, each cell shaded by its share of its true class (its row) and labelled with its
+/// count. `counts` is truth-major, `names.len()²` long.
+pub fn confusion_heatmap(path: &Path, title: &str, names: &[String], counts: &[usize]) -> Result<()> {
+    let k = names.len();
+    if counts.len() != k * k {
+        return Err(Error::Numerical(format!(
+            "a confusion matrix of {k} classes needs {} counts, got {}",
+            k * k,
+            counts.len()
+        )));
+    }
+    render!(path, (640, 600), |root| draw_confusion(&root, title, names, counts))
+}
+
+fn draw_confusion<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    names: &[String],
+    counts: &[usize],
+) -> DrawResult {
+    let k = names.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 18))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..k as f64, 0.0..k as f64)
+        .map_err(|e| e.to_string())?;
+    let label = |v: &f64| {
+        let i = v.floor() as usize;
+        if (v - v.floor() - 0.5).abs() < 1e-9 && i < k {
+            names[i].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("predicted class")
+        .y_desc("true class")
+        .x_labels(k * 2 + 1)
+        .y_labels(k * 2 + 1)
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v: &f64| label(&(k as f64 - v)))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for t in 0..k {
+        let row_total: usize = counts[t * k..(t + 1) * k].iter().sum();
+        for p in 0..k {
+            let count = counts[t * k + p];
+            let share = if row_total > 0 {
+                count as f64 / row_total as f64
+            } else {
+                0.0
+            };
+            // White to dark blue with the share of the true class.
+            let shade = |c: f64| (255.0 - share * (255.0 - c)).round() as u8;
+            let colour = RGBColor(shade(8.0), shade(48.0), shade(107.0));
+            // Row 0 at the top.
+            let y = (k - 1 - t) as f64;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(p as f64, y), (p as f64 + 1.0, y + 1.0)],
+                    colour.filled(),
+                )))
+                .map_err(|e| e.to_string())?;
+            let text_colour = if share > 0.5 { WHITE } else { BLACK };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    count.to_string(),
+                    (p as f64 + 0.42, y + 0.55),
+                    (FONT, 16).into_font().color(&text_colour),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// One epoch of [`training_curves`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochPoint {
+    /// The epoch, from 1.
+    pub epoch: f64,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Training accuracy.
+    pub train_accuracy: f64,
+    /// Validation loss, where there was a validation split.
+    pub validation_loss: Option<f64>,
+    /// Validation accuracy.
+    pub validation_accuracy: Option<f64>,
+}
+
+/// Loss (top) and accuracy (bottom) per epoch, training and validation.
+pub fn training_curves(path: &Path, title: &str, epochs: &[EpochPoint]) -> Result<()> {
+    render!(path, (900, 700), |root| draw_training_curves(&root, title, epochs))
+}
+
+fn draw_training_curves<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    epochs: &[EpochPoint],
+) -> DrawResult {
+    let body = root.titled(title, (FONT, 20)).map_err(|e| e.to_string())?;
+    let areas = body.split_evenly((2, 1));
+    let last = epochs.iter().map(|e| e.epoch).fold(1.0, f64::max);
+    type Pick = fn(&EpochPoint) -> Option<f64>;
+    let panels: [(&str, Pick, Pick); 2] = [
+        ("loss", |e| Some(e.train_loss), |e| e.validation_loss),
+        ("accuracy", |e| Some(e.train_accuracy), |e| e.validation_accuracy),
+    ];
+    for (area, (name, train, validation)) in areas.iter().zip(panels) {
+        let values = epochs
+            .iter()
+            .flat_map(|e| [train(e), validation(e)])
+            .flatten()
+            .filter(|v| v.is_finite());
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (lo, hi) = padded(lo, hi);
+        let mut chart = ChartBuilder::on(area)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.5..last + 0.5, lo..hi)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("epoch")
+            .y_desc(name)
+            .label_style((FONT, 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (label, pick, colour) in [("train", train, BLUE), ("validation", validation, ORANGE)] {
+            let points: Vec<(f64, f64)> = epochs
+                .iter()
+                .filter_map(|e| pick(e).filter(|v| v.is_finite()).map(|v| (e.epoch, v)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], colour.stroke_width(2)));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    }
+    Ok(())
+}
+
 /// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {

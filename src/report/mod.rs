@@ -1,5 +1,6 @@
 //! Tables and figures rendered from results.
 
+pub mod classification;
 pub mod figure;
 pub mod gnss;
 pub mod importance;

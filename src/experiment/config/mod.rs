@@ -100,9 +100,11 @@ pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.go
      JMA hypocenter catalog (https://www.data.jma.go.jp/eqev/data/bulletin/)";
 
 mod decoder_overrides;
+mod geomag;
 mod schema;
 
 use decoder_overrides::DecoderOverride;
+pub use geomag::{GeomagSource, Vgg12Settings};
 pub use schema::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -536,6 +538,15 @@ pub enum CatalogSource {
     },
 }
 
+/// The method of a resolved experiment.
+#[derive(Debug, Clone)]
+pub enum Method {
+    /// GeoViT-PFN (papers.md §A); its settings are the experiment's own.
+    GeovitPfn,
+    /// VGG-12 on geomagnetic-anomaly maps (papers.md §B).
+    Vgg12Geomag(Box<Vgg12Settings>),
+}
+
 /// Where the GNSS series come from.
 #[derive(Debug, Clone)]
 pub enum GnssSource {
@@ -640,6 +651,7 @@ pub struct TrackingSettings {
 /// A checked experiment: what the runner sees. Only [`resolve`] (or a sweep) makes one.
 #[derive(Debug, Clone)]
 pub struct ResolvedExperiment {
+    method: Method,
     name: String,
     seed: u64,
     seeds: usize,
@@ -667,6 +679,10 @@ pub struct ResolvedExperiment {
 }
 
 impl ResolvedExperiment {
+    /// The method and, for the second, its settings.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
     /// The experiment's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -768,7 +784,8 @@ pub fn resolve(layers: &Layers) -> Result<ResolvedExperiment> {
 
 /// The config hash of an effective file: the SHA-256, in hex, of its canonical JSON (keys
 /// sorted, no whitespace, numbers as serde_json writes them) without `sweep` and `tracking`,
-/// without `device` when it is `cpu`, and without `encoder.vit` unless `encoder.kind` is `vit`
+/// without `device` when it is `cpu`, without `method`, `geomag` and `classify` when the method
+/// is `geovit_pfn`, and without `encoder.vit` unless `encoder.kind` is `vit`
 /// (so files written before those settings existed keep their hash).
 /// Two files that resolve alike (a group name or its table inline, `"123, 148,22,46"` or
 /// `"123,148,22,46"`, `window_days` from a file or from `--set`) hash alike.
@@ -782,6 +799,14 @@ pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
         // default device, and the ViT's section under another encoder.
         if map.get("device").and_then(serde_json::Value::as_str) == Some(Device::Cpu.name()) {
             map.remove("device");
+        }
+        // The second method's sections change nothing of the first.
+        if map.get("method").and_then(serde_json::Value::as_str)
+            == Some(MethodName::GeovitPfn.name())
+        {
+            for key in ["method", "geomag", "classify"] {
+                map.remove(key);
+            }
         }
         if let Some(serde_json::Value::Object(encoder)) = map.get_mut("encoder")
             && encoder.get("kind").and_then(serde_json::Value::as_str)
@@ -998,9 +1023,37 @@ fn resolve_file(
     let timing = f.dataset.timing;
 
     let mut ablations = resolve_ablations(&f.ablations)?;
-    if f.ablations.null_scenario {
-        ablations.null_gnss = Some(null_scenario(&gnss)?);
-    }
+    let method = match f.method {
+        MethodName::GeovitPfn => {
+            if f.ablations.null_scenario {
+                ablations.null_gnss = Some(null_scenario(&gnss)?);
+            }
+            Method::GeovitPfn
+        }
+        MethodName::Vgg12Geomag => {
+            ensure_config!(
+                decoders.is_empty(),
+                "decoders",
+                "the vgg12_geomag method classifies maps with [classify]; decoders belong to \
+                 geovit_pfn"
+            );
+            for kind in &splits {
+                ensure_config!(
+                    matches!(kind, SplitKind::Random { .. } | SplitKind::Chronological { .. }),
+                    "split.kinds",
+                    "the vgg12_geomag method evaluates the random and chronological splits, not `{}`",
+                    kind.name()
+                );
+            }
+            Method::Vgg12Geomag(Box::new(geomag::resolve_vgg12(
+                f.data.geomag.as_ref(),
+                &f.geomag,
+                &f.classify,
+                f.ablations.null_scenario,
+                real,
+            )?))
+        }
+    };
     f.evaluation.check()?;
     let evaluation = f.evaluation.clone();
 
@@ -1038,6 +1091,7 @@ fn resolve_file(
     let config_hash = config_hash(&effective)?;
 
     Ok(ResolvedExperiment {
+        method,
         name,
         seed,
         seeds,

@@ -10,6 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use crate::dataset::Timing;
 use crate::decode::DecoderConfig;
 pub use crate::device::Device;
+pub use super::geomag::{
+    AugmentOrder, ClassSection, ClassifySection, GeomagFiles, GeomagSection, InterpolationName,
+    MapSection, MethodName,
+};
 pub use crate::encode::vit::VitOutput;
 use crate::encode::vit::encoder::DEFAULT_MODEL;
 pub use crate::encode::{EncoderKind, PcaSolver};
@@ -24,6 +28,8 @@ use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentFile {
+    /// The method: `geovit_pfn` (papers.md §A, the default) or `vgg12_geomag` (§B).
+    pub method: MethodName,
     /// The experiment's name (letters, digits, `.`, `_`, `-`).
     pub name: String,
     /// The seed every random stream derives from.
@@ -55,6 +61,10 @@ pub struct ExperimentFile {
     pub ablations: AblationsSection,
     /// What the decoders are asked for besides a point (quantile levels).
     pub evaluation: EvaluationSection,
+    /// The geomagnetic maps and their classes (`vgg12_geomag`).
+    pub geomag: GeomagSection,
+    /// VGG-12, its training and the augmentation (`vgg12_geomag`).
+    pub classify: ClassifySection,
     /// Where runs are recorded. Not part of the config hash.
     pub tracking: TrackingSection,
     /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
@@ -65,6 +75,7 @@ pub struct ExperimentFile {
 impl Default for ExperimentFile {
     fn default() -> Self {
         ExperimentFile {
+            method: MethodName::GeovitPfn,
             name: "experiment".into(),
             seed: 2009,
             seeds: 5,
@@ -80,6 +91,8 @@ impl Default for ExperimentFile {
             split: SplitSection::default(),
             ablations: AblationsSection::default(),
             evaluation: EvaluationSection::default(),
+            geomag: GeomagSection::default(),
+            classify: ClassifySection::default(),
             tracking: TrackingSection::default(),
             sweep: BTreeMap::new(),
         }
@@ -162,6 +175,10 @@ pub struct DataSection {
     /// scenario's `gnss.precursor.amplitude_mm` (the knob of the detection sweep).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precursor_amplitude_mm: Option<f64>,
+    /// The magnetometer network (`vgg12_geomag`): `"synthetic:NAME"`, `{ iaga2002 = DIR }` or
+    /// `{ csv = { series = FILE, stations = FILE } }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geomag: Option<TextOr<GeomagFiles>>,
 }
 
 impl Default for DataSection {
@@ -170,6 +187,7 @@ impl Default for DataSection {
             catalog: TextOr::Text("synthetic:japan".into()),
             gnss: TextOr::Text("synthetic:japan".into()),
             precursor_amplitude_mm: None,
+            geomag: None,
         }
     }
 }
