@@ -84,10 +84,14 @@ enum Command {
     /// Layers: built-in defaults < FILE < --set a.b=c < QUAKELAB_* environment variables
     /// (QUAKELAB_FEATURES__SEISMICITY__WINDOW_DAYS=64 sets features.seismicity.window_days).
     ///
+    /// Several files run one after the other, each as its own run (the README's main run:
+    /// quakelab run experiments/paper.toml experiments/vgg12_geomag.toml); --set applies to each.
+    ///
     /// Example: quakelab run experiments/paper.toml --set features.seismicity.window_days=64
     Run {
-        /// The experiment file (TOML).
-        file: PathBuf,
+        /// The experiment files (TOML).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// Override a setting, KEY=VALUE (VALUE read as TOML; repeatable).
         /// decoders.KIND.KEY=VALUE sets one decoder's setting (decoders.random_forest.max_depth=6),
         /// decoders.INDEX.KEY=VALUE the setting of the decoder at that position.
@@ -754,11 +758,25 @@ fn init_logging(verbose: u8) {
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run { file, set } => {
-            let layers = Layers::new(&file).with_overrides(set).with_process_env();
-            let experiment = config::resolve(&layers)?;
-            let outcome = runner::run(&experiment)?;
-            print_outcome(&outcome);
+        Command::Run { files, set } => {
+            // Every file resolves before any runs, so a typo in the last fails at once.
+            let experiments = files
+                .iter()
+                .map(|file| {
+                    let layers = Layers::new(file)
+                        .with_overrides(set.iter().cloned())
+                        .with_process_env();
+                    config::resolve(&layers)
+                        .with_context(|| format!("resolving {}", file.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for (file, experiment) in files.iter().zip(&experiments) {
+                if files.len() > 1 {
+                    println!("== {}", file.display());
+                }
+                let outcome = runner::run(experiment)?;
+                print_outcome(&outcome);
+            }
         }
         Command::Sweep {
             file,

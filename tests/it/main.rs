@@ -20,6 +20,7 @@ mod labels;
 mod models;
 mod properties;
 mod real_data;
+mod run_vgg12;
 mod run_vit;
 mod seismicity;
 mod stationarity;
