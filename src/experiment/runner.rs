@@ -37,6 +37,7 @@ use crate::io::catalog::ReadOptions;
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::period::{MAX_DAYS, Period};
+use crate::report::classification::{Model, read_classification_rows};
 use crate::report::figure;
 use crate::report::results::{ResultRow, read_results, write_results};
 use crate::report::review::{EvaluationSheet, SHEET_FILE, compact_summary};
@@ -383,6 +384,13 @@ fn config_hash_param(run: &StoredRun) -> Option<String> {
 /// present). Each point shows its latest finished run with its config hash and its data hashes.
 /// Written into `experiment_dir`.
 pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
+    if plan
+        .runs
+        .first()
+        .is_some_and(|p| matches!(p.experiment.method(), Method::Vgg12Geomag(_)))
+    {
+        return summarize_classification_sweep(experiment_dir, plan);
+    }
     let runs = list_runs(experiment_dir)?;
     let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
     headers.extend(
@@ -494,6 +502,80 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
             "test R² across the sweep",
             &axis.key,
             "test R²",
+            &series,
+        )?;
+    }
+    Ok(experiment_dir.join("sweep_summary.md"))
+}
+
+/// [`summarize_sweep`] for the second method: each point's classification rows (accuracy,
+/// macro-F1, balanced accuracy) and VGG-12's macro-F1 against the first axis.
+fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
+    let runs = list_runs(experiment_dir)?;
+    let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    headers.extend(
+        [
+            "scenario",
+            "split",
+            "order",
+            "model",
+            "accuracy",
+            "macro_f1",
+            "balanced_accuracy",
+            "run_id",
+        ]
+        .map(String::from),
+    );
+    let mut table = Table::new(headers);
+    let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for point in &plan.runs {
+        let hash = point.experiment.config_hash();
+        let Some(run) = runs.iter().rev().find(|r| {
+            r.status == RunStatus::Finished
+                && config_hash_param(r).as_deref() == Some(hash)
+                && r.record.data_hashes == point.data_hashes
+        }) else {
+            continue;
+        };
+        let x = point
+            .point
+            .first()
+            .and_then(|(_, v)| v.as_float().or(v.as_integer().map(|i| i as f64)));
+        for r in read_classification_rows(&run.dir)? {
+            let mut row: Vec<Cell> = point
+                .point
+                .iter()
+                .map(|(_, v)| v.to_string().into())
+                .collect();
+            row.extend([
+                r.scenario.clone().into(),
+                r.split.clone().into(),
+                r.order.clone().into(),
+                r.model.name().into(),
+                number(r.accuracy, 4),
+                number(r.macro_f1, 4),
+                number(r.balanced_accuracy, 4),
+                run.record.run_id.clone().into(),
+            ]);
+            table.push(row);
+            if let Some(x) = x
+                && r.model == Model::Vgg12
+            {
+                lines.entry(r.tag()).or_default().push((x, r.macro_f1));
+            }
+        }
+    }
+    table.write_csv(&experiment_dir.join("sweep_summary.csv"))?;
+    table.write_markdown(&experiment_dir.join("sweep_summary.md"))?;
+    if let Some(axis) = plan.axes.first()
+        && !lines.is_empty()
+    {
+        let series: Vec<(String, Vec<(f64, f64)>)> = lines.into_iter().collect();
+        figure::metric_vs_axis(
+            &experiment_dir.join("sweep_summary.png"),
+            "VGG-12 test macro-F1 across the sweep",
+            &axis.key,
+            "macro-F1",
             &series,
         )?;
     }

@@ -295,6 +295,11 @@ fn read_records<T: for<'de> Deserialize<'de>>(run_dir: &Path, name: &str) -> Res
         .collect()
 }
 
+/// The stored rows of a classification run.
+pub fn read_classification_rows(run_dir: &Path) -> Result<Vec<ClassificationRow>> {
+    read_records(run_dir, ROWS_FILE)
+}
+
 /// Whether `run_dir` holds a classification run (its rows file).
 pub fn is_classification_run(run_dir: &Path) -> bool {
     run_dir.join(ROWS_FILE).is_file()
@@ -302,7 +307,7 @@ pub fn is_classification_run(run_dir: &Path) -> bool {
 
 /// Renders the tables, figures and `report.md` of a classification run from its CSV files.
 pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let rows: Vec<ClassificationRow> = read_records(run_dir, ROWS_FILE)?;
+    let rows = read_classification_rows(run_dir)?;
     let predictions: Vec<ClassPrediction> = read_records(run_dir, PREDICTIONS_FILE)?;
     let curves: Vec<EpochRow> = read_records(run_dir, CURVES_FILE)?;
     let classes: Vec<StoredClassRow> = read_records(run_dir, CLASSES_FILE)?;
