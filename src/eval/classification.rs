@@ -373,7 +373,10 @@ mod tests {
     #[test]
     fn labels_and_predictions_of_different_lengths_are_refused() {
         let err = ConfusionMatrix::new(2, &[0, 1], &[0]).unwrap_err();
-        assert!(err.to_string().contains("2 labels and 1 predictions"), "{err}");
+        assert!(
+            err.to_string().contains("2 labels and 1 predictions"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -397,7 +400,10 @@ mod tests {
     #[test]
     fn a_baseline_of_empty_training_labels_is_refused() {
         let err = majority_class(&[]).unwrap_err();
-        assert!(err.to_string().contains("training labels are empty"), "{err}");
+        assert!(
+            err.to_string().contains("training labels are empty"),
+            "{err}"
+        );
     }
 
     #[test]

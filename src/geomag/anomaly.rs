@@ -184,7 +184,11 @@ pub fn anomaly_index(
             }
         }
         let common = if p.remove_common_mode {
-            let mut finite: Vec<f64> = deviations.iter().copied().filter(|v| v.is_finite()).collect();
+            let mut finite: Vec<f64> = deviations
+                .iter()
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect();
             if finite.len() < 2 {
                 report.no_common_mode += finite.len();
                 continue;
@@ -438,7 +442,9 @@ mod tests {
         }
         .check()
         .unwrap();
-        let err = anomaly_index(&three_stations(), &p).unwrap_err().to_string();
+        let err = anomaly_index(&three_stations(), &p)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("covers 6 days"), "{err}");
     }
 }

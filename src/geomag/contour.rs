@@ -224,7 +224,11 @@ impl Geometry {
         geometry.positions = stations
             .iter()
             .zip(&geometry.pixels)
-            .map(|(s, p)| p.map_or((s.latitude, s.longitude), |(r, c)| geometry.centre(r * size + c)))
+            .map(|(s, p)| {
+                p.map_or((s.latitude, s.longitude), |(r, c)| {
+                    geometry.centre(r * size + c)
+                })
+            })
             .collect();
         let rows: Vec<Vec<f64>> = (0..size * size)
             .into_par_iter()
@@ -547,7 +551,9 @@ mod tests {
         let expected: Vec<bool> = (0..9).map(|p| p % 3 == 1).collect();
         assert_eq!(lines, expected);
         // A level exactly at a value: 0.5 ≤ 0.5 counts on the pixel at 0.5.
-        let field: Vec<f32> = (0..4).map(|p| if p % 2 == 0 { 0.25 } else { 0.5 }).collect();
+        let field: Vec<f32> = (0..4)
+            .map(|p| if p % 2 == 0 { 0.25 } else { 0.5 })
+            .collect();
         assert_eq!(contour_lines(&field, 2, 1), vec![false, true, false, true]);
         assert!(contour_lines(&field, 2, 0).iter().all(|l| !l));
     }
@@ -572,7 +578,10 @@ mod tests {
 
     #[test]
     fn a_map_size_of_one_pixel_is_refused() {
-        let err = MapSpec { size: 1, ..spec() }.check().unwrap_err().to_string();
+        let err = MapSpec { size: 1, ..spec() }
+            .check()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("geomag.map.size"), "{err}");
     }
 
@@ -584,7 +593,10 @@ mod tests {
             lat_min: 27.0,
             lat_max: 29.0,
         };
-        let err = MapSpec { bounds, ..spec() }.check().unwrap_err().to_string();
+        let err = MapSpec { bounds, ..spec() }
+            .check()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("geomag.map.bounds"), "{err}");
     }
 
@@ -616,7 +628,13 @@ mod tests {
 
     #[test]
     fn a_clip_of_zero_is_refused() {
-        let err = MapSpec { clip: 0.0, ..spec() }.check().unwrap_err().to_string();
+        let err = MapSpec {
+            clip: 0.0,
+            ..spec()
+        }
+        .check()
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("geomag.map.clip"), "{err}");
     }
 
@@ -642,6 +660,9 @@ mod tests {
         let err = bounds_around(&stations, 0.0).unwrap_err().to_string();
         assert!(err.contains("geomag.map.margin_degrees"), "{err}");
         let b = bounds_around(&stations, 0.5).unwrap();
-        assert_eq!((b.lon_min, b.lon_max, b.lat_min, b.lat_max), (101.5, 102.5, 27.5, 28.5));
+        assert_eq!(
+            (b.lon_min, b.lon_max, b.lat_min, b.lat_max),
+            (101.5, 102.5, 27.5, 28.5)
+        );
     }
 }

@@ -147,7 +147,10 @@ fn lloyd(points: &[(f64, f64)], start: ((f64, f64), (f64, f64))) -> Option<KMean
             break;
         }
         assignment = next;
-        centres = [mean_of(points, &assignment, 0)?, mean_of(points, &assignment, 1)?];
+        centres = [
+            mean_of(points, &assignment, 0)?,
+            mean_of(points, &assignment, 1)?,
+        ];
     }
     // Number the clusters north first.
     let swap = (centres[1].0, centres[1].1) > (centres[0].0, centres[0].1);
@@ -450,9 +453,8 @@ pub fn day_classes(
     let mut left_out = LeftOut::default();
     let mut kept: Vec<(Event, usize, f64)> = Vec::new();
     for e in sorted {
-        crate::catalog::check_magnitude(e.magnitude).map_err(|m| {
-            Error::Numerical(format!("the event of {}: {m}", e.time))
-        })?;
+        crate::catalog::check_magnitude(e.magnitude)
+            .map_err(|m| Error::Numerical(format!("the event of {}: {m}", e.time)))?;
         if !period.contains(e.time) {
             left_out.outside_period += 1;
             continue;
@@ -486,7 +488,10 @@ pub fn day_classes(
         let mut flags = flags.into_iter();
         kept.retain(|_| !flags.next().unwrap_or(false));
     }
-    let points: Vec<(f64, f64)> = kept.iter().map(|(e, _, _)| (e.latitude, e.longitude)).collect();
+    let points: Vec<(f64, f64)> = kept
+        .iter()
+        .map(|(e, _, _)| (e.latitude, e.longitude))
+        .collect();
     let clusters = kmeans2(&points, seed).map_err(|err| {
         Error::Numerical(format!(
             "the direction classes need two clusters of epicentres: {} event(s) with M > {} \
@@ -621,7 +626,10 @@ mod tests {
     #[test]
     fn kmeans_of_fewer_than_two_distinct_points_is_refused() {
         let err = kmeans2(&[(1.0, 2.0), (1.0, 2.0)], 0).unwrap_err();
-        assert!(err.to_string().contains("at least two distinct points"), "{err}");
+        assert!(
+            err.to_string().contains("at least two distinct points"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -636,7 +644,12 @@ mod tests {
             centre: (95.0, 0.0),
             ..ClassParams::default()
         };
-        assert!(p.check().unwrap_err().to_string().contains("geomag.labels.centre"));
+        assert!(
+            p.check()
+                .unwrap_err()
+                .to_string()
+                .contains("geomag.labels.centre")
+        );
     }
 
     #[test]
@@ -645,7 +658,12 @@ mod tests {
             radius_km: 0.0,
             ..ClassParams::default()
         };
-        assert!(p.check().unwrap_err().to_string().contains("geomag.labels.radius_km"));
+        assert!(
+            p.check()
+                .unwrap_err()
+                .to_string()
+                .contains("geomag.labels.radius_km")
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn metrics_match_scikit_learn() {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|row| labels(row))
+            .flat_map(labels)
             .collect();
         assert_eq!(m.counts(), confusion.as_slice(), "{name}");
         for c in 0..n_classes {
@@ -105,8 +105,20 @@ fn the_paper_table_5_gives_its_own_precision_and_recall() {
     let cols: Vec<usize> = (0..5).map(|c| m.predicted_total(c)).collect();
     assert_eq!(rows, vec![126, 102, 28, 44, 30]);
     assert_eq!(cols, vec![139, 94, 34, 33, 30]);
-    let precision = [115.0 / 139.0, 81.0 / 94.0, 14.0 / 34.0, 26.0 / 33.0, 21.0 / 30.0];
-    let recall = [115.0 / 126.0, 81.0 / 102.0, 14.0 / 28.0, 26.0 / 44.0, 21.0 / 30.0];
+    let precision = [
+        115.0 / 139.0,
+        81.0 / 94.0,
+        14.0 / 34.0,
+        26.0 / 33.0,
+        21.0 / 30.0,
+    ];
+    let recall = [
+        115.0 / 126.0,
+        81.0 / 102.0,
+        14.0 / 28.0,
+        26.0 / 44.0,
+        21.0 / 30.0,
+    ];
     for c in 0..5 {
         assert!(close(m.precision(c).unwrap(), precision[c]), "class {c}");
         assert!(close(m.recall(c).unwrap(), recall[c]), "class {c}");

@@ -5,9 +5,7 @@
 use jiff::Timestamp;
 use quakelab::catalog::{Event, Region};
 use quakelab::geo::haversine_km;
-use quakelab::geomag::contour::{
-    Interpolation, MapSpec, render_day, render_maps, write_map_png,
-};
+use quakelab::geomag::contour::{Interpolation, MapSpec, render_day, render_maps, write_map_png};
 use quakelab::geomag::labels::{
     AftershockRule, ClassParams, Direction, QuakeClass, class_table, day_classes,
 };
@@ -74,9 +72,13 @@ fn at_a_station_pixel_the_map_takes_the_station_value() {
         station("C", 28.05, 102.21),
     ];
     let field = one_day(stations, vec![0.8, -0.6, 0.1]);
-    let spec = spec(20, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 })
-        .check()
-        .unwrap();
+    let spec = spec(
+        20,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    )
+    .check()
+    .unwrap();
     let map = render_day(&field, 0, &spec).unwrap();
     // 20 pixels over 2.2° of latitude and 2.4° of longitude: 0.11° and 0.12° per pixel.
     // A at 28.9N 101.3E: row ⌊(29.2 − 28.9)/0.11⌋ = 2, column ⌊0.3/0.12⌋ = 2.
@@ -88,7 +90,10 @@ fn at_a_station_pixel_the_map_takes_the_station_value() {
     for (s, value) in [0.8, -0.6, 0.1].iter().enumerate() {
         let (r, c) = map.station_pixels[s].unwrap();
         let expected = ((value + 1.0) / 2.0) as f32;
-        assert!((map.field[r * 20 + c] - expected).abs() < 1e-6, "station {s}");
+        assert!(
+            (map.field[r * 20 + c] - expected).abs() < 1e-6,
+            "station {s}"
+        );
     }
 }
 
@@ -103,9 +108,13 @@ fn row_zero_is_north_and_column_zero_is_west() {
     ];
     let field = one_day(stations, vec![0.9, 0.0, 0.0, -0.5]);
     let size = 24;
-    let spec = spec(size, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 })
-        .check()
-        .unwrap();
+    let spec = spec(
+        size,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    )
+    .check()
+    .unwrap();
     let maps = render_maps(&field, &[0], &spec).unwrap();
     let image = maps.image(0);
     let quadrant = |top: bool, left: bool| {
@@ -120,7 +129,11 @@ fn row_zero_is_north_and_column_zero_is_west() {
         sum
     };
     let nw = quadrant(true, true);
-    for other in [quadrant(true, false), quadrant(false, true), quadrant(false, false)] {
+    for other in [
+        quadrant(true, false),
+        quadrant(false, true),
+        quadrant(false, false),
+    ] {
         assert!(nw > other, "{nw} vs {other}");
     }
     // And the south-east, the smallest value, is the darkest.
@@ -148,7 +161,11 @@ fn two_station_inverse_distance_by_hand() {
     assert_eq!(map.station_pixels, vec![Some((1, 2)), None]);
     let value = (9.0 * a + b) / 10.0;
     let expected = ((value + 1.0) / 2.0) as f32;
-    assert!((map.field[2 * 5 + 2] - expected).abs() < 1e-6, "{}", map.field[12]);
+    assert!(
+        (map.field[2 * 5 + 2] - expected).abs() < 1e-6,
+        "{}",
+        map.field[12]
+    );
     // The pixel of A carries A's value.
     assert!((map.field[5 + 2] - ((a + 1.0) / 2.0) as f32).abs() < 1e-6);
     // The distances are those of the sphere (a sanity check of the 1 : 3 ratio).
@@ -162,16 +179,23 @@ fn values_beyond_the_clip_saturate_and_a_missing_station_is_left_out() {
     let period = Period::parse("2022-01-01", "2022-01-03").unwrap();
     // Day 0: A = 5 (beyond clip 1), B missing; day 1: both.
     let field = DailyField::new(stations, period, vec![5.0, f64::NAN, -5.0, 0.0]).unwrap();
-    let spec = spec(8, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 })
-        .check()
-        .unwrap();
+    let spec = spec(
+        8,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    )
+    .check()
+    .unwrap();
     let maps = render_maps(&field, &[0, 1], &spec).unwrap();
     assert!(maps.image(0).iter().all(|&v| v == 1.0));
     assert_eq!(maps.missing_values(), 1);
     assert_eq!(maps.days(), &[0, 1]);
     let batch = maps.as_batch().unwrap();
     let shape = batch.shape();
-    assert_eq!((shape.n, shape.channels, shape.height, shape.width), (2, 1, 8, 8));
+    assert_eq!(
+        (shape.n, shape.channels, shape.height, shape.width),
+        (2, 1, 8, 8)
+    );
     assert_eq!(batch.image(1).unwrap(), maps.image(1));
 }
 
@@ -179,7 +203,11 @@ fn values_beyond_the_clip_saturate_and_a_missing_station_is_left_out() {
 fn contour_lines_are_drawn_with_the_line_value_where_levels_cross() {
     let stations = vec![station("W", 28.1, 101.1), station("E", 28.1, 103.3)];
     let field = one_day(stations, vec![-0.9, 0.9]);
-    let mut spec = spec(32, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 });
+    let mut spec = spec(
+        32,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    );
     spec.levels = 3;
     spec.line_value = 0.0;
     let spec = spec.check().unwrap();
@@ -210,9 +238,13 @@ fn contour_lines_are_drawn_with_the_line_value_where_levels_cross() {
 #[test]
 fn a_map_of_a_day_without_any_station_value_is_refused() {
     let field = one_day(vec![station("A", 28.1, 102.16)], vec![f64::NAN]);
-    let spec = spec(8, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 })
-        .check()
-        .unwrap();
+    let spec = spec(
+        8,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    )
+    .check()
+    .unwrap();
     let err = render_maps(&field, &[0], &spec).unwrap_err().to_string();
     assert!(err.contains("map of 2022-01-01 (day 0)"), "{err}");
 }
@@ -220,9 +252,13 @@ fn a_map_of_a_day_without_any_station_value_is_refused() {
 #[test]
 fn a_map_of_a_day_beyond_the_index_is_refused() {
     let field = one_day(vec![station("A", 28.1, 102.16)], vec![0.0]);
-    let spec = spec(8, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 })
-        .check()
-        .unwrap();
+    let spec = spec(
+        8,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    )
+    .check()
+    .unwrap();
     let err = render_maps(&field, &[1], &spec).unwrap_err().to_string();
     assert!(err.contains("covers only 1 days"), "{err}");
 }
@@ -233,7 +269,11 @@ fn a_map_figure_is_a_png_of_the_drawn_size() {
         vec![station("A", 28.9, 101.3), station("B", 27.4, 103.1)],
         vec![0.7, -0.7],
     );
-    let mut spec = spec(48, sichuan_bounds(), Interpolation::InverseDistance { power: 2.0 });
+    let mut spec = spec(
+        48,
+        sichuan_bounds(),
+        Interpolation::InverseDistance { power: 2.0 },
+    );
     spec.levels = 4;
     let map = render_day(&field, 0, &spec.check().unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -280,6 +320,15 @@ fn hand_catalog() -> Vec<Event> {
     ]
 }
 
+/// A row of Table 4: class, direction, above the threshold, events, maps.
+type Table4Row = (
+    QuakeClass,
+    Option<Direction>,
+    Option<bool>,
+    Option<usize>,
+    usize,
+);
+
 fn hand_params(horizon_days: usize) -> ClassParams {
     ClassParams {
         horizon_days,
@@ -302,7 +351,11 @@ fn labels_of_a_hand_made_catalog_with_horizons_of_one_and_three_days() {
     assert!((south.0 - 26.9).abs() < 1e-12 && (south.1 - 305.3 / 3.0).abs() < 1e-12);
     assert_eq!(one.events.len(), 6);
     assert_eq!(
-        (one.left_out.outside_period, one.left_out.magnitude, one.left_out.distance),
+        (
+            one.left_out.outside_period,
+            one.left_out.magnitude,
+            one.left_out.distance
+        ),
         (1, 1, 1)
     );
     use QuakeClass::*;
@@ -325,7 +378,7 @@ fn labels_of_a_hand_made_catalog_with_horizons_of_one_and_three_days() {
 
     // Table 4 of the three-day labels: events per class and maps per class.
     let table = class_table(&three);
-    let rows: Vec<(QuakeClass, Option<Direction>, Option<bool>, Option<usize>, usize)> = table
+    let rows: Vec<Table4Row> = table
         .iter()
         .map(|r| (r.class, r.direction, r.above_threshold, r.events, r.maps))
         .collect();
@@ -334,9 +387,21 @@ fn labels_of_a_hand_made_catalog_with_horizons_of_one_and_three_days() {
         vec![
             (None, Option::None, Option::None, Option::None, 9),
             (NorthAbove, Some(Direction::North), Some(true), Some(2), 3),
-            (NorthAtOrBelow, Some(Direction::North), Some(false), Some(1), 0),
+            (
+                NorthAtOrBelow,
+                Some(Direction::North),
+                Some(false),
+                Some(1),
+                0
+            ),
             (SouthAbove, Some(Direction::South), Some(true), Some(1), 3),
-            (SouthAtOrBelow, Some(Direction::South), Some(false), Some(2), 5),
+            (
+                SouthAtOrBelow,
+                Some(Direction::South),
+                Some(false),
+                Some(2),
+                5
+            ),
         ]
     );
 }
@@ -424,18 +489,38 @@ fn cenc_events_and_directions_of_the_paper_period() {
     let every = day_classes(catalog.events(), &period, &all, 0).unwrap();
     assert_eq!(every.events.len(), 34);
     assert_eq!(
-        (every.left_out.outside_period, every.left_out.magnitude, every.left_out.distance),
+        (
+            every.left_out.outside_period,
+            every.left_out.magnitude,
+            every.left_out.distance
+        ),
         (575, 16, 0)
     );
     let close = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 1e-5 && (a.1 - b.1).abs() < 1e-5;
-    assert!(close(every.centres[0], (29.668333, 102.262083)), "{:?}", every.centres);
-    assert!(close(every.centres[1], (27.249, 101.837)), "{:?}", every.centres);
+    assert!(
+        close(every.centres[0], (29.668333, 102.262083)),
+        "{:?}",
+        every.centres
+    );
+    assert!(
+        close(every.centres[1], (27.249, 101.837)),
+        "{:?}",
+        every.centres
+    );
 
     let paper = day_classes(catalog.events(), &period, &ClassParams::default(), 0).unwrap();
     assert_eq!(paper.events.len(), 18);
     assert_eq!(paper.left_out.aftershocks, 16);
-    assert!(close(paper.centres[0], (29.681111, 102.366667)), "{:?}", paper.centres);
-    assert!(close(paper.centres[1], (27.193333, 101.973333)), "{:?}", paper.centres);
+    assert!(
+        close(paper.centres[0], (29.681111, 102.366667)),
+        "{:?}",
+        paper.centres
+    );
+    assert!(
+        close(paper.centres[1], (27.193333, 101.973333)),
+        "{:?}",
+        paper.centres
+    );
     let table = class_table(&paper);
     let events: Vec<Option<usize>> = table.iter().map(|r| r.events).collect();
     assert_eq!(events, vec![None, Some(6), Some(3), Some(5), Some(4)]);
