@@ -3,6 +3,7 @@
 //! and the uncertainty of test metrics: block-bootstrap intervals and the Diebold–Mariano test
 //! (P9).
 
+pub mod classification;
 pub mod quantile;
 pub mod regression;
 pub mod uncertainty;

@@ -6,6 +6,10 @@
 //! of each day is interpolated onto a grid and drawn as a contour map (`contour`), and each map
 //! day gets the class of the largest event ahead of it (`labels`).
 
+pub mod anomaly;
+pub mod contour;
+pub mod labels;
+
 use crate::period::Period;
 use crate::{Error, Result};
 

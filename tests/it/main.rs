@@ -1,6 +1,7 @@
 //! quakelab's integration tests, built as one binary so that linking stays fast.
 
 mod catalog;
+mod classification;
 mod cli;
 mod dataset;
 mod decode;
@@ -13,6 +14,7 @@ mod decode_xgboost;
 mod encode;
 mod encode_vit;
 mod experiment;
+mod geomag_maps;
 mod gnss_gridding;
 mod gnss_io;
 mod gnss_synth;
