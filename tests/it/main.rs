@@ -13,6 +13,8 @@ mod decode_xgboost;
 mod encode;
 mod encode_vit;
 mod experiment;
+mod geomag_io;
+mod geomag_synth;
 mod gnss_gridding;
 mod gnss_io;
 mod gnss_synth;
