@@ -30,6 +30,7 @@ use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
 use crate::gnss::stack::{ImageStack, StackFormat};
 use crate::io::catalog::{ColumnMapping, ReadOptions, Time24h, UtcOffset, write_comcat};
+use crate::io::geomag::{GeomagSeries, read_iaga2002, series_from_iaga, write_series_csv};
 use crate::io::geonet::{GeonetMapping, read_geonet_dir};
 use crate::io::npy;
 use crate::io::stations::read_station_list;
@@ -219,6 +220,9 @@ enum Command {
     /// GNSS displacement images (paper §1.1).
     #[command(subcommand)]
     Gnss(GnssCommand),
+    /// Geomagnetic records (papers.md §B).
+    #[command(subcommand)]
+    Geomag(GeomagCommand),
     /// Encode images with a pretrained image model.
     #[command(subcommand)]
     Encode(EncodeCommand),
@@ -324,6 +328,27 @@ enum GnssCommand {
         #[command(flatten)]
         grid: GridArgs,
         /// Output file: .npy (NumPy) or .qlimg (quakelab's compact stack).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GeomagCommand {
+    /// Convert INTERMAGNET IAGA-2002 files (minute or second data) to quakelab's series CSV.
+    ///
+    /// The CSV has the columns station,time, then the files' reported components under their
+    /// own letters (e.g. H,D,Z,F or X,Y,Z,F); times are RFC 3339 UTC, and IAGA's missing-value
+    /// codes (88888, 99999) become empty fields. Several files of one station are joined in
+    /// time order (they must not overlap); files of different stations give rows of each
+    /// station, one station after the other. All files must report the same components.
+    ///
+    /// Example: quakelab geomag read bou20141101vmin.min bou20141102vmin.min --out series.csv
+    Read {
+        /// IAGA-2002 files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The series CSV to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -1099,6 +1124,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 set.len(),
                 out.display(),
                 report.precursors.len()
+            );
+        }
+        Command::Geomag(GeomagCommand::Read { files, out }) => {
+            let files = files
+                .iter()
+                .map(|path| read_iaga2002(path))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let series = series_from_iaga(&files)?;
+            write_series_csv(&out, &series)?;
+            let rows: usize = series.iter().map(|s| s.times.len()).sum();
+            let missing: usize = series.iter().map(GeomagSeries::n_missing).sum();
+            println!(
+                "wrote {} ({rows} rows, {} stations, {missing} missing values)",
+                out.display(),
+                series.len()
             );
         }
         Command::Encode(EncodeCommand::Vit(args)) => encode_vit(&args)?,

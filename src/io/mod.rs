@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, Result};
 
 pub mod catalog;
+pub mod geomag;
 pub mod geonet;
 pub mod npy;
 pub mod stations;

@@ -3,6 +3,8 @@
 //! - [`etas`]: the ETAS catalog simulator (background bands, Omori-Utsu cascades, GR magnitudes).
 //! - [`incompleteness`]: which events a network detects; short-term incompleteness after large
 //!   events (Helmstetter et al. 2006), applied to a simulated catalog with its truth kept.
+//! - [`geomag`]: the synthetic 25-station geomagnetic network (daily total intensity, storms,
+//!   planted anomalies before events), as a [`crate::geomag::DailyField`].
 //! - [`gnss`]: the synthetic GNSS network (velocity field, seasonal terms, flicker-like noise,
 //!   gaps, co- and postseismic offsets, planted precursors), written as NGL `.tenv3` files.
 //! - [`scenario`]: named scenarios (`japan`, `sichuan`, and `null`, which is `japan` without the
@@ -21,6 +23,7 @@
 //! ```
 
 pub mod etas;
+pub mod geomag;
 pub mod gnss;
 pub mod incompleteness;
 pub mod scenario;

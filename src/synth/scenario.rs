@@ -31,6 +31,9 @@
 //! n_stations = 300
 //! # ... see synth::gnss::GnssParams; every scenario has a [gnss] section, and
 //! # [gnss.precursor] is the only optional part of it.
+//!
+//! [geomag]            # optional: the synthetic geomagnetic network
+//! strength = 1.0      # see synth::geomag::GeomagScenario; unset keys take its defaults
 //! ```
 //!
 //! Loading is two-phase: [`ScenarioFile`] is exactly what the file says; [`ScenarioFile::check`]
@@ -44,6 +47,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{Catalog, Region};
 use crate::period::Period;
 use crate::synth::etas::{self, EtasParams, SimReport, Simulation, ValidEtasParams};
+use crate::synth::geomag::GeomagScenario;
 use crate::synth::gnss::{GnssParams, ValidGnssParams};
 use crate::{Error, Result};
 
@@ -73,6 +77,9 @@ pub struct ScenarioFile {
     pub etas: EtasParams,
     /// The synthetic GNSS network.
     pub gnss: GnssParams,
+    /// The synthetic geomagnetic network; absent means the scenario has none.
+    #[serde(default)]
+    pub geomag: Option<GeomagScenario>,
 }
 
 /// The `[scenario]` section.
@@ -119,6 +126,13 @@ impl ScenarioFile {
             seed: self.scenario.seed,
             etas: self.etas.check()?,
             gnss: self.gnss.check()?,
+            geomag: match self.geomag {
+                Some(geomag) => {
+                    geomag.check()?;
+                    Some(geomag)
+                }
+                None => None,
+            },
         })
     }
 }
@@ -153,6 +167,9 @@ pub struct Scenario {
     pub etas: ValidEtasParams,
     /// The GNSS network's checked parameters.
     pub gnss: ValidGnssParams,
+    /// The geomagnetic network's checked parameters, where the scenario has a `[geomag]`
+    /// section.
+    pub geomag: Option<GeomagScenario>,
 }
 
 impl Scenario {
