@@ -1,6 +1,7 @@
 //! quakelab's integration tests, built as one binary so that linking stays fast.
 
 mod catalog;
+mod classify;
 mod cli;
 mod dataset;
 mod decode;
