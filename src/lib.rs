@@ -19,6 +19,7 @@
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study |
 //! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
+//! | [`classify`] | VGG-12 on geomagnetic maps in burn: augmentation (brightness, contrast, horizontal flip), Adam with early stopping |
 //! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten, the ViT in burn), PCA, fitted on training rows only |
 //! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest |
 //! | [`device`] | the device a model runs on (burn's CPU backend, CUDA behind the `cuda` feature) |
@@ -34,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod classify;
 pub mod cli;
 pub mod dataset;
 pub mod decode;

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod classification;
+mod classify;
 mod cli;
 mod dataset;
 mod decode;
