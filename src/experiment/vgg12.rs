@@ -20,22 +20,25 @@ use crate::classify::{Augmented, TrainedVgg12, augment, train};
 use crate::dataset::{Split, SplitKind};
 use crate::encode::{BatchShape, ImageBatch};
 use crate::eval::classification::{
-    ConfusionMatrix, bootstrap_classification, class_prior_predictions, majority_class,
+    ConfusionMatrix, bootstrap_classification, class_prior_predictions, label_block_length,
+    majority_class,
 };
-use crate::eval::uncertainty::{BootstrapSettings, block_length};
+use crate::eval::uncertainty::BootstrapSettings;
 use crate::experiment::config::{AugmentOrder, GeomagSource, ResolvedExperiment, Vgg12Settings};
 use crate::experiment::runner::{RunOutcome, load_catalog};
 use crate::geomag::DailyField;
 use crate::geomag::anomaly::anomaly_index;
-use crate::geomag::contour::{MapStack, render_maps, write_map_png};
+use crate::geomag::contour::{MapStack, ValidMapSpec, render_day, render_maps, write_map_png};
 use crate::geomag::labels::{DayClasses, QuakeClass, class_table, day_classes};
-use crate::io::geomag::{daily_field, read_iaga2002_dir, read_series_csv, read_stations_csv};
+use crate::io::geomag::{
+    daily_field, read_iaga2002, read_series_csv, read_stations_csv, series_from_iaga,
+};
 use crate::report::classification::{
     ClassPrediction, ClassificationRow, EpochRow, Model, class_table_rows, render_classification,
     write_classification,
 };
 use crate::synth::geomag::simulate_geomag;
-use crate::track::{Metric, Run, RunSpec, RunStatus};
+use crate::track::{Run, RunSpec, RunStatus, Tracker};
 use crate::{Error, Result, rng};
 
 /// The confidence level and resamples of the bootstrap intervals.
@@ -45,6 +48,9 @@ const BOOTSTRAP_RESAMPLES: usize = 1000;
 /// One scenario's maps and the classes of their days.
 struct Scenario {
     name: &'static str,
+    /// The anomaly index the maps were drawn from.
+    index: DailyField,
+    spec: ValidMapSpec,
     maps: MapStack,
     /// The class of each map, in map order.
     classes: Vec<usize>,
@@ -93,7 +99,17 @@ fn scenario(
     labelled: &DayClasses,
 ) -> Result<Scenario> {
     let field = network(experiment, settings, source, catalog.events())?;
-    let index = anomaly_index(&field, &settings.anomaly)?;
+    let (index, report) = anomaly_index(&field, &settings.anomaly)?;
+    info!(
+        scenario = name,
+        missing_station_days = report.total(),
+        "anomaly index ({} without a value that day, {} with too short a history, {} without a \
+         common mode, {} with a zero scale)",
+        report.missing_value,
+        report.short_history,
+        report.no_common_mode,
+        report.zero_scale
+    );
     let horizon = settings.classes.horizon_days;
     let n_days = field.n_days();
     let days: Vec<usize> = (0..n_days.saturating_sub(horizon))
@@ -116,10 +132,20 @@ fn scenario(
             ),
         ));
     }
-    let maps = render_maps(&index, &days, &settings.map)?;
+    let spec = settings.map_spec(index.stations())?;
+    let maps = render_maps(&index, &days, &spec)?;
+    if maps.missing_values() > 0 {
+        info!(
+            scenario = name,
+            station_days = maps.missing_values(),
+            "station-days without an index value were left out of their day's interpolation"
+        );
+    }
     let classes = days.iter().map(|&d| labelled.classes[d].index()).collect();
     Ok(Scenario {
         name,
+        index,
+        spec,
         maps,
         classes,
     })
@@ -142,13 +168,26 @@ fn network(
                 )
             })?;
             let (field, truth) = simulate_geomag(params, events, period, scenario.seed)?;
-            info!(scenario = %scenario.name, anomalies = truth.anomalies.len(), "network simulated");
+            info!(
+                scenario = %scenario.name,
+                anomalies = truth.anomalies.len(),
+                storms = truth.storms.len(),
+                "network simulated"
+            );
             Ok(field)
         }
         GeomagSource::Iaga2002(dir) => {
-            let files = read_iaga2002_dir(dir)?;
-            let stations: Vec<_> = files.iter().map(|f| f.station.clone()).collect();
-            let series: Vec<_> = files.into_iter().map(|f| f.into_series()).collect();
+            let files = iaga_files(dir)?
+                .iter()
+                .map(|path| read_iaga2002(path))
+                .collect::<Result<Vec<_>>>()?;
+            let mut stations: Vec<_> = Vec::new();
+            for file in &files {
+                if !stations.iter().any(|s: &crate::geomag::GeomagStation| s.code == file.station.code) {
+                    stations.push(file.station.clone());
+                }
+            }
+            let series = series_from_iaga(&files)?;
             let (field, report) = daily_field(
                 &series,
                 &stations,
@@ -173,6 +212,28 @@ fn network(
             Ok(field)
         }
     }
+}
+
+/// The IAGA-2002 files of `dir` (`*.min`, `*.sec`, in name order); none is an error.
+fn iaga_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let is_iaga = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("min") || e.eq_ignore_ascii_case("sec"));
+        if is_iaga && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::config(
+            "data.geomag.iaga2002",
+            format!("{} holds no IAGA-2002 file (*.min, *.sec)", dir.display()),
+        ));
+    }
+    Ok(files)
 }
 
 /// Trains and scores every (scenario, split, order) into the started `run`.
@@ -209,7 +270,7 @@ fn track(
             }
         }
     }
-    let classes = class_table_rows(&class_table(labelled));
+    let classes = class_table_rows(&class_table(labelled), settings.classes.magnitude_threshold);
     let mut written = write_classification(&run_dir, &rows, &predictions, &curves, &classes)?;
     written.extend(example_maps(&run_dir, scenarios)?);
     written.extend(render_classification(&run_dir)?);
@@ -242,7 +303,8 @@ fn fit_and_score(
 ) -> Result<Fitted> {
     let seed = experiment.seed();
     let maps = &scenario.maps;
-    let shape = maps.shape();
+    let originals = maps.as_batch()?;
+    let shape = originals.shape();
     let image_len = shape.image_len().unwrap_or(0);
     let split_name = kind.name();
     let tag = format!("{}/{split_name}/{}", scenario.name, order.name());
@@ -251,7 +313,7 @@ fn fit_and_score(
     // Rows of the pool the split is drawn over: map days (honest order) or augmented images.
     let (pool, pool_classes, pool_days): (Vec<f32>, Vec<usize>, Vec<usize>) = match order {
         AugmentOrder::SplitThenAugment => (
-            maps.data().to_vec(),
+            originals.data().to_vec(),
             scenario.classes.clone(),
             maps.days().to_vec(),
         ),
@@ -260,9 +322,9 @@ fn fit_and_score(
                 images,
                 labels,
                 sources,
-            } = augment(&maps.as_batch()?, &scenario.classes, &settings.augment, &mut aug_rng)?;
+            } = augment(&originals, &scenario.classes, &settings.augment, &mut aug_rng)?;
             let days = sources.iter().map(|&s| maps.days()[s]).collect();
-            (images, labels, days)
+            (images.data().to_vec(), labels, days)
         }
     };
     let n_pool = pool_classes.len();
@@ -297,7 +359,7 @@ fn fit_and_score(
             let originals = batch(train_images, train_labels.len())?;
             let Augmented { images, labels, .. } =
                 augment(&originals, &train_labels, &settings.augment, &mut aug_rng)?;
-            (images, labels)
+            (images.data().to_vec(), labels)
         }
         AugmentOrder::AugmentThenSplit => (train_images, train_labels),
     };
@@ -322,20 +384,16 @@ fn fit_and_score(
         .map(|(class, _)| class)
         .collect();
     let n_classes = QuakeClass::ALL.len();
-    let majority = majority_class(&train_labels, n_classes)?;
+    let majority = majority_class(&train_labels)?;
     let prior = class_prior_predictions(
         &train_labels,
-        n_classes,
         test_labels.len(),
         rng::derive_seed(seed, &format!("classify.prior.{tag}")),
     )?;
     let bootstrap = BootstrapSettings {
         resamples: BOOTSTRAP_RESAMPLES,
-        block_length: block_length(
-            &test_labels.iter().map(|&c| c as f64).collect::<Vec<_>>(),
-        )
-        .unwrap_or(1)
-        .clamp(1, (test_labels.len() / 2).max(1)),
+        // A test block of one class has no measurable dependence: resample single days.
+        block_length: label_block_length(&test_labels).unwrap_or(1),
         level: BOOTSTRAP_LEVEL,
         seed,
     };
@@ -395,7 +453,8 @@ fn example_maps(run_dir: &std::path::Path, scenarios: &[Scenario]) -> Result<Vec
         };
         let name = format!("figures/maps/class_{}.png", class.index());
         let path = run_dir.join(&name);
-        write_map_png(&path, &planted.maps, i, &format!("class {}: {}", class.index(), class.name()))?;
+        let map = render_day(&planted.index, planted.maps.days()[i], &planted.spec)?;
+        write_map_png(&path, &map)?;
         written.push((name, path));
     }
     Ok(written)

@@ -23,7 +23,7 @@
 //! common mode is asked for but fewer than two stations have a deviation that day (with one
 //! station it would remove the whole signal), and where a standardising scale is zero.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::geomag::DailyField;
 use crate::{Error, Result, ensure_config};
@@ -33,7 +33,8 @@ use crate::{Error, Result, ensure_config};
 pub const MAD_TO_SD: f64 = 1.4826;
 
 /// The statistic of the baseline and of the common mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Centre {
     /// The median (the mean of the two middle values for an even count): robust to storms.
     #[default]
@@ -43,7 +44,8 @@ pub enum Centre {
 }
 
 /// The anomaly settings as written; [`AnomalyParams::check`] validates them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AnomalyParams {
     /// The trailing window B in days (27, one solar rotation, by default).
     pub baseline_days: usize,

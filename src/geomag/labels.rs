@@ -39,7 +39,7 @@
 //! has the larger centre latitude (the larger longitude on a tie).
 
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Event, MAGNITUDE_TOLERANCE};
 use crate::geo::haversine_km;
@@ -289,7 +289,8 @@ impl QuakeClass {
 }
 
 /// The aftershock rule of the event selection (module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AftershockRule {
     /// How long after a larger event an event counts as its aftershock, in days.
     pub days: f64,
@@ -308,7 +309,8 @@ impl AftershockRule {
 /// The labelling settings (module docs); [`Default`] is the paper's as far as it can be told,
 /// with [`AftershockRule::PAPER`] and a horizon of [`ClassParams::DEFAULT_HORIZON_DAYS`] (the
 /// paper gives neither).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClassParams {
     /// The area's centre (latitude, longitude in degrees): the paper's 28.10N 102.16E.
     pub centre: (f64, f64),
@@ -320,8 +322,50 @@ pub struct ClassParams {
     pub magnitude_threshold: f64,
     /// A map of day d looks at events on days d + 1 ..= d + horizon_days.
     pub horizon_days: usize,
-    /// Leave out the aftershocks of larger events; `None` keeps every event.
+    /// Leave out the aftershocks of larger events; `None` keeps every event. Written
+    /// `aftershocks = { days = 7.0, distance_km = 50.0 }`, or `aftershocks = "keep"` for `None`.
+    #[serde(with = "aftershocks_setting")]
     pub aftershocks: Option<AftershockRule>,
+}
+
+/// `aftershocks` in a file: a rule as a table, or `"keep"` for none (TOML has no null, so an
+/// absent rule must be written as something).
+mod aftershocks_setting {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::AftershockRule;
+
+    const KEEP: &str = "keep";
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Setting {
+        Word(String),
+        Rule(AftershockRule),
+    }
+
+    pub fn serialize<S: Serializer>(
+        rule: &Option<AftershockRule>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match rule {
+            Some(rule) => Setting::Rule(*rule),
+            None => Setting::Word(KEEP.to_string()),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<AftershockRule>, D::Error> {
+        match Setting::deserialize(deserializer)? {
+            Setting::Rule(rule) => Ok(Some(rule)),
+            Setting::Word(word) if word == KEEP => Ok(None),
+            Setting::Word(word) => Err(serde::de::Error::custom(format!(
+                "`{word}`: expected \"{KEEP}\" or {{ days = D, distance_km = KM }}"
+            ))),
+        }
+    }
 }
 
 impl ClassParams {

@@ -5,7 +5,6 @@
 //! and recall), confusion-matrix heatmaps, training curves and `report.md`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -226,19 +225,23 @@ pub struct StoredClassRow {
     pub direction: String,
     /// `none`, `> 4` or `<= 4` (with the configured threshold).
     pub magnitude: String,
-    /// Events of the class.
-    pub events: usize,
+    /// Events of the class (none for class 0).
+    pub events: Option<usize>,
     /// Map days of the class.
     pub maps: usize,
 }
 
-/// The stored form of the class table.
-pub fn class_table_rows(rows: &[ClassRow]) -> Vec<StoredClassRow> {
+/// The stored form of the class table, magnitudes against `threshold`.
+pub fn class_table_rows(rows: &[ClassRow], threshold: f64) -> Vec<StoredClassRow> {
     rows.iter()
         .map(|r| StoredClassRow {
             class: r.class.index(),
-            direction: r.direction.to_string(),
-            magnitude: r.magnitude.clone(),
+            direction: r.direction.map_or("none", |d| d.name()).to_string(),
+            magnitude: match r.above_threshold {
+                Some(true) => format!("> {threshold}"),
+                Some(false) => format!("<= {threshold}"),
+                None => "none".to_string(),
+            },
             events: r.events,
             maps: r.maps,
         })
@@ -312,18 +315,18 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let curves: Vec<EpochRow> = read_records(run_dir, CURVES_FILE)?;
     let classes: Vec<StoredClassRow> = read_records(run_dir, CLASSES_FILE)?;
     let mut written = Vec::new();
-    let mut write = |name: String, text: &str| -> Result<()> {
+    let write = |written: &mut Vec<(String, PathBuf)>, name: String, text: &str| -> Result<()> {
         let path = run_dir.join(&name);
         crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
         written.push((name, path));
         Ok(())
     };
     let comparison = comparison_table(&rows);
-    write("tables/classification.md".into(), &comparison.to_markdown())?;
-    write("tables/classification.tex".into(), &comparison.to_latex())?;
-    write("tables/classification.csv".into(), &comparison.to_csv()?)?;
+    write(&mut written, "tables/classification.md".into(), &comparison.to_markdown())?;
+    write(&mut written, "tables/classification.tex".into(), &comparison.to_latex())?;
+    write(&mut written, "tables/classification.csv".into(), &comparison.to_csv()?)?;
     let class_table = class_table(&classes);
-    write("tables/classes.md".into(), &class_table.to_markdown())?;
+    write(&mut written, "tables/classes.md".into(), &class_table.to_markdown())?;
 
     let mut report = String::from("# VGG-12 on geomagnetic-anomaly maps (papers.md §B)\n\n");
     for line in summary(&rows) {
@@ -352,8 +355,8 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         let confusion = ConfusionMatrix::new(QuakeClass::ALL.len(), &truth, &predicted)?;
         let matrix = confusion_table(&confusion);
         let per_class = per_class_table(&confusion);
-        write(format!("tables/confusion_{slug}.md"), &matrix.to_markdown())?;
-        write(format!("tables/per_class_{slug}.md"), &per_class.to_markdown())?;
+        write(&mut written, format!("tables/confusion_{slug}.md"), &matrix.to_markdown())?;
+        write(&mut written, format!("tables/per_class_{slug}.md"), &per_class.to_markdown())?;
         let heatmap = format!("figures/confusion_{slug}.png");
         let names: Vec<String> = QuakeClass::ALL.iter().map(|c| c.index().to_string()).collect();
         figure::confusion_heatmap(
@@ -392,7 +395,7 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
             per_class.to_markdown()
         );
     }
-    write(REPORT_FILE.to_string(), &report)?;
+    write(&mut written, REPORT_FILE.to_string(), &report)?;
     Ok(written)
 }
 
@@ -447,7 +450,7 @@ fn class_table(rows: &[StoredClassRow]) -> Table {
             number(r.class as f64, 2),
             Cell::Text(r.direction.clone()),
             Cell::Text(r.magnitude.clone()),
-            number(r.events as f64, 6),
+            optional_number(r.events.map(|e| e as f64), 6),
             number(r.maps as f64, 6),
         ]);
     }
@@ -476,7 +479,7 @@ fn per_class_table(confusion: &ConfusionMatrix) -> Table {
             Cell::Text(c.to_string()),
             optional_number(confusion.precision(c), 3),
             optional_number(confusion.recall(c), 3),
-            number(confusion.support(c) as f64, 6),
+            number(confusion.true_total(c) as f64, 6),
         ]);
     }
     table

@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{TextOr, data_path, synthetic};
-use crate::classify::{AugmentSettings, ClassWeights, TrainSettings, Vgg12Config};
+use crate::catalog::Region;
+use crate::classify::{AugmentSettings, TrainSettings, Vgg12Config};
+use crate::geomag::GeomagStation;
 use crate::geomag::anomaly::{AnomalyParams, ValidAnomalyParams};
-use crate::geomag::contour::{Interpolation, MapSpec};
+use crate::geomag::contour::{Interpolation, MapSpec, ValidMapSpec, bounds_around};
 use crate::geomag::labels::ClassParams;
 use crate::synth::Scenario;
 use crate::{Error, Result, ensure_config};
@@ -72,7 +74,7 @@ pub struct GeomagSection {
     /// The contour maps.
     pub map: MapSection,
     /// The event classes.
-    pub labels: ClassSection,
+    pub labels: ClassParams,
 }
 
 impl Default for GeomagSection {
@@ -83,7 +85,7 @@ impl Default for GeomagSection {
             strength: None,
             anomaly: AnomalyParams::default(),
             map: MapSection::default(),
-            labels: ClassSection::default(),
+            labels: ClassParams::default(),
         }
     }
 }
@@ -102,10 +104,13 @@ pub struct MapSection {
     pub power: f64,
     /// The Gaussian kernel's width in km.
     pub sigma_km: f64,
-    /// The index values mapped to the ends of the grey scale, ±`clip`.
+    /// The index values mapped to the ends of the grey scale, ±`clip` (in nT, or in units of
+    /// the trailing scale with `geomag.anomaly.standardise`).
     pub clip: f64,
-    /// The margin around the stations' box, in km.
-    pub margin_km: f64,
+    /// The margin around the stations' box, in degrees.
+    pub margin_degrees: f64,
+    /// The value of contour-line pixels in the classifier's images, in `[0, 1]`.
+    pub line_value: f32,
 }
 
 impl Default for MapSection {
@@ -117,7 +122,8 @@ impl Default for MapSection {
             power: 2.0,
             sigma_km: 30.0,
             clip: 3.0,
-            margin_km: 10.0,
+            margin_degrees: 0.1,
+            line_value: 0.0,
         }
     }
 }
@@ -130,34 +136,6 @@ pub enum InterpolationName {
     Idw,
     /// A Gaussian kernel of width `geomag.map.sigma_km`.
     Gaussian,
-}
-
-/// `[geomag.labels]`: which events label which maps (papers.md §B).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ClassSection {
-    /// The study area's centre, `LAT,LON` (the paper's: 28.10N 102.16E).
-    pub centre: String,
-    /// Events farther than this from the centre are ignored, in km.
-    pub radius_km: f64,
-    /// Only events with a magnitude above this count (the paper: M > 3).
-    pub min_magnitude: f64,
-    /// "Large" is above this magnitude (the paper: 4).
-    pub magnitude_threshold: f64,
-    /// A map of day d gets the class of the largest event in (d, d + horizon].
-    pub horizon_days: usize,
-}
-
-impl Default for ClassSection {
-    fn default() -> Self {
-        ClassSection {
-            centre: "28.10,102.16".into(),
-            radius_km: 400.0,
-            min_magnitude: 3.0,
-            magnitude_threshold: 4.0,
-            horizon_days: 7,
-        }
-    }
 }
 
 /// When the training images are augmented.
@@ -241,8 +219,9 @@ pub struct Vgg12Settings {
     pub min_samples_per_day: usize,
     /// The anomaly index.
     pub anomaly: ValidAnomalyParams,
-    /// The maps.
-    pub map: MapSpec,
+    /// The maps, checked but for their bounds, which come from the stations
+    /// ([`Vgg12Settings::map_spec`]).
+    pub map: MapSection,
     /// The classes.
     pub classes: ClassParams,
     /// The network.
@@ -255,6 +234,33 @@ pub struct Vgg12Settings {
     pub orders: Vec<AugmentOrder>,
     /// The validation fraction of the training days.
     pub validation_fraction: f64,
+}
+
+impl Vgg12Settings {
+    /// The map settings over `bounds` (from [`bounds_around`] the stations, widened by
+    /// `geomag.map.margin_degrees`).
+    pub fn map_spec(&self, stations: &[GeomagStation]) -> Result<ValidMapSpec> {
+        let bounds = bounds_around(stations, self.map.margin_degrees)?;
+        map_spec(&self.map, bounds).check()
+    }
+}
+
+/// The map settings of `[geomag.map]` over `bounds`.
+fn map_spec(m: &MapSection, bounds: Region) -> MapSpec {
+    let interpolation = match m.interpolation {
+        InterpolationName::Idw => Interpolation::InverseDistance { power: m.power },
+        InterpolationName::Gaussian => Interpolation::Gaussian {
+            sigma_km: m.sigma_km,
+        },
+    };
+    MapSpec {
+        size: m.size,
+        bounds,
+        levels: m.levels,
+        interpolation,
+        clip: m.clip,
+        line_value: m.line_value,
+    }
 }
 
 /// Resolves the second method's sections. `null` asks for the planted-anomaly null.
@@ -337,36 +343,36 @@ pub(super) fn resolve_vgg12(
         "`{}` is not a component letter (F, H, X, Y, Z, ...)",
         section.component
     );
-    let anomaly = section.anomaly.clone().check()?;
+    let anomaly = section.anomaly.check()?;
     let m = &section.map;
-    let interpolation = match m.interpolation {
-        InterpolationName::Idw => Interpolation::InverseDistance { power: m.power },
-        InterpolationName::Gaussian => Interpolation::Gaussian {
-            sigma_km: m.sigma_km,
-        },
-    };
-    let map = MapSpec {
-        size: m.size,
-        levels: m.levels,
-        interpolation,
-        clip: m.clip,
-        margin_km: m.margin_km,
-    }
-    .check()?;
-    let l = &section.labels;
-    let centre = parse_centre(&l.centre)?;
-    let classes = ClassParams {
-        centre,
-        radius_km: l.radius_km,
-        min_magnitude: l.min_magnitude,
-        magnitude_threshold: l.magnitude_threshold,
-        horizon_days: l.horizon_days,
-    }
-    .check()?;
-    let mut vgg12 = classify.vgg12.clone();
+    // The bounds come from the stations at run time; a box around the centre stands in for
+    // them here so that every other key is checked before any work.
+    let (lat, lon) = section.labels.centre;
+    let stand_in = Region::new(lon - 1.0, lon + 1.0, lat - 1.0, lat + 1.0)
+        .map_err(|e| Error::config("geomag.labels.centre", e.to_string()))?;
+    map_spec(m, stand_in).check()?;
+    ensure_config!(
+        m.margin_degrees.is_finite() && m.margin_degrees > 0.0,
+        "geomag.map.margin_degrees",
+        "must be a positive number of degrees, got {}",
+        m.margin_degrees
+    );
+    section.labels.check()?;
+    let mut vgg12 = classify.vgg12;
+    ensure_config!(
+        vgg12.image_size == Vgg12Config::default().image_size || vgg12.image_size == m.size,
+        "classify.vgg12.image_size",
+        "is the map size: set geomag.map.size ({}) instead",
+        m.size
+    );
     vgg12.image_size = m.size;
     vgg12.check()?;
     classify.train.check()?;
+    ensure_config!(
+        classify.train.seed == 0,
+        "classify.train.seed",
+        "is derived from the experiment's `seed` for each training; set `seed` instead"
+    );
     classify.augment.check()?;
     ensure_config!(
         !classify.orders.is_empty(),
@@ -386,34 +392,12 @@ pub(super) fn resolve_vgg12(
         component: section.component,
         min_samples_per_day: section.min_samples_per_day,
         anomaly,
-        map,
-        classes,
+        map: m.clone(),
+        classes: section.labels,
         vgg12,
-        train: classify.train.clone(),
-        augment: classify.augment.clone(),
+        train: classify.train,
+        augment: classify.augment,
         orders: classify.orders.clone(),
         validation_fraction: classify.validation_fraction,
     })
-}
-
-/// `LAT,LON` in degrees.
-fn parse_centre(text: &str) -> Result<(f64, f64)> {
-    let key = "geomag.labels.centre";
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let [lat, lon] = parts[..] else {
-        return Err(Error::config(key, format!("`{text}`: expected `LAT,LON`")));
-    };
-    let number = |s: &str| {
-        s.parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .ok_or_else(|| Error::config(key, format!("`{s}` is not a number")))
-    };
-    let (lat, lon) = (number(lat)?, number(lon)?);
-    ensure_config!(
-        (-90.0..=90.0).contains(&lat) && (-180.0..=360.0).contains(&lon),
-        key,
-        "({lat}, {lon}) is not a position"
-    );
-    Ok((lat, lon))
 }

@@ -1003,7 +1003,7 @@ fn resolve_file(
     let device = f.device;
 
     let (decoders, decoder_groups, decoder_overrides) =
-        resolve_decoders(&f.decoders, stack, overrides)?;
+        resolve_decoders(&f.decoders, stack, overrides, f.method)?;
 
     let sp = &f.split;
     ensure_config!(
@@ -1386,9 +1386,10 @@ fn resolve_decoders(
     entries: &[TextOr<DecoderConfig>],
     stack: &LayerStack,
     overrides: &[DecoderOverride],
+    method: MethodName,
 ) -> Result<Decoders> {
     ensure_config!(
-        !entries.is_empty(),
+        !entries.is_empty() || method == MethodName::Vgg12Geomag,
         "decoders",
         "list at least one decoder (a table, or a group name such as \"ridge\")"
     );

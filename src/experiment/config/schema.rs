@@ -11,8 +11,8 @@ pub use crate::dataset::Timing;
 use crate::decode::DecoderConfig;
 pub use crate::device::Device;
 pub use super::geomag::{
-    AugmentOrder, ClassSection, ClassifySection, GeomagFiles, GeomagSection, InterpolationName,
-    MapSection, MethodName,
+    AugmentOrder, ClassifySection, GeomagFiles, GeomagSection, InterpolationName, MapSection,
+    MethodName,
 };
 pub use crate::encode::vit::VitOutput;
 use crate::encode::vit::encoder::DEFAULT_MODEL;
