@@ -859,25 +859,29 @@ pub fn read_stations_csv(path: &Path) -> Result<Vec<GeomagStation>> {
                 format!("station `{code}` is listed twice"),
             ));
         }
-        let degrees = |at: usize, what: &str, range: std::ops::Range<f64>| -> Result<f64> {
+        let degrees = |at: usize, what: &str, within: &str, ok: fn(f64) -> bool| -> Result<f64> {
             fields[at]
                 .parse::<f64>()
                 .ok()
-                .filter(|v| range.contains(v) || (what == "latitude" && *v == 90.0))
+                .filter(|&v| ok(v))
                 .ok_or_else(|| {
                     Error::parse(
                         path,
                         line_number,
                         what,
                         format!(
-                            "`{}` is not a {what} in degrees within [{}, {})",
-                            fields[at], range.start, range.end
+                            "`{}` is not a {what} in degrees within {within}",
+                            fields[at]
                         ),
                     )
                 })
         };
-        let latitude = degrees(lat_at, "latitude", -90.0..90.0)?;
-        let longitude = normalize_longitude(degrees(lon_at, "longitude", -180.0..360.0)?);
+        let latitude = degrees(lat_at, "latitude", "[-90, 90]", |v| {
+            (-90.0..=90.0).contains(&v)
+        })?;
+        let longitude = normalize_longitude(degrees(lon_at, "longitude", "[-180, 360)", |v| {
+            (-180.0..360.0).contains(&v)
+        })?);
         stations.push(GeomagStation {
             code: code.to_string(),
             latitude,
