@@ -290,7 +290,6 @@ pub fn read_iaga2002(path: &Path) -> Result<IagaFile> {
                 format!("time {time} does not come after the previous record's {previous}"),
             ));
         }
-        let letters = columns.as_ref().map(|(_, l)| l.clone()).unwrap_or_default();
         for (c, text) in fields[3..].iter().enumerate() {
             let value: f64 = text
                 .parse()
@@ -300,9 +299,10 @@ pub fn read_iaga2002(path: &Path) -> Result<IagaFile> {
                     Error::parse(
                         path,
                         line_number,
-                        letters
-                            .get(c)
-                            .map_or("value".to_string(), |l| l.to_string()),
+                        columns
+                            .as_ref()
+                            .and_then(|(_, letters)| letters.get(c))
+                            .map_or("value".to_string(), char::to_string),
                         format!("`{text}` is not a number"),
                     )
                 })?;
