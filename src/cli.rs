@@ -1135,10 +1135,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             write_series_csv(&out, &series)?;
             let rows: usize = series.iter().map(|s| s.times.len()).sum();
             let missing: usize = series.iter().map(GeomagSeries::n_missing).sum();
+            let stations = match series.len() {
+                1 => "1 station".to_string(),
+                n => format!("{n} stations"),
+            };
             println!(
-                "wrote {} ({rows} rows, {} stations, {missing} missing values)",
-                out.display(),
-                series.len()
+                "wrote {} ({rows} rows, {stations}, {missing} missing values)",
+                out.display()
             );
         }
         Command::Encode(EncodeCommand::Vit(args)) => encode_vit(&args)?,

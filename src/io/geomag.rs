@@ -290,7 +290,6 @@ pub fn read_iaga2002(path: &Path) -> Result<IagaFile> {
                 format!("time {time} does not come after the previous record's {previous}"),
             ));
         }
-        let letters = columns.as_ref().map(|(_, l)| l.clone()).unwrap_or_default();
         for (c, text) in fields[3..].iter().enumerate() {
             let value: f64 = text
                 .parse()
@@ -300,9 +299,10 @@ pub fn read_iaga2002(path: &Path) -> Result<IagaFile> {
                     Error::parse(
                         path,
                         line_number,
-                        letters
-                            .get(c)
-                            .map_or("value".to_string(), |l| l.to_string()),
+                        columns
+                            .as_ref()
+                            .and_then(|(_, letters)| letters.get(c))
+                            .map_or("value".to_string(), char::to_string),
                         format!("`{text}` is not a number"),
                     )
                 })?;
@@ -859,25 +859,29 @@ pub fn read_stations_csv(path: &Path) -> Result<Vec<GeomagStation>> {
                 format!("station `{code}` is listed twice"),
             ));
         }
-        let degrees = |at: usize, what: &str, range: std::ops::Range<f64>| -> Result<f64> {
+        let degrees = |at: usize, what: &str, within: &str, ok: fn(f64) -> bool| -> Result<f64> {
             fields[at]
                 .parse::<f64>()
                 .ok()
-                .filter(|v| range.contains(v) || (what == "latitude" && *v == 90.0))
+                .filter(|&v| ok(v))
                 .ok_or_else(|| {
                     Error::parse(
                         path,
                         line_number,
                         what,
                         format!(
-                            "`{}` is not a {what} in degrees within [{}, {})",
-                            fields[at], range.start, range.end
+                            "`{}` is not a {what} in degrees within {within}",
+                            fields[at]
                         ),
                     )
                 })
         };
-        let latitude = degrees(lat_at, "latitude", -90.0..90.0)?;
-        let longitude = normalize_longitude(degrees(lon_at, "longitude", -180.0..360.0)?);
+        let latitude = degrees(lat_at, "latitude", "[-90, 90]", |v| {
+            (-90.0..=90.0).contains(&v)
+        })?;
+        let longitude = normalize_longitude(degrees(lon_at, "longitude", "[-180, 360)", |v| {
+            (-180.0..360.0).contains(&v)
+        })?);
         stations.push(GeomagStation {
             code: code.to_string(),
             latitude,

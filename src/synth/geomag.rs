@@ -31,10 +31,12 @@
 //!   e^(−r_s / decay_km)` nT at station `s` (`r_s` its great-circle distance to the epicentre)
 //!   over the `L` days before the event's day (days `d_e − L ..= d_e − 1`, `L` uniform in
 //!   `lead_days`). The stations nearest the epicentre see the largest anomaly, so a map of the
-//!   network's deviations slopes up toward it, and a magnitude above 4 gives more than
-//!   `10^(magnitude_gain · 0.1)` times the anomaly of one at or below 4 at the same distance
-//!   (3.2 times per magnitude unit with the default gain 0.5). Anomalies of overlapping windows
-//!   add up. With `strength = 0` nothing is planted: that is the `null` scenario.
+//!   network's deviations slopes up toward it (with `decay_km = 100`, the near edge of the
+//!   118 km wide network sees about three times the far edge's anomaly). One magnitude unit
+//!   multiplies the anomaly by `10^magnitude_gain` (3.2 with the default 0.5), so at a given
+//!   distance an M 4.5 event's anomaly is 3.2 times an M 3.5 event's. Anomalies of
+//!   overlapping windows add up. With `strength = 0` nothing is planted: that is the `null`
+//!   scenario.
 //!
 //! # Calibration
 //!
@@ -483,14 +485,20 @@ mod tests {
             Err(Error::Config { key, .. }) => key,
             other => panic!("expected a config error, got {other:?}"),
         };
-        let mut s = GeomagScenario::default();
-        s.lead_days = (4, 2);
+        let s = GeomagScenario {
+            lead_days: (4, 2),
+            ..GeomagScenario::default()
+        };
         assert_eq!(key_of(s), "geomag.lead_days");
-        let mut s = GeomagScenario::default();
-        s.strength = -1.0;
+        let s = GeomagScenario {
+            strength: -1.0,
+            ..GeomagScenario::default()
+        };
         assert_eq!(key_of(s), "geomag.strength");
-        let mut s = GeomagScenario::default();
-        s.radius_km = 0.0;
+        let s = GeomagScenario {
+            radius_km: 0.0,
+            ..GeomagScenario::default()
+        };
         assert_eq!(key_of(s), "geomag.radius_km");
         assert!(GeomagScenario::null().check().is_ok());
     }

@@ -555,3 +555,200 @@ fn geomag_read_converts_two_boulder_days() {
     );
     assert_eq!(rows[1440][1], "2014-11-02T00:00:00Z");
 }
+
+/// The error of reading the first-day fixture after `edit`.
+fn altered_error(edit: impl Fn(&str) -> String) -> (u64, String, String) {
+    let text = std::fs::read_to_string(fixture("abc20200101vmin.min")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("altered.min");
+    std::fs::write(&path, edit(&text)).unwrap();
+    parse_error(read_iaga2002(&path))
+}
+
+#[test]
+fn a_reported_record_that_disagrees_with_the_columns_is_refused() {
+    let (line, field, message) = altered_error(|t| t.replacen("XYZF   ", "XYZG   ", 1));
+    assert_eq!((line, field.as_str()), (8, "Reported"));
+    assert!(
+        message.contains("`XYZG`") && message.contains("`XYZF`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_component_reported_twice_is_refused() {
+    let (line, field, message) = altered_error(|t| {
+        t.replacen("XYZF   ", "XYZX   ", 1)
+            .replacen("ABCF", "ABCX", 1)
+    });
+    assert_eq!((line, field.as_str()), (8, "Reported"));
+    assert!(message.contains("twice"), "{message}");
+}
+
+#[test]
+fn a_file_in_another_format_is_refused() {
+    let (line, field, message) = altered_error(|t| t.replacen("IAGA-2002", "IAGA-2000", 1));
+    assert_eq!((line, field.as_str()), (1, "Format"));
+    assert!(message.contains("IAGA-2000"), "{message}");
+}
+
+#[test]
+fn a_latitude_out_of_range_is_refused() {
+    let (line, field, _) = altered_error(|t| t.replacen("30.500", "95.000", 1));
+    assert_eq!((line, field.as_str()), (5, "Geodetic Latitude"));
+}
+
+#[test]
+fn a_day_of_year_that_disagrees_with_the_date_is_refused() {
+    let (line, field, message) =
+        altered_error(|t| t.replacen("00:00:00.000   1", "00:00:00.000   2", 1));
+    assert_eq!((line, field.as_str()), (15, "DOY"));
+    assert!(message.contains("day 1"), "{message}");
+}
+
+#[test]
+fn a_minute_record_off_the_minute_is_refused() {
+    let (line, field, message) = altered_error(|t| t.replacen("00:04:00.000", "00:04:30.000", 1));
+    assert_eq!((line, field.as_str()), (19, "TIME"));
+    assert!(message.contains("not on the minute"), "{message}");
+}
+
+#[test]
+fn a_time_between_whole_seconds_is_refused() {
+    let (line, field, message) = altered_error(|t| t.replacen("00:04:00.000", "00:04:00.500", 1));
+    assert_eq!((line, field.as_str()), (19, "TIME"));
+    assert!(message.contains("whole second"), "{message}");
+}
+
+#[test]
+fn a_cadence_other_than_minute_or_second_is_refused() {
+    let (line, field, message) = altered_error(|t| {
+        (1..=4).fold(t.to_string(), |t, m| {
+            t.replacen(&format!("00:0{m}:00.000"), &format!("0{m}:00:00.000"), 1)
+        })
+    });
+    assert_eq!((line, field.as_str()), (14, "TIME"));
+    assert!(message.contains("3600 s"), "{message}");
+}
+
+#[test]
+fn a_file_without_a_column_header_is_refused() {
+    let (line, field, _) = altered_error(|t| t.replacen("DATE       TIME         DOY", "", 1));
+    assert_eq!((line, field.as_str()), (19, "column header"));
+}
+
+#[test]
+fn a_single_record_without_an_interval_type_is_refused() {
+    let (line, field, message) = altered_error(|t| {
+        t.lines()
+            .filter(|l| !l.contains("Data Interval Type"))
+            .take(13 + 1)
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    assert_eq!((line, field.as_str()), (13, "Data Interval Type"));
+    assert!(message.contains("single record"), "{message}");
+}
+
+/// The error of reading a station list with text `text`.
+fn stations_error(text: &str) -> (u64, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stations.csv");
+    std::fs::write(&path, text).unwrap();
+    parse_error(read_stations_csv(&path))
+}
+
+#[test]
+fn a_station_list_without_a_latitude_column_is_refused() {
+    let (line, field, _) = stations_error("station,y,longitude\nABC,1,2\n");
+    assert_eq!((line, field.as_str()), (1, "latitude"));
+}
+
+#[test]
+fn a_station_latitude_out_of_range_is_refused() {
+    let (line, field, _) = stations_error("station,latitude,longitude\nABC,90.5,2\n");
+    assert_eq!((line, field.as_str()), (2, "latitude"));
+}
+
+#[test]
+fn a_station_row_with_the_wrong_number_of_fields_is_refused() {
+    let (line, field, _) = stations_error("station,latitude,longitude\nABC,1\n");
+    assert_eq!((line, field.as_str()), (2, "record"));
+}
+
+#[test]
+fn an_empty_station_code_in_a_station_list_is_refused() {
+    let (line, field, _) = stations_error("station,latitude,longitude\n,1,2\n");
+    assert_eq!((line, field.as_str()), (2, "station"));
+}
+
+#[test]
+fn an_empty_station_code_in_a_series_is_refused() {
+    let (line, field, _) = series_csv_error(",2020-01-01T00:00:00Z,1,2\n");
+    assert_eq!((line, field.as_str()), (2, "station"));
+}
+
+#[test]
+fn a_series_file_without_the_station_time_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("series.csv");
+    std::fs::write(&path, "time,station,H\n").unwrap();
+    let (line, field, _) = parse_error(read_series_csv(&path));
+    assert_eq!((line, field.as_str()), (1, "header"));
+}
+
+#[test]
+fn a_minimum_of_zero_samples_per_day_is_refused() {
+    let period = Period::parse("2020-01-01", "2020-01-02").unwrap();
+    match daily_field(&abc_and_def()[..1], &[abc_station()], 'F', &period, 0) {
+        Err(Error::Config { key, .. }) => assert_eq!(key, "min_samples_per_day"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_station_without_a_series_is_refused() {
+    let period = Period::parse("2020-01-01", "2020-01-02").unwrap();
+    let other = GeomagStation {
+        code: "XYZ".into(),
+        ..abc_station()
+    };
+    let err = daily_field(
+        &abc_and_def()[..1],
+        &[abc_station(), other],
+        'F',
+        &period,
+        1,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("XYZ has no series"), "{err}");
+}
+
+#[test]
+fn two_series_of_one_station_are_refused() {
+    let period = Period::parse("2020-01-01", "2020-01-02").unwrap();
+    let abc = abc_and_def()[0].clone();
+    let err = daily_field(&[abc.clone(), abc], &[abc_station()], 'F', &period, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("two series"), "{err}");
+}
+
+#[test]
+fn a_total_intensity_without_the_components_for_it_is_refused() {
+    let period = Period::parse("2020-01-01", "2020-01-02").unwrap();
+    let series = GeomagSeries {
+        station: "ABC".into(),
+        components: vec!['D', 'Z'],
+        times: vec![time("2020-01-01T06:00:00Z")],
+        values: vec![vec![1.0], vec![2.0]],
+    };
+    let err = daily_field(&[series], &[abc_station()], 'F', &period, 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ABC has components D,Z") && err.contains("no F"),
+        "{err}"
+    );
+}
