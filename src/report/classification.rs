@@ -425,8 +425,8 @@ fn comparison_table(rows: &[ClassificationRow]) -> Table {
             Cell::Text(r.split.clone()),
             Cell::Text(r.order.clone()),
             Cell::Text(r.model.name().to_string()),
-            number(r.n_train as f64, 6),
-            number(r.n_test as f64, 6),
+            count(r.n_train),
+            count(r.n_test),
             number(r.accuracy, 3),
             number(r.accuracy_low, 3),
             number(r.accuracy_high, 3),
@@ -436,10 +436,15 @@ fn comparison_table(rows: &[ClassificationRow]) -> Table {
             number(r.balanced_accuracy, 3),
             number(r.balanced_accuracy_low, 3),
             number(r.balanced_accuracy_high, 3),
-            optional_number(r.best_epoch.map(|e| e as f64), 4),
+            r.best_epoch.map_or(Cell::Missing, count),
         ]);
     }
     table
+}
+
+/// A count, shown as the integer it is.
+fn count(n: usize) -> Cell {
+    Cell::Text(n.to_string())
 }
 
 /// Table 4: class, direction, magnitude, events, maps.
@@ -447,11 +452,11 @@ fn class_table(rows: &[StoredClassRow]) -> Table {
     let mut table = Table::new(["class", "direction", "magnitude", "events", "maps"]);
     for r in rows {
         table.push(vec![
-            number(r.class as f64, 2),
+            count(r.class),
             Cell::Text(r.direction.clone()),
             Cell::Text(r.magnitude.clone()),
-            optional_number(r.events.map(|e| e as f64), 6),
-            number(r.maps as f64, 6),
+            r.events.map_or(Cell::Missing, count),
+            count(r.maps),
         ]);
     }
     table
@@ -465,7 +470,7 @@ fn confusion_table(confusion: &ConfusionMatrix) -> Table {
     let mut table = Table::new(headers);
     for t in 0..k {
         let mut row = vec![Cell::Text(t.to_string())];
-        row.extend((0..k).map(|p| number(confusion.count(t, p) as f64, 6)));
+        row.extend((0..k).map(|p| count(confusion.count(t, p))));
         table.push(row);
     }
     table
@@ -479,7 +484,7 @@ fn per_class_table(confusion: &ConfusionMatrix) -> Table {
             Cell::Text(c.to_string()),
             optional_number(confusion.precision(c), 3),
             optional_number(confusion.recall(c), 3),
-            number(confusion.true_total(c) as f64, 6),
+            count(confusion.true_total(c)),
         ]);
     }
     table
