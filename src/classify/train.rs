@@ -297,10 +297,10 @@ pub struct TrainedVgg12 {
 /// Trains VGG-12 of `config` on `train` (images and their classes), stopping early on
 /// `validation` when given (see the module doc), on `device`.
 ///
-/// Refuses bad settings and config, an empty training split, images whose shape is not the
-/// config's, labels of another length than their images or beyond `n_classes`, and a
-/// non-finite pixel; a loss that becomes non-finite stops training with an error naming the
-/// epoch.
+/// An empty validation split is the same as none. Refuses bad settings and config, an empty
+/// training split, images whose shape is not the config's, labels of another length than their
+/// images or beyond `n_classes`, and a non-finite pixel; a training or validation loss that
+/// becomes non-finite stops training with an error naming the epoch.
 pub fn train(
     train: (&ImageBatch, &[usize]),
     validation: Option<(&ImageBatch, &[usize])>,
@@ -379,6 +379,12 @@ pub fn train(
                     &trainer.device.clone().inner(),
                 )?;
                 let (loss, v_correct) = loss_and_correct(&logits, v_labels, &weights);
+                if !loss.is_finite() {
+                    return Err(Error::Numerical(format!(
+                        "VGG-12 training diverged in epoch {epoch}: the validation loss is \
+                         {loss}; try a lower classify.learning_rate"
+                    )));
+                }
                 record.validation_loss = Some(loss);
                 record.validation_accuracy = Some(v_correct as f64 / v_images.n() as f64);
                 tracing::info!(
