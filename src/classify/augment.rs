@@ -57,7 +57,10 @@ impl AugmentSettings {
         if !(self.brightness.is_finite() && self.brightness >= 0.0) {
             return Err(Error::config(
                 "classify.augment.brightness",
-                format!("must be a finite shift of at least 0, got {}", self.brightness),
+                format!(
+                    "must be a finite shift of at least 0, got {}",
+                    self.brightness
+                ),
             ));
         }
         if !(0.0..1.0).contains(&self.contrast) {
@@ -214,6 +217,9 @@ mod tests {
         let mut rng = crate::rng::stream(1, "test");
         let err = augment(&images, &[0], &AugmentSettings::default(), &mut rng).unwrap_err();
         let message = err.to_string();
-        assert!(message.contains("image 0") && message.contains("1.5"), "{message}");
+        assert!(
+            message.contains("image 0") && message.contains("1.5"),
+            "{message}"
+        );
     }
 }

@@ -10,5 +10,8 @@ pub mod train;
 pub mod vgg12;
 
 pub use augment::{AugmentSettings, Augmented, augment};
-pub use train::{ClassWeights, EpochRecord, TrainSettings, TrainedVgg12, Trainer, train};
+pub use train::{
+    ClassWeights, EpochRecord, StepOutcome, TrainSettings, TrainedVgg12, Trainer, class_weights,
+    train,
+};
 pub use vgg12::{Vgg12, Vgg12Config, parameter_count};

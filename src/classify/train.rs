@@ -83,7 +83,10 @@ impl TrainSettings {
     /// finite number, naming the key (`classify.KEY`).
     pub fn check(&self) -> Result<()> {
         if self.epochs == 0 {
-            return Err(Error::config("classify.epochs", "must be at least 1, got 0"));
+            return Err(Error::config(
+                "classify.epochs",
+                "must be at least 1, got 0",
+            ));
         }
         check_batch_size(self.batch_size)?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
@@ -98,7 +101,10 @@ impl TrainSettings {
 
 fn check_batch_size(batch_size: usize) -> Result<()> {
     if batch_size == 0 {
-        return Err(Error::config("classify.batch_size", "must be at least 1, got 0"));
+        return Err(Error::config(
+            "classify.batch_size",
+            "must be at least 1, got 0",
+        ));
     }
     Ok(())
 }
@@ -186,6 +192,11 @@ impl Trainer {
                 config.n_classes
             )));
         }
+        if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+            return Err(Error::Numerical(format!(
+                "VGG-12 training: a class weight is {w}; weights are finite and at least 0"
+            )));
+        }
         let device = device.burn()?.autodiff();
         let model = Vgg12::init(config, seed, &device)?;
         Ok(Trainer {
@@ -199,21 +210,35 @@ impl Trainer {
         })
     }
 
-    /// One Adam step on the images `indices` of `images` (checked against the config by the
-    /// caller) with their `labels`.
+    /// One Adam step on the images `indices` of `images` with their classes from `labels`.
+    ///
+    /// Refuses images of another shape than the config's, an index without an image or a
+    /// label, a class beyond the network's, and a non-finite pixel in the batch.
     pub fn step(
         &mut self,
         images: &ImageBatch,
         labels: &[usize],
         indices: &[usize],
     ) -> Result<StepOutcome> {
+        check_shape("training", images, &self.config)?;
         let input = gather(images, indices)?;
+        if let Some(v) = input.iter().find(|v| !v.is_finite()) {
+            return Err(Error::Numerical(format!(
+                "VGG-12 training: a batch has a non-finite pixel ({v}); none is ever filled in"
+            )));
+        }
+        let n_classes = self.config.n_classes;
         let targets = indices
             .iter()
-            .map(|&i| {
-                labels.get(i).copied().ok_or_else(|| {
-                    Error::Numerical(format!("VGG-12 training: image {i} has no label"))
-                })
+            .map(|&i| match labels.get(i) {
+                Some(&label) if label < n_classes => Ok(label),
+                Some(&label) => Err(Error::Numerical(format!(
+                    "VGG-12 training: image {i} has class {label}, but the network has \
+                     {n_classes} classes"
+                ))),
+                None => Err(Error::Numerical(format!(
+                    "VGG-12 training: image {i} has no label"
+                ))),
             })
             .collect::<Result<Vec<usize>>>()?;
         let input = input_tensor(&self.config, input, indices.len(), &self.device);
@@ -231,7 +256,6 @@ impl Trainer {
                 correct,
             });
         }
-        let n_classes = self.config.n_classes;
         let target_matrix = Tensor::<2>::from_data(
             TensorData::new(target_matrix, [indices.len(), n_classes]),
             &self.device,
@@ -273,10 +297,10 @@ pub struct TrainedVgg12 {
 /// Trains VGG-12 of `config` on `train` (images and their classes), stopping early on
 /// `validation` when given (see the module doc), on `device`.
 ///
-/// Refuses bad settings and config, an empty training split, images whose shape is not the
-/// config's, labels of another length than their images or beyond `n_classes`, and a
-/// non-finite pixel; a loss that becomes non-finite stops training with an error naming the
-/// epoch.
+/// An empty validation split is the same as none. Refuses bad settings and config, an empty
+/// training split, images whose shape is not the config's, labels of another length than their
+/// images or beyond `n_classes`, and a non-finite pixel; a training or validation loss that
+/// becomes non-finite stops training with an error naming the epoch.
 pub fn train(
     train: (&ImageBatch, &[usize]),
     validation: Option<(&ImageBatch, &[usize])>,
@@ -355,6 +379,12 @@ pub fn train(
                     &trainer.device.clone().inner(),
                 )?;
                 let (loss, v_correct) = loss_and_correct(&logits, v_labels, &weights);
+                if !loss.is_finite() {
+                    return Err(Error::Numerical(format!(
+                        "VGG-12 training diverged in epoch {epoch}: the validation loss is \
+                         {loss}; try a lower classify.learning_rate"
+                    )));
+                }
                 record.validation_loss = Some(loss);
                 record.validation_accuracy = Some(v_correct as f64 / v_images.n() as f64);
                 tracing::info!(
@@ -453,7 +483,11 @@ fn check_split(
             images.n()
         )));
     }
-    if let Some((i, &label)) = labels.iter().enumerate().find(|(_, l)| **l >= config.n_classes) {
+    if let Some((i, &label)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l >= config.n_classes)
+    {
         return Err(Error::Numerical(format!(
             "VGG-12 {what} split: image {i} has class {label}, but the network has {} classes \
              (0 to {})",
@@ -466,6 +500,21 @@ fn check_split(
 
 /// Refuses images of another shape than `config`'s, or with a non-finite pixel.
 fn check_images(what: &str, images: &ImageBatch, config: &Vgg12Config) -> Result<()> {
+    check_shape(what, images, config)?;
+    let shape = images.shape();
+    let image_len = shape.channels * shape.height * shape.width;
+    if let Some(at) = images.data().iter().position(|v| !v.is_finite()) {
+        return Err(Error::Numerical(format!(
+            "VGG-12 {what}: image {} has a non-finite pixel ({}); none is ever filled in",
+            at / image_len,
+            images.data()[at]
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses images of another shape than `config`'s.
+fn check_shape(what: &str, images: &ImageBatch, config: &Vgg12Config) -> Result<()> {
     let shape = images.shape();
     if shape.channels != config.in_channels
         || shape.height != config.image_size
@@ -480,14 +529,6 @@ fn check_images(what: &str, images: &ImageBatch, config: &Vgg12Config) -> Result
             config.in_channels,
             config.image_size,
             config.image_size
-        )));
-    }
-    let image_len = shape.channels * shape.height * shape.width;
-    if let Some(at) = images.data().iter().position(|v| !v.is_finite()) {
-        return Err(Error::Numerical(format!(
-            "VGG-12 {what}: image {} has a non-finite pixel ({}); none is ever filled in",
-            at / image_len,
-            images.data()[at]
         )));
     }
     Ok(())
@@ -542,7 +583,9 @@ fn loss_and_correct(logits: &[f32], targets: &[usize], weights: &[f64]) -> (f64,
     let k = weights.len();
     let (mut loss, mut total, mut correct) = (0.0, 0.0, 0);
     for (row, &y) in logits.chunks_exact(k).zip(targets) {
-        let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+        let max = row
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
         let log_sum = max
             + row
                 .iter()
@@ -571,7 +614,9 @@ fn argmax(row: &[f32]) -> usize {
 
 /// The softmax of one row of logits.
 fn softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+    let max = row
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
     let exp: Vec<f64> = row.iter().map(|&v| (f64::from(v) - max).exp()).collect();
     let sum: f64 = exp.iter().sum();
     exp.iter().map(|&e| (e / sum) as f32).collect()
@@ -630,6 +675,54 @@ mod tests {
         assert!((loss - expected).abs() < 1e-6, "{loss} vs {expected}");
         // Row 0's largest logit is class 1 (right); row 1 ties, the first (0) wins (right).
         assert_eq!(correct, 2);
+    }
+
+    fn tiny() -> Vgg12Config {
+        Vgg12Config {
+            image_size: 16,
+            filters: [2, 2, 2, 2],
+            convs_per_block: [1, 1, 1, 1],
+            hidden: 4,
+            n_classes: 3,
+            ..Vgg12Config::default()
+        }
+    }
+
+    #[test]
+    fn class_weights_of_another_count_than_the_classes_are_refused() {
+        let err = Trainer::new(&tiny(), 1e-3, vec![1.0; 2], 0, Device::Cpu)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "VGG-12 training: 2 class weights for 3 classes"
+        );
+    }
+
+    #[test]
+    fn a_negative_class_weight_is_refused() {
+        let err = Trainer::new(&tiny(), 1e-3, vec![1.0, -1.0, 1.0], 0, Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("a class weight is -1"), "{err}");
+    }
+
+    #[test]
+    fn a_step_on_a_class_beyond_the_network_is_refused() {
+        let mut trainer = Trainer::new(&tiny(), 1e-3, vec![1.0; 3], 0, Device::Cpu).unwrap();
+        let shape = crate::encode::BatchShape {
+            n: 2,
+            channels: 1,
+            height: 16,
+            width: 16,
+        };
+        let images = ImageBatch::new(vec![0.5_f32; 2 * 256], shape).unwrap();
+        let err = trainer.step(&images, &[0, 3], &[0, 1]).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "VGG-12 training: image 1 has class 3, but the network has 3 classes"
+        );
+        assert!(trainer.step(&images, &[0, 2], &[0, 1]).is_ok());
     }
 
     #[test]

@@ -89,7 +89,10 @@ impl Vgg12Config {
     pub fn check(&self) -> Result<()> {
         let key = |name: &str| format!("classify.vgg12.{name}");
         if self.in_channels == 0 {
-            return Err(Error::config(key("in_channels"), "must be at least 1, got 0"));
+            return Err(Error::config(
+                key("in_channels"),
+                "must be at least 1, got 0",
+            ));
         }
         let divisor = 2_usize.pow(POOLINGS);
         if self.image_size == 0 || !self.image_size.is_multiple_of(divisor) {
@@ -105,7 +108,10 @@ impl Vgg12Config {
         if self.filters.contains(&0) {
             return Err(Error::config(
                 key("filters"),
-                format!("every block needs at least one filter, got {:?}", self.filters),
+                format!(
+                    "every block needs at least one filter, got {:?}",
+                    self.filters
+                ),
             ));
         }
         if self.convs_per_block.contains(&0) {
@@ -132,7 +138,10 @@ impl Vgg12Config {
         if self.n_classes < 2 {
             return Err(Error::config(
                 key("n_classes"),
-                format!("a classifier needs at least 2 classes, got {}", self.n_classes),
+                format!(
+                    "a classifier needs at least 2 classes, got {}",
+                    self.n_classes
+                ),
             ));
         }
         Ok(())
@@ -153,7 +162,8 @@ impl Vgg12Config {
 
     /// The input width of every fully connected layer, the output layer last.
     fn fc_inputs(&self) -> impl Iterator<Item = usize> {
-        std::iter::once(self.flattened()).chain(std::iter::repeat_n(self.hidden, self.hidden_layers))
+        std::iter::once(self.flattened())
+            .chain(std::iter::repeat_n(self.hidden, self.hidden_layers))
     }
 
     /// The `(in, out)` channels of every convolution, in order.
@@ -181,7 +191,11 @@ pub fn parameter_count(config: &Vgg12Config) -> usize {
         .sum();
     let outputs = std::iter::repeat_n(config.hidden, config.hidden_layers)
         .chain(std::iter::once(config.n_classes));
-    let fcs: usize = config.fc_inputs().zip(outputs).map(|(a, b)| (a + 1) * b).sum();
+    let fcs: usize = config
+        .fc_inputs()
+        .zip(outputs)
+        .map(|(a, b)| (a + 1) * b)
+        .sum();
     convs + fcs
 }
 
@@ -314,7 +328,10 @@ fn linear(a: usize, b: usize, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
     let weight = he_uniform(a * b, a, rng);
     Linear {
         weight: Param::from_data(TensorData::new(weight, [a, b]), device),
-        bias: Some(Param::from_data(TensorData::new(vec![0.0_f32; b], [b]), device)),
+        bias: Some(Param::from_data(
+            TensorData::new(vec![0.0_f32; b], [b]),
+            device,
+        )),
     }
 }
 
@@ -428,7 +445,10 @@ mod tests {
         };
         assert_eq!(refused_key(config), "classify.vgg12.image_size");
         let message = config.check().unwrap_err().to_string();
-        assert!(message.contains("multiple of 16") && message.contains("40"), "{message}");
+        assert!(
+            message.contains("multiple of 16") && message.contains("40"),
+            "{message}"
+        );
     }
 
     #[test]

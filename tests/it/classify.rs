@@ -50,12 +50,19 @@ fn a_flipped_copy_is_its_source_with_each_row_reversed() {
         if copy == source.as_slice() {
             same += 1;
         } else {
-            assert_eq!(copy, mirrored.as_slice(), "copy {i} is neither the source nor its mirror");
+            assert_eq!(
+                copy,
+                mirrored.as_slice(),
+                "copy {i} is neither the source nor its mirror"
+            );
             flipped += 1;
         }
     }
     // 40 fair coin flips: both outcomes appear (each is missing with probability 2^-40).
-    assert!(same > 0 && flipped > 0, "{same} unflipped, {flipped} flipped");
+    assert!(
+        same > 0 && flipped > 0,
+        "{same} unflipped, {flipped} flipped"
+    );
 }
 
 #[test]
@@ -235,10 +242,16 @@ fn one_seed_gives_one_model_and_another_seed_another() {
         ..tiny_config()
     };
     let run = |seed| {
-        train((&images, &labels), None, &config, &settings(2, seed), Device::Cpu)
-            .unwrap()
-            .predict(&images, 3)
-            .unwrap()
+        train(
+            (&images, &labels),
+            None,
+            &config,
+            &settings(2, seed),
+            Device::Cpu,
+        )
+        .unwrap()
+        .predict(&images, 3)
+        .unwrap()
     };
     let first = run(11);
     assert_eq!(first, run(11));
@@ -328,7 +341,10 @@ fn images_of_another_size_than_the_network_are_refused() {
         ..tiny_config()
     };
     let message = refusal(&images, &labels, &config, &settings(1, 1));
-    assert!(message.contains("1 x 32 x 32") && message.contains("1 x 64 x 64"), "{message}");
+    assert!(
+        message.contains("1 x 32 x 32") && message.contains("1 x 64 x 64"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -352,7 +368,10 @@ fn a_non_finite_pixel_is_refused() {
     data[SIDE * SIDE * 3 + 5] = f32::NAN;
     let images = one_channel(data, 4, SIDE);
     let message = refusal(&images, &labels, &tiny_config(), &settings(1, 1));
-    assert!(message.contains("image 3 has a non-finite pixel"), "{message}");
+    assert!(
+        message.contains("image 3 has a non-finite pixel"),
+        "{message}"
+    );
 }
 
 #[test]
