@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use tracing::info;
 
 use crate::catalog::{Catalog, Event};
-use crate::classify::{Augmented, TrainedVgg12, augment, train};
+use crate::classify::{AugmentSettings, Augmented, TrainedVgg12, augment, train};
 use crate::dataset::{Split, SplitKind};
 use crate::encode::{BatchShape, ImageBatch};
 use crate::eval::classification::{
@@ -302,74 +302,33 @@ fn fit_and_score(
     order: AugmentOrder,
 ) -> Result<Fitted> {
     let seed = experiment.seed();
-    let maps = &scenario.maps;
-    let originals = maps.as_batch()?;
-    let shape = originals.shape();
-    let image_len = shape.image_len().unwrap_or(0);
     let split_name = kind.name();
     let tag = format!("{}/{split_name}/{}", scenario.name, order.name());
     info!(%tag, "training VGG-12");
-    let mut aug_rng = rng::stream(seed, &format!("classify.augment.{tag}"));
-    // Rows of the pool the split is drawn over: map days (honest order) or augmented images.
-    let (pool, pool_classes, pool_days): (Vec<f32>, Vec<usize>, Vec<usize>) = match order {
-        AugmentOrder::SplitThenAugment => (
-            originals.data().to_vec(),
-            scenario.classes.clone(),
-            maps.days().to_vec(),
-        ),
-        AugmentOrder::AugmentThenSplit => {
-            let Augmented {
-                images,
-                labels,
-                sources,
-            } = augment(&originals, &scenario.classes, &settings.augment, &mut aug_rng)?;
-            let days = sources.iter().map(|&s| maps.days()[s]).collect();
-            (images.data().to_vec(), labels, days)
-        }
-    };
-    let n_pool = pool_classes.len();
-    // The split is over the pool's rows in day order (augmented copies share their day).
-    let mut order_rows: Vec<usize> = (0..n_pool).collect();
-    order_rows.sort_by_key(|&r| (pool_days[r], r));
-    let rank: Vec<usize> = (0..n_pool).collect();
-    let kind = kind.with_embargo(settings.classes.horizon_days);
-    let split = Split::new(kind, &rank)?;
-    let take = |rows: &[usize]| -> Vec<usize> { rows.iter().map(|&r| order_rows[r]).collect() };
-    let (mut train_rows, test_rows) = (take(split.train()), take(split.test()));
-    // Validation: the latest training days under a time-ordered split, a seeded draw otherwise.
-    let n_val = ((train_rows.len() as f64) * settings.validation_fraction).round() as usize;
-    let n_val = n_val.clamp(1, train_rows.len().saturating_sub(1).max(1));
-    if !kind.is_past_only() {
-        train_rows.shuffle(&mut rng::stream(seed, &format!("classify.validation.{tag}")));
-    }
-    let val_rows = train_rows.split_off(train_rows.len() - n_val);
-    let gather = |rows: &[usize]| -> (Vec<f32>, Vec<usize>) {
-        let mut images = Vec::with_capacity(rows.len() * image_len);
-        let mut labels = Vec::with_capacity(rows.len());
-        for &r in rows {
-            images.extend_from_slice(&pool[r * image_len..(r + 1) * image_len]);
-            labels.push(pool_classes[r]);
-        }
-        (images, labels)
-    };
-    let batch = |images: Vec<f32>, n: usize| ImageBatch::new(images, BatchShape { n, ..shape });
-    let (train_images, train_labels) = gather(&train_rows);
-    let (train_images, train_labels) = match order {
-        AugmentOrder::SplitThenAugment => {
-            let originals = batch(train_images, train_labels.len())?;
-            let Augmented { images, labels, .. } =
-                augment(&originals, &train_labels, &settings.augment, &mut aug_rng)?;
-            (images.data().to_vec(), labels)
-        }
-        AugmentOrder::AugmentThenSplit => (train_images, train_labels),
-    };
-    let n_train = train_labels.len();
-    let (val_images, val_labels) = gather(&val_rows);
-    let (test_images, test_labels) = gather(&test_rows);
-    let train_batch = batch(train_images, n_train)?;
-    let val_batch = batch(val_images, val_labels.len())?;
-    let test_batch = batch(test_images, test_labels.len())?;
-    let mut train_settings = settings.train.clone();
+    let maps = &scenario.maps;
+    let Sets {
+        train: train_set,
+        validation,
+        test,
+    } = assemble_sets(
+        &maps.as_batch()?,
+        &scenario.classes,
+        maps.days(),
+        &SetRules {
+            kind: kind.with_embargo(settings.classes.horizon_days),
+            order,
+            augment: settings.augment,
+            validation_fraction: settings.validation_fraction,
+            seed,
+            tag: tag.clone(),
+        },
+    )?;
+    let n_train = train_set.labels.len();
+    let (train_batch, train_labels) = (train_set.batch()?, train_set.labels.clone());
+    let (val_batch, val_labels) = (validation.batch()?, validation.labels.clone());
+    let test_batch = test.batch()?;
+    let test_labels = test.labels.clone();
+    let mut train_settings = settings.train;
     train_settings.seed = rng::derive_seed(seed, &format!("classify.train.{tag}"));
     let model: TrainedVgg12 = train(
         (&train_batch, &train_labels),
@@ -417,13 +376,13 @@ fn fit_and_score(
             &intervals,
             (model_kind == Model::Vgg12).then_some(model.best_epoch),
         ));
-        for (k, &r) in test_rows.iter().enumerate() {
+        for (k, &day) in test.days.iter().enumerate() {
             predictions.push(ClassPrediction {
                 scenario: scenario.name.to_string(),
                 split: split_name.to_string(),
                 order: order.name().to_string(),
                 model: model_kind.name().to_string(),
-                day: experiment.period().date(pool_days[r]).to_string(),
+                day: experiment.period().date(day).to_string(),
                 truth: test_labels[k],
                 predicted: predicted[k],
             });
@@ -438,6 +397,137 @@ fn fit_and_score(
         rows,
         predictions,
         curves,
+    })
+}
+
+/// Labelled images with the map day of each (an augmented copy has its source's day).
+#[derive(Debug)]
+struct LabelledImages {
+    images: Vec<f32>,
+    shape: BatchShape,
+    labels: Vec<usize>,
+    days: Vec<usize>,
+}
+
+impl LabelledImages {
+    /// The rows `rows` of `pool`.
+    fn select(pool: &LabelledImages, rows: &[usize]) -> LabelledImages {
+        let len = pool.shape.image_len().unwrap_or(0);
+        let mut images = Vec::with_capacity(rows.len() * len);
+        for &r in rows {
+            images.extend_from_slice(&pool.images[r * len..(r + 1) * len]);
+        }
+        LabelledImages {
+            images,
+            shape: BatchShape {
+                n: rows.len(),
+                ..pool.shape
+            },
+            labels: rows.iter().map(|&r| pool.labels[r]).collect(),
+            days: rows.iter().map(|&r| pool.days[r]).collect(),
+        }
+    }
+
+    /// The images as a batch.
+    fn batch(&self) -> Result<ImageBatch<'_>> {
+        ImageBatch::new(self.images.as_slice(), self.shape)
+    }
+
+    /// These images and their augmented copies.
+    fn augmented(&self, settings: &AugmentSettings, rng: &mut impl rand::Rng) -> Result<Self> {
+        let Augmented {
+            images,
+            labels,
+            sources,
+        } = augment(&self.batch()?, &self.labels, settings, rng)?;
+        Ok(LabelledImages {
+            shape: images.shape(),
+            images: images.data().to_vec(),
+            labels,
+            days: sources.iter().map(|&s| self.days[s]).collect(),
+        })
+    }
+}
+
+/// How [`assemble_sets`] splits and augments.
+#[derive(Debug, Clone)]
+struct SetRules {
+    /// The split, with its embargo.
+    kind: SplitKind,
+    order: AugmentOrder,
+    augment: AugmentSettings,
+    validation_fraction: f64,
+    seed: u64,
+    /// The (scenario, split, order) tag that names the random streams.
+    tag: String,
+}
+
+/// The training, validation and test images of one (scenario, split, order).
+#[derive(Debug)]
+struct Sets {
+    train: LabelledImages,
+    validation: LabelledImages,
+    test: LabelledImages,
+}
+
+/// Splits the maps (of days `days`, ascending) and augments them in `rules.order`.
+///
+/// `split_then_augment` splits the days, holds out the validation days (the latest training
+/// days under a time-ordered split, a seeded draw otherwise) and augments the remaining training
+/// days only. `augment_then_split` (the paper's order, with the random split) augments every
+/// map first and splits the images, so copies of one day land on both sides.
+fn assemble_sets(
+    maps: &ImageBatch<'_>,
+    classes: &[usize],
+    days: &[usize],
+    rules: &SetRules,
+) -> Result<Sets> {
+    let originals = LabelledImages {
+        images: maps.data().to_vec(),
+        shape: maps.shape(),
+        labels: classes.to_vec(),
+        days: days.to_vec(),
+    };
+    let mut aug_rng = rng::stream(rules.seed, &format!("classify.augment.{}", rules.tag));
+    let (pool, split) = match rules.order {
+        AugmentOrder::SplitThenAugment => {
+            let split = Split::new(rules.kind, days)?;
+            (originals, split)
+        }
+        AugmentOrder::AugmentThenSplit => {
+            if !matches!(rules.kind, SplitKind::Random { .. }) {
+                return Err(Error::config(
+                    "classify.orders",
+                    "augment_then_split is the paper's order with its random split only",
+                ));
+            }
+            let pool = originals.augmented(&rules.augment, &mut aug_rng)?;
+            let rows: Vec<usize> = (0..pool.labels.len()).collect();
+            let split = Split::new(rules.kind, &rows)?;
+            (pool, split)
+        }
+    };
+    let mut train_rows = split.train().to_vec();
+    let n_val = ((train_rows.len() as f64) * rules.validation_fraction).round() as usize;
+    let n_val = n_val.clamp(1, train_rows.len().saturating_sub(1).max(1));
+    if !rules.kind.is_past_only() {
+        train_rows.shuffle(&mut rng::stream(
+            rules.seed,
+            &format!("classify.validation.{}", rules.tag),
+        ));
+    }
+    let mut val_rows = train_rows.split_off(train_rows.len() - n_val);
+    train_rows.sort_unstable();
+    val_rows.sort_unstable();
+    let train = LabelledImages::select(&pool, &train_rows);
+    let train = match rules.order {
+        AugmentOrder::SplitThenAugment => train.augmented(&rules.augment, &mut aug_rng)?,
+        AugmentOrder::AugmentThenSplit => train,
+    };
+    Ok(Sets {
+        train,
+        validation: LabelledImages::select(&pool, &val_rows),
+        test: LabelledImages::select(&pool, split.test()),
     })
 }
 
@@ -486,4 +576,131 @@ fn params(experiment: &ResolvedExperiment, settings: &Vgg12Settings) -> Vec<(Str
         ),
         ("null_scenario".into(), settings.null_geomag.is_some().to_string()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// 40 maps of 16 x 16 on days 100..140, classes cycling 0..5, each map filled with its
+    /// own grey level (so a copy can be traced by eye), and the rules of one order.
+    fn pool(order: AugmentOrder, kind: SplitKind) -> (Vec<f32>, Vec<usize>, Vec<usize>, SetRules) {
+        let n = 40;
+        let images: Vec<f32> = (0..n)
+            .flat_map(|i| std::iter::repeat_n(0.2 + 0.6 * i as f32 / n as f32, 256))
+            .collect();
+        let classes = (0..n).map(|i| i % 5).collect();
+        let days = (100..100 + n).collect();
+        let rules = SetRules {
+            kind,
+            order,
+            augment: AugmentSettings {
+                copies: 2,
+                ..AugmentSettings::default()
+            },
+            validation_fraction: 0.25,
+            seed: 3,
+            tag: "test".into(),
+        };
+        (images, classes, days, rules)
+    }
+
+    fn sets(order: AugmentOrder, kind: SplitKind) -> Sets {
+        let (images, classes, days, rules) = pool(order, kind);
+        let shape = BatchShape {
+            n: classes.len(),
+            channels: 1,
+            height: 16,
+            width: 16,
+        };
+        let batch = ImageBatch::new(images, shape).unwrap();
+        assemble_sets(&batch, &classes, &days, &rules).unwrap()
+    }
+
+    fn day_set(images: &LabelledImages) -> BTreeSet<usize> {
+        images.days.iter().copied().collect()
+    }
+
+    #[test]
+    fn no_augmented_copy_of_a_test_day_is_trained_on_under_the_default_order() {
+        let random = SplitKind::Random {
+            fraction: 0.8,
+            seed: 1,
+        };
+        let chronological = SplitKind::Chronological {
+            fraction: 0.8,
+            embargo_days: 3,
+        };
+        for kind in [random, chronological] {
+            let sets = sets(AugmentOrder::SplitThenAugment, kind);
+            let (train, val, test) = (
+                day_set(&sets.train),
+                day_set(&sets.validation),
+                day_set(&sets.test),
+            );
+            assert!(train.is_disjoint(&test), "{kind}");
+            assert!(val.is_disjoint(&test) && val.is_disjoint(&train), "{kind}");
+            // 40 days: 8 test and 32 training, of which a quarter validate (8; 7 of the 29
+            // left after the chronological embargo); the rest are trained on with two copies
+            // each, so three images per day.
+            let validated = if kind.is_past_only() { 7 } else { 8 };
+            assert_eq!(sets.test.labels.len(), 8);
+            assert_eq!(sets.validation.labels.len(), validated);
+            assert_eq!(sets.train.labels.len(), 3 * train.len());
+            for day in &train {
+                assert_eq!(sets.train.days.iter().filter(|d| *d == day).count(), 3);
+            }
+            // The validation and test maps are originals: one per day.
+            assert_eq!(sets.test.days.len(), test.len());
+        }
+    }
+
+    #[test]
+    fn the_chronological_split_trains_before_its_embargo_and_validates_on_the_latest_days() {
+        let kind = SplitKind::Chronological {
+            fraction: 0.8,
+            embargo_days: 3,
+        };
+        let sets = sets(AugmentOrder::SplitThenAugment, kind);
+        // Days 100..132 train (the first 80 %), 132..140 test; the 3 days before 132 are
+        // purged: 29 training days, of which the last round(0.25 * 29) = 7 validate.
+        assert_eq!(day_set(&sets.test), (132..140).collect());
+        assert_eq!(day_set(&sets.validation), (122..129).collect());
+        assert_eq!(day_set(&sets.train), (100..122).collect());
+    }
+
+    #[test]
+    fn the_papers_order_puts_copies_of_one_day_on_both_sides() {
+        let kind = SplitKind::Random {
+            fraction: 0.8,
+            seed: 1,
+        };
+        let sets = sets(AugmentOrder::AugmentThenSplit, kind);
+        let (train, test) = (day_set(&sets.train), day_set(&sets.test));
+        // 120 images (40 maps and two copies each) split 96 / 24 at random: with three images
+        // per day, some day nearly surely has images on both sides.
+        assert_eq!(sets.train.labels.len() + sets.validation.labels.len(), 96);
+        assert_eq!(sets.test.labels.len(), 24);
+        assert!(!train.is_disjoint(&test));
+    }
+
+    #[test]
+    fn the_papers_order_under_a_time_ordered_split_is_refused() {
+        let kind = SplitKind::Chronological {
+            fraction: 0.8,
+            embargo_days: 3,
+        };
+        let (images, classes, days, rules) = pool(AugmentOrder::AugmentThenSplit, kind);
+        let shape = BatchShape {
+            n: classes.len(),
+            channels: 1,
+            height: 16,
+            width: 16,
+        };
+        let batch = ImageBatch::new(images, shape).unwrap();
+        let err = assemble_sets(&batch, &classes, &days, &rules).unwrap_err();
+        assert!(matches!(err, Error::Config { ref key, .. } if key == "classify.orders"), "{err}");
+    }
 }
