@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify::EpochRecord;
 use crate::eval::classification::{ClassificationIntervals, ConfusionMatrix};
 use crate::experiment::config::AugmentOrder;
-use crate::geomag::labels::{ClassRow, QuakeClass};
+use crate::geomag::labels::{self, ClassRow, DayClasses, QuakeClass};
 use crate::report::figure;
 use crate::report::review::REPORT_FILE;
 use crate::report::table::{Cell, Table, number, optional_number};
@@ -248,6 +248,37 @@ pub fn class_table_rows(rows: &[ClassRow], threshold: f64) -> Vec<StoredClassRow
         .collect()
 }
 
+/// Table 4 of `classes`, magnitudes against `threshold`, as a table.
+pub fn class_table(classes: &DayClasses, threshold: f64) -> Table {
+    stored_class_table(&class_table_rows(&labels::class_table(classes), threshold))
+}
+
+/// The labelled events (the paper's Table 3): time, magnitude, position, distance from the
+/// centre, direction and class.
+pub fn events_table(classes: &DayClasses) -> Table {
+    let mut table = Table::new([
+        "time",
+        "magnitude",
+        "latitude",
+        "longitude",
+        "distance_km",
+        "direction",
+        "class",
+    ]);
+    for e in &classes.events {
+        table.push(vec![
+            Cell::Text(e.event.time.to_string()),
+            number(e.event.magnitude, 3),
+            number(e.event.latitude, 6),
+            number(e.event.longitude, 6),
+            number(e.distance_km, 4),
+            Cell::Text(e.direction.name().to_string()),
+            count(e.class.index()),
+        ]);
+    }
+    table
+}
+
 /// Writes the rows, predictions, curves and class table as CSV into `run_dir`.
 pub fn write_classification(
     run_dir: &Path,
@@ -325,7 +356,7 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     write(&mut written, "tables/classification.md".into(), &comparison.to_markdown())?;
     write(&mut written, "tables/classification.tex".into(), &comparison.to_latex())?;
     write(&mut written, "tables/classification.csv".into(), &comparison.to_csv()?)?;
-    let class_table = class_table(&classes);
+    let class_table = stored_class_table(&classes);
     write(&mut written, "tables/classes.md".into(), &class_table.to_markdown())?;
 
     let mut report = String::from("# VGG-12 on geomagnetic-anomaly maps (papers.md §B)\n\n");
@@ -448,7 +479,7 @@ fn count(n: usize) -> Cell {
 }
 
 /// Table 4: class, direction, magnitude, events, maps.
-fn class_table(rows: &[StoredClassRow]) -> Table {
+fn stored_class_table(rows: &[StoredClassRow]) -> Table {
     let mut table = Table::new(["class", "direction", "magnitude", "events", "maps"]);
     for r in rows {
         table.push(vec![

@@ -214,3 +214,37 @@ fn a_small_vgg12_run_stores_rows_that_agree_with_its_predictions() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(run.join("tables/classification.md").is_file());
 }
+
+#[test]
+fn geomag_classes_writes_tables_whose_maps_cover_every_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("classes");
+    let output = support::quakelab(
+        &[
+            "geomag",
+            "classes",
+            "--catalog",
+            "synthetic:sichuan",
+            "--start",
+            "2022-02-01",
+            "--end",
+            "2023-01-01",
+            "--horizon-days",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let (header, rows) = support::read_csv(&out.join("classes.csv"));
+    assert_eq!(header, ["class", "direction", "magnitude", "events", "maps"]);
+    assert_eq!(rows.len(), 5);
+    // 2022-02-01 to 2023-01-01 is 334 days, each in exactly one class.
+    let maps: usize = rows.iter().map(|r| r[4].parse::<usize>().unwrap()).sum();
+    assert_eq!(maps, 334);
+    // Every labelled event is in one of classes 1-4, and the table counts them.
+    let (_, events) = support::read_csv(&out.join("events.csv"));
+    let counted: usize = rows[1..].iter().map(|r| r[3].parse::<usize>().unwrap()).sum();
+    assert_eq!(counted, events.len());
+}
