@@ -25,6 +25,7 @@ use crate::experiment::config::{self, Layers};
 use crate::experiment::launcher::LocalLauncher;
 use crate::experiment::runner;
 use crate::experiment::sweep::{self, Axis};
+use crate::geomag::labels::{AftershockRule, ClassParams, day_classes};
 use crate::gnss::StationSet;
 use crate::gnss::grid::{GridOrigin, GridSpec, ValidGridSpec, parse_grid_size};
 use crate::gnss::gridding::{MemoryLimit, grid_stations_within};
@@ -38,7 +39,6 @@ use crate::io::tenv3::{Tenv3Options, read_tenv3_dir};
 use crate::models::{self, FetchAction, Fetcher, Registry, Store, store::FileCheck};
 use crate::period::{MAX_DAYS, Period, parse_date};
 use crate::progress;
-use crate::geomag::labels::{AftershockRule, ClassParams, day_classes};
 use crate::report::classification::{
     self as geomag_report, is_classification_run, render_classification,
 };
@@ -370,7 +370,7 @@ enum GeomagCommand {
     /// --utc-offset +08:00 --start 2022-02-01 --end 2023-01-01 --out results/classes
     Classes {
         #[command(flatten)]
-        catalog: CatalogArgs,
+        catalog: Box<CatalogArgs>,
         #[command(flatten)]
         period: PeriodArgs,
         /// The study area's centre, LAT,LON.
@@ -889,8 +889,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         run_period(&run).and_then(|period| Ok(render_run(&run, &period)?))
                     };
-                    let redraw = rendered_files
-                        .and_then(|written| Ok(record_rewritten(&run, &written)?));
+                    let redraw =
+                        rendered_files.and_then(|written| Ok(record_rewritten(&run, &written)?));
                     match redraw {
                         Ok(()) => {
                             println!("rendered {}", run.display());
@@ -1210,8 +1210,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 aftershocks: (!keep_aftershocks).then_some(AftershockRule::PAPER),
             };
             let classes = day_classes(catalog.events(), &period, &params, kmeans_seed)?;
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("creating {}", out.display()))?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let table = geomag_report::class_table(&classes, threshold);
             table.write_csv(&out.join("classes.csv"))?;
             table.write_markdown(&out.join("classes.md"))?;

@@ -64,10 +64,24 @@ pub(crate) fn run(experiment: &ResolvedExperiment, settings: &Vgg12Settings) -> 
     let data = crate::experiment::data_hash::data_hashes(experiment)?;
     let catalog = load_catalog(experiment)?;
     let period = experiment.period();
-    let labelled = day_classes(catalog.events(), period, &settings.classes, experiment.seed())?;
-    let mut scenarios = vec![scenario("planted", experiment, settings, &settings.geomag, &catalog, &labelled)?];
+    let labelled = day_classes(
+        catalog.events(),
+        period,
+        &settings.classes,
+        experiment.seed(),
+    )?;
+    let mut scenarios = vec![scenario(
+        "planted",
+        experiment,
+        settings,
+        &settings.geomag,
+        &catalog,
+        &labelled,
+    )?];
     if let Some(null) = &settings.null_geomag {
-        scenarios.push(scenario("null", experiment, settings, null, &catalog, &labelled)?);
+        scenarios.push(scenario(
+            "null", experiment, settings, null, &catalog, &labelled,
+        )?);
     }
     let spec = data.into_iter().fold(
         RunSpec::new(experiment.name(), config_text, experiment.seed()),
@@ -183,7 +197,10 @@ fn network(
                 .collect::<Result<Vec<_>>>()?;
             let mut stations: Vec<_> = Vec::new();
             for file in &files {
-                if !stations.iter().any(|s: &crate::geomag::GeomagStation| s.code == file.station.code) {
+                if !stations
+                    .iter()
+                    .any(|s: &crate::geomag::GeomagStation| s.code == file.station.code)
+                {
                     stations.push(file.station.clone());
                 }
             }
@@ -532,7 +549,10 @@ fn assemble_sets(
 }
 
 /// One example map per class (the first day of each class) from the planted scenario.
-fn example_maps(run_dir: &std::path::Path, scenarios: &[Scenario]) -> Result<Vec<(String, PathBuf)>> {
+fn example_maps(
+    run_dir: &std::path::Path,
+    scenarios: &[Scenario],
+) -> Result<Vec<(String, PathBuf)>> {
     let Some(planted) = scenarios.first() else {
         return Ok(Vec::new());
     };
@@ -574,7 +594,10 @@ fn params(experiment: &ResolvedExperiment, settings: &Vgg12Settings) -> Vec<(Str
                 .collect::<Vec<_>>()
                 .join(","),
         ),
-        ("null_scenario".into(), settings.null_geomag.is_some().to_string()),
+        (
+            "null_scenario".into(),
+            settings.null_geomag.is_some().to_string(),
+        ),
     ]
 }
 
@@ -701,6 +724,9 @@ mod tests {
         };
         let batch = ImageBatch::new(images, shape).unwrap();
         let err = assemble_sets(&batch, &classes, &days, &rules).unwrap_err();
-        assert!(matches!(err, Error::Config { ref key, .. } if key == "classify.orders"), "{err}");
+        assert!(
+            matches!(err, Error::Config { ref key, .. } if key == "classify.orders"),
+            "{err}"
+        );
     }
 }

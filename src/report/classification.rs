@@ -353,11 +353,27 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         Ok(())
     };
     let comparison = comparison_table(&rows);
-    write(&mut written, "tables/classification.md".into(), &comparison.to_markdown())?;
-    write(&mut written, "tables/classification.tex".into(), &comparison.to_latex())?;
-    write(&mut written, "tables/classification.csv".into(), &comparison.to_csv()?)?;
+    write(
+        &mut written,
+        "tables/classification.md".into(),
+        &comparison.to_markdown(),
+    )?;
+    write(
+        &mut written,
+        "tables/classification.tex".into(),
+        &comparison.to_latex(),
+    )?;
+    write(
+        &mut written,
+        "tables/classification.csv".into(),
+        &comparison.to_csv()?,
+    )?;
     let class_table = stored_class_table(&classes);
-    write(&mut written, "tables/classes.md".into(), &class_table.to_markdown())?;
+    write(
+        &mut written,
+        "tables/classes.md".into(),
+        &class_table.to_markdown(),
+    )?;
 
     let mut report = String::from("# VGG-12 on geomagnetic-anomaly maps (papers.md §B)\n\n");
     for line in summary(&rows) {
@@ -386,10 +402,21 @@ pub fn render_classification(run_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         let confusion = ConfusionMatrix::new(QuakeClass::ALL.len(), &truth, &predicted)?;
         let matrix = confusion_table(&confusion);
         let per_class = per_class_table(&confusion);
-        write(&mut written, format!("tables/confusion_{slug}.md"), &matrix.to_markdown())?;
-        write(&mut written, format!("tables/per_class_{slug}.md"), &per_class.to_markdown())?;
+        write(
+            &mut written,
+            format!("tables/confusion_{slug}.md"),
+            &matrix.to_markdown(),
+        )?;
+        write(
+            &mut written,
+            format!("tables/per_class_{slug}.md"),
+            &per_class.to_markdown(),
+        )?;
         let heatmap = format!("figures/confusion_{slug}.png");
-        let names: Vec<String> = QuakeClass::ALL.iter().map(|c| c.index().to_string()).collect();
+        let names: Vec<String> = QuakeClass::ALL
+            .iter()
+            .map(|c| c.index().to_string())
+            .collect();
         figure::confusion_heatmap(
             &run_dir.join(&heatmap),
             &format!("VGG-12 confusion matrix ({tag})"),

@@ -1149,7 +1149,12 @@ fn draw_line_panels<DB: DrawingBackend>(
 /// A confusion matrix as a heatmap: true classes in rows (top to bottom), predicted classes in
 /// columns, each cell shaded by its share of its true class (its row) and labelled with its
 /// count. `counts` is truth-major, `names.len()²` long.
-pub fn confusion_heatmap(path: &Path, title: &str, names: &[String], counts: &[usize]) -> Result<()> {
+pub fn confusion_heatmap(
+    path: &Path,
+    title: &str,
+    names: &[String],
+    counts: &[usize],
+) -> Result<()> {
     let k = names.len();
     if counts.len() != k * k {
         return Err(Error::Numerical(format!(
@@ -1158,7 +1163,9 @@ pub fn confusion_heatmap(path: &Path, title: &str, names: &[String], counts: &[u
             counts.len()
         )));
     }
-    render!(path, (640, 600), |root| draw_confusion(&root, title, names, counts))
+    render!(path, (640, 600), |root| draw_confusion(
+        &root, title, names, counts
+    ))
 }
 
 fn draw_confusion<DB: DrawingBackend>(
@@ -1245,7 +1252,9 @@ pub struct EpochPoint {
 
 /// Loss (top) and accuracy (bottom) per epoch, training and validation.
 pub fn training_curves(path: &Path, title: &str, epochs: &[EpochPoint]) -> Result<()> {
-    render!(path, (900, 700), |root| draw_training_curves(&root, title, epochs))
+    render!(path, (900, 700), |root| draw_training_curves(
+        &root, title, epochs
+    ))
 }
 
 fn draw_training_curves<DB: DrawingBackend>(
@@ -1259,7 +1268,11 @@ fn draw_training_curves<DB: DrawingBackend>(
     type Pick = fn(&EpochPoint) -> Option<f64>;
     let panels: [(&str, Pick, Pick); 2] = [
         ("loss", |e| Some(e.train_loss), |e| e.validation_loss),
-        ("accuracy", |e| Some(e.train_accuracy), |e| e.validation_accuracy),
+        (
+            "accuracy",
+            |e| Some(e.train_accuracy),
+            |e| e.validation_accuracy,
+        ),
     ];
     for (area, (name, train, validation)) in areas.iter().zip(panels) {
         let values = epochs
@@ -1297,7 +1310,9 @@ fn draw_training_curves<DB: DrawingBackend>(
                 .draw_series(LineSeries::new(points, colour.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(label)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 15, y)], colour.stroke_width(2))
+                });
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     }

@@ -130,7 +130,10 @@ fn the_second_method_without_a_network_is_refused() {
 #[test]
 fn a_scenario_without_a_network_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let text = SMALL_VGG12.replace("geomag = \"synthetic:sichuan\"", "geomag = \"synthetic:japan\"");
+    let text = SMALL_VGG12.replace(
+        "geomag = \"synthetic:sichuan\"",
+        "geomag = \"synthetic:japan\"",
+    );
     let key = config_key(config::resolve(&layers(dir.path(), &text, &[])));
     assert_eq!(key, "data.geomag");
 }
@@ -189,7 +192,10 @@ fn a_small_vgg12_run_stores_rows_that_agree_with_its_predictions() {
             row[col("accuracy_low")].parse().unwrap(),
             row[col("accuracy_high")].parse().unwrap(),
         );
-        assert!(low <= accuracy + 1e-12 && accuracy <= high + 1e-12, "{key:?}");
+        assert!(
+            low <= accuracy + 1e-12 && accuracy <= high + 1e-12,
+            "{key:?}"
+        );
     }
     // The maps run from day 27 (after the baseline) to the last day with a full 7-day horizon,
     // about 331 days, so the chronological test block (the last 20 %, after the embargo)
@@ -203,7 +209,12 @@ fn a_small_vgg12_run_stores_rows_that_agree_with_its_predictions() {
     // The majority baseline predicts one class everywhere.
     let majority: std::collections::BTreeSet<&String> = predictions
         .iter()
-        .filter(|r| r[p("model")] == "majority" && r[p("scenario")] == "planted" && r[p("split")] == "random" && r[p("order")] == "split_then_augment")
+        .filter(|r| {
+            r[p("model")] == "majority"
+                && r[p("scenario")] == "planted"
+                && r[p("split")] == "random"
+                && r[p("order")] == "split_then_augment"
+        })
         .map(|r| &r[p("predicted")])
         .collect();
     assert_eq!(majority.len(), 1);
@@ -211,7 +222,11 @@ fn a_small_vgg12_run_stores_rows_that_agree_with_its_predictions() {
     // `quakelab report` redraws the run from its stored files alone.
     std::fs::remove_file(run.join("tables/classification.md")).unwrap();
     let output = support::quakelab(&["report", run.to_str().unwrap()], dir.path());
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(run.join("tables/classification.md").is_file());
 }
 
@@ -236,15 +251,25 @@ fn geomag_classes_writes_tables_whose_maps_cover_every_day() {
         ],
         dir.path(),
     );
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let (header, rows) = support::read_csv(&out.join("classes.csv"));
-    assert_eq!(header, ["class", "direction", "magnitude", "events", "maps"]);
+    assert_eq!(
+        header,
+        ["class", "direction", "magnitude", "events", "maps"]
+    );
     assert_eq!(rows.len(), 5);
     // 2022-02-01 to 2023-01-01 is 334 days, each in exactly one class.
     let maps: usize = rows.iter().map(|r| r[4].parse::<usize>().unwrap()).sum();
     assert_eq!(maps, 334);
     // Every labelled event is in one of classes 1-4, and the table counts them.
     let (_, events) = support::read_csv(&out.join("events.csv"));
-    let counted: usize = rows[1..].iter().map(|r| r[3].parse::<usize>().unwrap()).sum();
+    let counted: usize = rows[1..]
+        .iter()
+        .map(|r| r[3].parse::<usize>().unwrap())
+        .sum();
     assert_eq!(counted, events.len());
 }

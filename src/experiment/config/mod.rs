@@ -1039,7 +1039,10 @@ fn resolve_file(
             );
             for kind in &splits {
                 ensure_config!(
-                    matches!(kind, SplitKind::Random { .. } | SplitKind::Chronological { .. }),
+                    matches!(
+                        kind,
+                        SplitKind::Random { .. } | SplitKind::Chronological { .. }
+                    ),
                     "split.kinds",
                     "the vgg12_geomag method evaluates the random and chronological splits, not `{}`",
                     kind.name()

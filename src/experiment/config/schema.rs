@@ -7,13 +7,13 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::dataset::Timing;
-use crate::decode::DecoderConfig;
-pub use crate::device::Device;
 pub use super::geomag::{
     AugmentOrder, ClassifySection, GeomagFiles, GeomagSection, InterpolationName, MapSection,
     MethodName,
 };
+pub use crate::dataset::Timing;
+use crate::decode::DecoderConfig;
+pub use crate::device::Device;
 pub use crate::encode::vit::VitOutput;
 use crate::encode::vit::encoder::DEFAULT_MODEL;
 pub use crate::encode::{EncoderKind, PcaSolver};
