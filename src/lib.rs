@@ -14,9 +14,10 @@
 //! | [`period`] | the `[start, end)` day convention every stage indexes by |
 //! | [`catalog`] | events, regions, event types, selection by period and completeness magnitude, loading from files or scenarios |
 //! | [`geo`] | the Earth's radius, haversine distances, longitude normalisation (one definition each) |
-//! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs, NGL `.tenv3`, `.npy`) |
+//! | [`io`] | readers and writers of real file formats (ComCat and generic CSV catalogs, NGL `.tenv3`, INTERMAGNET IAGA-2002 and the geomagnetic series CSV, `.npy`) |
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
-//! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks) |
+//! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks; magnetometer networks with planted anomalies) |
+//! | [`geomag`] | the second method's data: a network's daily field, the causal anomaly index, contour maps, the five event classes (k-means north/south × magnitude) |
 //! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study |
 //! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
 //! | [`classify`] | VGG-12 on geomagnetic maps in burn: augmentation (brightness, contrast, horizontal flip), Adam with early stopping |
@@ -24,8 +25,8 @@
 //! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest |
 //! | [`device`] | the device a model runs on (burn's CPU backend, CUDA behind the `cuda` feature) |
 //! | [`models`] | pretrained weights: checkpoint files (safetensors, PyTorch), the local model store |
-//! | [`eval`] | regression metrics, skill scores, pinball loss and CRPS, autocorrelation, block-bootstrap intervals, the Diebold–Mariano test |
-//! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner and a run's evaluation |
+//! | [`eval`] | classification metrics (confusion matrix, per-class precision and recall, macro-F1, balanced accuracy, baselines), regression metrics, skill scores, pinball loss and CRPS, autocorrelation, block-bootstrap intervals, the Diebold–Mariano test |
+//! | [`experiment`] | experiment files (figment layering), sweeps and their launchers, the runner and a run's evaluation (both methods: `method = "geovit_pfn"` or `"vgg12_geomag"`) |
 //! | [`track`] | the local run store and the MLflow client |
 //! | [`report`] | tables (CSV, Markdown, LaTeX), figures (PNG, SVG), the reviewer's report and `evaluation.json`, labels around large events |
 //! | [`cli`] | the `quakelab` command; parses arguments and calls the library |
