@@ -29,7 +29,7 @@ use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
 use crate::experiment::config::{CatalogSource, GnssSource, Method, ResolvedExperiment};
 use crate::experiment::data_hash::{DataHashes, data_hashes};
 use crate::experiment::evaluate::{Evaluation, Inputs, evaluate};
-use crate::experiment::sweep::SweepPlan;
+use crate::experiment::sweep::{SweepPlan, SweepRun};
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
 use crate::gnss::stack::ImageStack;
@@ -418,12 +418,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
     let mut checks = Table::new(check_headers);
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for point in &plan.runs {
-        let hash = point.experiment.config_hash();
-        let Some(run) = runs.iter().rev().find(|r| {
-            r.status == RunStatus::Finished
-                && config_hash_param(r).as_deref() == Some(hash)
-                && r.record.data_hashes == point.data_hashes
-        }) else {
+        let Some(run) = finished_run_of(&runs, point) else {
             continue;
         };
         let results: Vec<ResultRow> = read_results(&run.dir)?;
@@ -508,6 +503,16 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
     Ok(experiment_dir.join("sweep_summary.md"))
 }
 
+/// The latest finished run of a sweep point: same config hash, same data hashes.
+fn finished_run_of<'a>(runs: &'a [StoredRun], point: &SweepRun) -> Option<&'a StoredRun> {
+    let hash = point.experiment.config_hash();
+    runs.iter().rev().find(|r| {
+        r.status == RunStatus::Finished
+            && config_hash_param(r).as_deref() == Some(hash)
+            && r.record.data_hashes == point.data_hashes
+    })
+}
+
 /// [`summarize_sweep`] for the second method: each point's classification rows (accuracy,
 /// macro-F1, balanced accuracy) and VGG-12's macro-F1 against the first axis.
 fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
@@ -529,12 +534,7 @@ fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Re
     let mut table = Table::new(headers);
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for point in &plan.runs {
-        let hash = point.experiment.config_hash();
-        let Some(run) = runs.iter().rev().find(|r| {
-            r.status == RunStatus::Finished
-                && config_hash_param(r).as_deref() == Some(hash)
-                && r.record.data_hashes == point.data_hashes
-        }) else {
+        let Some(run) = finished_run_of(&runs, point) else {
             continue;
         };
         let x = point

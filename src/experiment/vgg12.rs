@@ -26,12 +26,12 @@ use crate::eval::classification::{
 use crate::eval::uncertainty::BootstrapSettings;
 use crate::experiment::config::{AugmentOrder, GeomagSource, ResolvedExperiment, Vgg12Settings};
 use crate::experiment::runner::{RunOutcome, load_catalog};
-use crate::geomag::DailyField;
 use crate::geomag::anomaly::anomaly_index;
 use crate::geomag::contour::{MapStack, ValidMapSpec, render_day, render_maps, write_map_png};
 use crate::geomag::labels::{DayClasses, QuakeClass, class_table, day_classes};
+use crate::geomag::{DailyField, GeomagStation};
 use crate::io::geomag::{
-    daily_field, read_iaga2002, read_series_csv, read_stations_csv, series_from_iaga,
+    GeomagSeries, daily_field, read_iaga2002, read_series_csv, read_stations_csv, series_from_iaga,
 };
 use crate::report::classification::{
     ClassPrediction, ClassificationRow, EpochRow, Model, class_table_rows, render_classification,
@@ -195,40 +195,39 @@ fn network(
                 .iter()
                 .map(|path| read_iaga2002(path))
                 .collect::<Result<Vec<_>>>()?;
-            let mut stations: Vec<_> = Vec::new();
+            let mut stations: Vec<GeomagStation> = Vec::new();
             for file in &files {
-                if !stations
-                    .iter()
-                    .any(|s: &crate::geomag::GeomagStation| s.code == file.station.code)
-                {
+                if !stations.iter().any(|s| s.code == file.station.code) {
                     stations.push(file.station.clone());
                 }
             }
-            let series = series_from_iaga(&files)?;
-            let (field, report) = daily_field(
-                &series,
-                &stations,
-                settings.component,
-                period,
-                settings.min_samples_per_day,
-            )?;
-            info!("{report}");
-            Ok(field)
+            daily_means(settings, period, &series_from_iaga(&files)?, &stations)
         }
-        GeomagSource::Csv { series, stations } => {
-            let series = read_series_csv(series)?;
-            let stations = read_stations_csv(stations)?;
-            let (field, report) = daily_field(
-                &series,
-                &stations,
-                settings.component,
-                period,
-                settings.min_samples_per_day,
-            )?;
-            info!("{report}");
-            Ok(field)
-        }
+        GeomagSource::Csv { series, stations } => daily_means(
+            settings,
+            period,
+            &read_series_csv(series)?,
+            &read_stations_csv(stations)?,
+        ),
     }
+}
+
+/// The daily means of the configured component, with the read report logged.
+fn daily_means(
+    settings: &Vgg12Settings,
+    period: &crate::period::Period,
+    series: &[GeomagSeries],
+    stations: &[GeomagStation],
+) -> Result<DailyField> {
+    let (field, report) = daily_field(
+        series,
+        stations,
+        settings.component,
+        period,
+        settings.min_samples_per_day,
+    )?;
+    info!("{report}");
+    Ok(field)
 }
 
 /// The IAGA-2002 files of `dir` (`*.min`, `*.sec`, in name order); none is an error.

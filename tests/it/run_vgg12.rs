@@ -273,3 +273,57 @@ fn geomag_classes_writes_tables_whose_maps_cover_every_day() {
         .sum();
     assert_eq!(counted, events.len());
 }
+
+#[test]
+fn a_sweep_of_the_second_method_summarises_its_classification_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    // One scenario, one split, one order: three rows (VGG-12 and two baselines) per point.
+    let text = SMALL_VGG12
+        .replace(
+            "orders = [\"split_then_augment\", \"augment_then_split\"]",
+            "orders = [\"split_then_augment\"]",
+        )
+        .replace(
+            "kinds = [\"chronological\", \"random\"]",
+            "kinds = [\"chronological\"]",
+        )
+        .replace("null_scenario = true", "null_scenario = false");
+    std::fs::write(dir.path().join("e.toml"), text).unwrap();
+    let output = support::quakelab(
+        &[
+            "sweep",
+            "e.toml",
+            "--axis",
+            "geomag.strength=0,2",
+            "--set",
+            "tracking.results_dir=\"results\"",
+        ],
+        dir.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (header, rows) =
+        support::read_csv(&dir.path().join("results/small_vgg12/sweep_summary.csv"));
+    assert_eq!(header[0], "geomag.strength");
+    assert_eq!(rows.len(), 2 * 3);
+    let models: Vec<&str> = rows.iter().map(|r| r[4].as_str()).collect();
+    assert_eq!(
+        models,
+        [
+            "vgg12",
+            "majority",
+            "class_prior",
+            "vgg12",
+            "majority",
+            "class_prior"
+        ]
+    );
+    assert!(
+        dir.path()
+            .join("results/small_vgg12/sweep_summary.png")
+            .is_file()
+    );
+}
