@@ -10,6 +10,13 @@
 //! [`Error::Config`] naming the dotted key, and, where a layer set that key, the layer (a file
 //! path, `--set KEY=VALUE`, an environment variable).
 //!
+//! # Methods
+//!
+//! `method = "geovit_pfn"` (the default) is papers.md §A; `method = "vgg12_geomag"` is §B and
+//! reads `data.geomag`, `[geomag]` and `[classify]` (`geomag.rs`), refuses `decoders`, and
+//! evaluates the random and chronological splits only. [`ResolvedExperiment::method`] carries
+//! the second method's checked settings.
+//!
 //! # Layers
 //!
 //! From weakest to strongest (figment merges each over the previous):
