@@ -40,7 +40,7 @@ use crate::models::{self, FetchAction, Fetcher, Registry, Store, store::FileChec
 use crate::period::{MAX_DAYS, Period, parse_date};
 use crate::progress;
 use crate::report::classification::{
-    self as geomag_report, is_classification_run, render_classification,
+    self as classification_report, is_classification_run, render_classification,
 };
 use crate::report::figure;
 use crate::report::gnss as gnss_report;
@@ -1211,10 +1211,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let classes = day_classes(catalog.events(), &period, &params, kmeans_seed)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let table = geomag_report::class_table(&classes, threshold);
+            let table = classification_report::class_table(&classes, threshold);
             table.write_csv(&out.join("classes.csv"))?;
             table.write_markdown(&out.join("classes.md"))?;
-            geomag_report::events_table(&classes).write_csv(&out.join("events.csv"))?;
+            classification_report::events_table(&classes).write_csv(&out.join("events.csv"))?;
             let [north, south] = classes.centres;
             println!(
                 "{} events (left out: {} outside the period, {} at or below M {min_magnitude}, \
