@@ -51,12 +51,14 @@ pub fn real_data_dir() -> Option<PathBuf> {
 /// half-written file where a complete one was, and readers never see one; on error the
 /// temporary file is removed.
 ///
-/// The temporary file is `.NAME.PID.N.tmp` (NAME the target's file name, PID this process, N a
-/// process-wide counter), so two writers of the same target, in two processes or two threads
-/// of one, never share a temporary file: the last rename wins and both writes succeed.
+/// The temporary file is `.NAME.PID.N@HOST.tmp` (NAME the target's file name, PID this
+/// process, N a process-wide counter, HOST this machine's name), so two writers of the same
+/// target, in two processes or two threads of one, or on two machines sharing the directory
+/// (the tasks of a Slurm array writing one stage cache), never share a temporary file: the last
+/// rename wins and both writes succeed.
 ///
 /// A writer that was killed leaves its temporary file behind. Before writing, the temporaries
-/// of the same target whose process is no longer alive are removed (see
+/// of the same target whose process on this machine is no longer alive are removed (see
 /// [`remove_stale_temporaries`]).
 pub fn write_atomic(
     path: &Path,
@@ -79,7 +81,12 @@ pub fn write_atomic(
             dir.display()
         );
     }
-    let tmp = dir.join(temporary_name(&name, std::process::id(), next_write()));
+    let tmp = dir.join(temporary_name(
+        &name,
+        std::process::id(),
+        next_write(),
+        host_name(),
+    ));
     let written = File::create(&tmp)
         .and_then(|file| {
             let mut out = BufWriter::new(file);
@@ -102,35 +109,81 @@ fn next_write() -> u64 {
     WRITES.fetch_add(1, Ordering::Relaxed)
 }
 
-/// `.NAME.PID.N.tmp`: the temporary file of write number `n` of process `pid` to `name`.
-fn temporary_name(name: &str, pid: u32, n: u64) -> String {
-    format!(".{name}.{pid}.{n}.tmp")
+/// `.NAME.PID.N@HOST.tmp`: the temporary file of write number `n` of process `pid` on `host`
+/// to `name`.
+fn temporary_name(name: &str, pid: u32, n: u64, host: &str) -> String {
+    format!(".{name}.{pid}.{n}@{host}.tmp")
 }
 
-/// The writing process of a temporary file of `name`: `.NAME.PID.N.tmp`, or `.NAME.PID.tmp` as
-/// written before temporaries were numbered. `None` for any other file name.
-fn temporary_writer(file_name: &str, name: &str) -> Option<u32> {
+/// This machine's name as it appears in temporary file names: the kernel's host name (Linux),
+/// else `$HOSTNAME`, else `localhost`, with any character but letters, digits, `-` and `.`
+/// replaced by `-`.
+fn host_name() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string());
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    })
+}
+
+/// Who wrote a temporary file: the process and, where the name records it, the machine.
+#[derive(Debug, PartialEq, Eq)]
+struct TemporaryWriter<'a> {
+    pid: u32,
+    host: Option<&'a str>,
+}
+
+/// The writer of a temporary file of `name`: `.NAME.PID.N@HOST.tmp`, or `.NAME.PID.N.tmp` and
+/// `.NAME.PID.tmp` as written before temporaries named their machine (and before they were
+/// numbered). `None` for any other file name.
+fn temporary_writer<'a>(file_name: &'a str, name: &str) -> Option<TemporaryWriter<'a>> {
     let rest = file_name
         .strip_prefix('.')?
         .strip_prefix(name)?
         .strip_prefix('.')?
         .strip_suffix(".tmp")?;
+    let (rest, host) = match rest.split_once('@') {
+        Some((_, "")) => return None,
+        Some((rest, host)) => (rest, Some(host)),
+        None => (rest, None),
+    };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let pid = match rest.split_once('.') {
         Some((pid, n)) if digits(n) => pid,
         Some(_) => return None,
+        None if host.is_some() => return None,
         None => rest,
     };
-    if digits(pid) { pid.parse().ok() } else { None }
+    let pid = if digits(pid) {
+        pid.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(TemporaryWriter { pid, host })
 }
 
-/// Removes the temporary files of `name` in `dir` (exactly `.NAME.PID.N.tmp` or
-/// `.NAME.PID.tmp`) whose writing process is no longer alive, and returns how many it removed.
+/// Removes the temporary files of `name` in `dir` (exactly `.NAME.PID.N@HOST.tmp`, or the older
+/// `.NAME.PID.N.tmp` and `.NAME.PID.tmp`) whose writing process is no longer alive, and returns
+/// how many it removed.
 ///
 /// Conservative by design: only Linux can tell (through `/proc/PID`), so elsewhere, or where
 /// `/proc` is not mounted, nothing is removed; this process's own temporaries (other threads
-/// may be writing them) and those of any live process (which may be a reused pid) are kept;
-/// a file that cannot be removed is left, with a warning.
+/// may be writing them) and those of any live process (which may be a reused pid) are kept, and
+/// so are those of another machine (a directory shared by a cluster's nodes: this machine
+/// cannot see that process); a file that cannot be removed is left, with a warning.
 pub fn remove_stale_temporaries(dir: &Path, name: &str) -> usize {
     let proc = Path::new("/proc");
     if !cfg!(target_os = "linux") || !proc.join("self").exists() {
@@ -143,10 +196,11 @@ pub fn remove_stale_temporaries(dir: &Path, name: &str) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(pid) = file_name.to_str().and_then(|f| temporary_writer(f, name)) else {
+        let Some(writer) = file_name.to_str().and_then(|f| temporary_writer(f, name)) else {
             continue;
         };
-        if pid == own || proc.join(pid.to_string()).exists() {
+        let elsewhere = writer.host.is_some_and(|host| host != host_name());
+        if elsewhere || writer.pid == own || proc.join(writer.pid.to_string()).exists() {
             continue;
         }
         match std::fs::remove_file(entry.path()) {
@@ -224,11 +278,16 @@ mod tests {
         let own = std::process::id();
         let dir = tempfile::tempdir().unwrap();
         let touch = |name: &str| std::fs::write(dir.path().join(name), b"partial").unwrap();
+        let host = host_name();
         let stale = [
+            format!(".out.csv.{dead}.7@{host}.tmp"),
             format!(".out.csv.{dead}.7.tmp"),
             format!(".out.csv.{dead}.tmp"),
         ];
         let kept = [
+            format!(".out.csv.{own}.99@{host}.tmp"),
+            // Another machine's writer, whose process this machine cannot see.
+            format!(".out.csv.{dead}.7@{host}-other-node.tmp"),
             format!(".out.csv.{own}.99.tmp"),
             format!(".other.csv.{dead}.7.tmp"),
             format!(".out.csv.{dead}.x.tmp"),
@@ -252,18 +311,38 @@ mod tests {
 
     #[test]
     fn temporary_names_are_read_back_exactly() {
+        let writer = |pid, host| Some(TemporaryWriter { pid, host });
+        let name = temporary_name("a.csv", 42, 3, "node-7.cluster");
+        assert_eq!(name, ".a.csv.42.3@node-7.cluster.tmp");
         assert_eq!(
-            temporary_writer(&temporary_name("a.csv", 42, 3), "a.csv"),
-            Some(42)
+            temporary_writer(&name, "a.csv"),
+            writer(42, Some("node-7.cluster"))
         );
-        assert_eq!(temporary_writer(".a.csv.42.tmp", "a.csv"), Some(42));
+        assert_eq!(
+            temporary_writer(".a.csv.42.3.tmp", "a.csv"),
+            writer(42, None)
+        );
+        assert_eq!(temporary_writer(".a.csv.42.tmp", "a.csv"), writer(42, None));
         assert_eq!(temporary_writer(".a.csv.42.3.tmp", "b.csv"), None);
         assert_eq!(temporary_writer(".a.csv..3.tmp", "a.csv"), None);
         assert_eq!(temporary_writer(".a.csv.42.3.4.tmp", "a.csv"), None);
+        assert_eq!(temporary_writer(".a.csv.42.3@.tmp", "a.csv"), None);
+        assert_eq!(temporary_writer(".a.csv.42@node.tmp", "a.csv"), None);
         assert_eq!(temporary_writer(".a.csv.tmp", "a.csv"), None);
         assert_ne!(
-            temporary_name("a", 1, next_write()),
-            temporary_name("a", 1, next_write())
+            temporary_name("a", 1, next_write(), "h"),
+            temporary_name("a", 1, next_write(), "h")
+        );
+    }
+
+    #[test]
+    fn the_host_name_is_safe_in_a_file_name() {
+        let host = host_name();
+        assert!(!host.is_empty());
+        assert!(
+            host.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
+            "{host}"
         );
     }
 }
