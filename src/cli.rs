@@ -802,14 +802,15 @@ struct BValueArgs {
 }
 
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1. For
-/// `run` and `sweep`, SIGINT and SIGTERM first end the open runs as FAILED (exit code 130 or 143).
+/// `run` and `sweep`, SIGINT, SIGTERM and SIGUSR1 first end the open runs as FAILED (exit code
+/// 130, 143 or 138).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. })
         && let Err(e) = fail_runs_on_interrupt()
     {
-        eprintln!("error: cannot handle SIGINT and SIGTERM: {e}");
+        eprintln!("error: cannot handle SIGINT, SIGTERM and SIGUSR1: {e}");
         return ExitCode::FAILURE;
     }
     match run(cli) {

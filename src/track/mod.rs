@@ -28,9 +28,10 @@
 //! longer exists. The files are not rewritten for that: a crashed run's directory stays exactly as
 //! the crash left it, and earlier runs are never touched.
 //!
-//! SIGINT and SIGTERM are handled once [`fail_runs_on_interrupt`] is called (the `run` and
-//! `sweep` commands do): every open run is then ended as FAILED with the error
-//! `interrupted (SIGINT)` before the process exits with code 130 (143 for SIGTERM). A run that
+//! SIGINT, SIGTERM and SIGUSR1 (Slurm's warning before a time limit) are handled once
+//! [`fail_runs_on_interrupt`] is called (the `run` and `sweep` commands do): every open run is
+//! then ended as FAILED with the error `interrupted (SIGINT)` before the process exits with
+//! code 130 (143 for SIGTERM, 138 for SIGUSR1). A run that
 //! fails with an error records it through [`Run::fail`], so `run.json` says why.
 //!
 //! # Integrity

@@ -729,6 +729,19 @@ mlflow_uri = "{uri}"
 
 #[test]
 fn sigint_marks_the_running_run_failed_with_its_end_and_reason() {
+    signal_marks_the_running_run_failed("INT", 130);
+}
+
+#[test]
+fn slurms_time_limit_warning_sigusr1_marks_the_running_run_failed() {
+    // SIGUSR1 is 10 on Linux: the shell's code is 128 + 10.
+    signal_marks_the_running_run_failed("USR1", 138);
+}
+
+/// Starts a run that waits on a silent MLflow server, sends it SIG`signal`, and checks that it
+/// exits with `code` and its record says FAILED with `interrupted (SIG<signal>)` and an end time.
+fn signal_marks_the_running_run_failed(signal: &str, code: i32) {
+    let reason = format!("interrupted (SIG{signal})");
     let tmp = tempfile::tempdir().unwrap();
     // A server that accepts connections and never answers: the run stays RUNNING, waiting on it,
     // until the signal comes.
@@ -774,7 +787,7 @@ fn sigint_marks_the_running_run_failed_with_its_end_and_reason() {
     assert_eq!(read_run(dir).unwrap().record.status, RunStatus::Running);
 
     assert!(
-        signal_pid("INT", child.id()),
+        signal_pid(signal, child.id()),
         "the run exited before the signal"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -783,23 +796,20 @@ fn sigint_marks_the_running_run_failed_with_its_end_and_reason() {
             break status;
         }
         if Instant::now() > deadline {
-            stop(&mut child, "the run did not stop on SIGINT");
+            stop(&mut child, &format!("the run did not stop on SIG{signal}"));
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let stderr = std::fs::read_to_string(&err_path).unwrap();
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(status.code(), Some(code), "{stderr}");
     let run = read_run(dir).unwrap();
     assert_eq!(run.record.status, RunStatus::Failed, "the file says FAILED");
     let ended = run.record.ended.expect("the end time is recorded");
     assert!(ended >= run.record.started);
-    assert_eq!(run.record.error.as_deref(), Some("interrupted (SIGINT)"));
+    assert_eq!(run.record.error.as_deref(), Some(reason.as_str()));
     let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
-    assert!(
-        text.contains("\"error\": \"interrupted (SIGINT)\""),
-        "{text}"
-    );
-    assert!(stderr.contains("interrupted (SIGINT): run "), "{stderr}");
+    assert!(text.contains(&format!("\"error\": \"{reason}\"")), "{text}");
+    assert!(stderr.contains(&format!("{reason}: run ")), "{stderr}");
 }
 
 /// Sends `signal` to the process `pid`; true if it exists.
