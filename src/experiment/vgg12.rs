@@ -629,7 +629,7 @@ mod tests {
         (images, classes, days, rules)
     }
 
-    fn sets(order: AugmentOrder, kind: SplitKind) -> Sets {
+    fn try_sets(order: AugmentOrder, kind: SplitKind) -> Result<Sets> {
         let (images, classes, days, rules) = pool(order, kind);
         let shape = BatchShape {
             n: classes.len(),
@@ -638,7 +638,11 @@ mod tests {
             width: 16,
         };
         let batch = ImageBatch::new(images, shape).unwrap();
-        assemble_sets(&batch, &classes, &days, &rules).unwrap()
+        assemble_sets(&batch, &classes, &days, &rules)
+    }
+
+    fn sets(order: AugmentOrder, kind: SplitKind) -> Sets {
+        try_sets(order, kind).unwrap()
     }
 
     fn day_set(images: &LabelledImages) -> BTreeSet<usize> {
@@ -714,15 +718,7 @@ mod tests {
             fraction: 0.8,
             embargo_days: 3,
         };
-        let (images, classes, days, rules) = pool(AugmentOrder::AugmentThenSplit, kind);
-        let shape = BatchShape {
-            n: classes.len(),
-            channels: 1,
-            height: 16,
-            width: 16,
-        };
-        let batch = ImageBatch::new(images, shape).unwrap();
-        let err = assemble_sets(&batch, &classes, &days, &rules).unwrap_err();
+        let err = try_sets(AugmentOrder::AugmentThenSplit, kind).unwrap_err();
         assert!(
             matches!(err, Error::Config { ref key, .. } if key == "classify.orders"),
             "{err}"

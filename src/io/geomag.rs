@@ -675,6 +675,29 @@ fn parse_csv_time(text: &str) -> std::result::Result<Timestamp, String> {
         })
 }
 
+/// The comma-separated fields of record `line` (line `line_number` of `path`), which must
+/// number `expected`, as the header's.
+fn record_fields<'a>(
+    path: &Path,
+    line_number: u64,
+    line: &'a str,
+    expected: usize,
+) -> Result<Vec<&'a str>> {
+    let fields: Vec<&str> = line.split(',').collect();
+    if fields.len() != expected {
+        return Err(Error::parse(
+            path,
+            line_number,
+            "record",
+            format!(
+                "expected {expected} fields like the header, found {}",
+                fields.len()
+            ),
+        ));
+    }
+    Ok(fields)
+}
+
 /// Reads a station series CSV (see the module documentation): one series per station, in order
 /// of first appearance.
 pub fn read_series_csv(path: &Path) -> Result<Vec<GeomagSeries>> {
@@ -717,19 +740,7 @@ pub fn read_series_csv(path: &Path) -> Result<Vec<GeomagSeries>> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != names.len() {
-            return Err(Error::parse(
-                path,
-                line_number,
-                "record",
-                format!(
-                    "expected {} fields like the header, found {}",
-                    names.len(),
-                    fields.len()
-                ),
-            ));
-        }
+        let fields = record_fields(path, line_number, line, names.len())?;
         let station = fields[0].trim();
         if station.is_empty() {
             return Err(Error::parse(
@@ -829,19 +840,10 @@ pub fn read_stations_csv(path: &Path) -> Result<Vec<GeomagStation>> {
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        if fields.len() != names.len() {
-            return Err(Error::parse(
-                path,
-                line_number,
-                "record",
-                format!(
-                    "expected {} fields like the header, found {}",
-                    names.len(),
-                    fields.len()
-                ),
-            ));
-        }
+        let fields: Vec<&str> = record_fields(path, line_number, line, names.len())?
+            .into_iter()
+            .map(str::trim)
+            .collect();
         let code = fields[code_at];
         if code.is_empty() {
             return Err(Error::parse(
