@@ -22,7 +22,8 @@ use crate::device::Device;
 use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
 use crate::encode::{BatchShape, ImageBatch};
 use crate::experiment::config::{self, Layers};
-use crate::experiment::launcher::LocalLauncher;
+use crate::experiment::launcher::slurm::{self, TaskState};
+use crate::experiment::launcher::{LocalLauncher, SlurmLauncher};
 use crate::experiment::runner;
 use crate::experiment::sweep::{self, Axis};
 use crate::geomag::labels::{AftershockRule, ClassParams, day_classes};
@@ -108,27 +109,17 @@ enum Command {
     /// A config whose run finished with other input data (an edited catalog file, a changed
     /// scenario) runs again, and the first line says how many did.
     ///
+    /// With --launcher slurm the pending configs become one Slurm job array instead: the sweep
+    /// directory (results/sweeps/NAME/TIME) holds configs/I.toml and the sweep.sbatch script,
+    /// and `quakelab sweep status DIR --wait` follows the tasks and writes the summary.
+    ///
     /// Example: quakelab sweep experiments/paper.toml
     /// --axis features.seismicity.window_days=32,64,128 --axis labels.bandwidth=scott,30,90
     /// --axis decoders.random_forest.max_depth=4,8
-    Sweep {
-        /// The experiment file (TOML); its [sweep] table adds axes.
-        file: PathBuf,
-        /// An axis KEY=V1,V2,... (repeatable with different keys; the last varies fastest).
-        /// It replaces a [sweep] axis of the same key. Per-decoder keys work:
-        /// decoders.KIND.KEY or decoders.INDEX.KEY.
-        #[arg(long = "axis", value_name = "KEY=V1,V2,...")]
-        axes: Vec<String>,
-        /// Override a setting, KEY=VALUE (repeatable; decoders.KIND.KEY=VALUE sets one
-        /// decoder's setting).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        /// Configs run at once. The total threads stay about the number of cores: each
-        /// config runs in its own pool of max(1, cores / JOBS) threads for its own parallel
-        /// work (gridding, forest).
-        #[arg(long, default_value = "1")]
-        jobs: NonZeroUsize,
-    },
+    ///
+    /// Example: quakelab sweep experiments/paper.toml --axis seed=1,2,3,4
+    /// --launcher slurm --partition short --time 00:30:00 --cpus-per-task 4 --max-parallel 2
+    Sweep(SweepArgs),
     /// Render runs' tables and figures again from their stored results; with --paper, also
     /// assemble paper/README.md from the latest finished run of each directory given.
     Report {
@@ -801,13 +792,166 @@ struct BValueArgs {
     min_events: usize,
 }
 
+/// `quakelab sweep`: a sweep over an experiment file, or an action on a Slurm sweep directory.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct SweepArgs {
+    #[command(subcommand)]
+    action: Option<SweepAction>,
+    /// The experiment file (TOML); its [sweep] table adds axes.
+    #[arg(required = true)]
+    file: Option<PathBuf>,
+    /// An axis KEY=V1,V2,... (repeatable with different keys; the last varies fastest).
+    /// It replaces a [sweep] axis of the same key. Per-decoder keys work:
+    /// decoders.KIND.KEY or decoders.INDEX.KEY.
+    #[arg(long = "axis", value_name = "KEY=V1,V2,...")]
+    axes: Vec<String>,
+    /// Override a setting, KEY=VALUE (repeatable; decoders.KIND.KEY=VALUE sets one
+    /// decoder's setting; launcher.slurm.KEY=VALUE one Slurm option).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Configs run at once (local launcher). The total threads stay about the number of
+    /// cores: each config runs in its own pool of max(1, cores / JOBS) threads for its own
+    /// parallel work (gridding, forest).
+    #[arg(long, default_value = "1")]
+    jobs: NonZeroUsize,
+    /// Where the configs run: here, or as one Slurm job array (one task per config).
+    #[arg(long, value_enum, default_value_t = LauncherKind::Local)]
+    launcher: LauncherKind,
+    #[command(flatten)]
+    slurm: SlurmArgs,
+    /// Slurm: write the sweep directory (configs and sweep.sbatch) and stop before sbatch;
+    /// `quakelab sweep submit DIR` submits it, edited or not.
+    #[arg(long)]
+    dry_run: bool,
+    /// Slurm: the sweep directory (new or empty) instead of results/sweeps/NAME/TIME.
+    #[arg(long, value_name = "DIR")]
+    sweep_dir: Option<PathBuf>,
+}
+
+/// Where a sweep's configs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LauncherKind {
+    /// On this machine, --jobs at a time.
+    Local,
+    /// As one Slurm job array, submitted with sbatch.
+    Slurm,
+}
+
+/// The Slurm options of `quakelab sweep --launcher slurm`; each sets its key of the file's
+/// `[launcher.slurm]` table, as `--set launcher.slurm.KEY=VALUE` would.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Slurm (--launcher slurm; [launcher.slurm] in the file)")]
+struct SlurmArgs {
+    /// sbatch --partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// sbatch --account.
+    #[arg(long)]
+    account: Option<String>,
+    /// Each task's time limit, sbatch --time (MINUTES, HH:MM:SS, DAYS-HH:MM:SS).
+    #[arg(long)]
+    time: Option<String>,
+    /// sbatch --cpus-per-task; the task's own parallel work uses that many threads.
+    #[arg(long)]
+    cpus_per_task: Option<u32>,
+    /// Memory per task, sbatch --mem (4000, 512M, 8G).
+    #[arg(long)]
+    mem: Option<String>,
+    /// Generic resources per task, sbatch --gres (gpu:1).
+    #[arg(long)]
+    gres: Option<String>,
+    /// At most K tasks at once (--array=0-N%K).
+    #[arg(long, value_name = "K")]
+    max_parallel: Option<u32>,
+    /// A further sbatch option, one #SBATCH line (repeatable): --sbatch=--qos=long.
+    #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
+    directives: Vec<String>,
+    /// A shell line each task runs before quakelab (repeatable): --setup 'module load gcc'.
+    #[arg(long = "setup", value_name = "LINE")]
+    setup: Vec<String>,
+    /// SIGUSR1 this many seconds before the time limit, which ends the run as FAILED (0: none).
+    #[arg(long, value_name = "SECONDS")]
+    signal_seconds: Option<u32>,
+}
+
+impl SlurmArgs {
+    /// The options given, as `launcher.slurm.KEY=VALUE` assignments (values as TOML).
+    fn overrides(&self) -> Vec<String> {
+        let text = |v: &String| toml::Value::String(v.clone());
+        let number = |v: &u32| toml::Value::Integer(i64::from(*v));
+        let values = [
+            ("partition", self.partition.as_ref().map(text)),
+            ("account", self.account.as_ref().map(text)),
+            ("time", self.time.as_ref().map(text)),
+            ("cpus_per_task", self.cpus_per_task.as_ref().map(number)),
+            ("mem", self.mem.as_ref().map(text)),
+            ("gres", self.gres.as_ref().map(text)),
+            ("max_parallel", self.max_parallel.as_ref().map(number)),
+            (
+                "directives",
+                (!self.directives.is_empty())
+                    .then(|| toml::Value::Array(self.directives.iter().map(text).collect())),
+            ),
+            (
+                "setup",
+                (!self.setup.is_empty()).then(|| text(&self.setup.join("\n"))),
+            ),
+            ("signal_seconds", self.signal_seconds.as_ref().map(number)),
+        ];
+        values
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| format!("launcher.slurm.{key}={v}")))
+            .collect()
+    }
+}
+
+/// The actions on a Slurm sweep directory.
+#[derive(Debug, Subcommand)]
+enum SweepAction {
+    /// Each config's state (PENDING, RUNNING, FINISHED, FAILED, TIMEOUT) from the run store
+    /// and squeue/sacct; once every task is done, writes the summary table and plot as a local
+    /// sweep does.
+    ///
+    /// Example: quakelab sweep status results/sweeps/paper/20261129T101500Z --wait
+    Status {
+        /// The sweep directory (printed when the sweep was submitted).
+        dir: PathBuf,
+        /// Follow the tasks with a progress bar until every one is done; exit 1 when a config
+        /// failed or timed out.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds between two looks at Slurm with --wait.
+        #[arg(long, default_value_t = 5.0)]
+        interval: f64,
+    },
+    /// Cancel the sweep's job array (scancel); running tasks record their runs as FAILED.
+    Cancel {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// Submit a sweep directory written with --dry-run (its sweep.sbatch, edited or not).
+    Submit {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// Run one array task (what sweep.sbatch runs).
+    #[command(hide = true)]
+    Task {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// The task; SLURM_ARRAY_TASK_ID when absent.
+        task: Option<usize>,
+    },
+}
+
 /// Parses the arguments, sets up logging, runs the command and maps errors to exit code 1. For
 /// `run` and `sweep`, SIGINT, SIGTERM and SIGUSR1 first end the open runs as FAILED (exit code
 /// 130, 143 or 138).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    if matches!(cli.command, Command::Run { .. } | Command::Sweep { .. })
+    if matches!(cli.command, Command::Run { .. } | Command::Sweep(_))
         && let Err(e) = fail_runs_on_interrupt()
     {
         eprintln!("error: cannot handle SIGINT, SIGTERM and SIGUSR1: {e}");
@@ -865,19 +1009,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 print_outcome(&outcome);
             }
         }
-        Command::Sweep {
-            file,
-            axes,
-            set,
-            jobs,
-        } => {
-            let layers = Layers::new(&file).with_overrides(set).with_process_env();
-            let axes = axes
-                .iter()
-                .map(|a| Axis::parse(a))
-                .collect::<crate::Result<Vec<_>>>()?;
-            sweep_runs(&layers, &axes, jobs)?;
-        }
+        Command::Sweep(args) => sweep_command(args)?,
         Command::Report { dirs, paper } => {
             if dirs.is_empty() {
                 bail!("give at least one run or experiment directory");
@@ -1637,24 +1769,151 @@ fn print_outcome(outcome: &runner::RunOutcome) {
     );
 }
 
-/// Plans the sweep, runs the pending configs `jobs` at a time, and writes the summary.
-fn sweep_runs(layers: &Layers, axes: &[Axis], jobs: NonZeroUsize) -> anyhow::Result<()> {
-    let plan = sweep::plan(layers, axes)?;
-    println!("{}", plan.counts());
-    let outcome = sweep::run(&plan, &LocalLauncher::new(jobs))?;
-    if let Some(summary) = &outcome.summary {
+/// `quakelab sweep`: a sweep, or one of its actions on a Slurm sweep directory.
+fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+    match args.action {
+        Some(SweepAction::Status {
+            dir,
+            wait,
+            interval,
+        }) => sweep_status(&dir, wait, interval),
+        Some(SweepAction::Cancel { dir }) => {
+            let job = slurm::cancel(&dir)?;
+            println!("cancelled Slurm job {job}");
+            Ok(())
+        }
+        Some(SweepAction::Submit { dir }) => {
+            print_submission(&slurm::submit(&dir)?);
+            Ok(())
+        }
+        Some(SweepAction::Task { dir, task }) => {
+            let task = match task {
+                Some(task) => task,
+                None => std::env::var("SLURM_ARRAY_TASK_ID")
+                    .context("give the task, or run inside a Slurm array (SLURM_ARRAY_TASK_ID)")?
+                    .trim()
+                    .parse()
+                    .context("SLURM_ARRAY_TASK_ID is not a task number")?,
+            };
+            match slurm::run_task(&dir, task)? {
+                slurm::TaskOutcome::Ran(outcome) => print_outcome(&outcome),
+                slurm::TaskOutcome::AlreadyFinished(run) => {
+                    println!("task {task}: already finished as run {run}");
+                }
+            }
+            Ok(())
+        }
+        None => {
+            let file = args
+                .file
+                .context("give the experiment file (quakelab sweep FILE)")?;
+            let mut set = args.set;
+            let slurm_set = args.slurm.overrides();
+            if args.launcher == LauncherKind::Local
+                && (!slurm_set.is_empty() || args.dry_run || args.sweep_dir.is_some())
+            {
+                bail!(
+                    "the Slurm options (--partition, --time, --dry-run, --sweep-dir, ...) need                      --launcher slurm"
+                );
+            }
+            set.extend(slurm_set);
+            let layers = Layers::new(&file).with_overrides(set).with_process_env();
+            let axes = args
+                .axes
+                .iter()
+                .map(|a| Axis::parse(a))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let plan = sweep::plan(&layers, &axes)?;
+            println!("{}", plan.counts());
+            let outcome = match args.launcher {
+                LauncherKind::Local => sweep::run(&plan, &LocalLauncher::new(args.jobs))?,
+                LauncherKind::Slurm => {
+                    let exe = std::env::current_exe()
+                        .context("cannot find this quakelab binary for the tasks to run")?;
+                    let mut launcher = SlurmLauncher::new(exe).dry_run(args.dry_run);
+                    if let Some(dir) = args.sweep_dir {
+                        launcher = launcher.with_sweep_dir(dir);
+                    }
+                    sweep::run(&plan, &launcher)?
+                }
+            };
+            if let Some(submission) = &outcome.submission {
+                print_submission(submission);
+            }
+            if let Some(summary) = &outcome.summary {
+                println!("wrote {}", summary.display());
+            }
+            if !outcome.failures.is_empty() {
+                let lines: Vec<String> = outcome
+                    .failures
+                    .iter()
+                    .map(|(index, error)| format!("{}: {error}", plan.runs[*index].describe()))
+                    .collect();
+                bail!(
+                    "{} sweep runs failed:\n{}",
+                    outcome.failures.len(),
+                    lines.join("\n")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_submission(submission: &slurm::Submission) {
+    let dir = submission.dir.display();
+    match &submission.job_id {
+        Some(job) => {
+            println!(
+                "submitted Slurm job {job}: {} tasks, sweep directory {dir}",
+                submission.tasks
+            );
+            println!("follow it with: quakelab sweep status {dir} --wait");
+        }
+        None => {
+            println!(
+                "wrote {} ({} tasks); submit it with: quakelab sweep submit {dir}",
+                submission.script.display(),
+                submission.tasks
+            );
+        }
+    }
+}
+
+/// `quakelab sweep status DIR [--wait]`: the table of states; once every task is done, the
+/// summary. With `--wait`, follows the tasks with a progress bar first, and fails when a
+/// configuration did not finish.
+fn sweep_status(dir: &Path, wait: bool, interval: f64) -> anyhow::Result<()> {
+    if !(interval.is_finite() && interval > 0.0) {
+        bail!("--interval must be a positive number of seconds, got {interval}");
+    }
+    let mut status = slurm::status(dir)?;
+    if wait && !status.is_done() {
+        let bar = progress::bar(status.configs.len() as u64, "configs done");
+        loop {
+            let done = status.configs.iter().filter(|c| c.state.state.is_done());
+            bar.set_position(done.count() as u64);
+            if status.is_done() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_secs_f64(interval));
+            status = slurm::status(dir)?;
+        }
+        bar.finish_and_clear();
+    }
+    print!("{status}");
+    if let Some(summary) = slurm::summarize_if_done(dir, &status)? {
         println!("wrote {}", summary.display());
     }
-    if !outcome.failures.is_empty() {
-        let lines: Vec<String> = outcome
-            .failures
-            .iter()
-            .map(|(index, error)| format!("{}: {error}", plan.runs[*index].describe()))
-            .collect();
+    let unfinished = status
+        .configs
+        .iter()
+        .filter(|c| matches!(c.state.state, TaskState::Failed | TaskState::Timeout))
+        .count();
+    if wait && unfinished > 0 {
         bail!(
-            "{} sweep runs failed:\n{}",
-            outcome.failures.len(),
-            lines.join("\n")
+            "{unfinished} of {} configs did not finish",
+            status.configs.len()
         );
     }
     Ok(())

@@ -26,10 +26,12 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use crate::catalog::{self, Catalog, CatalogFilter, LoadOptions};
-use crate::experiment::config::{CatalogSource, GnssSource, Method, ResolvedExperiment};
+use crate::experiment::config::{
+    CatalogSource, GnssSource, Method, MethodName, ResolvedExperiment,
+};
 use crate::experiment::data_hash::{DataHashes, data_hashes};
 use crate::experiment::evaluate::{Evaluation, Inputs, evaluate};
-use crate::experiment::sweep::{SweepPlan, SweepRun};
+use crate::experiment::sweep::{PointRecord, SweepRecord};
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
 use crate::gnss::stack::ImageStack;
@@ -369,7 +371,7 @@ pub fn finished_data_hashes(experiment_dir: &Path) -> Result<HashMap<String, Vec
     Ok(finished)
 }
 
-fn config_hash_param(run: &StoredRun) -> Option<String> {
+pub(crate) fn config_hash_param(run: &StoredRun) -> Option<String> {
     run.params
         .iter()
         .find(|(k, _)| k == "config_hash")
@@ -382,17 +384,14 @@ fn config_hash_param(run: &StoredRun) -> Option<String> {
 /// `data.precursor_amplitude_mm` reads it) and `sweep_summary.png` (test R² against the
 /// first axis, one line per split and decoder on the fusion features, or the first feature set
 /// present). Each point shows its latest finished run with its config hash and its data hashes.
-/// Written into `experiment_dir`.
-pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
-    if plan
-        .runs
-        .first()
-        .is_some_and(|p| matches!(p.experiment.method(), Method::Vgg12Geomag(_)))
-    {
-        return summarize_classification_sweep(experiment_dir, plan);
+/// Written into the sweep's experiment directory, whichever launcher ran it.
+pub fn summarize_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
+    if sweep.method == MethodName::Vgg12Geomag {
+        return summarize_classification_sweep(sweep);
     }
+    let experiment_dir = &sweep.experiment_dir;
     let runs = list_runs(experiment_dir)?;
-    let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    let mut headers: Vec<String> = sweep.axes.clone();
     headers.extend(
         [
             "split", "features", "decoder", "test_r2", "test_mse", "run_id",
@@ -400,7 +399,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
         .map(String::from),
     );
     let mut table = Table::new(headers);
-    let mut check_headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    let mut check_headers: Vec<String> = sweep.axes.clone();
     check_headers.extend(
         [
             "split",
@@ -417,7 +416,7 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
     );
     let mut checks = Table::new(check_headers);
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for point in &plan.runs {
+    for point in &sweep.points {
         let Some(run) = finished_run_of(&runs, point) else {
             continue;
         };
@@ -488,36 +487,30 @@ pub fn summarize_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBu
         checks.write_markdown(&experiment_dir.join("sweep_gnss_checks.md"))?;
     }
     let plot = experiment_dir.join("sweep_summary.png");
-    if let Some(axis) = plan.axes.first()
+    if let Some(axis) = sweep.axes.first()
         && !lines.is_empty()
     {
         let series: Vec<(String, Vec<(f64, f64)>)> = lines.into_iter().collect();
-        figure::metric_vs_axis(
-            &plot,
-            "test R² across the sweep",
-            &axis.key,
-            "test R²",
-            &series,
-        )?;
+        figure::metric_vs_axis(&plot, "test R² across the sweep", axis, "test R²", &series)?;
     }
     Ok(experiment_dir.join("sweep_summary.md"))
 }
 
 /// The latest finished run of a sweep point: same config hash, same data hashes.
-fn finished_run_of<'a>(runs: &'a [StoredRun], point: &SweepRun) -> Option<&'a StoredRun> {
-    let hash = point.experiment.config_hash();
+pub fn finished_run_of<'a>(runs: &'a [StoredRun], point: &PointRecord) -> Option<&'a StoredRun> {
     runs.iter().rev().find(|r| {
         r.status == RunStatus::Finished
-            && config_hash_param(r).as_deref() == Some(hash)
+            && config_hash_param(r).as_deref() == Some(point.config_hash.as_str())
             && r.record.data_hashes == point.data_hashes
     })
 }
 
 /// [`summarize_sweep`] for the second method: each point's classification rows (accuracy,
 /// macro-F1, balanced accuracy) and VGG-12's macro-F1 against the first axis.
-fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Result<PathBuf> {
+fn summarize_classification_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
+    let experiment_dir = &sweep.experiment_dir;
     let runs = list_runs(experiment_dir)?;
-    let mut headers: Vec<String> = plan.axes.iter().map(|a| a.key.clone()).collect();
+    let mut headers: Vec<String> = sweep.axes.clone();
     headers.extend(
         [
             "scenario",
@@ -533,7 +526,7 @@ fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Re
     );
     let mut table = Table::new(headers);
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for point in &plan.runs {
+    for point in &sweep.points {
         let Some(run) = finished_run_of(&runs, point) else {
             continue;
         };
@@ -567,14 +560,14 @@ fn summarize_classification_sweep(experiment_dir: &Path, plan: &SweepPlan) -> Re
     }
     table.write_csv(&experiment_dir.join("sweep_summary.csv"))?;
     table.write_markdown(&experiment_dir.join("sweep_summary.md"))?;
-    if let Some(axis) = plan.axes.first()
+    if let Some(axis) = sweep.axes.first()
         && !lines.is_empty()
     {
         let series: Vec<(String, Vec<(f64, f64)>)> = lines.into_iter().collect();
         figure::metric_vs_axis(
             &experiment_dir.join("sweep_summary.png"),
             "VGG-12 test macro-F1 across the sweep",
-            &axis.key,
+            axis,
             "macro-F1",
             &series,
         )?;

@@ -32,20 +32,24 @@
 //!
 //! # Running
 //!
-//! [`run`] hands the pending points to a [`Launcher`] (where they run: see
-//! [`launcher`](super::launcher), with the concurrency policy of `--jobs`), then writes the
-//! summary of every point.
+//! [`run`] hands the plan to a [`Launcher`] (where the pending points run: see
+//! [`launcher`](super::launcher), with the concurrency policy of `--jobs` and the Slurm job
+//! array), then, once they ran here, writes the summary of every point. A batch launcher's
+//! summary comes from the same [`SweepRecord`], once its tasks are done.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt;
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::experiment::config::{
-    LayerStack, Layers, ResolvedExperiment, Setting, describe, parse_value, split_assignment,
+    LayerStack, Layers, MethodName, ResolvedExperiment, Setting, describe, parse_value,
+    split_assignment,
 };
 use crate::experiment::data_hash::{DataHasher, DataHashes};
-use crate::experiment::launcher::{Launched, Launcher};
+use crate::experiment::launcher::{Launch, Launched, Launcher, Submission};
 use crate::experiment::runner;
 use crate::{Error, Result, ensure_config};
 
@@ -61,8 +65,8 @@ pub struct Axis {
 }
 
 impl Axis {
-    /// An axis; fails on an empty key or value list, or a key in `[sweep]` or `[tracking]`
-    /// (which the hash ignores, so every point would look the same).
+    /// An axis; fails on an empty key or value list, or a key in `[sweep]`, `[tracking]` or
+    /// `[launcher]` (which the hash ignores, so every point would look the same).
     pub fn new(
         key: impl Into<String>,
         values: Vec<toml::Value>,
@@ -76,7 +80,7 @@ impl Axis {
         );
         let top = key.split('.').next().unwrap_or_default();
         ensure_config!(
-            top != "sweep" && top != "tracking",
+            !["sweep", "tracking", "launcher"].contains(&top),
             &key,
             "`{top}` is not part of the config hash and cannot be swept"
         );
@@ -171,12 +175,26 @@ pub struct SweepRun {
 impl SweepRun {
     /// The point as `key=value, key=value` (empty without axes).
     pub fn describe(&self) -> String {
-        let parts: Vec<String> = self.point.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        parts.join(", ")
+        describe_point(&self.point)
+    }
+
+    /// The point as recorded for later.
+    pub fn record(&self) -> PointRecord {
+        PointRecord {
+            index: self.index,
+            point: self.point.clone(),
+            config_hash: self.experiment.config_hash().to_string(),
+            data_hashes: self.data_hashes.clone(),
+        }
     }
 }
 
-/// An expanded sweep.
+fn describe_point(point: &[(String, toml::Value)]) -> String {
+    let parts: Vec<String> = point.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(", ")
+}
+
+/// An expanded sweep: at least one point.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
     /// The axes, in product order (the last varies fastest).
@@ -204,12 +222,17 @@ impl SweepPlan {
         }
     }
 
-    /// The directory the summary is written to: the first point's experiment directory
-    /// (`<results>/<name>`), which is every point's unless the name itself is swept.
-    pub fn summary_dir(&self) -> Option<PathBuf> {
-        self.runs
-            .first()
-            .map(|r| runner::experiment_dir(&r.experiment))
+    /// The sweep as recorded for later. Its experiment directory, where the runs are found and
+    /// the summary is written, is the first point's (`<results>/<name>`), which is every
+    /// point's unless the name itself is swept.
+    pub fn record(&self) -> SweepRecord {
+        let first = &self.runs[0].experiment;
+        SweepRecord {
+            method: first.effective().method,
+            experiment_dir: runner::experiment_dir(first),
+            axes: self.axes.iter().map(|a| a.key.clone()).collect(),
+            points: self.runs.iter().map(SweepRun::record).collect(),
+        }
     }
 }
 
@@ -273,34 +296,75 @@ pub fn plan(layers: &Layers, axes: &[Axis]) -> Result<SweepPlan> {
 /// What a sweep did.
 #[derive(Debug)]
 pub struct SweepOutcome {
-    /// The points run, with their run directories.
+    /// The points run here, with their run directories.
     pub finished: Vec<(usize, PathBuf)>,
-    /// The points that failed, with their errors.
+    /// The points that failed here, with their errors.
     pub failures: Vec<(usize, Error)>,
-    /// The summary table (`sweep_summary.md`), if there was a point to summarise.
+    /// The summary table (`sweep_summary.md`), written once the points ran here.
     pub summary: Option<PathBuf>,
+    /// The batch submission, when the launcher handed the points to a batch system (the
+    /// summary is then written once its tasks are done; see [`launcher::slurm::status`]).
+    ///
+    /// [`launcher::slurm::status`]: crate::experiment::launcher::slurm::status
+    pub submission: Option<Submission>,
 }
 
-/// Runs the plan's pending points with `launcher`, then writes the summary of every point
-/// ([`runner::summarize_sweep`]). A failed point does not stop the others.
+/// Starts the plan's pending points with `launcher`. When they ran here, writes the summary of
+/// every point ([`runner::summarize_sweep`]); a failed point does not stop the others.
 pub fn run(plan: &SweepPlan, launcher: &dyn Launcher) -> Result<SweepOutcome> {
-    let pending: Vec<&SweepRun> = plan.pending().collect();
-    let experiments: Vec<&ResolvedExperiment> = pending.iter().map(|r| &r.experiment).collect();
     let mut outcome = SweepOutcome {
         finished: Vec::new(),
         failures: Vec::new(),
         summary: None,
+        submission: None,
     };
-    for (point, launched) in pending.iter().zip(launcher.launch(&experiments)) {
-        match launched {
-            Launched::Finished(dir) => outcome.finished.push((point.index, dir)),
-            Launched::Failed(error) => outcome.failures.push((point.index, error)),
+    match launcher.launch(plan)? {
+        Launch::Ran(launched) => {
+            for (index, launched) in launched {
+                match launched {
+                    Launched::Finished(dir) => outcome.finished.push((index, dir)),
+                    Launched::Failed(error) => outcome.failures.push((index, error)),
+                }
+            }
+            outcome.summary = Some(runner::summarize_sweep(&plan.record())?);
         }
-    }
-    if let Some(dir) = plan.summary_dir() {
-        outcome.summary = Some(runner::summarize_sweep(&dir, plan)?);
+        Launch::Submitted(submission) => outcome.submission = Some(submission),
     }
     Ok(outcome)
+}
+
+/// One point of a sweep as recorded for later: what its summary and its status need, without
+/// resolving it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointRecord {
+    /// The point's position in the product (0-based).
+    pub index: usize,
+    /// The axis values of this point, `(key, value)` in axis order.
+    pub point: Vec<(String, toml::Value)>,
+    /// The config hash of its resolved experiment.
+    pub config_hash: String,
+    /// The hashes of its input data.
+    pub data_hashes: DataHashes,
+}
+
+impl PointRecord {
+    /// The point as `key=value, key=value` (empty without axes).
+    pub fn describe(&self) -> String {
+        describe_point(&self.point)
+    }
+}
+
+/// A sweep as recorded for later ([`SweepPlan::record`]): the summary's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// The method of its points.
+    pub method: MethodName,
+    /// Where its runs are stored and its summary is written (`<results>/<name>`).
+    pub experiment_dir: PathBuf,
+    /// The axes' keys, in product order.
+    pub axes: Vec<String>,
+    /// Every point, in product order.
+    pub points: Vec<PointRecord>,
 }
 
 /// Expands the sweep of `layers` (its `[sweep]` table) and `axes` (from `--axis`) into the

@@ -55,9 +55,8 @@ pub fn fail_runs_on_interrupt() -> std::io::Result<()> {
                 for dir in &failed {
                     tracing::warn!("{reason}: run {} marked FAILED", dir.display());
                 }
-                if failed.is_empty() {
-                    tracing::warn!("{reason}");
-                }
+                // The last line, as for any error: a Slurm task's log ends with why it stopped.
+                eprintln!("error: {reason}");
                 std::process::exit(exit_code(signal));
             }
         })?;

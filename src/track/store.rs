@@ -754,7 +754,7 @@ fn check_experiment_name(name: &str) -> Result<()> {
 
 /// Creates the run directory `base` (or `base-002`, `base-003`, ...) and returns its id and path.
 /// `create_dir` fails on an existing directory, so two processes never claim the same one.
-fn claim_run_dir(experiment_dir: &Path, base: &str) -> Result<(String, PathBuf)> {
+pub(crate) fn claim_run_dir(experiment_dir: &Path, base: &str) -> Result<(String, PathBuf)> {
     std::fs::create_dir_all(experiment_dir).map_err(|e| Error::io(experiment_dir, e))?;
     for n in 1..=MAX_RUN_ID_SUFFIX {
         let id = if n == 1 {
@@ -844,14 +844,14 @@ fn host_name() -> String {
 }
 
 /// (De)serialises a timestamp as RFC 3339 text (`jiff` is built without its serde feature).
-mod rfc3339 {
+pub(crate) mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(t)
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<jiff::Timestamp, D::Error> {
         let text = String::deserialize(d)?;

@@ -108,6 +108,7 @@ pub const REAL_DATA_SOURCES: &str = "USGS ComCat API (https://earthquake.usgs.go
 
 mod decoder_overrides;
 mod geomag;
+mod launcher;
 mod schema;
 
 use decoder_overrides::DecoderOverride;
@@ -790,7 +791,8 @@ pub fn resolve(layers: &Layers) -> Result<ResolvedExperiment> {
 }
 
 /// The config hash of an effective file: the SHA-256, in hex, of its canonical JSON (keys
-/// sorted, no whitespace, numbers as serde_json writes them) without `sweep` and `tracking`,
+/// sorted, no whitespace, numbers as serde_json writes them) without `sweep`, `tracking` and
+/// `launcher`,
 /// without `device` when it is `cpu`, without `method`, `geomag` and `classify` when the method
 /// is `geovit_pfn`, and without `encoder.vit` unless `encoder.kind` is `vit`
 /// (so files written before those settings existed keep their hash).
@@ -802,6 +804,7 @@ pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
     if let serde_json::Value::Object(map) = &mut value {
         map.remove("sweep");
         map.remove("tracking");
+        map.remove("launcher");
         // Settings that change nothing leave the hash as it was before they existed: the
         // default device, and the ViT's section under another encoder.
         if map.get("device").and_then(serde_json::Value::as_str) == Some(Device::Cpu.name()) {

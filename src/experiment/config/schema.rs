@@ -11,6 +11,7 @@ pub use super::geomag::{
     AugmentOrder, ClassifySection, GeomagFiles, GeomagSection, InterpolationName, MapSection,
     MethodName,
 };
+pub use super::launcher::{LauncherSection, SlurmSection};
 pub use crate::dataset::Timing;
 use crate::decode::DecoderConfig;
 pub use crate::device::Device;
@@ -67,6 +68,8 @@ pub struct ExperimentFile {
     pub classify: ClassifySection,
     /// Where runs are recorded. Not part of the config hash.
     pub tracking: TrackingSection,
+    /// Where a sweep's configurations run (`[launcher.slurm]`). Not part of the config hash.
+    pub launcher: LauncherSection,
     /// Sweep axes: dotted key → list of values (nested tables are read as dotted keys). Not
     /// part of the config hash.
     pub sweep: BTreeMap<String, toml::Value>,
@@ -94,6 +97,7 @@ impl Default for ExperimentFile {
             geomag: GeomagSection::default(),
             classify: ClassifySection::default(),
             tracking: TrackingSection::default(),
+            launcher: LauncherSection::default(),
             sweep: BTreeMap::new(),
         }
     }

@@ -17,10 +17,10 @@ use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Launched, Launcher};
-use crate::Error;
-use crate::experiment::config::ResolvedExperiment;
+use super::{Launch, Launched, Launcher};
 use crate::experiment::runner;
+use crate::experiment::sweep::{SweepPlan, SweepRun};
+use crate::{Error, Result};
 
 /// Runs configurations on this machine, `jobs` at a time (see the module docs for the threads
 /// each gets).
@@ -55,28 +55,33 @@ impl LocalLauncher {
 }
 
 impl Launcher for LocalLauncher {
-    fn launch(&self, experiments: &[&ResolvedExperiment]) -> Vec<Launched> {
-        let n = experiments.len();
+    fn launch(&self, plan: &SweepPlan) -> Result<Launch> {
+        let pending: Vec<&SweepRun> = plan.pending().collect();
+        let n = pending.len();
         let launched = in_pools(
             n,
             self.at_once(n),
             self.threads_per_run(n),
-            |i| match runner::run(experiments[i]) {
+            |i| match runner::run(&pending[i].experiment) {
                 Ok(outcome) => Launched::Finished(outcome.run_dir),
                 Err(e) => Launched::Failed(e),
             },
         );
-        launched
-            .into_iter()
-            .map(|slot| {
-                slot.unwrap_or_else(|e| {
-                    Launched::Failed(Error::External {
-                        service: "launcher".into(),
-                        message: e,
-                    })
+        Ok(Launch::Ran(
+            pending
+                .iter()
+                .zip(launched)
+                .map(|(point, slot)| {
+                    let launched = slot.unwrap_or_else(|e| {
+                        Launched::Failed(Error::External {
+                            service: "launcher".into(),
+                            message: e,
+                        })
+                    });
+                    (point.index, launched)
                 })
-            })
-            .collect()
+                .collect(),
+        ))
     }
 }
 
