@@ -1,18 +1,21 @@
 //! Decides, once per build, whether the integration tests that need outside resources can run.
 //!
-//! Two kinds of test need what a fresh clone lacks: the real-data tests read the public data
-//! folder, and the tracking test starts an `mlflow` server. libtest cannot mark a test ignored at
-//! run time, so this script looks for both and emits a cfg for each one present:
+//! Three kinds of test need what a fresh clone lacks: the real-data tests read the public data
+//! folder, the tracking test starts an `mlflow` server, and the Slurm tests submit job arrays.
+//! libtest cannot mark a test ignored at run time, so this script looks for each and emits a cfg
+//! for each one present:
 //!
 //! - `quakelab_real_data`: `QUAKELAB_REAL_DATA` names a directory, or (when it is unset or empty)
 //!   `../shared/data` exists, the same rule as `quakelab::io::real_data_dir`;
 //! - `quakelab_mlflow`: `QUAKELAB_MLFLOW` names a file, or (when it is unset) the executable
-//!   `.venv-mlflow/bin/mlflow` that `tools/install-mlflow.sh` creates exists.
+//!   `.venv-mlflow/bin/mlflow` that `tools/install-mlflow.sh` creates exists;
+//! - `quakelab_slurm`: `sbatch` is on the `PATH` (the tests then need the cluster running:
+//!   `tools/slurm-single-node.sh start`).
 //!
 //! The tests carry `#[cfg_attr(not(quakelab_real_data), ignore = "...")]`, so `cargo test` lists
 //! them as `ignored, <reason>` and counts them in its summary instead of passing them silently.
 //!
-//! Under `CI` (set and neither empty, `0` nor `false`) both cfgs are emitted whatever is found:
+//! Under `CI` (set and neither empty, `0` nor `false`) all three cfgs are emitted whatever is found:
 //! a missing resource then fails its test, with a message naming what is missing and how to
 //! provide it.
 //!
@@ -39,6 +42,7 @@ fn main() {
     }
     println!("cargo::rustc-check-cfg=cfg(quakelab_real_data)");
     println!("cargo::rustc-check-cfg=cfg(quakelab_mlflow)");
+    println!("cargo::rustc-check-cfg=cfg(quakelab_slurm)");
 
     let ci = std::env::var("CI").is_ok_and(|v| {
         let v = v.trim().to_ascii_lowercase();
@@ -61,6 +65,20 @@ fn main() {
     watch(&mlflow);
     if ci || mlflow.is_file() {
         println!("cargo::rustc-cfg=quakelab_mlflow");
+    }
+
+    let sbatch = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("sbatch"))
+                .collect()
+        })
+        .unwrap_or_else(Vec::new)
+        .into_iter()
+        .find(|p: &PathBuf| p.is_file());
+    watch(sbatch.as_deref().unwrap_or(Path::new("/usr/bin/sbatch")));
+    if ci || sbatch.is_some() {
+        println!("cargo::rustc-cfg=quakelab_slurm");
     }
 
     if BOOSTER_FEATURES

@@ -1813,7 +1813,8 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
                 && (!slurm_set.is_empty() || args.dry_run || args.sweep_dir.is_some())
             {
                 bail!(
-                    "the Slurm options (--partition, --time, --dry-run, --sweep-dir, ...) need                      --launcher slurm"
+                    "the Slurm options (--partition, --time, --dry-run, --sweep-dir, ...) need \
+                     --launcher slurm"
                 );
             }
             set.extend(slurm_set);

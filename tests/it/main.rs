@@ -28,6 +28,7 @@ mod real_data;
 mod run_vgg12;
 mod run_vit;
 mod seismicity;
+mod slurm;
 mod stationarity;
 mod support;
 mod tabpfn;
