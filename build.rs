@@ -67,15 +67,11 @@ fn main() {
         println!("cargo::rustc-cfg=quakelab_mlflow");
     }
 
-    let sbatch = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("sbatch"))
-                .collect()
-        })
-        .unwrap_or_else(Vec::new)
-        .into_iter()
-        .find(|p: &PathBuf| p.is_file());
+    let sbatch = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("sbatch"))
+            .find(|p| p.is_file())
+    });
     watch(sbatch.as_deref().unwrap_or(Path::new("/usr/bin/sbatch")));
     if ci || sbatch.is_some() {
         println!("cargo::rustc-cfg=quakelab_slurm");
