@@ -12,7 +12,8 @@
 //!   points already done (same config and data hashes) skipped so that an interrupted sweep
 //!   resumes.
 //! - [`launcher`]: where a sweep's configurations run ([`launcher::LocalLauncher`]: `--jobs N`
-//!   at once, each in its own pool of `max(1, cores / N)` threads).
+//!   at once, each in its own pool of `max(1, cores / N)` threads; [`launcher::SlurmLauncher`]:
+//!   one Slurm job array, followed by [`launcher::slurm::status`]).
 //! - [`runner`]: one resolved experiment as one tracked run.
 //! - [`vgg12`]: the second method's run (papers.md §B): maps, classes, VGG-12 per split and
 //!   augmentation order, planted and null, with baselines.

@@ -263,7 +263,11 @@ fn config_state(
                     } else {
                         TaskState::Failed
                     },
-                    format!("{slurm_says}; {why} (log: {})", log.display()),
+                    if log.is_file() {
+                        format!("{slurm_says}; {why} (log: {})", log.display())
+                    } else {
+                        format!("{slurm_says}; {why}")
+                    },
                 )
             }
         }
