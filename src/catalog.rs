@@ -310,6 +310,11 @@ impl Catalog {
             while j < self.events.len() && self.events[j].time == self.events[i].time {
                 j += 1;
             }
+            if j - i == 1 {
+                // The only event at its time: no group.
+                i = j;
+                continue;
+            }
             // Events [i, j) share an origin time; split them by place and magnitude.
             let mut taken = vec![false; j - i];
             for a in i..j {

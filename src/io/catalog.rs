@@ -43,6 +43,10 @@
 //! Every data row is accounted for:
 //! `rows = kept + filtered_out + other_types_total() + skipped_total() + duplicates_dropped`.
 //!
+//! A file of more than a few MiB is read in pieces on all cores, cut only between records (never
+//! inside a quoted field, which may hold commas and line breaks); the events, the report and the
+//! first error are the same as one pass in file order gives.
+//!
 //! # Writing
 //!
 //! [`write_comcat`] writes the ComCat CSV layout (the 22 columns of the USGS search API), so a
@@ -51,17 +55,24 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use jiff::civil::DateTime;
 use jiff::tz::Offset;
 use jiff::{Timestamp, Unit};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogFilter, Event, EventTypes, check_magnitude};
 use crate::{Error, Result};
+
+mod fast;
+mod pieces;
+
+pub(crate) use fast::{civil_from_days, parse_f64};
 
 /// The header of a USGS ComCat CSV download (`https://earthquake.usgs.gov/fdsnws/event/1/query?format=csv`).
 pub const COMCAT_HEADER: [&str; 22] = [
@@ -752,17 +763,21 @@ impl<'m> Columns<'m> {
 
     fn event(&self, record: &csv::ByteRecord) -> std::result::Result<Event, BadField> {
         let [time_name, latitude_name, longitude_name, magnitude_name] = &self.names;
+        let joined;
         let time_text = match self.time[..] {
-            [i] => field(record, i, time_name)?.to_string(),
-            _ => self
-                .time
-                .iter()
-                .map(|&i| field(record, i, time_name))
-                .collect::<std::result::Result<Vec<_>, _>>()?
-                .join(" "),
+            [i] => field(record, i, time_name)?,
+            _ => {
+                joined = self
+                    .time
+                    .iter()
+                    .map(|&i| field(record, i, time_name))
+                    .collect::<std::result::Result<Vec<_>, _>>()?
+                    .join(" ");
+                joined.as_str()
+            }
         };
         let time = parse_time(
-            &time_text,
+            time_text,
             self.mapping.time_format.as_deref(),
             self.offset,
             self.mapping.time_24h,
@@ -819,8 +834,15 @@ fn field<'r>(
         )
     })?;
     let text = std::str::from_utf8(bytes)
-        .map_err(|_| BadField::new(name, RowProblem::Malformed, "not valid UTF-8"))?
-        .trim();
+        .map_err(|_| BadField::new(name, RowProblem::Malformed, "not valid UTF-8"))?;
+    // Most fields begin and end with an ASCII character that is not white space, and so have
+    // nothing to trim.
+    let solid = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    let text = if solid(bytes.first()) && solid(bytes.last()) {
+        text
+    } else {
+        text.trim()
+    };
     if text.is_empty() {
         return Err(BadField::new(
             name,
@@ -838,7 +860,7 @@ fn number(record: &csv::ByteRecord, i: usize, name: &str) -> std::result::Result
 
 /// `text` as a finite number.
 fn finite(text: &str, name: &str) -> std::result::Result<f64, BadField> {
-    match text.parse::<f64>() {
+    match parse_f64(text) {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(BadField::new(
             name,
@@ -856,6 +878,11 @@ fn parse_time(
     offset: Offset,
     hour_24: Time24h,
 ) -> std::result::Result<Timestamp, String> {
+    if format.is_none()
+        && let Some(time) = fast::comcat_time(text)
+    {
+        return Ok(time);
+    }
     let Some(midnight) = end_of_day_as_midnight(text) else {
         return parse_clock_time(text, format, offset);
     };
@@ -961,8 +988,12 @@ fn parse_common_time(text: &str) -> std::result::Result<(DateTime, Option<Offset
             if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("fraction of a second"));
             }
-            let padded = format!("{fraction:0<9}");
-            let nanos: i32 = padded.parse().map_err(|_| bad("fraction of a second"))?;
+            // Nine digits at most, so the fraction in nanoseconds fits an i32.
+            let nanos = fraction
+                .bytes()
+                .chain(std::iter::repeat(b'0'))
+                .take(9)
+                .fold(0i32, |n, digit| n * 10 + i32::from(digit - b'0'));
             (second, nanos)
         }
     };
@@ -996,15 +1027,20 @@ fn digits<T: FromStr>(text: &str, min: usize, max: usize) -> Option<T> {
 
 fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(csv::ReaderBuilder::new()
-        .has_headers(true)
+    Ok(csv_reader(BufReader::new(file), true))
+}
+
+/// A csv reader of catalog text; `header` says whether its first record is the header.
+fn csv_reader<R: std::io::Read>(input: R, header: bool) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(header)
         // Rows may have more or fewer fields than the header; a row too short for a mapped
         // column is reported as a bad row with its line, not as a CSV-level failure.
         .flexible(true)
-        .from_reader(BufReader::new(file)))
+        .from_reader(input)
 }
 
-fn read_header(path: &Path, reader: &mut csv::Reader<BufReader<File>>) -> Result<Vec<String>> {
+fn read_header<R: std::io::Read>(path: &Path, reader: &mut csv::Reader<R>) -> Result<Vec<String>> {
     let header = reader.byte_headers().map_err(|e| csv_error(path, e))?;
     if header.is_empty() || header.iter().all(|h| h.is_empty()) {
         return Err(Error::parse(
@@ -1027,52 +1063,43 @@ fn read_header(path: &Path, reader: &mut csv::Reader<BufReader<File>>) -> Result
         .collect()
 }
 
-/// Finds the 1-based line on which a record starts, from the record's byte offset.
+/// Counts the line feeds before each record of a piece of the file, in memory.
 ///
 /// The csv crate's own line count lags by one in files with CR LF line ends (it ends a record
 /// at the CR and counts the LF with the next one), and points at skipped blank lines; the CENC
-/// and JMA files use CR LF. So lines are counted here on a second handle, reading forward only
-/// as far as the bad rows require (offsets only grow, so the whole file is read at most once).
-struct LineLocator {
-    reader: BufReader<File>,
-    offset: u64,
-    line: u64,
+/// and JMA files use CR LF. So a record's line is counted here from its byte offset: the line of
+/// its first byte that is not a line end. The counter only moves forward, as offsets only grow.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line_feeds: u64,
 }
 
-impl LineLocator {
-    fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Ok(LineLocator {
-            reader: BufReader::new(file),
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        LineCounter {
+            text,
             offset: 0,
-            line: 1,
-        })
-    }
-
-    /// The line of the first non-line-end byte at or after `start`.
-    fn line_at(&mut self, start: u64) -> std::io::Result<u64> {
-        loop {
-            let buffer = self.reader.fill_buf()?;
-            if buffer.is_empty() {
-                return Ok(self.line);
-            }
-            let mut used = 0;
-            let mut found = false;
-            for &byte in buffer {
-                if self.offset >= start && byte != b'\n' && byte != b'\r' {
-                    found = true;
-                    break;
-                }
-                self.line += u64::from(byte == b'\n');
-                self.offset += 1;
-                used += 1;
-            }
-            self.reader.consume(used);
-            if found {
-                return Ok(self.line);
-            }
+            line_feeds: 0,
         }
     }
+
+    /// The line feeds before the first non-line-end byte at or after `start`.
+    fn line_feeds_before(&mut self, start: usize) -> u64 {
+        while let Some(&byte) = self.text.get(self.offset) {
+            if self.offset >= start && byte != b'\n' && byte != b'\r' {
+                break;
+            }
+            self.line_feeds += u64::from(byte == b'\n');
+            self.offset += 1;
+        }
+        self.line_feeds
+    }
+}
+
+/// The line feeds in `text`.
+fn count_line_feeds(text: &[u8]) -> u64 {
+    text.iter().map(|&b| u64::from(b == b'\n')).sum()
 }
 
 fn csv_error(path: &Path, error: csv::Error) -> Error {
@@ -1080,6 +1107,152 @@ fn csv_error(path: &Path, error: csv::Error) -> Error {
     match error.into_kind() {
         csv::ErrorKind::Io(e) => Error::io(path, e),
         other => Error::parse(path, line, "row", format!("{other:?}")),
+    }
+}
+
+/// What one piece of a catalog file gave, read on its own.
+struct Piece {
+    /// Where the piece starts in the rows' text.
+    start: usize,
+    /// The piece's tallies; the lines of its skipped rows are counted from the piece's start, as
+    /// line feeds before the row.
+    report: ReadReport,
+    /// Kept events, in file order.
+    events: Vec<Event>,
+    /// What ended the piece early, in strict mode: its first bad row.
+    failure: Option<Failure>,
+}
+
+/// The first bad row of a piece, with the line feeds between the piece's start and the row.
+enum Failure {
+    /// A row with a bad field.
+    Row(u64, BadField),
+    /// A row the csv reader refused.
+    Csv(u64, csv::Error),
+}
+
+impl Piece {
+    /// Reads the records of `body[range]`, which starts at a record.
+    fn read(columns: &Columns, options: &ReadOptions, body: &[u8], range: Range<usize>) -> Piece {
+        let text = &body[range.clone()];
+        let mut piece = Piece {
+            start: range.start,
+            report: ReadReport::default(),
+            // ComCat rows take about 70 to 140 bytes.
+            events: Vec::with_capacity(text.len() / 64),
+            failure: None,
+        };
+        let mut reader = csv_reader(text, false);
+        let mut lines = LineCounter::new(text);
+        let mut kinds = KindCache::new(&options.event_types);
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(error) => {
+                    let start = error.position().map_or(0, |p| p.byte());
+                    let line_feeds = lines.line_feeds_before(offset(start));
+                    piece.failure = Some(Failure::Csv(line_feeds, error));
+                    break;
+                }
+            }
+            piece.report.rows += 1;
+            let kind = columns.event_type(&record);
+            if !kinds.keeps(kind) {
+                let kind = kind.unwrap_or(EventTypes::EARTHQUAKE).to_lowercase();
+                *piece.report.other_types.entry(kind).or_default() += 1;
+                continue;
+            }
+            match columns.event(&record) {
+                Ok(event) if options.filter.keeps(&event) => piece.events.push(event),
+                Ok(_) => piece.report.filtered_out += 1,
+                Err(bad) => {
+                    let start = record.position().map_or(0, |p| p.byte());
+                    let line_feeds = lines.line_feeds_before(offset(start));
+                    if !options.lenient {
+                        piece.failure = Some(Failure::Row(line_feeds, bad));
+                        break;
+                    }
+                    piece.report.skip(line_feeds, bad);
+                }
+            }
+        }
+        piece
+    }
+}
+
+/// The bytes of the file at `path`; a file of more than two pieces is read in pieces of
+/// `piece_bytes` on all cores (on Unix, where a file can be read at an offset).
+fn read_whole(path: &Path, piece_bytes: usize) -> std::io::Result<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let file = File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        if len / 2 > piece_bytes {
+            let mut data = vec![0u8; len];
+            data.par_chunks_mut(piece_bytes)
+                .enumerate()
+                .try_for_each(|(i, chunk)| file.read_exact_at(chunk, (i * piece_bytes) as u64))?;
+            return Ok(data);
+        }
+    }
+    std::fs::read(path)
+}
+
+/// A byte offset from the csv reader, in memory.
+fn offset(byte: u64) -> usize {
+    usize::try_from(byte).unwrap_or(usize::MAX)
+}
+
+/// The line feeds counted so far from the start of the file.
+struct Counted {
+    /// Line feeds in the header and in `body[..through]`.
+    line_feeds: u64,
+    through: usize,
+}
+
+impl Counted {
+    /// The line feeds before `body[at]`, counting on from the last call (`at` must grow).
+    fn up_to(&mut self, body: &[u8], at: usize) -> u64 {
+        self.line_feeds += count_line_feeds(&body[self.through..at]);
+        self.through = at;
+        self.line_feeds
+    }
+}
+
+/// [`EventTypes::keeps`], remembered for the few distinct types a file spells.
+struct KindCache<'o> {
+    types: &'o EventTypes,
+    untyped: bool,
+    seen: Vec<(String, bool)>,
+}
+
+impl<'o> KindCache<'o> {
+    /// The most types remembered; a file with more asks [`EventTypes::keeps`] for the rest.
+    const SIZE: usize = 16;
+
+    fn new(types: &'o EventTypes) -> Self {
+        KindCache {
+            types,
+            untyped: types.keeps(None),
+            seen: Vec::new(),
+        }
+    }
+
+    fn keeps(&mut self, kind: Option<&str>) -> bool {
+        let Some(kind) = kind else {
+            return self.untyped;
+        };
+        if let Some((_, keep)) = self.seen.iter().find(|(seen, _)| seen == kind) {
+            return *keep;
+        }
+        let keep = self.types.keeps(Some(kind));
+        if self.seen.len() < Self::SIZE {
+            self.seen.push((kind.to_string(), keep));
+        }
+        keep
     }
 }
 
@@ -1092,8 +1265,23 @@ pub fn read_catalog(
     format: &CatalogFormat,
     options: &ReadOptions,
 ) -> Result<(Catalog, ReadReport)> {
+    read_catalog_in_pieces(path, format, options, PIECE_BYTES)
+}
+
+/// The size of the pieces a catalog file is cut into and read in parallel: a file below twice
+/// this size is read in one pass.
+const PIECE_BYTES: usize = 2 << 20;
+
+/// [`read_catalog`], cutting the file into pieces of at least `piece_bytes`.
+fn read_catalog_in_pieces(
+    path: &Path,
+    format: &CatalogFormat,
+    options: &ReadOptions,
+    piece_bytes: usize,
+) -> Result<(Catalog, ReadReport)> {
     let mut mapping = format.mapping();
-    let mut reader = open_csv(path)?;
+    let data = read_whole(path, piece_bytes).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv_reader(data.as_slice(), true);
     let header = read_header(path, &mut reader)?;
     // ComCat mirrors that drop the trailing columns drop `type` too: every row is then an
     // earthquake, as ComCat's own default query returns.
@@ -1102,36 +1290,72 @@ pub fn read_catalog(
     }
     let columns = Columns::resolve(path, &mapping, &header)?;
 
+    // The header record ends here; the rows start at a record, as every piece does.
+    let body_start = usize::try_from(reader.position().byte())
+        .unwrap_or(data.len())
+        .min(data.len());
+    let (head, body) = data.split_at(body_start);
+    let pieces: Vec<Piece> = pieces::cut(body, piece_bytes)
+        .into_par_iter()
+        .map(|range| Piece::read(&columns, options, body, range))
+        .collect();
+
     let mut report = ReadReport {
         path: path.to_path_buf(),
         ..ReadReport::default()
     };
-    let mut lines = LineLocator::open(path)?;
-    let mut events = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
-        report.rows += 1;
-        let kind = columns.event_type(&record);
-        if !options.event_types.keeps(kind) {
-            let kind = kind.unwrap_or(EventTypes::EARTHQUAKE).to_lowercase();
-            *report.other_types.entry(kind).or_default() += 1;
-            continue;
-        }
-        match columns.event(&record) {
-            Ok(event) if options.filter.keeps(&event) => events.push(event),
-            Ok(_) => report.filtered_out += 1,
-            Err(bad) => {
-                let start = record.position().map_or(0, |p| p.byte());
-                let line = lines.line_at(start).map_err(|e| Error::io(path, e))?;
-                if !options.lenient {
-                    return Err(Error::parse(path, line, bad.field, bad.message));
-                }
-                report.skip(line, bad);
+    // Line feeds before the piece being merged, counted only once a line number is needed.
+    let mut counted = Counted {
+        line_feeds: count_line_feeds(head),
+        through: 0,
+    };
+    let mut events = Vec::with_capacity(pieces.iter().map(|p| p.events.len()).sum());
+    for piece in pieces {
+        let needs_lines = piece.failure.is_some() || !piece.report.skipped.is_empty();
+        let first_line = if needs_lines {
+            1 + counted.up_to(body, piece.start)
+        } else {
+            0
+        };
+        match piece.failure {
+            Some(Failure::Row(line_feeds, bad)) => {
+                return Err(Error::parse(
+                    path,
+                    first_line + line_feeds,
+                    bad.field,
+                    bad.message,
+                ));
             }
+            Some(Failure::Csv(line_feeds, error)) => {
+                return Err(match error.into_kind() {
+                    csv::ErrorKind::Io(e) => Error::io(path, e),
+                    other => {
+                        Error::parse(path, first_line + line_feeds, "row", format!("{other:?}"))
+                    }
+                });
+            }
+            None => {}
         }
+        report.rows += piece.report.rows;
+        report.filtered_out += piece.report.filtered_out;
+        for (kind, n) in piece.report.other_types {
+            *report.other_types.entry(kind).or_default() += n;
+        }
+        for (reason, rows) in piece.report.skipped {
+            let tally = report.skipped.entry(reason).or_default();
+            if tally.count == 0 {
+                tally.first_message = rows.first_message;
+            }
+            tally.count += rows.count;
+            let room = SAMPLE_LINES - tally.first_lines.len();
+            tally.first_lines.extend(
+                rows.first_lines
+                    .iter()
+                    .take(room)
+                    .map(|line_feeds| first_line + line_feeds),
+            );
+        }
+        events.extend(piece.events);
     }
 
     let mut catalog = Catalog::from_events(events);
@@ -1696,6 +1920,140 @@ time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,
                 .starts_with("2011-03-11T05:46:24.120Z,38.297,142.373,29,9.1,")
         );
         assert_eq!(text.lines().nth(1).unwrap().split(',').count(), 22);
+    }
+
+    /// A ComCat file of `n` rows, the line on which each row starts and the line after the last
+    /// row, with rows of every kind the reader tells apart: quoted places with commas and line
+    /// feeds, CR LF line ends, other event types, rows outside a filter, duplicated rows and,
+    /// unless `clean`, blank magnitudes and latitudes out of range.
+    fn mixed_comcat(n: usize, clean: bool) -> (String, Vec<u64>, u64) {
+        let mut text = format!("{}\n", COMCAT_HEADER.join(","));
+        let mut line = 2;
+        let mut starts = Vec::new();
+        for i in 0..n {
+            let time = format!(
+                "2015-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                1 + (i / 28) % 12,
+                1 + i % 28,
+                i % 24,
+                i % 60,
+                (i * 7) % 60,
+                i % 1000
+            );
+            let (place, extra_lines) = match i % 3 {
+                0 => ("\"12 km E of Town, Japan\"".to_string(), 0),
+                1 => (format!("\"near\nthe \"\"coast\"\", line {i}\""), 1),
+                _ => ("plain".to_string(), 0),
+            };
+            let kind = if i % 17 == 0 {
+                "quarry blast"
+            } else {
+                "earthquake"
+            };
+            let mag = if i % 101 == 0 && !clean {
+                String::new()
+            } else {
+                format!("{:.1}", 2.5 + (i % 40) as f64 / 10.0)
+            };
+            let lat = if i % 211 == 0 && !clean {
+                "95".to_string()
+            } else {
+                format!("{:.3}", 30.0 + (i % 100) as f64 / 10.0)
+            };
+            let end = if i % 5 == 0 { "\r\n" } else { "\n" };
+            let row = format!(
+                "{time},{lat},140.5,10,{mag},mw,,,,,us,id{i},,{place},{kind},,,,,reviewed,us,us{end}"
+            );
+            let copies = if i % 250 == 0 { 2 } else { 1 };
+            for _ in 0..copies {
+                text.push_str(&row);
+                starts.push(line);
+                line += 1 + extra_lines;
+            }
+        }
+        (text, starts, line)
+    }
+
+    #[test]
+    fn pieces_read_in_parallel_give_the_catalog_and_report_of_one_pass() {
+        let (text, starts, _) = mixed_comcat(3000, false);
+        let (_dir, path) = file(&text);
+        let options = ReadOptions {
+            lenient: true,
+            filter: CatalogFilter {
+                min_magnitude: Some(3.0),
+                ..CatalogFilter::default()
+            },
+            ..ReadOptions::default()
+        };
+        let piece = 4096;
+        assert!(text.len() > 20 * piece, "{} bytes", text.len());
+        let one_pass =
+            read_catalog_in_pieces(&path, &CatalogFormat::Comcat, &options, usize::MAX).unwrap();
+        let in_pieces =
+            read_catalog_in_pieces(&path, &CatalogFormat::Comcat, &options, piece).unwrap();
+        assert_eq!(in_pieces, one_pass);
+        let report = &one_pass.1;
+        // 3000 rows, 12 of them (every 250th from 0) written twice.
+        assert_eq!(report.rows, 3012);
+        // Every 17th row is a quarry blast, and row 0 is one of the doubled rows.
+        assert_eq!(report.other_types.get("quarry blast"), Some(&(177 + 1)));
+        assert!(report.filtered_out > 0 && report.duplicate_groups > 0);
+        // Row 101 has a blank magnitude and is the first such after row 0 (a quarry blast).
+        let blank = &report.skipped[&SkipReason {
+            field: "mag".into(),
+            problem: RowProblem::Blank,
+        }];
+        assert_eq!(blank.first_lines[0], starts[101 + 1]);
+        let strict_one_pass = read_catalog_in_pieces(
+            &path,
+            &CatalogFormat::Comcat,
+            &ReadOptions::default(),
+            usize::MAX,
+        );
+        let strict_pieces = read_catalog_in_pieces(
+            &path,
+            &CatalogFormat::Comcat,
+            &ReadOptions::default(),
+            piece,
+        );
+        assert_eq!(
+            strict_pieces.unwrap_err().to_string(),
+            strict_one_pass.unwrap_err().to_string()
+        );
+    }
+
+    #[test]
+    fn a_bad_row_deep_in_a_later_piece_names_its_own_line() {
+        let (mut text, _, bad_line) = mixed_comcat(2000, true);
+        text.push_str(
+            "2016-01-01T00:00:00.000Z,35,east,10,4.0,mw,,,,,us,x,,\"a, b\",earthquake,,,,,,,\n",
+        );
+        let piece = 4096;
+        assert!(text.len() > 40 * piece, "{} bytes", text.len());
+        let (_dir, path) = file(&text);
+        let err = read_catalog_in_pieces(
+            &path,
+            &CatalogFormat::Comcat,
+            &ReadOptions::default(),
+            piece,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Parse { line, field, .. } if *line == bad_line && field == "longitude"),
+            "expected line {bad_line}: {err}"
+        );
+        let lenient = ReadOptions {
+            lenient: true,
+            ..ReadOptions::default()
+        };
+        let (_, report) =
+            read_catalog_in_pieces(&path, &CatalogFormat::Comcat, &lenient, piece).unwrap();
+        let lon = &report.skipped[&SkipReason {
+            field: "longitude".into(),
+            problem: RowProblem::Malformed,
+        }];
+        assert_eq!(lon.first_lines, vec![bad_line]);
     }
 
     #[test]

@@ -51,16 +51,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use jiff::Span;
 use jiff::civil::{Date, date};
+use rayon::prelude::*;
 
 use crate::geo::normalize_longitude;
 use crate::gnss::{Station, StationSeries, StationSet};
-use crate::io::catalog::{RowProblem, SAMPLE_LINES, SkipReason, SkippedRows};
+use crate::io::catalog::{
+    RowProblem, SAMPLE_LINES, SkipReason, SkippedRows, civil_from_days, parse_f64,
+};
 use crate::io::stations::{StationEntry, find_station};
 use crate::io::write_atomic;
 use crate::{Error, Result};
@@ -129,10 +129,35 @@ pub fn mjd_from_date(date: Date) -> i64 {
     i64::from((date - MJD_EPOCH).get_days())
 }
 
+/// The MJD of 1970-01-01.
+const UNIX_EPOCH_MJD: i64 = 40_587;
+
 /// The date of modified Julian day `mjd`, or `None` outside jiff's years −9999 to 9999.
 pub fn date_from_mjd(mjd: i64) -> Option<Date> {
-    let days = Span::new().try_days(mjd).ok()?;
-    MJD_EPOCH.checked_add(days).ok()
+    // Jiff's dates span less than 7.3 million days; beyond ten million the answer is `None`
+    // whatever the calendar says, and the arithmetic below cannot overflow.
+    if mjd.unsigned_abs() > 10_000_000 {
+        return None;
+    }
+    let (year, month, day) = civil_from_days(mjd - UNIX_EPOCH_MJD);
+    let year = i16::try_from(year).ok()?;
+    // Month and day are in range by construction; jiff checks the year.
+    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
+}
+
+/// Whether `text` is the `YYMMMDD` of `date` (any case), as [`yymmmdd`] writes it.
+fn is_yymmmdd(text: &str, date: Date) -> bool {
+    let b = text.as_bytes();
+    let two_digits = |at: usize, value: i32| {
+        b[at].is_ascii_digit()
+            && b[at + 1].is_ascii_digit()
+            && i32::from(b[at] - b'0') * 10 + i32::from(b[at + 1] - b'0') == value
+    };
+    let month = MONTHS[usize::from(date.month().unsigned_abs()) - 1];
+    b.len() == 7
+        && two_digits(0, i32::from(date.year()).rem_euclid(100))
+        && b[2..5].eq_ignore_ascii_case(month.as_bytes())
+        && two_digits(5, i32::from(date.day()))
 }
 
 /// The `YYMMMDD` text NGL writes for `date`, e.g. `10JUL28` for 2010-07-28.
@@ -385,8 +410,7 @@ pub fn read_tenv3_with_report(
     path: &Path,
     options: &Tenv3Options,
 ) -> Result<(StationSeries, Tenv3Report)> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::new(file);
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let mut report = Tenv3Report {
         path: path.to_path_buf(),
         ..Tenv3Report::default()
@@ -394,26 +418,19 @@ pub fn read_tenv3_with_report(
     let mut layout: Option<usize> = None;
     // The first good line's site and position, and its line number.
     let mut first: Option<(u64, Row)> = None;
-    let mut seen: BTreeMap<Date, u64> = BTreeMap::new();
+    let mut seen = SeenDays::default();
     let mut samples = Vec::new();
-    let mut bytes = Vec::new();
     let mut line_number = 0u64;
-    loop {
-        bytes.clear();
-        let read = reader
-            .read_until(b'\n', &mut bytes)
-            .map_err(|e| Error::io(path, e))?;
-        if read == 0 {
-            break;
-        }
+    let mut fields: Vec<&str> = Vec::with_capacity(FULL_COLUMNS + 1);
+    for bytes in data.split_inclusive(|&b| b == b'\n') {
         line_number += 1;
-        let Ok(text) = std::str::from_utf8(&bytes) else {
+        let Ok(text) = std::str::from_utf8(bytes) else {
             let bad = BadField::new("line", RowProblem::Malformed, "not valid UTF-8".into());
             report.lines += 1;
             fail_or_skip(path, line_number, bad, options, &mut report)?;
             continue;
         };
-        let fields: Vec<&str> = text.split_whitespace().collect();
+        split_fields(text, &mut fields);
         if fields.is_empty() {
             report.blank_lines += 1;
             continue;
@@ -429,7 +446,7 @@ pub fn read_tenv3_with_report(
         });
         let parsed = parse_line(&fields, columns).and_then(|row| {
             check_against_first(&row, first.as_ref().map(|(_, r)| r))?;
-            match seen.get(&row.date) {
+            match seen.line_of(row.date) {
                 Some(earlier) => Err(BadField::new(
                     "MJD",
                     RowProblem::Malformed,
@@ -493,8 +510,10 @@ pub fn read_tenv3_with_report(
 
 /// Reads every `*.tenv3` file in `dir` (not its subdirectories) into one station set.
 ///
-/// Files are read in name order, each as [`read_tenv3_with_report`] does. Fails if the
-/// directory holds no `.tenv3` file, or if two files hold the same station.
+/// Files are read in parallel, each as [`read_tenv3_with_report`] does, and taken in name
+/// order: the stations, the reports and the first error are those of reading them one by one in
+/// that order. Fails if the directory holds no `.tenv3` file, or if two files hold the same
+/// station.
 pub fn read_tenv3_dir(dir: &Path, options: &Tenv3Options) -> Result<(StationSet, Tenv3DirReport)> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -515,8 +534,14 @@ pub fn read_tenv3_dir(dir: &Path, options: &Tenv3Options) -> Result<(StationSet,
         files: Vec::with_capacity(paths.len()),
     };
     let mut series: Vec<StationSeries> = Vec::with_capacity(paths.len());
-    for path in &paths {
-        let (one, file_report) = read_tenv3_with_report(path, options)?;
+    // Read on all cores, then judged in name order: the first failure in that order is the one
+    // reported, as if the files were read one after another.
+    let read: Vec<_> = paths
+        .par_iter()
+        .map(|path| read_tenv3_with_report(path, options))
+        .collect();
+    for (path, result) in paths.iter().zip(read) {
+        let (one, file_report) = result?;
         if let Some(other) = report
             .files
             .iter()
@@ -536,6 +561,34 @@ pub fn read_tenv3_dir(dir: &Path, options: &Tenv3Options) -> Result<(StationSet,
         series.push(one);
     }
     Ok((StationSet::new(series)?, report))
+}
+
+/// Splits `line` at whitespace into `fields` (cleared first), as `str::split_whitespace` does.
+///
+/// An ASCII line is split byte by byte at the six ASCII characters Unicode calls white space;
+/// any other line goes to `split_whitespace` itself.
+fn split_fields<'a>(line: &'a str, fields: &mut Vec<&'a str>) {
+    fields.clear();
+    if !line.is_ascii() {
+        fields.extend(line.split_whitespace());
+        return;
+    }
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let bytes = line.as_bytes();
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match (is_space(b), start) {
+            (true, Some(from)) => {
+                fields.push(&line[from..i]);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        fields.push(&line[from..]);
+    }
 }
 
 /// The number of columns a header line announces: the full layout or the older 20-column one.
@@ -561,6 +614,36 @@ fn header_layout(path: &Path, fields: &[&str]) -> Result<usize> {
                 fields.len()
             ),
         ))
+    }
+}
+
+/// The days a file has given so far, with their lines: in date order, so that the usual file,
+/// in date order too, only ever appends.
+#[derive(Default)]
+struct SeenDays(Vec<(Date, u64)>);
+
+impl SeenDays {
+    /// The line that gave `date`, if one did.
+    fn line_of(&self, date: Date) -> Option<u64> {
+        match self.0.last() {
+            Some((last, _)) if *last < date => None,
+            _ => self
+                .0
+                .binary_search_by_key(&date, |(d, _)| *d)
+                .ok()
+                .map(|i| self.0[i].1),
+        }
+    }
+
+    /// Records that `line` gave `date`, which no earlier line gave.
+    fn insert(&mut self, date: Date, line: u64) {
+        match self.0.last() {
+            Some((last, _)) if *last > date => {
+                let at = self.0.partition_point(|(d, _)| *d < date);
+                self.0.insert(at, (date, line));
+            }
+            _ => self.0.push((date, line)),
+        }
     }
 }
 
@@ -629,7 +712,7 @@ fn parse_line(fields: &[&str], columns: usize) -> std::result::Result<Row, BadFi
         ));
     }
     let number = |i: usize| -> std::result::Result<f64, BadField> {
-        match fields[i].parse::<f64>() {
+        match parse_f64(fields[i]) {
             Ok(v) if v.is_finite() => Ok(v),
             _ => Err(BadField::new(
                 COLUMNS[i],
@@ -656,8 +739,8 @@ fn parse_line(fields: &[&str], columns: usize) -> std::result::Result<Row, BadFi
             format!("MJD {mjd} is outside the years -9999 to 9999"),
         )
     })?;
-    let written = yymmmdd(date);
-    if !fields[1].eq_ignore_ascii_case(&written) {
+    if !is_yymmmdd(fields[1], date) {
+        let written = yymmmdd(date);
         return Err(BadField::new(
             "YYMMMDD",
             RowProblem::Malformed,
@@ -1103,6 +1186,92 @@ TEST 00OCT11 2000.7775 51828 1083 3  125.4   3558  0.001000   4850566  0.252000 
                 "{name:?}"
             );
         }
+    }
+
+    #[test]
+    fn date_edges_and_yymmmdd_checks_agree_with_jiff() {
+        // The last and first days jiff holds, and one beyond each.
+        let last = mjd_from_date(day("9999-12-31"));
+        let first = mjd_from_date(day("-009999-01-01"));
+        assert_eq!(date_from_mjd(last), Some(day("9999-12-31")));
+        assert_eq!(date_from_mjd(last + 1), None);
+        assert_eq!(date_from_mjd(first), Some(day("-009999-01-01")));
+        assert_eq!(date_from_mjd(first - 1), None);
+        assert_eq!(date_from_mjd(i64::MIN), None);
+        for mjd in (first..=last).step_by(1013) {
+            let date = date_from_mjd(mjd).unwrap();
+            assert_eq!(mjd_from_date(date), mjd);
+            let written = yymmmdd(date);
+            assert!(is_yymmmdd(&written, date), "{written}");
+            assert!(is_yymmmdd(&written.to_lowercase(), date), "{written}");
+            let next = date.tomorrow().or_else(|_| date.yesterday()).unwrap();
+            assert!(!is_yymmmdd(&written, next), "{written} {next}");
+        }
+        for not_a_date in ["", "95MAY1", "95MAY190", "9SMAY19", "95MAI19", "95MAY1x"] {
+            assert!(!is_yymmmdd(not_a_date, day("1995-05-19")), "{not_a_date}");
+        }
+    }
+
+    #[test]
+    fn fields_split_as_split_whitespace_splits_them() {
+        let mut fields = Vec::new();
+        for line in [
+            "",
+            "   \n",
+            "CHAN 00OCT10  2000.7748\t51827\r\n",
+            "a\u{0B}b\u{0C}c\rd",
+            "  lead and trail  ",
+            "non\u{A0}breaking\u{3000}space é x",
+            "one",
+        ] {
+            split_fields(line, &mut fields);
+            let expected: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(fields, expected, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn in_a_directory_the_first_failure_in_name_order_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = |name: &str| {
+            StationSeries::new(
+                station(name, 140.0),
+                vec![(day("2020-01-01"), [1.0, 2.0, 3.0])],
+            )
+            .unwrap()
+        };
+        // Ten good files, then a repeated station (in `k`), then a malformed file (in `m`): the
+        // repeat comes first in name order, so it is the error, however the reading is shared.
+        for (i, name) in ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"]
+            .iter()
+            .enumerate()
+        {
+            write_tenv3(&dir.path().join(format!("{i}.tenv3")), &good(name)).unwrap();
+        }
+        write_tenv3(&dir.path().join("k.tenv3"), &good("C")).unwrap();
+        std::fs::write(dir.path().join("m.tenv3"), "no tenv3 line\n").unwrap();
+        for _ in 0..5 {
+            let err = read_tenv3_dir(dir.path(), &Tenv3Options::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("2.tenv3") && err.contains("k.tenv3"), "{err}");
+        }
+        std::fs::remove_file(dir.path().join("k.tenv3")).unwrap();
+        let err = read_tenv3_dir(dir.path(), &Tenv3Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Parse { path, line: 1, .. } if path.ends_with("m.tenv3")),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("m.tenv3")).unwrap();
+        let (set, report) = read_tenv3_dir(dir.path(), &Tenv3Options::default()).unwrap();
+        let files: Vec<String> = report
+            .files
+            .iter()
+            .map(|r| r.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("{i}.tenv3")).collect();
+        assert_eq!(files, expected);
+        assert_eq!(set.series().len(), 10);
     }
 
     #[test]

@@ -584,3 +584,79 @@ fn synthetic_dotdot_path_stays_inside_the_cache_directory() {
     );
     assert!(parts[1].len() == 64 && parts[1].bytes().all(|b| b.is_ascii_hexdigit()));
 }
+
+/// A ComCat file of `rows` earthquakes, one a minute from 2010-01-01, whose every third `place`
+/// spans two lines, with row `bad` (0-based) given the magnitude `9.x`; returns the text and the
+/// line on which the bad row starts.
+fn long_comcat(rows: usize, bad: usize) -> (String, u64) {
+    let mut text = String::from(
+        "time,latitude,longitude,depth,mag,magType,nst,gap,dmin,rms,net,id,updated,place,type,\
+         horizontalError,depthError,magError,magNst,status,locationSource,magSource\n",
+    );
+    let start: Timestamp = "2010-01-01T00:00:00Z".parse().unwrap();
+    let mut line = 2;
+    let mut bad_line = 0;
+    for i in 0..rows {
+        let time = start
+            .checked_add(jiff::SignedDuration::from_mins(i as i64))
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%M:%S.000Z");
+        let place = if i % 3 == 0 {
+            "\"5 km N of Town,\nJapan\""
+        } else {
+            "\"5 km N of Town, Japan\""
+        };
+        let mag = if i == bad { "9.x" } else { "3.5" };
+        text.push_str(&format!(
+            "{time},35.5,140.25,10,{mag},mw,,,,,us,id{i},,{place},earthquake,,,,,reviewed,us,us\n"
+        ));
+        if i == bad {
+            bad_line = line;
+        }
+        line += if i % 3 == 0 { 2 } else { 1 };
+    }
+    (text, bad_line)
+}
+
+#[test]
+fn a_large_file_read_in_pieces_keeps_every_row_in_order_and_the_bad_rows_line() {
+    // Over 6 MB, so the reader cuts it into pieces; the bad row lies deep in a later piece.
+    let rows = 70_000;
+    let bad = 61_234;
+    let (text, bad_line) = long_comcat(rows, bad);
+    assert!(text.len() > 6_000_000, "{} bytes", text.len());
+    // Row i starts on line 2 + i + ceil(i / 3): every third row from row 0 takes two lines.
+    assert_eq!(bad_line, 2 + 61_234 + 20_412);
+    let (_dir, path) = temp_csv("long.csv", &text);
+    let err = read_catalog(&path, &CatalogFormat::Comcat, &ReadOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:{bad_line}: field `mag`: `9.x` is not a finite number",
+            path.display()
+        )
+    );
+    let (catalog, report) = read_catalog(&path, &CatalogFormat::Comcat, &lenient()).unwrap();
+    assert_eq!(
+        (report.rows, report.kept, report.skipped_total()),
+        (rows, rows - 1, 1)
+    );
+    let malformed = &report.skipped[&SkipReason {
+        field: "mag".into(),
+        problem: RowProblem::Malformed,
+    }];
+    assert_eq!(malformed.first_lines, vec![bad_line]);
+    // One event a minute, none lost or reordered: the k-th kept event is minute k, or k + 1
+    // past the bad row.
+    let start = ts("2010-01-01T00:00:00Z");
+    for (k, event) in catalog.events().iter().enumerate() {
+        let minute = if k < bad { k } else { k + 1 };
+        assert_eq!(
+            event.time,
+            start
+                .checked_add(jiff::SignedDuration::from_mins(minute as i64))
+                .unwrap(),
+            "event {k}"
+        );
+    }
+}
