@@ -123,7 +123,7 @@ mod tests {
                      \n\"e\",\"\",4\r\"f\n\",5\n\
                      g,x\"\"y,6\n\
                      h,\"no end\n";
-        let whole = records(text, &[0..text.len()]);
+        let whole = records(text, std::slice::from_ref(&(0..text.len())));
         assert_eq!(whole.len(), 8, "{whole:?}");
         for size in 0..text.len() + 2 {
             let pieces = cut(text, size);
