@@ -26,6 +26,7 @@ work=${WORK:-$(mktemp -d)}
 if [[ -z "${WORK:-}" ]]; then
     trap 'rm -rf "$work"' EXIT
 fi
+mkdir -p "$work"
 
 scenario="$work/japan-m2.5.toml"
 sed -e 's/^m_min = 3.0$/m_min = 2.5/' -e 's/^mu = 2.5$/mu = 8.9/' experiments/scenarios/japan.toml >"$scenario"

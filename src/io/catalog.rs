@@ -43,7 +43,7 @@
 //! Every data row is accounted for:
 //! `rows = kept + filtered_out + other_types_total() + skipped_total() + duplicates_dropped`.
 //!
-//! A file of more than a few MiB is read in pieces on all cores, cut only between records (never
+//! A file of more than 1 MiB is read in pieces on all cores, cut only between records (never
 //! inside a quoted field, which may hold commas and line breaks); the events, the report and the
 //! first error are the same as one pass in file order gives.
 //!
@@ -1265,12 +1265,16 @@ pub fn read_catalog(
     format: &CatalogFormat,
     options: &ReadOptions,
 ) -> Result<(Catalog, ReadReport)> {
-    read_catalog_in_pieces(path, format, options, PIECE_BYTES)
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let per_core = usize::try_from(len).unwrap_or(usize::MAX) / (4 * rayon::current_num_threads());
+    read_catalog_in_pieces(path, format, options, per_core.max(MIN_PIECE_BYTES))
 }
 
-/// The size of the pieces a catalog file is cut into and read in parallel: a file below twice
-/// this size is read in one pass.
-const PIECE_BYTES: usize = 2 << 20;
+/// The smallest piece a catalog file is cut into to be read in parallel: a file below twice this
+/// size is read in one pass, a larger one in about four pieces per core.
+const MIN_PIECE_BYTES: usize = 1 << 19;
 
 /// [`read_catalog`], cutting the file into pieces of at least `piece_bytes`.
 fn read_catalog_in_pieces(

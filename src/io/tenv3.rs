@@ -422,7 +422,12 @@ pub fn read_tenv3_with_report(
     let mut samples = Vec::new();
     let mut line_number = 0u64;
     let mut fields: Vec<&str> = Vec::with_capacity(FULL_COLUMNS + 1);
-    for bytes in data.split_inclusive(|&b| b == b'\n') {
+    let mut from = 0;
+    while from < data.len() {
+        // A line runs to its line feed, or to the end of a file without a final one.
+        let end = memchr::memchr(b'\n', &data[from..]).map_or(data.len(), |i| from + i + 1);
+        let bytes = &data[from..end];
+        from = end;
         line_number += 1;
         let Ok(text) = std::str::from_utf8(bytes) else {
             let bad = BadField::new("line", RowProblem::Malformed, "not valid UTF-8".into());
@@ -573,21 +578,22 @@ fn split_fields<'a>(line: &'a str, fields: &mut Vec<&'a str>) {
         fields.extend(line.split_whitespace());
         return;
     }
-    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    // Tab, line feed, vertical tab, form feed, carriage return and space.
+    let is_space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
     let bytes = line.as_bytes();
-    let mut start = None;
-    for (i, &b) in bytes.iter().enumerate() {
-        match (is_space(b), start) {
-            (true, Some(from)) => {
-                fields.push(&line[from..i]);
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
         }
-    }
-    if let Some(from) = start {
-        fields.push(&line[from..]);
+        if i == bytes.len() {
+            return;
+        }
+        let start = i;
+        while i < bytes.len() && !is_space(bytes[i]) {
+            i += 1;
+        }
+        fields.push(&line[start..i]);
     }
 }
 
