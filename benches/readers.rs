@@ -95,6 +95,7 @@ fn readers(c: &mut Criterion) {
     write_network(&network);
 
     let mut group = c.benchmark_group("readers");
+    group.sample_size(20);
     group.measurement_time(Duration::from_secs(5));
 
     let size = std::fs::metadata(&catalog).expect("catalog metadata").len();
