@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use batch::{BatchShape, EncodeContext, ImageBatch, encode_stack};
-pub use flatten::FlattenEncoder;
+pub use flatten::{FlatImages, FlattenEncoder};
 pub use pca::{Pca, PcaParams, PcaSolver};
 pub use standardize::Standardizer;
 pub use vit::{VitEncoder, VitSettings};
@@ -165,6 +165,45 @@ pub fn select_rows(x: MatRef<'_, f64>, rows: &[usize]) -> Result<Mat<f64>> {
         )));
     }
     Ok(Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]))
+}
+
+/// A feature matrix as the transforms fitted on training rows read it: a stored matrix
+/// (`MatRef<f64>`) or a view that widens its rows on demand ([`FlatImages`]), so that a large
+/// encoded matrix need not be held in `f64` besides the data it is read from.
+pub trait FeatureRows {
+    /// The number of rows.
+    fn nrows(&self) -> usize;
+    /// The number of columns.
+    fn ncols(&self) -> usize;
+    /// The rows `rows`, in that order, as a new matrix; an error when a row is out of range or
+    /// a value is not finite (`what` names the matrix in the error).
+    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>>;
+    /// Every row minus `shift` (one value per column), as a new matrix; an error when a value
+    /// is not finite (`what` names the matrix in the error). `shift` has `ncols()` values.
+    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>>;
+}
+
+impl FeatureRows for MatRef<'_, f64> {
+    fn nrows(&self) -> usize {
+        MatRef::nrows(self)
+    }
+
+    fn ncols(&self) -> usize {
+        MatRef::ncols(self)
+    }
+
+    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>> {
+        let selected = select_rows(*self, rows)?;
+        ensure_finite(selected.as_ref(), what)?;
+        Ok(selected)
+    }
+
+    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>> {
+        ensure_finite(*self, what)?;
+        Ok(Mat::from_fn(self.nrows(), self.ncols(), |i, j| {
+            self[(i, j)] - shift[j]
+        }))
+    }
 }
 
 /// Fails unless every value of `x` is finite; `what` names the matrix in the error.

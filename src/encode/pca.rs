@@ -26,7 +26,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::encode::{ensure_finite, select_rows};
+use crate::encode::FeatureRows;
 use crate::{Error, Result};
 
 /// Extra columns of the randomized solver's test matrix beyond the k components.
@@ -98,12 +98,13 @@ impl PcaParams {
         PcaParams { seed, ..self }
     }
 
-    /// Fits on the rows `rows` of `x` (pass the training rows).
+    /// Fits on the rows `rows` of `x` (pass the training rows); only those rows are copied
+    /// (and centred), whether `x` is a stored matrix or a view ([`FeatureRows`]).
     ///
     /// Refuses `n_components` of 0 or above `min(rows, columns)` (key `encoder.pca_dims`),
     /// fewer than two fit rows (`dataset.split`), and non-finite values or an SVD that does not
     /// converge ([`Error::Numerical`]).
-    pub fn fit(&self, x: MatRef<'_, f64>, rows: &[usize]) -> Result<Pca> {
+    pub fn fit(&self, x: impl FeatureRows, rows: &[usize]) -> Result<Pca> {
         let n = rows.len();
         let p = x.ncols();
         let k = self.n_components;
@@ -118,8 +119,7 @@ impl PcaParams {
             "must lie in 1..={} (the fewer of {n} training rows and {p} features), got {k}",
             n.min(p)
         );
-        let mut xc = select_rows(x, rows)?;
-        ensure_finite(xc.as_ref(), "PCA input")?;
+        let mut xc = x.select_finite(rows, "PCA input")?;
         let mean: Vec<f64> = (0..p)
             .map(|j| (0..n).map(|i| xc[(i, j)]).sum::<f64>() / n as f64)
             .collect();
@@ -256,14 +256,15 @@ pub struct PcaSummary {
 impl Pca {
     /// Fits `n_components` components on the rows `rows` of `x` (pass the training rows) with
     /// the exact solver; [`PcaParams`] chooses the solver. Errors as [`PcaParams::fit`].
-    pub fn fit(x: MatRef<'_, f64>, rows: &[usize], n_components: usize) -> Result<Pca> {
+    pub fn fit(x: impl FeatureRows, rows: &[usize], n_components: usize) -> Result<Pca> {
         PcaParams::new(n_components)
             .solver(PcaSolver::Full)
             .fit(x, rows)
     }
 
     /// Projects every row of `x` (same columns as the fit) onto the components: `(x − μ) V_k`.
-    pub fn transform(&self, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
+    /// The centred rows are the one full-size copy made.
+    pub fn transform(&self, x: impl FeatureRows) -> Result<Mat<f64>> {
         if x.ncols() != self.mean.len() {
             return Err(Error::Numerical(format!(
                 "PCA: fitted on {} columns, asked to transform {}",
@@ -271,8 +272,7 @@ impl Pca {
                 x.ncols()
             )));
         }
-        ensure_finite(x, "PCA input")?;
-        let centred = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] - self.mean[j]);
+        let centred = x.shifted_finite(&self.mean, "PCA input")?;
         Ok(&centred * &self.components)
     }
 

@@ -29,7 +29,10 @@ use crate::decode::{
     PredictiveDistribution, QuantileLevels, decoder_input,
 };
 use crate::encode::pca::PcaSummary;
-use crate::encode::{EncodeContext, EncoderSetup, PcaParams, Standardizer, encode_stack};
+use crate::encode::{
+    EncodeContext, EncoderKind, EncoderSetup, FeatureRows, FlatImages, PcaParams, Standardizer,
+    encode_stack,
+};
 use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
@@ -478,23 +481,72 @@ fn plan_split(
 
 /// The encoded GNSS features of every table row, for the experiment's images and the null
 /// scenario's, with what the rows say encoded them.
-struct GnssFeatures {
-    gnss: Option<Mat<f64>>,
-    null: Option<Mat<f64>>,
+struct GnssFeatures<'a> {
+    gnss: Option<GnssMatrix<'a>>,
+    null: Option<GnssMatrix<'a>>,
     /// [`ResultRow::encoder`] of the rows built from these features.
     encoder_label: String,
     sheet: Option<EncoderSheet>,
 }
 
-/// Encodes the images of the table's rows: the flatten encoder directly, the ViT with the
-/// pixel scale fitted on the rows that are training rows in every split, through the stage
-/// cache ([`crate::experiment::embeddings`]).
-fn gnss_features(
+/// The GNSS features of every table row before the transforms fitted per split: an encoder's
+/// matrix, or the flatten encoder's rows read from the image stack itself ([`FlatImages`]),
+/// so that the stack is never repeated in `f64` (each split's PCA copies only its training
+/// rows and the centred rows it projects).
+enum GnssMatrix<'a> {
+    Encoded(Mat<f64>),
+    Flat(FlatImages<'a>),
+}
+
+impl GnssMatrix<'_> {
+    /// The whole matrix, stored (for a run without PCA).
+    fn to_mat(&self) -> Mat<f64> {
+        match self {
+            GnssMatrix::Encoded(x) => x.clone(),
+            GnssMatrix::Flat(view) => view.to_mat(),
+        }
+    }
+}
+
+impl FeatureRows for &GnssMatrix<'_> {
+    fn nrows(&self) -> usize {
+        match self {
+            GnssMatrix::Encoded(x) => x.nrows(),
+            GnssMatrix::Flat(view) => view.nrows(),
+        }
+    }
+
+    fn ncols(&self) -> usize {
+        match self {
+            GnssMatrix::Encoded(x) => x.ncols(),
+            GnssMatrix::Flat(view) => view.ncols(),
+        }
+    }
+
+    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>> {
+        match self {
+            GnssMatrix::Encoded(x) => x.as_ref().select_finite(rows, what),
+            GnssMatrix::Flat(view) => view.select_finite(rows, what),
+        }
+    }
+
+    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>> {
+        match self {
+            GnssMatrix::Encoded(x) => x.as_ref().shifted_finite(shift, what),
+            GnssMatrix::Flat(view) => view.shifted_finite(shift, what),
+        }
+    }
+}
+
+/// Encodes the images of the table's rows: the flatten encoder as a view of the stack, the ViT
+/// with the pixel scale fitted on the rows that are training rows in every split, through the
+/// stage cache ([`crate::experiment::embeddings`]).
+fn gnss_features<'a>(
     experiment: &ResolvedExperiment,
-    inputs: &Inputs,
-    table: &DailyTable,
+    inputs: &'a Inputs,
+    table: &'a DailyTable,
     plans: &[PlannedSplit],
-) -> Result<GnssFeatures> {
+) -> Result<GnssFeatures<'a>> {
     let encoder = experiment.encoder();
     if let Some(vit) = &encoder.vit {
         let label = vit.describe("");
@@ -537,8 +589,8 @@ fn gnss_features(
             &fit_days,
         )?;
         return Ok(GnssFeatures {
-            gnss: Some(gnss),
-            null,
+            gnss: Some(GnssMatrix::Encoded(gnss)),
+            null: null.map(GnssMatrix::Encoded),
             encoder_label: sheet.encoder.clone(),
             sheet: Some(sheet),
         });
@@ -549,9 +601,13 @@ fn gnss_features(
         seed: experiment.seed(),
     };
     let built = encoder.kind.build(&EncoderSetup::default(), &ctx)?;
-    let encode = |stack: &ImageStack| -> Result<Option<Mat<f64>>> {
+    let encode = |stack: &'a ImageStack| -> Result<Option<GnssMatrix<'a>>> {
         match &built {
-            Some(e) => encode_stack(e.as_ref(), stack, table.image_days(), &ctx).map(Some),
+            Some(_) if encoder.kind == EncoderKind::Flatten => {
+                FlatImages::new(stack, table.image_days()).map(|v| Some(GnssMatrix::Flat(v)))
+            }
+            Some(e) => encode_stack(e.as_ref(), stack, table.image_days(), &ctx)
+                .map(|x| Some(GnssMatrix::Encoded(x))),
             None => Ok(None),
         }
     };
@@ -923,20 +979,20 @@ fn design_columns(modality: Modality, gnss_columns: usize, pca: bool) -> Vec<Str
 fn feature_sets(
     experiment: &ResolvedExperiment,
     table: &DailyTable,
-    (gnss, null_gnss): (Option<&Mat<f64>>, Option<&Mat<f64>>),
+    (gnss, null_gnss): (Option<&GnssMatrix<'_>>, Option<&GnssMatrix<'_>>),
     split: &Split,
     labels: &SplitLabels,
     reference_names: &[String],
 ) -> Result<(Vec<FeatureSet>, Option<PcaSummary>)> {
     let encoder = experiment.encoder();
     let mut pca_summary = None;
-    let mut reduce = |g: &Mat<f64>, record: bool| -> Result<Mat<f64>> {
+    let mut reduce = |g: &GnssMatrix<'_>, record: bool| -> Result<Mat<f64>> {
         match encoder.pca_dims {
             Some(k) => {
                 let pca = PcaParams::new(k)
                     .solver(encoder.pca_solver)
                     .seed(experiment.seed())
-                    .fit(g.as_ref(), split.train())?;
+                    .fit(g, split.train())?;
                 if record {
                     let summary = pca.summary();
                     info!(
@@ -948,9 +1004,9 @@ fn feature_sets(
                     );
                     pca_summary = Some(summary);
                 }
-                pca.transform(g.as_ref())
+                pca.transform(g)
             }
-            None => Ok(g.clone()),
+            None => Ok(g.to_mat()),
         }
     };
     let reduced = gnss.map(|g| reduce(g, true)).transpose()?;
