@@ -89,7 +89,7 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.tracking().mlflow_uri.as_deref(),
     )?;
     info!(run = %run.dir().display(), "run started");
-    let outcome = track_run(&mut run, experiment, &inputs);
+    let outcome = track_run(&mut run, experiment, inputs);
     if let Err(err) = &outcome
         && let Err(fail) = run.fail(&err.to_string())
     {
@@ -98,11 +98,13 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     outcome
 }
 
-/// Evaluates `experiment` into the started `run`: params, metrics, results and figures.
+/// Evaluates `experiment` into the started `run`: params, metrics, results and figures. The
+/// inputs (the image stacks above all) are dropped once evaluated, before the predictions are
+/// written and read back for the figures.
 fn track_run(
     run: &mut Run,
     experiment: &ResolvedExperiment,
-    inputs: &Inputs,
+    inputs: Inputs,
 ) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
@@ -113,7 +115,8 @@ fn track_run(
         dependence,
         transforms,
         sheet,
-    } = evaluate(experiment, inputs)?;
+    } = evaluate(experiment, &inputs)?;
+    drop(inputs);
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;
