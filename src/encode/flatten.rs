@@ -100,28 +100,25 @@ impl FeatureRows for FlatImages<'_> {
         self.stack.grid().n_cells() * 3
     }
 
-    fn select_finite(&self, rows: &[usize], _what: &str) -> Result<Mat<f64>> {
+    fn ensure_finite(&self, _what: &str) -> Result<()> {
+        // Every image was checked complete when the view was made.
+        Ok(())
+    }
+
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>> {
         if let Some(&r) = rows.iter().find(|&&r| r >= self.nrows()) {
             return Err(Error::Numerical(format!(
                 "row {r} out of range for a matrix of {} rows",
                 self.nrows()
             )));
         }
-        // Every value was checked finite when the view was made.
         let rows: Vec<&[f32]> = rows.iter().map(|&r| self.row(r)).collect();
         Ok(widen(&rows, self.ncols(), None))
     }
 
-    fn shifted_finite(&self, shift: &[f64], _what: &str) -> Result<Mat<f64>> {
-        if shift.len() != self.ncols() {
-            return Err(Error::Numerical(format!(
-                "flattened images: {} columns, shifted by {} values",
-                self.ncols(),
-                shift.len()
-            )));
-        }
-        let rows: Vec<&[f32]> = (0..self.days.len()).map(|i| self.row(i)).collect();
-        Ok(widen(&rows, self.ncols(), Some(shift)))
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64> {
+        let rows: Vec<&[f32]> = (first..first + n).map(|i| self.row(i)).collect();
+        widen(&rows, self.ncols(), Some(shift))
     }
 }
 

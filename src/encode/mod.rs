@@ -175,12 +175,13 @@ pub trait FeatureRows {
     fn nrows(&self) -> usize;
     /// The number of columns.
     fn ncols(&self) -> usize;
-    /// The rows `rows`, in that order, as a new matrix; an error when a row is out of range or
-    /// a value is not finite (`what` names the matrix in the error).
-    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>>;
-    /// Every row minus `shift` (one value per column), as a new matrix; an error when a value
-    /// is not finite (`what` names the matrix in the error). `shift` has `ncols()` values.
-    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>>;
+    /// Fails unless every value is finite; `what` names the matrix in the error.
+    fn ensure_finite(&self, what: &str) -> Result<()>;
+    /// The rows `rows`, in that order, as a new matrix; an error when one is out of range.
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>>;
+    /// The `n` rows from row `first` on, each minus `shift` (one value per column), as a new
+    /// matrix. Panics if they run past the last row or `shift` is shorter than a row.
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64>;
 }
 
 impl FeatureRows for MatRef<'_, f64> {
@@ -192,17 +193,17 @@ impl FeatureRows for MatRef<'_, f64> {
         MatRef::ncols(self)
     }
 
-    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>> {
-        let selected = select_rows(*self, rows)?;
-        ensure_finite(selected.as_ref(), what)?;
-        Ok(selected)
+    fn ensure_finite(&self, what: &str) -> Result<()> {
+        ensure_finite(*self, what)
     }
 
-    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>> {
-        ensure_finite(*self, what)?;
-        Ok(Mat::from_fn(self.nrows(), self.ncols(), |i, j| {
-            self[(i, j)] - shift[j]
-        }))
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>> {
+        select_rows(*self, rows)
+    }
+
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64> {
+        let rows = self.subrows(first, n);
+        Mat::from_fn(n, rows.ncols(), |i, j| rows[(i, j)] - shift[j])
     }
 }
 

@@ -523,17 +523,24 @@ impl FeatureRows for &GnssMatrix<'_> {
         }
     }
 
-    fn select_finite(&self, rows: &[usize], what: &str) -> Result<Mat<f64>> {
+    fn ensure_finite(&self, what: &str) -> Result<()> {
         match self {
-            GnssMatrix::Encoded(x) => x.as_ref().select_finite(rows, what),
-            GnssMatrix::Flat(view) => view.select_finite(rows, what),
+            GnssMatrix::Encoded(x) => x.as_ref().ensure_finite(what),
+            GnssMatrix::Flat(view) => view.ensure_finite(what),
         }
     }
 
-    fn shifted_finite(&self, shift: &[f64], what: &str) -> Result<Mat<f64>> {
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>> {
         match self {
-            GnssMatrix::Encoded(x) => x.as_ref().shifted_finite(shift, what),
-            GnssMatrix::Flat(view) => view.shifted_finite(shift, what),
+            GnssMatrix::Encoded(x) => x.as_ref().select(rows),
+            GnssMatrix::Flat(view) => view.select(rows),
+        }
+    }
+
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64> {
+        match self {
+            GnssMatrix::Encoded(x) => x.as_ref().shifted(first, n, shift),
+            GnssMatrix::Flat(view) => view.shifted(first, n, shift),
         }
     }
 }

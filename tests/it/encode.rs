@@ -155,9 +155,11 @@ fn flat_images_borrow_each_days_image_from_the_stack() {
             }
         }
     }
-    let picked = view.select_finite(&[2, 0], "test").unwrap();
+    let picked = view.select(&[2, 0]).unwrap();
     assert_eq!((picked[(0, 0)], picked[(1, 17)]), (2000.0, 4122.0));
-    assert!(view.select_finite(&[3], "test").is_err());
+    assert!(view.select(&[3]).is_err());
+    let shifted = view.shifted(1, 2, &[1.0; 18]);
+    assert_eq!((shifted[(0, 0)], shifted[(1, 17)]), (-1.0, 2121.0));
 }
 
 #[test]
