@@ -366,7 +366,9 @@ mod tests {
         // More rows than two blocks and enough columns for the product to block its inner
         // dimension: the projection of each row must not depend on the rows beside it.
         let (n, p) = (2 * TRANSFORM_ROWS + 37, 3000);
-        let x = Mat::from_fn(n, p, |i, j| ((i * 7 + j * 13) as f64 * 0.001).sin() + j as f64);
+        let x = Mat::from_fn(n, p, |i, j| {
+            ((i * 7 + j * 13) as f64 * 0.001).sin() + j as f64
+        });
         let train: Vec<usize> = (0..n).step_by(2).collect();
         let pca = PcaParams::new(5)
             .solver(PcaSolver::Randomized)
@@ -378,7 +380,11 @@ mod tests {
         let blocked = pca.transform(x.as_ref()).unwrap();
         for j in 0..5 {
             for i in 0..n {
-                assert_eq!(blocked[(i, j)].to_bits(), whole[(i, j)].to_bits(), "({i}, {j})");
+                assert_eq!(
+                    blocked[(i, j)].to_bits(),
+                    whole[(i, j)].to_bits(),
+                    "({i}, {j})"
+                );
             }
         }
     }

@@ -99,13 +99,9 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
 }
 
 /// Evaluates `experiment` into the started `run`: params, metrics, results and figures. The
-/// inputs (the image stacks above all) are dropped once evaluated, before the predictions are
-/// written and read back for the figures.
-fn track_run(
-    run: &mut Run,
-    experiment: &ResolvedExperiment,
-    inputs: Inputs,
-) -> Result<RunOutcome> {
+/// inputs are handed over to the evaluation, which drops the image stacks once it has reduced
+/// them, before any decoder runs and long before the predictions are written.
+fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
     let Evaluation {
@@ -115,8 +111,7 @@ fn track_run(
         dependence,
         transforms,
         sheet,
-    } = evaluate(experiment, &inputs)?;
-    drop(inputs);
+    } = evaluate(experiment, inputs)?;
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;

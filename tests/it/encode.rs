@@ -9,8 +9,8 @@ use quakelab::Error;
 use quakelab::catalog::Region;
 use quakelab::device::Device;
 use quakelab::encode::{
-    EncodeContext, EncoderKind, FeatureRows, FlatImages, FlattenEncoder, ImageBatch,
-    ImageEncoder, PcaParams, PcaSolver, encode_stack, select_rows,
+    EncodeContext, EncoderKind, FeatureRows, FlatImages, FlattenEncoder, ImageBatch, ImageEncoder,
+    PcaParams, PcaSolver, encode_stack, select_rows,
 };
 use quakelab::experiment::config::{self, Layers};
 use quakelab::gnss::grid::GridSpec;
