@@ -104,15 +104,7 @@ impl<'a> ImageBatch<'a> {
         stack.extend_nchw(days, &mut data)?;
         let image_len = channels * height * width;
         for (image, &day) in data.chunks_exact(image_len).zip(days) {
-            let missing = image.iter().filter(|v| !v.is_finite()).count();
-            if missing > 0 {
-                return Err(Error::Numerical(format!(
-                    "the GNSS image of {} (day {day}) has {missing} missing values of \
-                     {image_len}; days with missing cells are dropped from the daily table, \
-                     never filled",
-                    stack.period().date(day)
-                )));
-            }
+            ensure_complete(stack, day, image)?;
         }
         ImageBatch::new(
             data,
@@ -146,6 +138,22 @@ impl<'a> ImageBatch<'a> {
         let len = self.shape.channels * self.shape.height * self.shape.width;
         (i < self.n()).then(|| &self.data[i * len..(i + 1) * len])
     }
+}
+
+/// Refuses the image of `day` of `stack` (its values in any order) when a value is missing,
+/// naming its date: the daily table drops such days, so none should reach an encoder, and
+/// none is ever filled in.
+pub(crate) fn ensure_complete(stack: &ImageStack, day: usize, image: &[f32]) -> Result<()> {
+    let missing = image.iter().filter(|v| !v.is_finite()).count();
+    if missing > 0 {
+        return Err(Error::Numerical(format!(
+            "the GNSS image of {} (day {day}) has {missing} missing values of {}; days with \
+             missing cells are dropped from the daily table, never filled",
+            stack.period().date(day),
+            image.len()
+        )));
+    }
+    Ok(())
 }
 
 /// How an encoder runs: how many images at a time, on which device, with which seed.

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Error, Result};
 
 pub use batch::{BatchShape, EncodeContext, ImageBatch, encode_stack};
-pub use flatten::FlattenEncoder;
+pub use flatten::{FlatImages, FlattenEncoder};
 pub use pca::{Pca, PcaParams, PcaSolver};
 pub use standardize::Standardizer;
 pub use vit::{VitEncoder, VitSettings};
@@ -165,6 +165,46 @@ pub fn select_rows(x: MatRef<'_, f64>, rows: &[usize]) -> Result<Mat<f64>> {
         )));
     }
     Ok(Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]))
+}
+
+/// A feature matrix as the transforms fitted on training rows read it: a stored matrix
+/// (`MatRef<f64>`) or a view that widens its rows on demand ([`FlatImages`]), so that a large
+/// encoded matrix need not be held in `f64` besides the data it is read from.
+pub trait FeatureRows {
+    /// The number of rows.
+    fn nrows(&self) -> usize;
+    /// The number of columns.
+    fn ncols(&self) -> usize;
+    /// Fails unless every value is finite; `what` names the matrix in the error.
+    fn ensure_finite(&self, what: &str) -> Result<()>;
+    /// The rows `rows`, in that order, as a new matrix; an error when one is out of range.
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>>;
+    /// The `n` rows from row `first` on, each minus `shift` (one value per column), as a new
+    /// matrix. Panics if they run past the last row or `shift` is shorter than a row.
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64>;
+}
+
+impl FeatureRows for MatRef<'_, f64> {
+    fn nrows(&self) -> usize {
+        MatRef::nrows(self)
+    }
+
+    fn ncols(&self) -> usize {
+        MatRef::ncols(self)
+    }
+
+    fn ensure_finite(&self, what: &str) -> Result<()> {
+        ensure_finite(*self, what)
+    }
+
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>> {
+        select_rows(*self, rows)
+    }
+
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64> {
+        let rows = self.subrows(first, n);
+        Mat::from_fn(n, rows.ncols(), |i, j| rows[(i, j)] - shift[j])
+    }
 }
 
 /// Fails unless every value of `x` is finite; `what` names the matrix in the error.

@@ -26,11 +26,14 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::encode::{ensure_finite, select_rows};
+use crate::encode::{FeatureRows, ensure_finite};
 use crate::{Error, Result};
 
 /// Extra columns of the randomized solver's test matrix beyond the k components.
 const OVERSAMPLES: usize = 10;
+
+/// How many rows [`Pca::transform`] centres and projects at a time (for 7,500 columns, 31 MB).
+pub const TRANSFORM_ROWS: usize = 512;
 
 /// How [`PcaParams::fit`] computes the components (`encoder.pca_solver`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,12 +101,13 @@ impl PcaParams {
         PcaParams { seed, ..self }
     }
 
-    /// Fits on the rows `rows` of `x` (pass the training rows).
+    /// Fits on the rows `rows` of `x` (pass the training rows); only those rows are copied
+    /// (and centred), whether `x` is a stored matrix or a view ([`FeatureRows`]).
     ///
     /// Refuses `n_components` of 0 or above `min(rows, columns)` (key `encoder.pca_dims`),
     /// fewer than two fit rows (`dataset.split`), and non-finite values or an SVD that does not
     /// converge ([`Error::Numerical`]).
-    pub fn fit(&self, x: MatRef<'_, f64>, rows: &[usize]) -> Result<Pca> {
+    pub fn fit(&self, x: impl FeatureRows, rows: &[usize]) -> Result<Pca> {
         let n = rows.len();
         let p = x.ncols();
         let k = self.n_components;
@@ -118,7 +122,7 @@ impl PcaParams {
             "must lie in 1..={} (the fewer of {n} training rows and {p} features), got {k}",
             n.min(p)
         );
-        let mut xc = select_rows(x, rows)?;
+        let mut xc = x.select(rows)?;
         ensure_finite(xc.as_ref(), "PCA input")?;
         let mean: Vec<f64> = (0..p)
             .map(|j| (0..n).map(|i| xc[(i, j)]).sum::<f64>() / n as f64)
@@ -256,14 +260,15 @@ pub struct PcaSummary {
 impl Pca {
     /// Fits `n_components` components on the rows `rows` of `x` (pass the training rows) with
     /// the exact solver; [`PcaParams`] chooses the solver. Errors as [`PcaParams::fit`].
-    pub fn fit(x: MatRef<'_, f64>, rows: &[usize], n_components: usize) -> Result<Pca> {
+    pub fn fit(x: impl FeatureRows, rows: &[usize], n_components: usize) -> Result<Pca> {
         PcaParams::new(n_components)
             .solver(PcaSolver::Full)
             .fit(x, rows)
     }
 
-    /// Projects every row of `x` (same columns as the fit) onto the components: `(x − μ) V_k`.
-    pub fn transform(&self, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
+    /// Projects every row of `x` (same columns as the fit) onto the components: `(x − μ) V_k`,
+    /// [`TRANSFORM_ROWS`] rows at a time, so that no centred copy of the whole of `x` is made.
+    pub fn transform(&self, x: impl FeatureRows) -> Result<Mat<f64>> {
         if x.ncols() != self.mean.len() {
             return Err(Error::Numerical(format!(
                 "PCA: fitted on {} columns, asked to transform {}",
@@ -271,9 +276,18 @@ impl Pca {
                 x.ncols()
             )));
         }
-        ensure_finite(x, "PCA input")?;
-        let centred = Mat::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] - self.mean[j]);
-        Ok(&centred * &self.components)
+        x.ensure_finite("PCA input")?;
+        let n = x.nrows();
+        let mut out = Mat::zeros(n, self.components.ncols());
+        let mut first = 0;
+        while first < n {
+            let len = TRANSFORM_ROWS.min(n - first);
+            let centred = x.shifted(first, len, &self.mean);
+            out.subrows_mut(first, len)
+                .copy_from(&centred * &self.components);
+            first += len;
+        }
+        Ok(out)
     }
 
     /// The column means of the fit rows, μ.
@@ -344,6 +358,34 @@ mod tests {
         let z = pca.transform(x.as_ref()).unwrap();
         for (i, &ti) in t.iter().enumerate() {
             assert!((z[(i, 0)] - ti).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn the_transform_in_row_blocks_equals_the_whole_product_bit_for_bit() {
+        // More rows than two blocks and enough columns for the product to block its inner
+        // dimension: the projection of each row must not depend on the rows beside it.
+        let (n, p) = (2 * TRANSFORM_ROWS + 37, 3000);
+        let x = Mat::from_fn(n, p, |i, j| {
+            ((i * 7 + j * 13) as f64 * 0.001).sin() + j as f64
+        });
+        let train: Vec<usize> = (0..n).step_by(2).collect();
+        let pca = PcaParams::new(5)
+            .solver(PcaSolver::Randomized)
+            .seed(3)
+            .fit(x.as_ref(), &train)
+            .unwrap();
+        let centred = Mat::from_fn(n, p, |i, j| x[(i, j)] - pca.mean()[j]);
+        let whole = &centred * pca.components();
+        let blocked = pca.transform(x.as_ref()).unwrap();
+        for j in 0..5 {
+            for i in 0..n {
+                assert_eq!(
+                    blocked[(i, j)].to_bits(),
+                    whole[(i, j)].to_bits(),
+                    "({i}, {j})"
+                );
+            }
         }
     }
 

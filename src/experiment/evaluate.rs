@@ -13,6 +13,7 @@
 //!    compared with the day-number control the same way ([`GnssCheck`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use faer::{Mat, MatRef};
 use tracing::info;
@@ -29,7 +30,10 @@ use crate::decode::{
     PredictiveDistribution, QuantileLevels, decoder_input,
 };
 use crate::encode::pca::PcaSummary;
-use crate::encode::{EncodeContext, EncoderSetup, PcaParams, Standardizer, encode_stack};
+use crate::encode::{
+    EncodeContext, EncoderKind, EncoderSetup, FeatureRows, FlatImages, PcaParams, Standardizer,
+    encode_stack,
+};
 use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
@@ -112,8 +116,9 @@ struct SplitLabels {
     references: Mat<f64>,
 }
 
-/// Evaluates every split × feature set × decoder (see the module docs).
-pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Result<Evaluation> {
+/// Evaluates every split × feature set × decoder (see the module docs). The GNSS features of
+/// every split are reduced before any decoder runs, and the image stacks dropped then.
+pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Result<Evaluation> {
     let period = experiment.period();
     let n_days = period.n_days();
     let params = &experiment.labels().params;
@@ -170,7 +175,13 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         null: null_gnss,
         encoder_label,
         sheet: encoder_sheet,
-    } = gnss_features(experiment, inputs, &table, &plans)?;
+    } = gnss_features(experiment, &inputs, &table, &plans)?;
+    let reduced = plans
+        .iter()
+        .map(|plan| split_gnss(experiment, (gnss.as_ref(), null_gnss.as_ref()), &plan.split))
+        .collect::<Result<Vec<_>>>()?;
+    drop((gnss, null_gnss));
+    drop(inputs);
 
     let evaluation = &experiment.evaluation();
     let levels = &evaluation.quantiles;
@@ -190,7 +201,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
         GnssSource::Synthetic(_) => "synthetic",
         _ => "observed",
     };
-    for (step, plan) in plans.into_iter().enumerate() {
+    for (step, (plan, reduced)) in plans.into_iter().zip(reduced).enumerate() {
         let PlannedSplit {
             split,
             embargo,
@@ -221,15 +232,15 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: &Inputs) -> Resu
             .max(block.saturating_sub(1))
             .min(n_test.saturating_sub(1) / 2);
         dm_lag = dm_lag.max(lag);
-        let (sets, pca) = feature_sets(
+        let sets = feature_sets(
             experiment,
             &table,
-            (gnss.as_ref(), null_gnss.as_ref()),
+            &reduced,
             &split,
             &labels,
             &reference_names,
         )?;
-        if let Some(pca) = pca {
+        if let Some(pca) = reduced.pca {
             transforms.push(Metric::new(
                 format!("pca_explained_variance_ratio_{split_name}"),
                 pca.explained_variance_ratio,
@@ -478,23 +489,71 @@ fn plan_split(
 
 /// The encoded GNSS features of every table row, for the experiment's images and the null
 /// scenario's, with what the rows say encoded them.
-struct GnssFeatures {
-    gnss: Option<Mat<f64>>,
-    null: Option<Mat<f64>>,
+struct GnssFeatures<'a> {
+    gnss: Option<GnssMatrix<'a>>,
+    null: Option<GnssMatrix<'a>>,
     /// [`ResultRow::encoder`] of the rows built from these features.
     encoder_label: String,
     sheet: Option<EncoderSheet>,
 }
 
-/// Encodes the images of the table's rows: the flatten encoder directly, the ViT with the
-/// pixel scale fitted on the rows that are training rows in every split, through the stage
-/// cache ([`crate::experiment::embeddings`]).
-fn gnss_features(
+/// The GNSS features of every table row before the transforms fitted per split: an encoder's
+/// matrix, or the flatten encoder's rows read from the image stack itself ([`FlatImages`]),
+/// so that the stack is never repeated in `f64` (each split's PCA copies only its training
+/// rows and the centred rows it projects).
+enum GnssMatrix<'a> {
+    /// Stored features, shared by every split when no PCA follows.
+    Encoded(Arc<Mat<f64>>),
+    /// The flatten encoder's rows, read from the stack by each split's PCA.
+    Flat(FlatImages<'a>),
+}
+
+impl FeatureRows for &GnssMatrix<'_> {
+    fn nrows(&self) -> usize {
+        match self {
+            GnssMatrix::Encoded(x) => x.nrows(),
+            GnssMatrix::Flat(view) => view.nrows(),
+        }
+    }
+
+    fn ncols(&self) -> usize {
+        match self {
+            GnssMatrix::Encoded(x) => x.ncols(),
+            GnssMatrix::Flat(view) => view.ncols(),
+        }
+    }
+
+    fn ensure_finite(&self, what: &str) -> Result<()> {
+        match self {
+            GnssMatrix::Encoded(x) => Mat::as_ref(x).ensure_finite(what),
+            GnssMatrix::Flat(view) => view.ensure_finite(what),
+        }
+    }
+
+    fn select(&self, rows: &[usize]) -> Result<Mat<f64>> {
+        match self {
+            GnssMatrix::Encoded(x) => Mat::as_ref(x).select(rows),
+            GnssMatrix::Flat(view) => view.select(rows),
+        }
+    }
+
+    fn shifted(&self, first: usize, n: usize, shift: &[f64]) -> Mat<f64> {
+        match self {
+            GnssMatrix::Encoded(x) => Mat::as_ref(x).shifted(first, n, shift),
+            GnssMatrix::Flat(view) => view.shifted(first, n, shift),
+        }
+    }
+}
+
+/// Encodes the images of the table's rows: the flatten encoder as a view of the stack, the ViT
+/// with the pixel scale fitted on the rows that are training rows in every split, through the
+/// stage cache ([`crate::experiment::embeddings`]).
+fn gnss_features<'a>(
     experiment: &ResolvedExperiment,
-    inputs: &Inputs,
-    table: &DailyTable,
+    inputs: &'a Inputs,
+    table: &'a DailyTable,
     plans: &[PlannedSplit],
-) -> Result<GnssFeatures> {
+) -> Result<GnssFeatures<'a>> {
     let encoder = experiment.encoder();
     if let Some(vit) = &encoder.vit {
         let label = vit.describe("");
@@ -537,8 +596,8 @@ fn gnss_features(
             &fit_days,
         )?;
         return Ok(GnssFeatures {
-            gnss: Some(gnss),
-            null,
+            gnss: Some(GnssMatrix::Encoded(Arc::new(gnss))),
+            null: null.map(|x| GnssMatrix::Encoded(Arc::new(x))),
             encoder_label: sheet.encoder.clone(),
             sheet: Some(sheet),
         });
@@ -549,9 +608,13 @@ fn gnss_features(
         seed: experiment.seed(),
     };
     let built = encoder.kind.build(&EncoderSetup::default(), &ctx)?;
-    let encode = |stack: &ImageStack| -> Result<Option<Mat<f64>>> {
+    let encode = |stack: &'a ImageStack| -> Result<Option<GnssMatrix<'a>>> {
         match &built {
-            Some(e) => encode_stack(e.as_ref(), stack, table.image_days(), &ctx).map(Some),
+            Some(_) if encoder.kind == EncoderKind::Flatten && encoder.pca_dims.is_some() => {
+                FlatImages::new(stack, table.image_days()).map(|v| Some(GnssMatrix::Flat(v)))
+            }
+            Some(e) => encode_stack(e.as_ref(), stack, table.image_days(), &ctx)
+                .map(|x| Some(GnssMatrix::Encoded(Arc::new(x)))),
             None => Ok(None),
         }
     };
@@ -920,23 +983,29 @@ fn design_columns(modality: Modality, gnss_columns: usize, pca: bool) -> Vec<Str
     }
 }
 
-fn feature_sets(
+/// One split's GNSS features: reduced by the PCA fitted on its training rows, or the encoded
+/// features themselves (shared by every split) when there is no PCA; with the PCA's record.
+struct SplitGnss {
+    gnss: Option<Arc<Mat<f64>>>,
+    null: Option<Arc<Mat<f64>>>,
+    pca: Option<PcaSummary>,
+}
+
+/// Reduces the GNSS features (the experiment's and the null scenario's) for `split`.
+fn split_gnss(
     experiment: &ResolvedExperiment,
-    table: &DailyTable,
-    (gnss, null_gnss): (Option<&Mat<f64>>, Option<&Mat<f64>>),
+    (gnss, null_gnss): (Option<&GnssMatrix<'_>>, Option<&GnssMatrix<'_>>),
     split: &Split,
-    labels: &SplitLabels,
-    reference_names: &[String],
-) -> Result<(Vec<FeatureSet>, Option<PcaSummary>)> {
+) -> Result<SplitGnss> {
     let encoder = experiment.encoder();
     let mut pca_summary = None;
-    let mut reduce = |g: &Mat<f64>, record: bool| -> Result<Mat<f64>> {
-        match encoder.pca_dims {
-            Some(k) => {
+    let mut reduce = |g: &GnssMatrix<'_>, record: bool| -> Result<Arc<Mat<f64>>> {
+        match (encoder.pca_dims, g) {
+            (Some(k), g) => {
                 let pca = PcaParams::new(k)
                     .solver(encoder.pca_solver)
                     .seed(experiment.seed())
-                    .fit(g.as_ref(), split.train())?;
+                    .fit(g, split.train())?;
                 if record {
                     let summary = pca.summary();
                     info!(
@@ -948,13 +1017,32 @@ fn feature_sets(
                     );
                     pca_summary = Some(summary);
                 }
-                pca.transform(g.as_ref())
+                pca.transform(g).map(Arc::new)
             }
-            None => Ok(g.clone()),
+            (None, GnssMatrix::Encoded(x)) => Ok(Arc::clone(x)),
+            (None, GnssMatrix::Flat(view)) => Ok(Arc::new(view.to_mat())),
         }
     };
-    let reduced = gnss.map(|g| reduce(g, true)).transpose()?;
-    let reduced_null = null_gnss.map(|g| reduce(g, false)).transpose()?;
+    let gnss = gnss.map(|g| reduce(g, true)).transpose()?;
+    let null = null_gnss.map(|g| reduce(g, false)).transpose()?;
+    Ok(SplitGnss {
+        gnss,
+        null,
+        pca: pca_summary,
+    })
+}
+
+fn feature_sets(
+    experiment: &ResolvedExperiment,
+    table: &DailyTable,
+    reduced: &SplitGnss,
+    split: &Split,
+    labels: &SplitLabels,
+    reference_names: &[String],
+) -> Result<Vec<FeatureSet>> {
+    let encoder = experiment.encoder();
+    let reduced_null = reduced.null.as_deref();
+    let reduced = reduced.gnss.as_deref();
     let pca = encoder.pca_dims.is_some();
     let columns = |modality: Modality, z: Option<&Mat<f64>>| {
         design_columns(modality, z.map_or(0, |z| z.ncols()), pca)
@@ -979,12 +1067,12 @@ fn feature_sets(
         if modality != Modality::Seismicity && reduced.is_none() {
             continue;
         }
-        let x = table.design(modality, reduced.as_ref().map(Mat::as_ref))?;
-        let names = columns(modality, reduced.as_ref());
+        let x = table.design(modality, reduced.map(Mat::as_ref))?;
+        let names = columns(modality, reduced);
         sets.push(set(modality.name().to_string(), names, false, x.as_ref())?);
     }
     if experiment.ablations().shuffle_modality
-        && let Some(z) = &reduced
+        && let Some(z) = reduced
     {
         let x = table.design(Modality::Fusion, Some(z.as_ref()))?;
         let shuffled = permute_rows(x.as_ref(), split.train(), 0..z.ncols(), experiment.seed())?;
@@ -995,7 +1083,7 @@ fn feature_sets(
             shuffled.as_ref(),
         )?);
     }
-    if let Some(z) = &reduced_null {
+    if let Some(z) = reduced_null {
         for modality in [Modality::Gnss, Modality::Fusion] {
             if experiment.ablations().modalities.contains(&modality) {
                 let x = table.design(modality, Some(z.as_ref()))?;
@@ -1029,7 +1117,7 @@ fn feature_sets(
                     &experiment.labels().params,
                     reference_names,
                 )?;
-                let (fusion, names) = match &reduced {
+                let (fusion, names) = match reduced {
                     Some(z) => (
                         table.design(Modality::Fusion, Some(z.as_ref()))?,
                         columns(Modality::Fusion, Some(z)),
@@ -1053,7 +1141,7 @@ fn feature_sets(
             }
         }
     }
-    Ok((sets, pca_summary))
+    Ok(sets)
 }
 
 /// Standardises every column with means and scales fitted on the training rows only (P8).

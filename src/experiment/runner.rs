@@ -89,7 +89,7 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.tracking().mlflow_uri.as_deref(),
     )?;
     info!(run = %run.dir().display(), "run started");
-    let outcome = track_run(&mut run, experiment, &inputs);
+    let outcome = track_run(&mut run, experiment, inputs);
     if let Err(err) = &outcome
         && let Err(fail) = run.fail(&err.to_string())
     {
@@ -98,12 +98,10 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     outcome
 }
 
-/// Evaluates `experiment` into the started `run`: params, metrics, results and figures.
-fn track_run(
-    run: &mut Run,
-    experiment: &ResolvedExperiment,
-    inputs: &Inputs,
-) -> Result<RunOutcome> {
+/// Evaluates `experiment` into the started `run`: params, metrics, results and figures. The
+/// inputs are handed over to the evaluation, which drops the image stacks once it has reduced
+/// them, before any decoder runs and long before the predictions are written.
+fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
     let Evaluation {

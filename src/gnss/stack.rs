@@ -26,7 +26,7 @@
 //! [`ImageStack::content_hash`] is that SHA-256 in hex, so it names both the values and the
 //! grid they live on.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use jiff::civil::Date;
@@ -41,6 +41,10 @@ use crate::{Error, Result};
 const MAGIC: &[u8; 8] = b"QLGNSSIM";
 const VERSION: u32 = 1;
 const HASH_LEN: usize = 32;
+/// The length of the header, up to and including `n_days`.
+const HEADER_LEN: usize = 76;
+/// How many data bytes [`ImageStack::read`] reads at a time (a multiple of 4).
+const READ_CHUNK: usize = 1 << 20;
 
 /// The file formats a stack is written in, chosen by the output's extension (case ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,11 +234,21 @@ impl ImageStack {
 
     /// Reads a file written by [`ImageStack::write`], checking its magic, version, sizes and
     /// SHA-256.
+    ///
+    /// The values are decoded and hashed as they are read, so the file's bytes are never held
+    /// whole beside the stack.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let io = |e| Error::io(path, e);
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        (&mut file)
+            .take(HEADER_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(io)?;
         let bad = |field: &str, message: String| Error::parse(path, 0, field, message);
         let mut r = Reader {
-            bytes: &bytes,
+            bytes: &head,
             at: 0,
         };
         let short = || bad("header", "file is truncated".into());
@@ -291,22 +305,33 @@ impl ImageStack {
             .and_then(|end| Period::new(start, end).map_err(|e| bad("n_days", e.to_string())))?;
         let n_values = period.n_days() * grid.n_cells() * 3;
         let header_len = r.at;
-        if bytes.len() != header_len + 4 * n_values + HASH_LEN {
+        let expected = header_len + 4 * n_values + HASH_LEN;
+        if file_len != expected as u64 {
             return Err(bad(
                 "data",
-                format!(
-                    "expected {} bytes for {n_values} values, the file has {}",
-                    header_len + 4 * n_values + HASH_LEN,
-                    bytes.len()
-                ),
+                format!("expected {expected} bytes for {n_values} values, the file has {file_len}"),
             ));
         }
-        let data: Vec<f32> = bytes[header_len..header_len + 4 * n_values]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let mut hasher = Sha256::new();
+        hasher.update(&head[..header_len]);
+        let mut data: Vec<f32> = Vec::with_capacity(n_values);
+        let mut chunk = vec![0_u8; READ_CHUNK];
+        let mut left = 4 * n_values;
+        while left > 0 {
+            let n = left.min(READ_CHUNK);
+            file.read_exact(&mut chunk[..n]).map_err(io)?;
+            hasher.update(&chunk[..n]);
+            data.extend(
+                chunk[..n]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            left -= n;
+        }
+        let mut stored = [0_u8; HASH_LEN];
+        file.read_exact(&mut stored).map_err(io)?;
         let stack = ImageStack::new(grid, period, data)?;
-        if stack.digest(&bytes[..header_len]) != bytes[bytes.len() - HASH_LEN..] {
+        if hasher.finalize()[..] != stored[..] {
             return Err(bad("sha256", "content does not match its hash".into()));
         }
         Ok(stack)
@@ -400,6 +425,26 @@ mod tests {
         assert!(err.contains("sha256"), "{err}");
         std::fs::write(&path, &bytes[..n - 1]).unwrap();
         assert!(ImageStack::read(&path).is_err());
+        std::fs::write(&path, &bytes[..HEADER_LEN - 1]).unwrap();
+        let err = ImageStack::read(&path).unwrap_err().to_string();
+        assert!(err.contains("file is truncated"), "{err}");
+    }
+
+    #[test]
+    fn a_stack_longer_than_one_read_chunk_round_trips() {
+        // 40 days of 50 x 50 x 3 values: 1.2 MB of data, read in two chunks.
+        let grid = GridSpec::paper(Region::new(130.0, 133.0, 30.0, 32.0).unwrap())
+            .check()
+            .unwrap();
+        let period = Period::parse("2020-01-01", "2020-02-10").unwrap();
+        let n = period.n_days() * grid.n_cells() * 3;
+        assert!(4 * n > READ_CHUNK);
+        let data = (0..n).map(|k| (k % 977) as f32 * 0.25 - 7.0).collect();
+        let s = ImageStack::new(grid, period, data).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.qlimg");
+        s.write(&path).unwrap();
+        assert_eq!(ImageStack::read(&path).unwrap(), s);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use quakelab::Error;
 use quakelab::catalog::Region;
 use quakelab::device::Device;
 use quakelab::encode::{
-    EncodeContext, EncoderKind, FlattenEncoder, ImageBatch, ImageEncoder, PcaParams, PcaSolver,
-    encode_stack, select_rows,
+    EncodeContext, EncoderKind, FeatureRows, FlatImages, FlattenEncoder, ImageBatch, ImageEncoder,
+    PcaParams, PcaSolver, encode_stack, select_rows,
 };
 use quakelab::experiment::config::{self, Layers};
 use quakelab::gnss::grid::GridSpec;
@@ -122,6 +122,78 @@ fn an_image_with_missing_cells_is_refused_with_its_date() {
     );
     let err = encode_stack(&FlattenEncoder, &stack, &[0, 3], &context(8)).unwrap_err();
     assert!(err.to_string().contains("day 3 is beyond"), "{err}");
+    // The view the paper run reads instead of the stored matrix refuses the same days.
+    let err = FlatImages::new(&stack, &[0, 1]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the GNSS image of 2020-02-28 (day 1) has 1 missing values of 18; days with missing \
+         cells are dropped from the daily table, never filled"
+    );
+    let err = FlatImages::new(&stack, &[0, 3]).unwrap_err();
+    assert!(err.to_string().contains("day 3 is beyond"), "{err}");
+}
+
+#[test]
+fn flat_images_borrow_each_days_image_from_the_stack() {
+    let stack = positional_stack(5);
+    let days = [4, 0, 2];
+    let view = FlatImages::new(&stack, &days).unwrap();
+    // No copy: the view holds the stack itself, and each row is the stack's own day.
+    assert!(std::ptr::eq(view.stack(), &stack));
+    for (i, &d) in days.iter().enumerate() {
+        assert_eq!(view.row(i).as_ptr(), stack.day(d).as_ptr());
+    }
+    assert_eq!((view.nrows(), view.ncols()), (3, 18));
+    let x = view.to_mat();
+    for (i, &d) in days.iter().enumerate() {
+        for r in 0..2 {
+            for c in 0..3 {
+                for k in 0..3 {
+                    let expected = (1000 * d + 100 * r + 10 * c + k) as f64;
+                    assert_eq!(x[(i, (r * 3 + c) * 3 + k)], expected);
+                }
+            }
+        }
+    }
+    let picked = view.select(&[2, 0]).unwrap();
+    assert_eq!((picked[(0, 0)], picked[(1, 17)]), (2000.0, 4122.0));
+    assert!(view.select(&[3]).is_err());
+    let shifted = view.shifted(1, 2, &[1.0; 18]);
+    assert_eq!((shifted[(0, 0)], shifted[(1, 17)]), (-1.0, 2121.0));
+}
+
+#[test]
+fn pca_of_flat_images_equals_pca_of_the_stored_flatten_matrix_bit_for_bit() {
+    // 150 days (more than one block of rows) of irregular values over the 2 x 3 grid.
+    let stack = positional_stack(150);
+    let data: Vec<f32> = (0..stack.data().len())
+        .map(|i| ((i as f32) * 0.37).sin() * 10.0 + (i % 7) as f32)
+        .collect();
+    let stack = ImageStack::new(*stack.grid(), *stack.period(), data).unwrap();
+    let days: Vec<usize> = (3..150).rev().collect();
+    let train: Vec<usize> = (0..days.len()).filter(|i| i % 3 != 1).collect();
+    let stored = encode_stack(&FlattenEncoder, &stack, &days, &context(16)).unwrap();
+    let view = FlatImages::new(&stack, &days).unwrap();
+    let bits = |x: &Mat<f64>| -> Vec<u64> {
+        (0..x.ncols())
+            .flat_map(|j| (0..x.nrows()).map(move |i| x[(i, j)].to_bits()))
+            .collect()
+    };
+    assert_eq!(bits(&view.to_mat()), bits(&stored));
+    for solver in [PcaSolver::Full, PcaSolver::Randomized] {
+        let params = PcaParams::new(4).solver(solver).seed(11);
+        let from_stored = params.fit(stored.as_ref(), &train).unwrap();
+        let from_view = params.fit(view, &train).unwrap();
+        assert_eq!(from_view.mean(), from_stored.mean());
+        assert_eq!(
+            from_view.explained_variance(),
+            from_stored.explained_variance()
+        );
+        let z_stored = from_stored.transform(stored.as_ref()).unwrap();
+        let z_view = from_view.transform(view).unwrap();
+        assert_eq!((z_view.nrows(), z_view.ncols()), (days.len(), 4));
+        assert_eq!(bits(&z_view), bits(&z_stored), "{solver:?}");
+    }
 }
 
 // ---------------------------------------------------------------- the registry in experiment files
