@@ -150,7 +150,7 @@ fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> 
         &run_dir,
         experiment.period(),
         &results,
-        &predictions,
+        predictions,
         &importances,
         &experiment.evaluation().quantiles,
     )? {

@@ -427,10 +427,10 @@ pub fn interval(low: Option<f64>, high: Option<f64>) -> Cell {
     }
 }
 
-/// Writes `results.csv`, `predictions.csv`, `feature_importance.csv` (when some decoder
-/// reported importances, see [`crate::report::importance`]) and everything [`render_run`]
-/// makes into `run_dir`; returns each file's artifact path (relative, `/`-separated) and its
-/// location.
+/// Writes `results.csv`, `predictions.csv` (streamed, and the rows dropped before rendering),
+/// `feature_importance.csv` (when some decoder reported importances, see
+/// [`crate::report::importance`]) and everything [`render_run`] makes into `run_dir`; returns
+/// each file's artifact path (relative, `/`-separated) and its location.
 ///
 /// `predictions.csv` has the columns `split,features,decoder,set,day,truth,prediction`, and,
 /// when some decoder gave a distribution, `median` and one `q<level>` column per quantile
@@ -439,7 +439,7 @@ pub fn write_results(
     run_dir: &Path,
     period: &Period,
     results: &[ResultRow],
-    predictions: &[PredictionRow],
+    predictions: Vec<PredictionRow>,
     importances: &[ImportanceRow],
     levels: &QuantileLevels,
 ) -> Result<Vec<(String, PathBuf)>> {
@@ -448,7 +448,9 @@ pub fn write_results(
     write_csv(&results_path, results)?;
     written.push(("results.csv".to_string(), results_path));
     let predictions_path = run_dir.join("predictions.csv");
-    write_predictions(&predictions_path, predictions, levels)?;
+    write_predictions(&predictions_path, &predictions, levels)?;
+    // Rendering reads the file back: the rows in memory are not needed any more.
+    drop(predictions);
     written.push(("predictions.csv".to_string(), predictions_path));
     written.extend(write_importances(run_dir, importances)?);
     written.extend(render_run(run_dir, period)?);
@@ -693,10 +695,23 @@ fn write_predictions(
     predictions: &[PredictionRow],
     levels: &QuantileLevels,
 ) -> Result<()> {
-    let encoding =
-        |e: csv::Error| Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display()));
+    if let Some(p) = predictions.iter().find(|p| {
+        p.distribution
+            .as_ref()
+            .is_some_and(|(_, quantiles)| quantiles.len() != levels.len())
+    }) {
+        let given = p.distribution.as_ref().map_or(0, |(_, q)| q.len());
+        return Err(Error::Numerical(format!(
+            "{}: {given} quantiles for {} levels ({} / {} / {}, day {})",
+            path.display(),
+            levels.len(),
+            p.split,
+            p.features,
+            p.decoder,
+            p.day
+        )));
+    }
     let any_distribution = predictions.iter().any(|p| p.distribution.is_some());
-    let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = PREDICTION_COLUMNS.map(String::from).to_vec();
     if any_distribution {
         header.push("median".into());
@@ -707,45 +722,34 @@ fn write_predictions(
                 .map(|&l| QuantileLevels::column_name(l)),
         );
     }
-    writer.write_record(&header).map_err(encoding)?;
-    for p in predictions {
-        let mut record = vec![
-            p.split.clone(),
-            p.features.clone(),
-            p.decoder.clone(),
-            p.set.to_string(),
-            p.day.to_string(),
-            p.truth.to_string(),
-            p.prediction.to_string(),
-        ];
-        match &p.distribution {
-            Some((median, quantiles)) => {
-                if quantiles.len() != levels.len() {
-                    return Err(Error::Numerical(format!(
-                        "{}: {} quantiles for {} levels ({} / {} / {}, day {})",
-                        path.display(),
-                        quantiles.len(),
-                        levels.len(),
-                        p.split,
-                        p.features,
-                        p.decoder,
-                        p.day
-                    )));
+    // Streamed into the file: a paper run has about a million rows (115 MB of CSV).
+    crate::io::write_atomic(path, |w| {
+        let mut writer = csv::Writer::from_writer(w);
+        writer.write_record(&header)?;
+        for p in predictions {
+            let mut record = vec![
+                p.split.clone(),
+                p.features.clone(),
+                p.decoder.clone(),
+                p.set.to_string(),
+                p.day.to_string(),
+                p.truth.to_string(),
+                p.prediction.to_string(),
+            ];
+            match &p.distribution {
+                Some((median, quantiles)) => {
+                    record.push(median.to_string());
+                    record.extend(quantiles.iter().map(f64::to_string));
                 }
-                record.push(median.to_string());
-                record.extend(quantiles.iter().map(f64::to_string));
+                None if any_distribution => {
+                    record.extend(std::iter::repeat_n(String::new(), 1 + levels.len()));
+                }
+                None => {}
             }
-            None if any_distribution => {
-                record.extend(std::iter::repeat_n(String::new(), 1 + levels.len()));
-            }
-            None => {}
+            writer.write_record(&record)?;
         }
-        writer.write_record(&record).map_err(encoding)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| Error::Numerical(format!("{}: CSV encoding failed: {e}", path.display())))?;
-    crate::io::write_atomic(path, |w| w.write_all(&bytes))
+        writer.flush()
+    })
 }
 
 /// Reads a run's `predictions.csv` (through [`read_verified`]): its quantile levels (from the

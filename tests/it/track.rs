@@ -600,7 +600,7 @@ fn finished_report_run(results: &Path, offset: f64) -> PathBuf {
         &dir,
         &period,
         &[row],
-        &predictions,
+        predictions,
         &[],
         &QuantileLevels::default(),
     )
