@@ -5,6 +5,7 @@ use jiff::civil::Date;
 
 use crate::catalog::Region;
 use crate::gnss::{Station, StationSeries, StationSet};
+use crate::io::catalog::days_from_civil;
 use crate::period::Period;
 use crate::{Error, Result};
 
@@ -131,18 +132,11 @@ impl DisplacementField {
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian), by the days-from-civil
 /// formula, so that consecutive dates differ by exactly 1.
 fn day_number(date: Date) -> i64 {
-    let (y, m, d) = (
+    days_from_civil(
         i64::from(date.year()),
         i64::from(date.month()),
         i64::from(date.day()),
-    );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    )
 }
 
 /// The daily displacements of every station of `set` over `period` (paper §1.1):

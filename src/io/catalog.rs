@@ -72,7 +72,7 @@ use crate::{Error, Result};
 mod fast;
 mod pieces;
 
-pub(crate) use fast::{civil_from_days, parse_f64};
+pub(crate) use fast::{civil_from_days, days_from_civil, parse_f64};
 
 /// The header of a USGS ComCat CSV download (`https://earthquake.usgs.gov/fdsnws/event/1/query?format=csv`).
 pub const COMCAT_HEADER: [&str; 22] = [

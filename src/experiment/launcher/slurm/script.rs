@@ -108,7 +108,7 @@ mod tests {
             tasks,
             experiment: "small",
             sweep_dir: Path::new("/r/sweeps/small/20261129T100000Z"),
-            workdir: Path::new("/home/me/study"),
+            workdir: Path::new("/scratch/study"),
             quakelab: Path::new("/opt/quake lab/quakelab"),
         })
     }
@@ -129,7 +129,7 @@ mod tests {
             [
                 "--job-name=quakelab-small",
                 "--array=0-3",
-                "--chdir=/home/me/study",
+                "--chdir=/scratch/study",
                 "--output=/r/sweeps/small/20261129T100000Z/logs/%A_%a.log",
                 "--signal=B:USR1@60",
             ]
@@ -162,7 +162,7 @@ mod tests {
             [
                 "--job-name=ablation",
                 "--array=0-19%2",
-                "--chdir=/home/me/study",
+                "--chdir=/scratch/study",
                 "--output=/r/sweeps/small/20261129T100000Z/logs/%A_%a.log",
                 "--partition=short",
                 "--account=geodesy",
