@@ -61,6 +61,18 @@ patience = 1000000
 kinds = ["chronological"]
 "#;
 
+/// Checks the cluster, then submits the endless VGG-12 sweep with `args` from a new temporary
+/// directory; the directory and what the submission printed.
+fn submit_endless(args: &[&str]) -> (tempfile::TempDir, String) {
+    cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("endless.toml"), ENDLESS).unwrap();
+    let mut all = vec!["sweep", "endless.toml", "--launcher", "slurm"];
+    all.extend(args);
+    let text = ok(quakelab(&all, tmp.path()));
+    (tmp, text)
+}
+
 /// Fails unless the cluster answers: under CI these tests must run, not pass vacuously.
 fn cluster() {
     let ping = Command::new("scontrol").arg("ping").output();
@@ -323,22 +335,9 @@ fn a_failing_task_fails_alone_and_is_run_again_once_its_input_is_fixed() {
     ignore = "needs Slurm: run tools/slurm-single-node.sh start"
 )]
 fn a_task_past_its_time_limit_is_timeout_and_its_run_failed() {
-    cluster();
-    let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
-    std::fs::write(cwd.join("endless.toml"), ENDLESS).unwrap();
     // One minute, with the warning 60 s before it: SIGUSR1 at Slurm's first look.
-    let text = ok(quakelab(
-        &[
-            "sweep",
-            "endless.toml",
-            "--launcher",
-            "slurm",
-            "--time",
-            "1",
-        ],
-        cwd,
-    ));
+    let (tmp, text) = submit_endless(&["--time", "1"]);
+    let cwd = tmp.path();
     let (dir, _) = submitted(&text);
     let out = wait(&dir, cwd, Duration::from_secs(240));
     let status = stdout(&out);
@@ -365,25 +364,9 @@ fn a_task_past_its_time_limit_is_timeout_and_its_run_failed() {
     ignore = "needs Slurm: run tools/slurm-single-node.sh start"
 )]
 fn cancel_stops_the_array_and_its_running_task_fails_its_run() {
-    cluster();
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, text) =
+        submit_endless(&["--axis", "seed=1,2", "--max-parallel", "1", "--time", "10"]);
     let cwd = tmp.path();
-    std::fs::write(cwd.join("endless.toml"), ENDLESS).unwrap();
-    let text = ok(quakelab(
-        &[
-            "sweep",
-            "endless.toml",
-            "--axis",
-            "seed=1,2",
-            "--launcher",
-            "slurm",
-            "--max-parallel",
-            "1",
-            "--time",
-            "10",
-        ],
-        cwd,
-    ));
     let (dir, job) = submitted(&text);
     let dir_arg = dir.display().to_string();
     // Wait until the first task's run has started.
