@@ -142,6 +142,25 @@ impl LibraryParams {
         }
     }
 
+    /// Whether a sampling fraction under any of `aliases` is set below 1, or to something
+    /// that is not a number (left for the library to read, and so counted as a draw): a
+    /// fraction that makes the library draw rows or columns with its seed.
+    pub fn fraction_below_one(&self, aliases: &[&str]) -> bool {
+        aliases.iter().any(|&alias| {
+            self.get(alias)
+                .is_some_and(|value| value.as_f64().is_none_or(|f| f < 1.0))
+        })
+    }
+
+    /// Whether any of `aliases` is set to something other than `default` (compared as the
+    /// library reads it, without case).
+    pub fn differs_from(&self, aliases: &[&str], default: &str) -> bool {
+        aliases.iter().any(|&alias| {
+            self.get(alias)
+                .is_some_and(|value| !value.to_library_string().eq_ignore_ascii_case(default))
+        })
+    }
+
     /// The same parameters without `keys` (those quakelab consumes itself).
     pub fn without(&self, keys: &[&str]) -> LibraryParams {
         LibraryParams(

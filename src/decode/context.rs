@@ -44,23 +44,34 @@ pub struct FitContext<'a> {
     threads: NonZeroUsize,
     device: Device,
     validation: Option<ValidationRows<'a>>,
+    progress: bool,
 }
 
 impl<'a> FitContext<'a> {
     /// A context with `seed`, the current rayon pool's thread count as the budget, the CPU,
-    /// and no validation rows.
+    /// no validation rows, and progress bars shown.
     pub fn new(seed: u64) -> Self {
         FitContext {
             seed,
             threads: NonZeroUsize::new(rayon::current_num_threads()).unwrap_or(NonZeroUsize::MIN),
             device: Device::Cpu,
             validation: None,
+            progress: true,
         }
     }
 
     /// The same context with a thread budget of `threads`.
     pub fn with_threads(self, threads: NonZeroUsize) -> Self {
         FitContext { threads, ..self }
+    }
+
+    /// The same context without the fit's own progress bar (fits run side by side, under
+    /// one bar of their own).
+    pub fn without_progress(self) -> Self {
+        FitContext {
+            progress: false,
+            ..self
+        }
     }
 
     /// The same context on `device`.
@@ -109,6 +120,11 @@ impl<'a> FitContext<'a> {
     /// The most threads this fit may keep busy.
     pub fn threads(&self) -> usize {
         self.threads.get()
+    }
+
+    /// Whether a long fit may draw its own progress bar.
+    pub fn shows_progress(&self) -> bool {
+        self.progress
     }
 
     /// The device to compute on.

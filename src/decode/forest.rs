@@ -302,7 +302,11 @@ impl Regressor for RandomForest {
         let seed = settings.seed.unwrap_or(ctx.seed());
         let x_dense = dense(x)?;
         let y = y.to_vec();
-        let bar = crate::progress::bar(settings.n_trees as u64, "random forest");
+        let bar = if ctx.shows_progress() {
+            crate::progress::bar(settings.n_trees as u64, "random forest")
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         let trees = ctx.install(|| {
             (0..settings.n_trees)
                 .into_par_iter()

@@ -33,7 +33,15 @@
 //! context's thread budget (aliases `num_thread`, `nthread`, `nthreads`, `n_jobs`), and `seed` =
 //! the fit's seed reduced to 31 bits ([`booster::library_seed`]; aliases `random_seed`,
 //! `random_state`). The decoder is stochastic (repeated over the experiment's seeds) unless the
-//! seed is pinned. Everything else keeps LightGBM's own defaults (objective `regression`, l2
+//! seed is pinned, or no setting draws on it: LightGBM draws to bag rows (a
+//! `bagging_fraction`, `pos_bagging_fraction` or `neg_bagging_fraction` below 1, under any
+//! alias), to sample features (`feature_fraction` or `feature_fraction_bynode` below 1), for
+//! `extra_trees`, for any `boosting` but `gbdt` (random forest, DART, GOSS), for
+//! `data_sample_strategy = "goss"`, and to pick the rows its bin boundaries are built from when
+//! the table has more than `bin_construct_sample_cnt` rows (200,000 by default; setting it
+//! counts as drawing). quakelab's daily tables stay far below 200,000 rows (547 years), so with
+//! none of the others set the fit is the same for every seed (checked against the library by a
+//! test), and the runner fits it once instead of once per seed. Everything else keeps LightGBM's own defaults (objective `regression`, l2
 //! metric, 31 leaves, learning rate 0.1, …).
 //!
 //! [`DecoderSettings::check`] checks the keys quakelab reads (types, ranges), that the library
@@ -129,6 +137,34 @@ const THREADS: &[&str] = &["num_threads", "n_jobs", "nthread", "nthreads", "num_
 const SEED: &[&str] = &["seed", "random_seed", "random_state"];
 const OBJECTIVE: &[&str] = &["objective", "app", "loss", "application", "objective_type"];
 const BOOSTING: &[&str] = &["boosting", "boost", "boosting_type"];
+/// The row-bagging fractions, under every alias.
+const BAGGING_FRACTIONS: &[&str] = &[
+    "bagging_fraction",
+    "sub_row",
+    "subsample",
+    "bagging",
+    "pos_bagging_fraction",
+    "pos_sub_row",
+    "pos_subsample",
+    "pos_bagging",
+    "neg_bagging_fraction",
+    "neg_sub_row",
+    "neg_subsample",
+    "neg_bagging",
+];
+/// The feature-sampling fractions, under every alias.
+const FEATURE_FRACTIONS: &[&str] = &[
+    "feature_fraction",
+    "sub_feature",
+    "colsample_bytree",
+    "feature_fraction_bynode",
+    "sub_feature_bynode",
+    "colsample_bynode",
+];
+const EXTRA_TREES: &[&str] = &["extra_trees", "extra_tree"];
+const DATA_SAMPLE_STRATEGY: &[&str] = &["data_sample_strategy"];
+/// The rows sampled for the bin boundaries, `bin_construct_sample_cnt`, and its alias.
+const BIN_SAMPLE: &[&str] = &["bin_construct_sample_cnt", "subsample_for_bin"];
 /// LightGBM's default `alpha`.
 const DEFAULT_ALPHA: f64 = 0.9;
 
@@ -343,6 +379,19 @@ impl Plan {
     }
 }
 
+impl LightgbmSettings {
+    /// Whether a setting makes LightGBM draw random numbers (see the module docs).
+    fn draws_on_seed(&self) -> bool {
+        let p = &self.params;
+        p.fraction_below_one(BAGGING_FRACTIONS)
+            || p.fraction_below_one(FEATURE_FRACTIONS)
+            || p.differs_from(EXTRA_TREES, "false")
+            || p.differs_from(BOOSTING, "gbdt") && p.differs_from(BOOSTING, "gbrt")
+            || p.differs_from(DATA_SAMPLE_STRATEGY, "bagging")
+            || p.find(BIN_SAMPLE).is_some()
+    }
+}
+
 impl DecoderSettings for LightgbmSettings {
     fn check(&self) -> Result<()> {
         let plan = self.plan()?;
@@ -361,9 +410,10 @@ impl DecoderSettings for LightgbmSettings {
         }))
     }
 
-    /// True unless `seed` (or an alias) pins the library's seed.
+    /// True unless `seed` (or an alias) pins the library's seed, or no setting draws on it
+    /// (see the module docs).
     fn is_stochastic(&self) -> bool {
-        self.params.find(SEED).is_none()
+        self.params.find(SEED).is_none() && self.draws_on_seed()
     }
 
     fn accepts_missing(&self) -> bool {
@@ -663,6 +713,31 @@ mod tests {
         match result {
             Err(Error::Config { key, .. }) => key,
             other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_settings_that_draw_make_the_fit_depend_on_its_seed() {
+        assert!(!settings("").is_stochastic());
+        assert!(!settings("num_leaves = 7\nboosting = \"gbrt\"\n").is_stochastic());
+        // A fraction of 1 samples everything.
+        assert!(!settings("subsample = 1\ncolsample_bytree = 1.0\n").is_stochastic());
+        for draws in [
+            "bagging_fraction = 0.8\nbagging_freq = 1\n",
+            // Counted even without bagging_freq (which turns bagging on), to be safe.
+            "sub_row = 0.5\n",
+            "neg_bagging_fraction = 0.5\n",
+            "colsample_bytree = 0.9\n",
+            "feature_fraction_bynode = 0.5\n",
+            "extra_trees = true\n",
+            "boosting = \"dart\"\n",
+            "boosting_type = \"rf\"\n",
+            "data_sample_strategy = \"goss\"\n",
+            "bin_construct_sample_cnt = 1000\n",
+        ] {
+            assert!(settings(draws).is_stochastic(), "{draws}");
+            let pinned = settings(&format!("{draws}random_state = 3\n"));
+            assert!(!pinned.is_stochastic(), "{draws} with a pinned seed");
         }
     }
 

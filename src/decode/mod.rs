@@ -162,7 +162,7 @@ impl DecoderRole {
 }
 
 /// What every decoder's settings provide: validation, and a fresh model built from them.
-pub trait DecoderSettings {
+pub trait DecoderSettings: Send + Sync {
     /// Refuses invalid settings before any work starts, naming the offending key
     /// (`decoder.alpha`, …).
     fn check(&self) -> Result<()>;
@@ -209,6 +209,14 @@ pub trait DecoderSettings {
     /// each training set, and `quakelab decode --valid FILE` reads them from a file.
     fn wants_validation(&self) -> bool {
         false
+    }
+
+    /// Whether fits of this decoder may run side by side with others, one thread each; true
+    /// by default. A decoder that needs the whole machine for one fit (TabPFN: gigabytes of
+    /// activations, or the GPU) says false, and the runner fits it alone with the full thread
+    /// budget.
+    fn fits_side_by_side(&self) -> bool {
+        true
     }
 }
 
@@ -774,14 +782,15 @@ mod tests {
             ("ridge", DecoderRole::Model, false),
             ("random_forest", DecoderRole::Model, true),
         ];
-        // The boosters, each seeded unless its seed is pinned, in registry order.
-        for (compiled, kind) in [
-            (cfg!(feature = "xgboost"), "xgboost"),
-            (cfg!(feature = "lightgbm"), "lightgbm"),
-            (cfg!(feature = "catboost"), "catboost"),
+        // The boosters, in registry order. With their defaults XGBoost and LightGBM draw
+        // nothing (no subsampling); CatBoost's random strength and Bayesian bootstrap draw.
+        for (compiled, kind, stochastic) in [
+            (cfg!(feature = "xgboost"), "xgboost", false),
+            (cfg!(feature = "lightgbm"), "lightgbm", false),
+            (cfg!(feature = "catboost"), "catboost", true),
         ] {
             if compiled {
-                expected.push((kind, DecoderRole::Model, true));
+                expected.push((kind, DecoderRole::Model, stochastic));
             }
         }
         // TabPFN: its members' column shuffles and fingerprints are seeded.

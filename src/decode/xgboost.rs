@@ -31,7 +31,13 @@
 //!
 //! `nthread` follows the fit context's thread budget and `seed` the experiment's seed
 //! ([`booster::library_seed`] of the derived seed) unless they are set; with `seed` (or its
-//! alias `random_state`) set, the decoder is not stochastic and the runner fits it once.
+//! alias `random_state`) set, the decoder is not stochastic and the runner fits it once. It is
+//! not stochastic either when no setting draws on the seed: XGBoost draws only to subsample rows
+//! (`subsample` below 1) or columns (`colsample_bytree`, `colsample_bylevel`,
+//! `colsample_bynode` below 1), for the DART booster's dropout, and for `gblinear`'s shuffled or
+//! random coordinate order (any `booster` but `gbtree` counts as drawing). With none of them the
+//! fit is the same for every seed (checked against the library by a test), so the runner fits
+//! it once instead of once per seed.
 //! `validate_parameters = 1` is set last, as the Python package does.
 //!
 //! [`DecoderSettings::check`] checks quakelab's own keys and that the library is installed;
@@ -178,6 +184,16 @@ impl XgboostSettings {
         Ok(Some(levels))
     }
 
+    /// Whether a setting makes XGBoost draw random numbers (see the module docs).
+    fn draws_on_seed(&self) -> bool {
+        self.params.fraction_below_one(&[
+            "subsample",
+            "colsample_bytree",
+            "colsample_bylevel",
+            "colsample_bynode",
+        ]) || self.params.differs_from(&["booster"], "gbtree")
+    }
+
     /// Whether `seed` or `random_state` pins the library's seed.
     fn seed_is_pinned(&self) -> bool {
         self.params.find(&SEEDS).is_some()
@@ -265,9 +281,10 @@ impl DecoderSettings for XgboostSettings {
         }))
     }
 
-    /// True unless `seed` (or `random_state`) pins XGBoost's seed.
+    /// True unless `seed` (or `random_state`) pins XGBoost's seed, or no setting draws on it
+    /// (see the module docs).
     fn is_stochastic(&self) -> bool {
-        !self.seed_is_pinned()
+        !self.seed_is_pinned() && self.draws_on_seed()
     }
 
     fn accepts_missing(&self) -> bool {
@@ -644,7 +661,22 @@ mod tests {
             ]
             .map(|(k, v)| (k.to_string(), v.to_string()))
         );
-        assert!(plain.is_stochastic());
+        assert!(!plain.is_stochastic(), "nothing draws on the seed");
+        for draws in [
+            "subsample = 0.8\n",
+            "colsample_bynode = 0.5\n",
+            "colsample_bytree = \"half\"\n",
+            "booster = \"dart\"\n",
+        ] {
+            assert!(settings(draws).is_stochastic(), "{draws}");
+        }
+        for keeps in [
+            "subsample = 1\n",
+            "colsample_bylevel = 1.0\n",
+            "booster = \"gbtree\"\n",
+        ] {
+            assert!(!settings(keeps).is_stochastic(), "{keeps}");
+        }
         let pinned = settings("nthread = 1\nrandom_state = 5\neval_metric = [\"rmse\", \"mae\"]\n");
         assert_eq!(
             pinned.library_params(None, &ctx),

@@ -7,7 +7,8 @@
 //!    with statistics of the training rows, and the embargo is derived from the feature window,
 //!    the label's reach and the horizon ([`Embargo`]).
 //! 3. Every feature set × decoder is fitted on the training rows; stochastic decoders once per
-//!    seed (`seeds`), the spread reported.
+//!    seed (`seeds`), the spread reported. The fits of a split run side by side
+//!    ([`super::fit`]).
 //! 4. Every test metric gets a moving-block bootstrap interval, and each model is compared with
 //!    the best baseline of the same test rows by a Diebold–Mariano test; the GNSS modality is
 //!    compared with the day-number control the same way ([`GnssCheck`]).
@@ -26,8 +27,8 @@ use crate::dataset::{
     BaInput, DailyTable, ImageInput, LabelInput, Modality, Split, SplitKind, Support, TableInputs,
 };
 use crate::decode::{
-    DecoderConfig, DecoderRole, FitContext, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction,
-    PredictiveDistribution, QuantileLevels, decoder_input,
+    DecoderConfig, DecoderRole, KNOWN_LABEL_COLUMN, ORACLE_COLUMN, Prediction,
+    PredictiveDistribution, decoder_input,
 };
 use crate::encode::pca::PcaSummary;
 use crate::encode::{
@@ -40,6 +41,7 @@ use crate::eval::{
 };
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::experiment::embeddings::vit_embeddings;
+use crate::experiment::fit::{FitJob, FitSettings, fit_all};
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::report::importance::ImportanceRow;
@@ -89,6 +91,17 @@ const CONTROL_PREFIX: &str = "control_";
 
 /// The prefix of the moving-average reference columns, `label_known_mean_<N>d`.
 const KNOWN_MEAN_PREFIX: &str = "label_known_mean_";
+
+/// A feature set × decoder pair of a split: skipped (an optional decoder that cannot run, with
+/// the reason), or its input and the number of seeds it is fitted with.
+enum Pair {
+    Skipped(String),
+    Fit {
+        names: Vec<String>,
+        x: Mat<f64>,
+        seeds: usize,
+    },
+}
 
 /// One feature set evaluated on a split: a modality or a control.
 struct FeatureSet {
@@ -249,9 +262,64 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         }
         let first_row = results.len();
         let mut errors: HashMap<(String, String), Vec<f64>> = HashMap::new();
+        let mut pairs = Vec::new();
         for set in &sets {
             for decoder in experiment.decoders() {
-                if let Some(reason) = decoder.unavailable() {
+                let pair = match decoder.unavailable() {
+                    Some(reason) => Pair::Skipped(reason),
+                    None => {
+                        let (names, x) = decoder_input(
+                            decoder.settings(),
+                            &set.columns,
+                            set.x.as_ref(),
+                            &reference_names,
+                            set.references.as_ref(),
+                        )?;
+                        let seeds = if decoder.is_stochastic() {
+                            experiment.seeds()
+                        } else {
+                            1
+                        };
+                        Pair::Fit { names, x, seeds }
+                    }
+                };
+                pairs.push((set, decoder, pair));
+            }
+        }
+        let jobs: Vec<FitJob<'_>> = pairs
+            .iter()
+            .filter_map(|(set, decoder, pair)| match pair {
+                Pair::Fit { names, x, seeds } => Some((set, decoder, names, x, *seeds)),
+                Pair::Skipped(_) => None,
+            })
+            .flat_map(|(set, decoder, names, x, seeds)| {
+                let description = &description;
+                (0..seeds).map(move |i| {
+                    let stream = match i {
+                        0 => format!("decode.{description}.{}", decoder.kind()),
+                        i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
+                    };
+                    FitJob {
+                        decoder,
+                        names,
+                        x: x.as_ref(),
+                        labels: &set.labels,
+                        seed: rng::derive_seed(experiment.seed(), &stream),
+                    }
+                })
+            })
+            .collect();
+        let fit_settings = FitSettings {
+            split: &split,
+            device: experiment.device(),
+            levels,
+            validation_fraction: evaluation.validation_fraction,
+        };
+        let mut fitted = fit_all(&jobs, fit_settings)?.into_iter();
+        drop(jobs);
+        for (set, decoder, pair) in pairs {
+            let (names, seeds) = match pair {
+                Pair::Skipped(reason) => {
                     let encoder = if set.gnss { encoder_label.as_str() } else { "" };
                     results.push(ResultRow::skipped(
                         &split_name,
@@ -262,94 +330,63 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
                     ));
                     continue;
                 }
-                let (names, x) = decoder_input(
-                    decoder.settings(),
-                    &set.columns,
-                    set.x.as_ref(),
-                    &reference_names,
-                    set.references.as_ref(),
-                )?;
-                let seeds = if decoder.is_stochastic() {
-                    experiment.seeds()
-                } else {
-                    1
-                };
-                let mut fits = Vec::with_capacity(seeds);
-                for i in 0..seeds {
-                    let stream = match i {
-                        0 => format!("decode.{description}.{}", decoder.kind()),
-                        i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
-                    };
-                    let ctx = FitContext::new(rng::derive_seed(experiment.seed(), &stream))
-                        .with_device(experiment.device());
-                    let fitted = fit_predict(
-                        decoder,
-                        &names,
-                        x.as_ref(),
-                        &set.labels,
-                        &split,
-                        &ctx,
-                        (levels, evaluation.validation_fraction),
-                    )?;
-                    if let Some(gains) = &fitted.importance {
-                        importances.extend(names.iter().zip(gains).map(|(feature, &gain)| {
-                            ImportanceRow {
-                                split: description.clone(),
-                                features: set.name.clone(),
-                                decoder: fitted.name.clone(),
-                                seed: i,
-                                feature: feature.clone(),
-                                importance: gain,
-                            }
-                        }));
-                    }
-                    fits.push(fitted);
+                Pair::Fit { names, seeds, .. } => (names, seeds),
+            };
+            let fits: Vec<_> = fitted.by_ref().take(seeds).collect();
+            for (i, fit) in fits.iter().enumerate() {
+                if let Some(gains) = &fit.importance {
+                    importances.extend(names.iter().zip(gains).map(|(feature, &gain)| {
+                        ImportanceRow {
+                            split: description.clone(),
+                            features: set.name.clone(),
+                            decoder: fit.name.clone(),
+                            seed: i,
+                            feature: feature.clone(),
+                            importance: gain,
+                        }
+                    }));
                 }
-                let first = &fits[0];
-                let role = row_role(set.control, decoder.role());
-                let mut row = ResultRow::new(
-                    &split_name,
-                    &description,
-                    (&set.name, &first.name, role),
-                    &split,
-                    &set.labels,
-                    first.prediction.point(),
-                )?;
-                let r2: Vec<f64> = fits
-                    .iter()
-                    .map(|f| test_pairs(&split, &set.labels, f.prediction.point()))
-                    .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
-                    .collect::<Result<_>>()?;
-                row.set_seed_spread(&r2);
-                if set.gnss {
-                    row.encoder.clone_from(&encoder_label);
-                }
-                if let Some(distribution) = first.prediction.distribution() {
-                    row.set_quantile_scores(test_quantile_scores(
-                        &split,
-                        &set.labels,
-                        distribution,
-                    )?);
-                }
-                let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.point());
-                if 2 * block <= truth.len() {
-                    row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
-                } else {
-                    without_intervals += 1;
-                }
-                errors.insert(
-                    (set.name.clone(), first.name.clone()),
-                    squared_errors(&truth, &predicted),
-                );
-                results.push(row);
-                predictions.extend(split_predictions(
-                    (&split_name, &set.name, &first.name),
-                    &split,
-                    table.days(),
-                    &set.labels,
-                    &first.prediction,
-                ));
             }
+            let first = &fits[0];
+            let role = row_role(set.control, decoder.role());
+            let mut row = ResultRow::new(
+                &split_name,
+                &description,
+                (&set.name, &first.name, role),
+                &split,
+                &set.labels,
+                first.prediction.point(),
+            )?;
+            let r2: Vec<f64> = fits
+                .iter()
+                .map(|f| test_pairs(&split, &set.labels, f.prediction.point()))
+                .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
+                .collect::<Result<_>>()?;
+            row.set_seed_spread(&r2);
+            if set.gnss {
+                row.encoder.clone_from(&encoder_label);
+            }
+            if let Some(distribution) = first.prediction.distribution() {
+                row.set_quantile_scores(test_quantile_scores(&split, &set.labels, distribution)?);
+            }
+            let (truth, predicted) = test_pairs(&split, &set.labels, first.prediction.point());
+            if 2 * block <= truth.len() {
+                row.set_intervals(&bootstrap_metrics(&truth, &predicted, &boot)?);
+            } else {
+                without_intervals += 1;
+            }
+            errors.insert(
+                (set.name.clone(), first.name.clone()),
+                squared_errors(&truth, &predicted),
+            );
+            results.push(row);
+            predictions.extend(split_predictions(
+                (&split_name, &set.name, &first.name),
+                &split,
+                table.days(),
+                &set.labels,
+                &first.prediction,
+            ));
         }
         if let Some(reason) = experiment.encoder().skipped() {
             for features in skipped_sets(experiment) {
@@ -1149,74 +1186,6 @@ fn standardized(x: MatRef<'_, f64>, split: &Split) -> Result<Mat<f64>> {
     Standardizer::fit(x, split.train())?.transform(x)
 }
 
-/// A fitted decoder's name, its predictions over a feature set's rows and, where it reports
-/// them, its feature importances.
-struct Fitted {
-    /// [`crate::decode::Regressor::name`].
-    name: String,
-    /// One prediction per table row; NaN (and no quantiles) for rows without a target.
-    prediction: Prediction,
-    /// [`crate::decode::Regressor::feature_importance`], one per input column.
-    importance: Option<Vec<f64>>,
-}
-
-/// A decoder's predictions for every row with a target (NaN for the others), after fitting on
-/// the split's training rows that have one. The quantiles at `levels` are asked for; decoders
-/// that give only a point return one. A decoder that wants validation rows is fitted on the
-/// first training days and watches the last `validation_fraction` of them.
-fn fit_predict(
-    decoder: &DecoderConfig,
-    names: &[String],
-    x: MatRef<'_, f64>,
-    labels: &[f64],
-    split: &Split,
-    ctx: &FitContext<'_>,
-    (levels, validation_fraction): (&QuantileLevels, f64),
-) -> Result<Fitted> {
-    let rows_of = |rows: &[usize]| -> Vec<usize> {
-        rows.iter()
-            .copied()
-            .filter(|&r| labels[r].is_finite())
-            .collect()
-    };
-    let mut train = rows_of(split.train());
-    let labelled = rows_of(&(0..labels.len()).collect::<Vec<_>>());
-    let select = |rows: &[usize]| Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
-    let targets = |rows: &[usize]| -> Vec<f64> { rows.iter().map(|&r| labels[r]).collect() };
-    let mut model = decoder.build(names)?;
-    let validation = if decoder.settings().wants_validation() {
-        train.sort_unstable();
-        let held_out = validation_rows(train.len(), validation_fraction);
-        Some(train.split_off(train.len() - held_out))
-    } else {
-        None
-    };
-    let (xv, yv) = validation
-        .as_deref()
-        .map_or((Mat::zeros(0, 0), Vec::new()), |rows| {
-            (select(rows), targets(rows))
-        });
-    let ctx = match validation {
-        Some(_) => ctx.with_validation(xv.as_ref(), &yv)?,
-        None => *ctx,
-    };
-    model.fit(select(&train).as_ref(), &targets(&train), &ctx)?;
-    let predicted = model.predict_distribution(select(&labelled).as_ref(), levels)?;
-    Ok(Fitted {
-        name: model.name(),
-        prediction: predicted.spread(&labelled, labels.len())?,
-        importance: model.feature_importance(),
-    })
-}
-
-/// How many of `n` training rows are held out for validation: `fraction` of them rounded up,
-/// at least one, and never more than leaves two to fit on.
-fn validation_rows(n: usize, fraction: f64) -> usize {
-    ((n as f64 * fraction).ceil() as usize)
-        .max(1)
-        .min(n.saturating_sub(2))
-}
-
 fn split_predictions(
     (split, features, decoder): (&str, &str, &str),
     s: &Split,
@@ -1248,16 +1217,6 @@ fn split_predictions(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn validation_takes_the_rounded_up_share_and_leaves_two_rows_to_fit() {
-        // 100 rows × 0.2 = 20; 101 × 0.2 = 20.2 → 21; 3 × 0.2 = 0.6 → 1; 2 rows leave none.
-        assert_eq!(validation_rows(100, 0.2), 20);
-        assert_eq!(validation_rows(101, 0.2), 21);
-        assert_eq!(validation_rows(3, 0.2), 1);
-        assert_eq!(validation_rows(5, 0.49), 3);
-        assert_eq!(validation_rows(2, 0.2), 0);
-    }
 
     #[test]
     fn the_scale_is_fitted_on_the_rows_that_train_in_every_split() {

@@ -19,11 +19,13 @@
 //!   augmentation order, planted and null, with baselines.
 //! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
 //!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
+//!   The fits of a split run side by side, one thread each (`fit`).
 
 pub mod config;
 pub mod data_hash;
 pub mod embeddings;
 pub mod evaluate;
+mod fit;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;

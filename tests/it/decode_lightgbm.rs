@@ -299,3 +299,34 @@ fn lightgbm_seed_follows_the_fit_context_unless_pinned() {
     assert_ne!(from_context, predict(None, seed + 1).1);
     assert_eq!(pinned_seed, predict(Some(pinned), 7).1);
 }
+
+/// Predictions on the test table of case `name`, with its parameters but the seed left to the
+/// fit context, fitted with each of `seeds`.
+fn predictions_per_seed(name: &str, seeds: [u64; 2]) -> (bool, [Vec<f64>; 2]) {
+    let case = &cases()[name];
+    let mut params = case["params"].clone();
+    params.as_object_mut().unwrap().remove("seed");
+    let config = config(&params);
+    let (x, y) = table(case["train"].as_str().unwrap());
+    let (x_test, _) = table(case["test"].as_str().unwrap());
+    let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+    let predict = |seed: u64| {
+        let mut model = config.build(&names).unwrap();
+        model.fit(x.as_ref(), &y, &FitContext::new(seed)).unwrap();
+        model.predict(x_test.as_ref()).unwrap()
+    };
+    (config.is_stochastic(), seeds.map(predict))
+}
+
+#[test]
+fn lightgbm_is_fitted_once_exactly_when_no_setting_draws_on_the_seed() {
+    // Without bagging or feature sampling LightGBM draws nothing on this table: two seeds give
+    // the same model, bit for bit, and the runner fits it once.
+    let (stochastic, [a, b]) = predictions_per_seed("contract", [1, 2]);
+    assert!(!stochastic);
+    assert_eq!(a, b);
+    // Bagging and feature sampling draw with the seed: the runner repeats the fit per seed.
+    let (stochastic, [a, b]) = predictions_per_seed("subsample", [1, 2]);
+    assert!(stochastic);
+    assert_ne!(a, b);
+}

@@ -416,3 +416,34 @@ fn a_missing_xgboost_library_names_the_install_script() {
     assert!(stderr.contains("tools/install-boosters.sh"), "{stderr}");
     assert!(!dir.path().join("p.csv").exists());
 }
+
+/// Predictions on the test table of case `name`, with its parameters but the seed left to the
+/// fit context, fitted with each of `seeds`.
+fn predictions_per_seed(name: &str, seeds: [u64; 2]) -> (bool, [Vec<f64>; 2]) {
+    let mut case = cases()["cases"][name].clone();
+    case["params"].as_object_mut().unwrap().remove("seed");
+    let config = case_config(&case);
+    let train = table(case["train"].as_str().unwrap());
+    let test = table(case["test"].as_str().unwrap());
+    let predict = |seed: u64| {
+        let mut model = config.build(&train.features).unwrap();
+        model
+            .fit(train.x.as_ref(), &train.y, &FitContext::new(seed))
+            .unwrap();
+        model.predict(test.x.as_ref()).unwrap()
+    };
+    (config.is_stochastic(), seeds.map(predict))
+}
+
+#[test]
+fn xgboost_is_fitted_once_exactly_when_no_setting_draws_on_the_seed() {
+    // Without subsampling XGBoost draws nothing: two seeds give the same model, bit for bit,
+    // and the runner fits it once.
+    let (stochastic, [a, b]) = predictions_per_seed("contract", [1, 2]);
+    assert!(!stochastic);
+    assert_eq!(a, b);
+    // Row and column subsampling draw with the seed: the runner repeats the fit per seed.
+    let (stochastic, [a, b]) = predictions_per_seed("subsampling", [1, 2]);
+    assert!(stochastic);
+    assert_ne!(a, b);
+}

@@ -241,6 +241,11 @@ impl DecoderSettings for TabpfnSettings {
     fn accepts_missing(&self) -> bool {
         true
     }
+
+    /// False: one fit fills the machine (or the GPU) by itself.
+    fn fits_side_by_side(&self) -> bool {
+        false
+    }
 }
 
 /// A checkpoint file as it is now: its path, size and modification time.
