@@ -254,3 +254,91 @@ impl GpPrior {
         task_from_f64(&x, &y, n_features, n_train, PriorKind::Gp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    /// Matérn 5/2 written out (Rasmussen & Williams eq. 4.17), independently of the code.
+    fn matern52(variance: f64, r: f64) -> f64 {
+        variance * (1.0 + 5f64.sqrt() * r + 5.0 * r * r / 3.0) * (-(5f64.sqrt()) * r).exp()
+    }
+
+    /// The empirical second moments of y at two fixed inputs over `draws` joint draws, against
+    /// their closed form. With mean zero, the estimate of E[y_a y_b] over M draws has the
+    /// standard deviation √((σ_aa σ_bb + σ_ab²)/M) (Isserlis); each is allowed 4 of them.
+    fn assert_moments(draw: &GpDraw, a: [f64; 2], b: [f64; 2], expected: [f64; 3]) {
+        let [s_aa, s_bb, s_ab] = expected;
+        let x = [a[0], a[1], b[0], b[1]];
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let draws = 20_000;
+        let (mut aa, mut bb, mut ab) = (0.0, 0.0, 0.0);
+        for _ in 0..draws {
+            let y = draw.sample_targets(&x, &mut rng).unwrap();
+            aa += y[0] * y[0];
+            bb += y[1] * y[1];
+            ab += y[0] * y[1];
+        }
+        let m = f64::from(draws);
+        for (found, want, sd) in [
+            (aa / m, s_aa, (2.0 * s_aa * s_aa / m).sqrt()),
+            (bb / m, s_bb, (2.0 * s_bb * s_bb / m).sqrt()),
+            (ab / m, s_ab, ((s_aa * s_bb + s_ab * s_ab) / m).sqrt()),
+        ] {
+            assert!(
+                (found - want).abs() < 4.0 * sd,
+                "{found} against {want} (sd {sd})"
+            );
+        }
+    }
+
+    #[test]
+    fn the_empirical_covariance_matches_the_kernel() {
+        // The prior with its kernel, length scales and output scale fixed draws exactly them.
+        let prior = GpPrior::new(GpPriorConfig {
+            kernels: vec![KernelKind::Matern52],
+            linear: 0.0,
+            length_scale: [0.8, 0.8],
+            output_scale: [1.5, 1.5],
+            noise: [0.2, 0.2],
+            uniform_inputs: 0.5,
+        });
+        let draw = prior.draw(2, &mut ChaCha8Rng::seed_from_u64(3));
+        assert_eq!(
+            draw,
+            GpDraw {
+                kernel: KernelKind::Matern52,
+                length_scales: vec![0.8, 0.8],
+                output_scale: 1.5,
+                linear: false,
+                noise: 0.2,
+            }
+        );
+        let (a, b) = ([0.2, -0.4], [0.9, 0.1]);
+        // r = |a − b| / 0.8 = √(0.49 + 0.25) / 0.8.
+        let r = (0.74f64).sqrt() / 0.8;
+        let variance = 2.25 + 0.04;
+        assert_moments(&draw, a, b, [variance, variance, matern52(2.25, r)]);
+    }
+
+    #[test]
+    fn the_linear_kernel_adds_the_scaled_inner_product() {
+        let draw = GpDraw {
+            kernel: KernelKind::Rbf,
+            length_scales: vec![0.5, 2.0],
+            output_scale: 0.8,
+            linear: true,
+            noise: 0.1,
+        };
+        let (a, b) = ([1.0, -0.5], [0.6, 0.5]);
+        let rbf = |u: [f64; 2], v: [f64; 2]| {
+            let r2 = ((u[0] - v[0]) / 0.5).powi(2) + ((u[1] - v[1]) / 2.0).powi(2);
+            0.64 * (-r2 / 2.0).exp()
+        };
+        let linear = |u: [f64; 2], v: [f64; 2]| 0.64 * (u[0] * v[0] + u[1] * v[1]) / 2.0;
+        let k = |u, v| rbf(u, v) + linear(u, v);
+        assert_moments(&draw, a, b, [k(a, a) + 0.01, k(b, b) + 0.01, k(a, b)]);
+    }
+}

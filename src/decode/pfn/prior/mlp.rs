@@ -233,3 +233,74 @@ fn draw_weights(width: usize, dropout: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
     }
     weights
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn the_target_varies_and_the_graph_has_nodes_enough_for_many_features() {
+        // One hidden layer of one node above one cause: the width is raised to ⌈21/2⌉ = 11.
+        let prior = MlpPrior::new(MlpPriorConfig {
+            depth: [1, 1],
+            width: [1, 1],
+            ..MlpPriorConfig::default()
+        });
+        for seed in 0..20 {
+            let task = prior
+                .sample(50, 20, &mut ChaCha8Rng::seed_from_u64(seed))
+                .unwrap();
+            assert_eq!((task.n_rows(), task.n_features()), (50, 20));
+            assert!(task.y().iter().any(|&v| v != task.y()[0]), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn each_activation_is_its_function() {
+        let cases = [
+            (Activation::Tanh, -0.5f64.tanh()),
+            (Activation::Relu, 0.0),
+            (Activation::Sine, -0.5f64.sin()),
+            (Activation::Identity, -0.5),
+            (Activation::Abs, 0.5),
+        ];
+        for (activation, expected) in cases {
+            assert_eq!(activation.apply(-0.5), expected, "{activation:?}");
+        }
+    }
+
+    #[test]
+    fn an_identity_network_without_noise_is_linear_in_its_causes() {
+        // With identity activations and (nearly) no noise, every node is an affine function of
+        // the causes, so y is an affine function of any features that are all causes; here
+        // one hidden layer above one cause: all nodes are affine in that single cause, so the
+        // target is an exact affine function of the first feature.
+        let prior = MlpPrior::new(MlpPriorConfig {
+            depth: [1, 1],
+            width: [1, 1],
+            activations: vec![Activation::Identity],
+            noise: [1e-12, 1e-12],
+            edge_dropout: [0.0, 0.0],
+            uniform_causes: 0.0,
+        });
+        let task = prior
+            .sample(30, 1, &mut ChaCha8Rng::seed_from_u64(5))
+            .unwrap();
+        let x: Vec<f64> = (0..30).map(|r| f64::from(task.value(r, 0))).collect();
+        let y: Vec<f64> = task.y().iter().map(|&v| f64::from(v)).collect();
+        // The slope through the rows of smallest and largest x, well apart.
+        let by_x = |a: &usize, b: &usize| x[*a].total_cmp(&x[*b]);
+        let lo = (0..30).min_by(by_x).unwrap();
+        let hi = (0..30).max_by(by_x).unwrap();
+        let slope = (y[hi] - y[lo]) / (x[hi] - x[lo]);
+        for r in 0..30 {
+            let predicted = y[lo] + slope * (x[r] - x[lo]);
+            assert!(
+                (predicted - y[r]).abs() < 1e-4 * (1.0 + y[r].abs()),
+                "row {r}"
+            );
+        }
+    }
+}

@@ -581,3 +581,352 @@ pub(crate) fn task_from_f64(
         kind,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_key<T>(result: Result<T>) -> String {
+        match result {
+            Err(Error::Config { key, .. }) => key,
+            Err(other) => panic!("not a config error: {other}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    /// A mixture that draws only `kind`, over `rows` and `features`.
+    fn only(kind: PriorKind, rows: [usize; 2], features: [usize; 2]) -> Prior {
+        let weights = PriorWeights {
+            mlp: f64::from(u8::from(kind == PriorKind::Mlp)),
+            gp: f64::from(u8::from(kind == PriorKind::Gp)),
+            seismic: f64::from(u8::from(kind == PriorKind::Seismic)),
+        };
+        Prior::new(PriorConfig {
+            weights,
+            rows,
+            features,
+            ..PriorConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn assert_shape(task: &PriorTask, n_rows: usize, n_features: usize) {
+        assert_eq!((task.n_rows(), task.n_features()), (n_rows, n_features));
+        assert_eq!(task.x().len(), n_rows * n_features);
+        assert_eq!(task.y().len(), n_rows);
+        assert!(
+            (n_rows.div_ceil(2)..n_rows).contains(&task.n_train()),
+            "{} of {n_rows}",
+            task.n_train()
+        );
+        assert_eq!(task.n_train() + task.n_test(), n_rows);
+        assert_eq!(task.x_train().len() + task.x_test().len(), task.x().len());
+        assert_eq!(task.y_train().len(), task.n_train());
+        assert!(task.x().iter().chain(task.y()).all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn every_prior_gives_the_declared_shapes_and_finite_values() {
+        // The extremes of the default ranges and beyond: 2 rows (one train, one test), the
+        // GP's largest 1024, one feature and many.
+        let sizes = [
+            (2, 1),
+            (3, 1),
+            (2, 10),
+            (32, 10),
+            (512, 1),
+            (1024, 3),
+            (64, 40),
+        ];
+        for kind in PriorKind::ALL {
+            for (n_rows, n_features) in sizes {
+                let prior = only(kind, [n_rows, n_rows], [n_features, n_features]);
+                for seed in 0..4 {
+                    let task = prior.task(seed, 7).unwrap();
+                    assert_eq!(task.kind(), kind);
+                    assert_shape(&task, n_rows, n_features);
+                }
+                let batch = prior.batch(11, 0, 3).unwrap();
+                assert_eq!((batch.n_rows, batch.n_features), (n_rows, n_features));
+                for task in &batch.tasks {
+                    assert_shape(task, n_rows, n_features);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_are_drawn_within_the_configured_ranges() {
+        let prior = Prior::new(PriorConfig {
+            rows: [10, 20],
+            features: [2, 4],
+            ..PriorConfig::default()
+        })
+        .unwrap();
+        let mut rows_seen = std::collections::BTreeSet::new();
+        for i in 0..200 {
+            let task = prior.task(3, i).unwrap();
+            assert!((10..=20).contains(&task.n_rows()));
+            assert!((2..=4).contains(&task.n_features()));
+            rows_seen.insert(task.n_rows());
+            assert_shape(&task, task.n_rows(), task.n_features());
+        }
+        // 200 uniform draws over 11 values miss one with probability below 11·(10/11)^200 < 1e-7.
+        assert_eq!(rows_seen.len(), 11);
+    }
+
+    fn bits(task: &PriorTask) -> (Vec<u32>, Vec<u32>, usize, PriorKind) {
+        (
+            task.x().iter().map(|v| v.to_bits()).collect(),
+            task.y().iter().map(|v| v.to_bits()).collect(),
+            task.n_train(),
+            task.kind(),
+        )
+    }
+
+    #[test]
+    fn a_task_depends_on_its_seed_and_index_only() {
+        let prior = Prior::new(PriorConfig {
+            rows: [8, 64],
+            ..PriorConfig::default()
+        })
+        .unwrap();
+        let forward: Vec<_> = (0..24).map(|i| bits(&prior.task(42, i).unwrap())).collect();
+        let mut backward: Vec<_> = (0..24)
+            .rev()
+            .map(|i| bits(&prior.task(42, i).unwrap()))
+            .collect();
+        backward.reverse();
+        let parallel: Vec<_> = (0..24u64)
+            .into_par_iter()
+            .map(|i| bits(&prior.task(42, i).unwrap()))
+            .collect();
+        assert_eq!(forward, backward);
+        assert_eq!(forward, parallel);
+        for i in 1..24 {
+            assert_ne!(forward[0], forward[i], "tasks 0 and {i}");
+        }
+        assert_ne!(
+            forward[0],
+            bits(&prior.task(43, 0).unwrap()),
+            "seeds 42 and 43"
+        );
+        // Each kind at least once among the 24, so every prior was checked above.
+        for kind in PriorKind::ALL {
+            assert!(forward.iter().any(|t| t.3 == kind), "{kind:?}");
+        }
+
+        let batch = prior.batch(42, 5, 6).unwrap();
+        assert_eq!(batch, prior.batch(42, 5, 6).unwrap());
+        assert_ne!(batch, prior.batch(42, 6, 6).unwrap());
+        let same_size = prior
+            .batch_of_size(42, 5, 3, batch.n_rows, batch.n_features)
+            .unwrap();
+        assert_eq!(same_size.tasks[..], batch.tasks[..3]);
+    }
+
+    #[test]
+    fn the_mixture_draws_each_prior_by_its_weight() {
+        let prior = Prior::new(PriorConfig {
+            weights: PriorWeights {
+                mlp: 1.0,
+                gp: 0.0,
+                seismic: 3.0,
+            },
+            rows: [4, 16],
+            ..PriorConfig::default()
+        })
+        .unwrap();
+        let n = 4000;
+        let kinds: Vec<PriorKind> = (0..n).map(|i| prior.kind_of(9, i)).collect();
+        assert!(
+            !kinds.contains(&PriorKind::Gp),
+            "a prior of weight 0 is never drawn"
+        );
+        let mlp = kinds.iter().filter(|&&k| k == PriorKind::Mlp).count();
+        // Binomial(4000, 1/4): sd √(4000 · 1/4 · 3/4) ≈ 27.4 tasks; allow 4 sd (≈ 110), which a
+        // correct mixture exceeds with probability 6e-5.
+        let sd = (n as f64 * 0.25 * 0.75).sqrt();
+        assert!(
+            (mlp as f64 - n as f64 / 4.0).abs() < 4.0 * sd,
+            "{mlp} mlp tasks of {n}"
+        );
+        for i in 0..30 {
+            assert_eq!(prior.task(9, i).unwrap().kind(), kinds[i as usize]);
+        }
+        let batch = prior.batch(9, 0, 40).unwrap();
+        assert!(batch.tasks.iter().all(|t| t.kind() != PriorKind::Gp));
+    }
+
+    /// One regression test per refusal of [`PriorConfig::check`]: the test named after the
+    /// case sets one bad value and expects its key.
+    macro_rules! refused {
+        ($($name:ident: |$c:ident| $set:expr => $key:literal;)*) => {$(
+            #[test]
+            fn $name() {
+                let mut $c = PriorConfig::default();
+                $set;
+                assert_eq!(config_key($c.check()), $key);
+                assert_eq!(config_key(Prior::new($c)), $key);
+            }
+        )*};
+    }
+
+    refused! {
+        a_negative_prior_weight_is_refused: |c| c.weights.gp = -1.0 => "pfn.prior.weights.gp";
+        a_non_finite_prior_weight_is_refused: |c| c.weights.mlp = f64::NAN => "pfn.prior.weights.mlp";
+        all_prior_weights_zero_is_refused: |c| c.weights = PriorWeights { mlp: 0.0, gp: 0.0, seismic: 0.0 } => "pfn.prior.weights";
+        fewer_than_two_rows_is_refused: |c| c.rows = [1, 10] => "pfn.prior.rows";
+        a_reversed_range_of_rows_is_refused: |c| c.rows = [20, 10] => "pfn.prior.rows";
+        more_rows_than_the_gp_prior_factors_is_refused: |c| c.rows = [32, 1025] => "pfn.prior.rows";
+        no_feature_is_refused: |c| c.features = [0, 3] => "pfn.prior.features";
+        a_reversed_range_of_features_is_refused: |c| c.features = [4, 3] => "pfn.prior.features";
+        an_mlp_without_hidden_layers_is_refused: |c| c.mlp.depth = [0, 3] => "pfn.prior.mlp.depth";
+        an_mlp_without_nodes_is_refused: |c| c.mlp.width = [0, 3] => "pfn.prior.mlp.width";
+        an_mlp_without_activations_is_refused: |c| c.mlp.activations.clear() => "pfn.prior.mlp.activations";
+        a_zero_mlp_noise_is_refused: |c| c.mlp.noise = [0.0, 0.1] => "pfn.prior.mlp.noise";
+        an_edge_dropout_of_one_is_refused: |c| c.mlp.edge_dropout = [0.0, 1.0] => "pfn.prior.mlp.edge_dropout";
+        a_uniform_cause_share_above_one_is_refused: |c| c.mlp.uniform_causes = 1.5 => "pfn.prior.mlp.uniform_causes";
+        a_gp_without_kernels_is_refused: |c| c.gp.kernels.clear() => "pfn.prior.gp.kernels";
+        a_negative_linear_kernel_share_is_refused: |c| c.gp.linear = -0.1 => "pfn.prior.gp.linear";
+        a_zero_length_scale_is_refused: |c| c.gp.length_scale = [0.0, 1.0] => "pfn.prior.gp.length_scale";
+        a_reversed_output_scale_is_refused: |c| c.gp.output_scale = [2.0, 1.0] => "pfn.prior.gp.output_scale";
+        an_infinite_gp_noise_is_refused: |c| c.gp.noise = [0.1, f64::INFINITY] => "pfn.prior.gp.noise";
+        a_uniform_input_share_above_one_is_refused: |c| c.gp.uniform_inputs = 2.0 => "pfn.prior.gp.uniform_inputs";
+        a_unit_root_ar_coefficient_is_refused: |c| c.seismic.ar = [0.5, 1.0] => "pfn.prior.seismic.ar";
+        a_zero_horizon_is_refused: |c| c.seismic.horizon = [0, 5] => "pfn.prior.seismic.horizon";
+        a_zero_longest_lag_is_refused: |c| c.seismic.max_lag = 0 => "pfn.prior.seismic.max_lag";
+        a_one_day_window_is_refused: |c| c.seismic.window = [1, 5] => "pfn.prior.seismic.window";
+        a_noise_column_share_above_one_is_refused: |c| c.seismic.noise_columns = 1.1 => "pfn.prior.seismic.noise_columns";
+        a_negative_count_share_is_refused: |c| c.seismic.counts = -0.5 => "pfn.prior.seismic.counts";
+        a_zero_mean_count_is_refused: |c| c.seismic.count_mean = [0.0, 5.0] => "pfn.prior.seismic.count_mean";
+    }
+
+    #[test]
+    fn many_rows_pass_without_the_gp_prior() {
+        let config = PriorConfig {
+            weights: PriorWeights {
+                gp: 0.0,
+                ..PriorWeights::default()
+            },
+            rows: [2000, 2000],
+            ..PriorConfig::default()
+        };
+        let prior = Prior::new(config).unwrap();
+        assert_eq!(prior.task(1, 0).unwrap().n_rows(), 2000);
+    }
+
+    #[test]
+    fn a_batch_of_fewer_than_two_rows_is_refused() {
+        let prior = Prior::new(PriorConfig::default()).unwrap();
+        assert_eq!(
+            config_key(prior.batch_of_size(0, 0, 2, 1, 3)),
+            "pfn.prior.rows"
+        );
+    }
+
+    #[test]
+    fn a_batch_without_features_is_refused() {
+        let prior = Prior::new(PriorConfig::default()).unwrap();
+        assert_eq!(
+            config_key(prior.batch_of_size(0, 0, 2, 10, 0)),
+            "pfn.prior.features"
+        );
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_gp_prior_factors_is_refused() {
+        let prior = Prior::new(PriorConfig::default()).unwrap();
+        assert_eq!(
+            config_key(prior.batch_of_size(0, 0, 2, 1025, 2)),
+            "pfn.prior.rows"
+        );
+    }
+
+    #[test]
+    fn a_task_whose_shape_does_not_add_up_is_refused() {
+        let result = PriorTask::new(vec![0.0; 5], vec![0.0; 3], 2, 2, PriorKind::Mlp);
+        let message = result.unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "mlp prior task: 5 feature values for 3 rows of 2 features"
+        );
+    }
+
+    #[test]
+    fn a_task_without_a_test_row_is_refused() {
+        let result = PriorTask::new(vec![0.0; 6], vec![0.0; 3], 2, 3, PriorKind::Gp);
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("3 training rows of 3")
+        );
+    }
+
+    #[test]
+    fn a_task_with_a_non_finite_value_is_refused() {
+        let result = PriorTask::new(
+            vec![0.0, 1.0],
+            vec![0.0, f32::NAN],
+            1,
+            1,
+            PriorKind::Seismic,
+        );
+        assert!(result.unwrap_err().to_string().contains("value 3 "));
+    }
+
+    #[test]
+    fn a_prior_file_is_read_from_its_section_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pfn.toml");
+        std::fs::write(
+            &path,
+            "[pfn.model]\nlayers = 4\n\n[pfn.prior]\nrows = [16, 64]\ngp.kernels = [\"rbf\"]\n\
+             weights = { seismic = 0.0 }\n",
+        )
+        .unwrap();
+        let config = PriorConfig::load(&path).unwrap();
+        assert_eq!(config.rows, [16, 64]);
+        assert_eq!(config.gp.kernels, [KernelKind::Rbf]);
+        assert_eq!(config.gp.noise, GpPriorConfig::default().noise);
+        assert_eq!(
+            config.weights,
+            PriorWeights {
+                mlp: 1.0,
+                gp: 1.0,
+                seismic: 0.0
+            }
+        );
+        assert_eq!(config.features, PriorConfig::default().features);
+    }
+
+    #[test]
+    fn an_unknown_prior_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pfn.toml");
+        std::fs::write(&path, "[pfn.prior]\nrowz = [16, 64]\n").unwrap();
+        let error = PriorConfig::load(&path).unwrap_err().to_string();
+        assert!(error.starts_with("setting `pfn.prior`: "), "{error}");
+        assert!(error.contains("rowz"), "{error}");
+    }
+
+    #[test]
+    fn a_prior_file_without_its_section_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pfn.toml");
+        std::fs::write(&path, "[pfn.train]\nsteps = 3\n").unwrap();
+        assert_eq!(config_key(PriorConfig::load(&path)), "pfn.prior");
+    }
+
+    #[test]
+    fn a_bad_value_in_a_prior_file_names_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pfn.toml");
+        std::fs::write(&path, "[pfn.prior]\nseismic.max_lag = 0\n").unwrap();
+        assert_eq!(
+            config_key(PriorConfig::load(&path)),
+            "pfn.prior.seismic.max_lag"
+        );
+    }
+}

@@ -183,3 +183,101 @@ enum Column {
     /// Standard normal noise.
     Noise,
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn column(task: &PriorTask, j: usize) -> Vec<f32> {
+        (0..task.n_rows()).map(|r| task.value(r, j)).collect()
+    }
+
+    #[test]
+    fn the_target_is_the_day_value_shifted_by_the_horizon_and_autocorrelated() {
+        let phi = 0.9;
+        let prior = SeismicPrior::new(SeismicPriorConfig {
+            ar: [phi, phi],
+            horizon: [5, 5],
+            counts: 0.0,
+            ..SeismicPriorConfig::default()
+        });
+        let n = 1000;
+        let tasks = 20;
+        let mut mean_r1 = 0.0;
+        for seed in 0..tasks {
+            let task = prior
+                .sample(n, 2, &mut ChaCha8Rng::seed_from_u64(seed))
+                .unwrap();
+            let day = column(&task, 0);
+            for r in 0..n - 5 {
+                assert_eq!(day[r + 5].to_bits(), task.y()[r].to_bits(), "row {r}");
+            }
+            let y: Vec<f64> = task.y().iter().map(|&v| f64::from(v)).collect();
+            let mean = y.iter().sum::<f64>() / n as f64;
+            let lagged: f64 = y.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum();
+            let total: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+            mean_r1 += lagged / total / tasks as f64;
+        }
+        // The lag-1 autocorrelation of a stationary AR(1) is φ. Its sample estimate over n
+        // days has a bias of about −(1 + 4φ)/n ≈ −0.0046 and a standard deviation of about
+        // √((1 − φ²)/n) ≈ 0.0138 (Bartlett), 0.0031 for the mean of 20 tasks; allowed: the
+        // bias plus 4 of those.
+        let tolerance = (1.0 + 4.0 * phi) / n as f64
+            + 4.0 * ((1.0 - phi * phi) / n as f64).sqrt() / (tasks as f64).sqrt();
+        assert!((mean_r1 - phi).abs() < tolerance, "{mean_r1}");
+    }
+
+    #[test]
+    fn each_column_is_a_lag_or_a_windowed_mean_of_the_day_value() {
+        let prior = SeismicPrior::new(SeismicPriorConfig {
+            max_lag: 10,
+            window: [3, 8],
+            noise_columns: 0.0,
+            ..SeismicPriorConfig::default()
+        });
+        let (mut lags, mut means) = (0, 0);
+        for seed in 0..10 {
+            let task = prior
+                .sample(200, 6, &mut ChaCha8Rng::seed_from_u64(seed))
+                .unwrap();
+            let day = column(&task, 0);
+            for j in 1..6 {
+                let values = column(&task, j);
+                let is_lag = (1..=10).any(|lag| {
+                    (0..200 - lag).all(|r| values[r + lag].to_bits() == day[r].to_bits())
+                });
+                let is_mean = (3..=8).any(|w| {
+                    (w - 1..200).all(|r| {
+                        let mean = day[r + 1 - w..=r]
+                            .iter()
+                            .map(|&v| f64::from(v))
+                            .sum::<f64>()
+                            / w as f64;
+                        (f64::from(values[r]) - mean).abs() < 1e-4 * (1.0 + mean.abs())
+                    })
+                });
+                assert!(is_lag || is_mean, "seed {seed}, column {j}");
+                lags += usize::from(is_lag);
+                means += usize::from(is_mean);
+            }
+        }
+        assert!(lags > 0 && means > 0, "{lags} lags, {means} means");
+    }
+
+    #[test]
+    fn a_count_series_holds_non_negative_whole_counts() {
+        let prior = SeismicPrior::new(SeismicPriorConfig {
+            counts: 1.0,
+            horizon: [3, 3],
+            ..SeismicPriorConfig::default()
+        });
+        let task = prior
+            .sample(300, 1, &mut ChaCha8Rng::seed_from_u64(1))
+            .unwrap();
+        assert!(task.y().iter().all(|&v| v >= 0.0 && v.fract() == 0.0));
+        assert!(task.y().iter().any(|&v| v > 0.0));
+        assert_eq!(task.value(3, 0), task.y()[0]);
+    }
+}

@@ -151,3 +151,43 @@ fn write_tasks(path: &Path, batch: &PriorBatch) -> Result<()> {
         writer.flush()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn showing_no_task_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ShowOptions {
+            seed: 0,
+            tasks: 0,
+            rows: None,
+            features: None,
+        };
+        let error = show(PriorConfig::default(), &options, dir.path()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "setting `tasks`: 0 tasks: show at least one"
+        );
+        assert!(!dir.path().join("tasks.csv").exists());
+    }
+
+    #[test]
+    fn a_fixed_size_is_checked_like_the_configured_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ShowOptions {
+            seed: 0,
+            tasks: 2,
+            rows: Some(1),
+            features: None,
+        };
+        let error = show(PriorConfig::default(), &options, dir.path()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("setting `pfn.prior.rows`: [1, 1]"),
+            "{error}"
+        );
+    }
+}
