@@ -266,7 +266,19 @@ enum PfnPriorCommand {
     /// rows in orange).
     ///
     /// FILE holds a [pfn.prior] section (other sections are ignored); without --config the
-    /// defaults apply. See the docs of quakelab::decode::pfn::prior for every key.
+    /// defaults apply. Its keys, with their defaults (ranges are [min, max], inclusive):
+    /// weights = { mlp = 1, gp = 1, seismic = 1 }; rows = [32, 512] (at most 1024 while gp has
+    /// a weight); features = [1, 10];
+    /// mlp: depth = [1, 5], width = [4, 32], activations = [tanh, relu, sine, identity, abs],
+    /// noise = [0.001, 0.3], edge_dropout = [0.0, 0.7], uniform_causes = 0.5;
+    /// gp: kernels = [rbf, matern32, matern52], linear = 0.2, length_scale = [0.2, 5.0],
+    /// output_scale = [0.5, 2.0], noise = [0.001, 0.3], uniform_inputs = 0.5;
+    /// seismic: ar = [0.8, 0.99], horizon = [1, 30], max_lag = 30, window = [3, 90],
+    /// noise_columns = 0.2, counts = 0.5, count_mean = [0.5, 20.0].
+    /// The docs of quakelab::decode::pfn::prior say what each one draws.
+    ///
+    /// Example file: [pfn.prior] weights = { mlp = 2.0, gp = 1.0, seismic = 1.0 }
+    /// gp.length_scale = [0.5, 2.0] (one key a line).
     ///
     /// Example: quakelab pfn prior show --tasks 9 --out results/prior
     ///
