@@ -17,6 +17,8 @@ use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
+use crate::decode::pfn::prior::PriorConfig;
+use crate::decode::pfn::prior::show::{ShowOptions, show as prior_show};
 use crate::decode::{DecodeFiles, DecodeOptions, DecoderConfig, QuantileLevels, decode_csv};
 use crate::device::Device;
 use crate::encode::vit::{Vit, VitConfig, VitOutput, preprocess};
@@ -237,6 +239,71 @@ enum Command {
     /// Example: quakelab models info ~/.cache/quakelab/models/google/vit-base-patch16-224-in21k
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// quakelab's own prior-fitted network: the synthetic tasks it is pretrained on.
+    #[command(subcommand)]
+    Pfn(PfnCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PfnCommand {
+    /// The task priors: seeded generators of synthetic regression tasks.
+    #[command(subcommand)]
+    Prior(PfnPriorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PfnPriorCommand {
+    /// Sample tasks from the priors and write them as a table and a figure.
+    ///
+    /// Draws TASKS tasks of one shared size, as the pretraining loop batches them: rows and
+    /// features drawn from pfn.prior.rows and pfn.prior.features (or fixed by --rows and
+    /// --features), each task's prior (mlp, gp or seismic) drawn by pfn.prior.weights. Task j
+    /// is drawn from the stream named pfn.prior.batch.0.task.j of the seed, so the same seed
+    /// and settings give the same tasks.
+    ///
+    /// Writes OUT/tasks.csv (task, kind, row, split, x0..x{F-1}, y; split is train or test)
+    /// and OUT/prior_tasks.png (a panel per task: y against x0, training rows in blue, test
+    /// rows in orange).
+    ///
+    /// FILE holds a [pfn.prior] section (other sections are ignored); without --config the
+    /// defaults apply. Its keys, with their defaults (ranges are [min, max], inclusive):
+    /// weights = { mlp = 1, gp = 1, seismic = 1 }; rows = [32, 512] (at most 1024 while gp has
+    /// a weight); features = [1, 10];
+    /// mlp: depth = [1, 5], width = [4, 32], activations = [tanh, relu, sine, identity, abs],
+    /// noise = [0.001, 0.3], edge_dropout = [0.0, 0.7], uniform_causes = 0.5;
+    /// gp: kernels = [rbf, matern32, matern52], linear = 0.2, length_scale = [0.2, 5.0],
+    /// output_scale = [0.5, 2.0], noise = [0.001, 0.3], uniform_inputs = 0.5;
+    /// seismic: ar = [0.8, 0.99], horizon = [1, 30], max_lag = 30, window = [3, 90],
+    /// noise_columns = 0.2, counts = 0.5, count_mean = [0.5, 20.0].
+    /// The docs of quakelab::decode::pfn::prior say what each one draws.
+    ///
+    /// Example file: [pfn.prior] weights = { mlp = 2.0, gp = 1.0, seismic = 1.0 }
+    /// gp.length_scale = [0.5, 2.0] (one key a line).
+    ///
+    /// Example: quakelab pfn prior show --tasks 9 --out results/prior
+    ///
+    /// Example: quakelab pfn prior show --config pfn.toml --seed 3 --rows 200 --features 4
+    /// --out results/prior
+    Show {
+        /// A TOML file with a [pfn.prior] section.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The seed of the task stream.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many tasks to draw.
+        #[arg(long, default_value_t = 9)]
+        tasks: usize,
+        /// Rows per task (training and test); drawn from pfn.prior.rows when absent.
+        #[arg(long)]
+        rows: Option<usize>,
+        /// Features per task; drawn from pfn.prior.features when absent.
+        #[arg(long)]
+        features: Option<usize>,
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1441,6 +1508,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("wrote {}", out.display());
         }
         Command::Models(command) => models_command(command)?,
+        Command::Pfn(PfnCommand::Prior(PfnPriorCommand::Show {
+            config,
+            seed,
+            tasks,
+            rows,
+            features,
+            out,
+        })) => {
+            let config = match config {
+                Some(path) => PriorConfig::load(&path)?,
+                None => PriorConfig::default(),
+            };
+            let options = ShowOptions {
+                seed,
+                tasks,
+                rows,
+                features,
+            };
+            println!("{}", prior_show(config, &options, &out)?);
+        }
     }
     Ok(())
 }

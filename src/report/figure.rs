@@ -1319,6 +1319,92 @@ fn draw_training_curves<DB: DrawingBackend>(
     Ok(())
 }
 
+/// One panel of [`split_scatter_grid`]: the training and the test points of one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitScatterPanel {
+    /// The panel's title.
+    pub title: String,
+    /// The training rows' `(x, y)` points, drawn in blue.
+    pub train: Vec<(f64, f64)>,
+    /// The test rows' `(x, y)` points, drawn in orange.
+    pub test: Vec<(f64, f64)>,
+}
+
+/// Scatter panels in a grid of ⌈√n⌉ columns, each with its training points in blue and its
+/// test points in orange (the prior tasks of `quakelab pfn prior show`).
+pub fn split_scatter_grid(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    panels: &[SplitScatterPanel],
+) -> Result<()> {
+    let cols = (panels.len().max(1) as f64).sqrt().ceil() as usize;
+    let rows = panels.len().max(1).div_ceil(cols);
+    let size = (360 * cols as u32, 60 + 300 * rows as u32);
+    render!(path, size, |root| draw_split_scatter_grid(
+        &root,
+        title,
+        x_label,
+        y_label,
+        (rows, cols),
+        panels
+    ))
+}
+
+fn draw_split_scatter_grid<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    grid: (usize, usize),
+    panels: &[SplitScatterPanel],
+) -> DrawResult {
+    let body = root.titled(title, (FONT, 22)).map_err(|e| e.to_string())?;
+    let areas = body.split_evenly(grid);
+    for (area, panel) in areas.iter().zip(panels) {
+        let points = || panel.train.iter().chain(&panel.test).copied();
+        let span = |pick: fn((f64, f64)) -> f64| {
+            let (lo, hi) = points()
+                .map(pick)
+                .filter(|v| v.is_finite())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            padded(lo, hi)
+        };
+        let (x0, x1) = span(|p| p.0);
+        let (y0, y1) = span(|p| p.1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, (FONT, 15))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style((FONT, 11))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (label, set, colour) in [("train", &panel.train, BLUE), ("test", &panel.test, ORANGE)] {
+            chart
+                .draw_series(
+                    set.iter()
+                        .map(|&p| Circle::new(p, 2, colour.mix(0.7).filled())),
+                )
+                .map_err(|e| e.to_string())?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x + 7, y), 3, colour.filled()));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    }
+    Ok(())
+}
+
 /// Axis limits padded by 5 % of the span; `(0, 1)` when there is nothing finite to show.
 fn padded(lo: f64, hi: f64) -> (f64, f64) {
     if !(lo.is_finite() && hi.is_finite()) {
