@@ -77,6 +77,7 @@ mod distribution;
 mod forest;
 #[cfg(feature = "lightgbm")]
 mod lightgbm;
+pub mod pfn;
 mod ridge;
 pub mod tabpfn;
 #[cfg(feature = "xgboost")]

@@ -22,6 +22,10 @@ use crate::{Error, Result};
 /// The name the x-encoder's weight is kept under, whatever its index in the file.
 pub const X_ENCODER: &str = "encoder.layer.weight";
 
+/// The name [`TabPfnWeights::write_safetensors`] gives the x-encoder's weight: its index in
+/// tabpfn 2.2.1's encoder pipeline.
+const WRITTEN_X_ENCODER: &str = "encoder.5.layer.weight";
+
 /// Tensors of a checkpoint that the forward pass does not use and that are read past.
 const IGNORED: [&str; 1] = ["criterion.losses_per_bucket"];
 
@@ -180,6 +184,114 @@ impl TabPfnWeights {
             borders,
             fingerprint: format!("random:{seed}"),
         }
+    }
+
+    /// Weights of `architecture` from tensors in PyTorch's layout under the names of
+    /// [`expected_shapes`] (the x-encoder under [`X_ENCODER`], the borders apart), as a
+    /// trained network hands them over; `fingerprint` says where they come from.
+    ///
+    /// Refused (an [`Error::Numerical`]): a missing, misshapen or unexpected tensor, data whose
+    /// length is not its shape's, and borders that are not `num_buckets + 1` finite, strictly
+    /// increasing values.
+    pub fn from_tensors(
+        architecture: Architecture,
+        tensors: BTreeMap<String, StoredTensor>,
+        borders: Vec<f64>,
+        fingerprint: String,
+    ) -> Result<TabPfnWeights> {
+        let refuse = |message: String| Err(Error::Numerical(format!("TabPFN weights: {message}")));
+        let expected = expected_shapes(&architecture);
+        for (name, shape) in &expected {
+            if name == BORDERS {
+                continue;
+            }
+            match tensors.get(name) {
+                None => return refuse(format!("tensor `{name}` is missing")),
+                Some(t) if &t.shape != shape || t.data.len() != shape.iter().product::<usize>() => {
+                    return refuse(format!(
+                        "tensor `{name}` has shape {:?} and {} values, expected shape {shape:?}",
+                        t.shape,
+                        t.data.len()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = tensors
+            .keys()
+            .find(|name| name.as_str() == BORDERS || !expected.iter().any(|(known, _)| known == *name))
+        {
+            return refuse(format!(
+                "tensor `{extra}` is not part of a TabPFN v2 regressor ({})",
+                describe(&architecture)
+            ));
+        }
+        if borders.len() != architecture.num_buckets + 1 {
+            return refuse(format!(
+                "{} borders for {} buckets (expected {})",
+                borders.len(),
+                architecture.num_buckets,
+                architecture.num_buckets + 1
+            ));
+        }
+        if let Some(i) = (0..borders.len()).find(|&i| !borders[i].is_finite()) {
+            return refuse(format!("border {i} is {}, not a finite number", borders[i]));
+        }
+        if let Some(i) = (1..borders.len()).find(|&i| borders[i] <= borders[i - 1]) {
+            return refuse(format!(
+                "borders must increase strictly, but border {i} is {} after {}",
+                borders[i],
+                borders[i - 1]
+            ));
+        }
+        Ok(TabPfnWeights {
+            architecture,
+            tensors,
+            borders,
+            fingerprint,
+        })
+    }
+
+    /// Writes the weights as a `.safetensors` file that [`TabPfnWeights::read`] reads back:
+    /// every tensor in f32 under its checkpoint name (the x-encoder as
+    /// `encoder.5.layer.weight`, the borders, rounded to f32, as `criterion.borders`), the
+    /// architecture's [`Architecture::to_config`] JSON under the metadata key `config`, and
+    /// `metadata`'s entries besides. The file is replaced atomically.
+    ///
+    /// Refused: a `metadata` key `config` (an [`Error::Config`] naming it), an architecture
+    /// that has no config dictionary, and the errors of writing the file.
+    pub fn write_safetensors(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<()> {
+        if metadata.contains_key("config") {
+            return Err(Error::config(
+                "metadata.config",
+                "the key `config` holds the architecture; choose another name",
+            ));
+        }
+        let mut info: std::collections::HashMap<String, String> =
+            metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        info.insert("config".into(), self.architecture.to_config()?.to_string());
+        let bytes_of = |data: &[f32]| -> Vec<u8> { data.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        let mut raw: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .tensors
+            .iter()
+            .map(|(name, t)| {
+                let name = if name == X_ENCODER { WRITTEN_X_ENCODER } else { name.as_str() };
+                (name.to_string(), t.shape.clone(), bytes_of(&t.data))
+            })
+            .collect();
+        let borders: Vec<f32> = self.borders.iter().map(|&b| b as f32).collect();
+        raw.push((BORDERS.to_string(), vec![borders.len()], bytes_of(&borders)));
+        let views = raw
+            .iter()
+            .map(|(name, shape, bytes)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| Error::format(path, format!("tensor `{name}`"), e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bytes = safetensors::tensor::serialize(views, Some(info))
+            .map_err(|e| Error::format(path, "safetensors", e.to_string()))?;
+        crate::io::write_atomic(path, |out| out.write_all(&bytes))
     }
 
     /// The architecture the weights are for.
