@@ -181,3 +181,135 @@ pub fn fit_borders(samples: &[f32], num_buckets: usize) -> Result<Vec<f64>> {
     }
     Ok(borders)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn cpu() -> burn::tensor::Device {
+        crate::device::Device::Cpu.burn().unwrap()
+    }
+
+    /// `tests/fixtures/pfn_bar_loss/cases.json`, made by `tools/parity/make_pfn_bar_loss.py`
+    /// with tabpfn 2.2.1's own `FullSupportBarDistribution` and `get_bucket_limits`.
+    fn fixture() -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/pfn_bar_loss/cases.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn floats(v: &Value) -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_loss_is_tabpfns_full_support_bar_distribution() {
+        let case = &fixture()["loss"];
+        let loss = BarLoss::new(floats(&case["borders"])).unwrap();
+        let rows: Vec<Vec<f64>> = case["logits"].as_array().unwrap().iter().map(floats).collect();
+        let (t, k) = (rows.len(), rows[0].len());
+        let logits: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        let targets: Vec<f32> = floats(&case["targets"]).iter().map(|&v| v as f32).collect();
+        let want = floats(&case["nll"]);
+        let logits = Tensor::<2>::from_data(TensorData::new(logits.clone(), [t, k]), &cpu());
+        let got = loss
+            .nll(logits.clone(), &targets)
+            .unwrap()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        // The package computed in f64; this in f32 (log-softmax) with f64 offsets.
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "target {i}: {g} vs {w}");
+        }
+        // The fixture covers both tails, inner buckets and borders.
+        let buckets: Vec<usize> = targets.iter().map(|&y| loss.bucket(f64::from(y))).collect();
+        assert!(buckets.contains(&0) && buckets.contains(&(k - 1)) && buckets.contains(&2));
+        let mean = want.iter().sum::<f64>() / t as f64;
+        let got_mean = f64::from(
+            loss.nll(logits, &targets)
+                .unwrap()
+                .mean()
+                .into_scalar::<f32>(),
+        );
+        assert!((got_mean - mean).abs() < 1e-5, "{got_mean} vs {mean}");
+    }
+
+    #[test]
+    fn buckets_hold_their_upper_border() {
+        // b_k < y ≤ b_{k+1}; the first border belongs to the first bucket; beyond the ends,
+        // the outer buckets.
+        let loss = BarLoss::new(vec![-1.0, 0.0, 1.0, 2.0]).unwrap();
+        let found: Vec<usize> = [-5.0, -1.0, -0.5, 0.0, 0.1, 1.0, 2.0, 9.0]
+            .iter()
+            .map(|&y| loss.bucket(y))
+            .collect();
+        assert_eq!(found, vec![0, 0, 0, 0, 1, 1, 2, 2]);
+        // An inner bucket of width 1: the offset is log 1 = 0.
+        assert_eq!(loss.offset(0.5), 0.0);
+    }
+
+    #[test]
+    fn borders_are_tabpfns_equal_mass_bucket_limits() {
+        let case = &fixture()["borders"];
+        let samples: Vec<f32> = floats(&case["samples"]).iter().map(|&v| v as f32).collect();
+        let k = case["num_buckets"].as_u64().unwrap() as usize;
+        let found = fit_borders(&samples, k).unwrap();
+        let want = floats(&case["borders"]);
+        assert_eq!(found.len(), want.len());
+        for (f, w) in found.iter().zip(&want) {
+            // Rounded to f32 here, f64 in the package.
+            assert!((f - w).abs() <= 1e-6 * w.abs().max(1.0), "{found:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn samples_with_too_many_equal_values_for_the_buckets_are_refused() {
+        let err = fit_borders(&[1.0, 1.0, 1.0, 1.0, 2.0], 4).unwrap_err();
+        assert!(err.to_string().contains("too many equal values for 4"), "{err}");
+    }
+
+    #[test]
+    fn fewer_samples_than_buckets_are_refused() {
+        let err = fit_borders(&[1.0, 2.0, 3.0], 3).unwrap_err();
+        assert!(err.to_string().contains("3 samples for 3 buckets"), "{err}");
+    }
+
+    #[test]
+    fn a_sample_that_is_not_finite_is_refused() {
+        let err = fit_borders(&[1.0, f32::INFINITY, 3.0, 4.0], 2).unwrap_err();
+        assert!(err.to_string().contains("sample 1 is inf"), "{err}");
+    }
+
+    #[test]
+    fn logits_of_another_bucket_count_are_refused() {
+        let loss = BarLoss::new(vec![-1.0, 0.0, 1.0]).unwrap();
+        let logits = Tensor::<2>::zeros([2, 3], &cpu());
+        let err = loss.nll(logits, &[0.0, 0.5]).unwrap_err();
+        assert!(err.to_string().contains("logits [2, 3] for 2 targets and 2 buckets"), "{err}");
+    }
+
+    #[test]
+    fn a_loss_target_that_is_not_finite_is_refused() {
+        let loss = BarLoss::new(vec![-1.0, 0.0, 1.0]).unwrap();
+        let logits = Tensor::<2>::zeros([1, 2], &cpu());
+        let err = loss.nll(logits, &[f32::NAN]).unwrap_err();
+        assert!(err.to_string().contains("target 0 is NaN"), "{err}");
+    }
+
+    #[test]
+    fn logits_for_another_batch_are_refused() {
+        let loss = BarLoss::new(vec![-1.0, 0.0, 1.0]).unwrap();
+        let batch =
+            crate::decode::pfn::model::TaskBatch::new(1, 3, 2, 1, vec![0.0; 3], &[0.0, 1.0, 0.5])
+                .unwrap();
+        let logits = Tensor::<3>::zeros([1, 2, 2], &cpu());
+        let err = loss.mean_nll(logits, &batch).unwrap_err();
+        assert!(err.to_string().contains("1 tasks of 2 test rows, but the batch has 1 tasks of 1"), "{err}");
+    }
+}

@@ -610,8 +610,9 @@ mod tests {
                     worst = worst.max((g - e).abs());
                 }
             }
-            // f32 round-off of two summation orders (fused kernel vs burn's attention).
-            assert!(worst < 1e-4, "F = {f}, constant {constant:?}: largest difference {worst}");
+            // f32 round-off of two summation orders (the fused CPU kernel and chunks there,
+            // burn's attention here): about 1e-6 on logits of order 1.
+            assert!(worst < 1e-5, "F = {f}, constant {constant:?}: largest difference {worst}");
         }
     }
 
@@ -669,8 +670,12 @@ mod tests {
             let grads = GradientsParams::from_grads(value.backward(), &model);
             model = optimizer.step(3e-3, model, grads);
         }
-        eprintln!("uniform {uniform}, after 300 steps {last}");
-        assert!(last < uniform - 1.0, "uniform {uniform}, after 300 steps {last}");
+        // On average over the test targets, the fitted density is more than 4 times the
+        // uniform distribution's (a tiny network that cannot fit the batch stays near it).
+        assert!(
+            last < uniform - 4f64.ln(),
+            "uniform {uniform}, after 300 steps {last}"
+        );
     }
 
     #[test]

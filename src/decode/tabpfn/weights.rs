@@ -448,4 +448,97 @@ mod tests {
         assert_eq!((a.borders()[0], a.borders()[10]), (-3.0, 3.0));
         assert_eq!(a.fingerprint(), "random:1");
     }
+
+    /// The tensors and borders of seeded random weights, to build from.
+    fn parts() -> (Architecture, BTreeMap<String, StoredTensor>, Vec<f64>) {
+        let arch = Architecture {
+            emsize: 8,
+            nhead: 2,
+            nlayers: 1,
+            mlp_hidden: 16,
+            features_per_group: 1,
+            num_buckets: 4,
+            seed: 0,
+        };
+        let w = TabPfnWeights::random(arch.clone(), 3);
+        (arch, w.tensors.clone(), w.borders.clone())
+    }
+
+    fn from_parts_error(
+        edit: impl FnOnce(&mut BTreeMap<String, StoredTensor>, &mut Vec<f64>),
+    ) -> String {
+        let (arch, mut tensors, mut borders) = parts();
+        edit(&mut tensors, &mut borders);
+        TabPfnWeights::from_tensors(arch, tensors, borders, "test".into())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn weights_from_tensors_keep_every_tensor() {
+        let (arch, tensors, borders) = parts();
+        let w = TabPfnWeights::from_tensors(arch, tensors.clone(), borders.clone(), "t".into())
+            .unwrap();
+        assert_eq!(w.tensors, tensors);
+        assert_eq!(w.borders(), borders.as_slice());
+        assert_eq!(w.fingerprint(), "t");
+    }
+
+    #[test]
+    fn a_missing_tensor_is_refused() {
+        let err = from_parts_error(|t, _| {
+            t.remove("decoder_dict.standard.0.bias");
+        });
+        assert!(err.contains("tensor `decoder_dict.standard.0.bias` is missing"), "{err}");
+    }
+
+    #[test]
+    fn a_misshapen_tensor_is_refused() {
+        let err = from_parts_error(|t, _| {
+            t.get_mut("y_encoder.1.layer.bias").unwrap().data.pop();
+        });
+        assert!(err.contains("has shape [8] and 7 values"), "{err}");
+    }
+
+    #[test]
+    fn a_tensor_of_another_architecture_is_refused() {
+        let err = from_parts_error(|t, _| {
+            let extra = t["y_encoder.1.layer.bias"].clone();
+            t.insert("transformer_encoder.layers.1.mlp.linear1.weight".into(), extra);
+        });
+        assert!(err.contains("is not part of a TabPFN v2 regressor"), "{err}");
+    }
+
+    #[test]
+    fn borders_of_another_count_are_refused() {
+        let err = from_parts_error(|_, b| {
+            b.pop();
+        });
+        assert!(err.contains("4 borders for 4 buckets (expected 5)"), "{err}");
+    }
+
+    #[test]
+    fn a_border_that_is_not_finite_is_refused() {
+        let err = from_parts_error(|_, b| b[4] = f64::INFINITY);
+        assert!(err.contains("border 4 is inf"), "{err}");
+    }
+
+    #[test]
+    fn borders_that_do_not_increase_are_refused() {
+        let err = from_parts_error(|_, b| b[2] = b[1]);
+        assert!(err.contains("border 2 is"), "{err}");
+    }
+
+    #[test]
+    fn a_metadata_key_named_config_is_refused() {
+        let (arch, tensors, borders) = parts();
+        let w = TabPfnWeights::from_tensors(arch, tensors, borders, "t".into()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let metadata = BTreeMap::from([("config".to_string(), "{}".to_string())]);
+        let err = w
+            .write_safetensors(&dir.path().join("w.safetensors"), &metadata)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metadata.config"), "{err}");
+    }
 }
