@@ -167,10 +167,7 @@ pub fn fit_borders(samples: &[f32], num_buckets: usize) -> Result<Vec<f64>> {
         borders.push((sorted[i - 1] + sorted[i]) / 2.0);
     }
     borders.push(sorted[n - 1]);
-    let borders: Vec<f64> = borders
-        .into_iter()
-        .map(|b| f64::from(b as f32))
-        .collect();
+    let borders: Vec<f64> = borders.into_iter().map(|b| f64::from(b as f32)).collect();
     if let Some(j) = (1..borders.len()).find(|&j| borders[j] <= borders[j - 1]) {
         return refuse(format!(
             "border {j} equals border {} ({}): the samples hold too many equal values for \
@@ -211,7 +208,12 @@ mod tests {
     fn the_loss_is_tabpfns_full_support_bar_distribution() {
         let case = &fixture()["loss"];
         let loss = BarLoss::new(floats(&case["borders"])).unwrap();
-        let rows: Vec<Vec<f64>> = case["logits"].as_array().unwrap().iter().map(floats).collect();
+        let rows: Vec<Vec<f64>> = case["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(floats)
+            .collect();
         let (t, k) = (rows.len(), rows[0].len());
         let logits: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
         let targets: Vec<f32> = floats(&case["targets"]).iter().map(|&v| v as f32).collect();
@@ -264,14 +266,20 @@ mod tests {
         assert_eq!(found.len(), want.len());
         for (f, w) in found.iter().zip(&want) {
             // Rounded to f32 here, f64 in the package.
-            assert!((f - w).abs() <= 1e-6 * w.abs().max(1.0), "{found:?} vs {want:?}");
+            assert!(
+                (f - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{found:?} vs {want:?}"
+            );
         }
     }
 
     #[test]
     fn samples_with_too_many_equal_values_for_the_buckets_are_refused() {
         let err = fit_borders(&[1.0, 1.0, 1.0, 1.0, 2.0], 4).unwrap_err();
-        assert!(err.to_string().contains("too many equal values for 4"), "{err}");
+        assert!(
+            err.to_string().contains("too many equal values for 4"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -291,7 +299,11 @@ mod tests {
         let loss = BarLoss::new(vec![-1.0, 0.0, 1.0]).unwrap();
         let logits = Tensor::<2>::zeros([2, 3], &cpu());
         let err = loss.nll(logits, &[0.0, 0.5]).unwrap_err();
-        assert!(err.to_string().contains("logits [2, 3] for 2 targets and 2 buckets"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("logits [2, 3] for 2 targets and 2 buckets"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -310,6 +322,10 @@ mod tests {
                 .unwrap();
         let logits = Tensor::<3>::zeros([1, 2, 2], &cpu());
         let err = loss.mean_nll(logits, &batch).unwrap_err();
-        assert!(err.to_string().contains("1 tasks of 2 test rows, but the batch has 1 tasks of 1"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("1 tasks of 2 test rows, but the batch has 1 tasks of 1"),
+            "{err}"
+        );
     }
 }

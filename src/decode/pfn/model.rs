@@ -33,6 +33,7 @@
 //! matrix products and a softmax), never the fused CPU kernel of the inference model.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -44,7 +45,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::decode::tabpfn::architecture::Architecture;
 use crate::decode::tabpfn::model::XEncoder;
 use crate::decode::tabpfn::torch_randn::torch_randn;
-use crate::decode::tabpfn::weights::{StoredTensor, TabPfnWeights, X_ENCODER};
+use crate::decode::tabpfn::weights::{
+    StoredTensor, TabPfnWeights, X_ENCODER, safetensors_metadata,
+};
 use crate::{Error, Result};
 
 /// LayerNorm's ε in every layer (as the inference model).
@@ -343,9 +346,17 @@ impl PfnModel {
                 put(name.clone(), vec![h, d, e], host(out.val(), &name)?);
             }
             let name = format!("{prefix}.mlp.linear1.weight");
-            put(name.clone(), vec![a.mlp_hidden, e], torch(&layer.mlp_in, &name)?);
+            put(
+                name.clone(),
+                vec![a.mlp_hidden, e],
+                torch(&layer.mlp_in, &name)?,
+            );
             let name = format!("{prefix}.mlp.linear2.weight");
-            put(name.clone(), vec![e, a.mlp_hidden], torch(&layer.mlp_out, &name)?);
+            put(
+                name.clone(),
+                vec![e, a.mlp_hidden],
+                torch(&layer.mlp_out, &name)?,
+            );
         }
         TabPfnWeights::from_tensors(a.clone(), tensors, borders, fingerprint)
     }
@@ -367,11 +378,7 @@ impl PfnModel {
         let tokens = groups + 1;
         let mut cells = Vec::with_capacity(b * n * groups * 2 * fpg);
         let mut targets = Vec::with_capacity(b * n * 2);
-        for (x, y) in batch
-            .x
-            .chunks_exact(n * f)
-            .zip(batch.y_z.chunks_exact(n))
-        {
+        for (x, y) in batch.x.chunks_exact(n * f).zip(batch.y_z.chunks_exact(n)) {
             let encoder = XEncoder::fit(&x[..nt * f], nt, f, fpg);
             cells.extend(encoder.encode(x, n));
             // As the inference model: the mean of the f32 training targets, in f64.
@@ -387,8 +394,10 @@ impl PfnModel {
         let group_embeddings = self.subspace.forward(draws).reshape([1, 1, groups, e]);
         let cells =
             Tensor::<2>::from_data(TensorData::new(cells, [b * n * groups, 2 * fpg]), &device);
-        let features =
-            cells.matmul(self.x_encoder.val()).reshape([b, n, groups, e]) + group_embeddings;
+        let features = cells
+            .matmul(self.x_encoder.val())
+            .reshape([b, n, groups, e])
+            + group_embeddings;
         let target = self
             .y_encoder
             .forward(Tensor::<2>::from_data(
@@ -433,9 +442,7 @@ impl PfnModel {
         let q = qkv.clone().narrow(1, 0, h);
         let k = qkv.clone().narrow(1, h, h);
         let v = qkv.narrow(1, 2 * h, h);
-        let context = attend(q, k, v)
-            .swap_dims(1, 2)
-            .reshape([rows * tokens, e]);
+        let context = attend(q, k, v).swap_dims(1, 2).reshape([rows * tokens, e]);
         context.matmul(layer.feature_out.val())
     }
 
@@ -459,14 +466,140 @@ impl PfnModel {
         let train = attend(q.clone().narrow(2, 0, nt), k.clone(), v.clone());
         // The heads share head 0's keys: [B·C, H, M, d] -> [B·C, 1, H·M, d].
         let test_q = q.narrow(2, nt, m).reshape([b * tokens, 1, h * m, d]);
-        let test = attend(test_q, k.narrow(1, 0, 1), v.narrow(1, 0, 1))
-            .reshape([b * tokens, h, m, d]);
+        let test =
+            attend(test_q, k.narrow(1, 0, 1), v.narrow(1, 0, 1)).reshape([b * tokens, h, m, d]);
         // [B·C, H, N, d] -> [B, C, H, N, d] -> [B, N, C, H, d]
         let context = Tensor::cat(vec![train, test], 2)
             .reshape([b, tokens, h, n, d])
             .permute([0, 3, 1, 2, 4])
             .reshape([b * n * tokens, e]);
         context.matmul(layer.item_out.val())
+    }
+}
+
+/// What a pretrained network's checkpoint says about itself, under the `quakelab.*` keys of
+/// its safetensors metadata (beside the architecture under `config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// The network's name (`quakelab.name`, e.g. `quakelab-pfn-s`); never one carrying
+    /// "TabPFN".
+    pub name: String,
+    /// The prior it was trained on, as the training run describes it (`quakelab.prior`).
+    pub prior: String,
+    /// Optimiser steps taken (`quakelab.steps`).
+    pub steps: u64,
+    /// The training run's seed (`quakelab.seed`).
+    pub seed: u64,
+    /// The source commit that trained it (`quakelab.commit`).
+    pub commit: String,
+}
+
+impl CheckpointInfo {
+    /// The metadata keys and their order.
+    const KEYS: [&'static str; 5] = [
+        "quakelab.name",
+        "quakelab.prior",
+        "quakelab.steps",
+        "quakelab.seed",
+        "quakelab.commit",
+    ];
+
+    /// The `quakelab.*` metadata entries.
+    ///
+    /// Refused (an [`Error::Config`] naming `quakelab.name`): an empty name, and a name that
+    /// carries "TabPFN" in any case (a network quakelab trained is not Prior Labs' model).
+    pub fn to_metadata(&self) -> Result<BTreeMap<String, String>> {
+        if self.name.trim().is_empty() || self.name.to_lowercase().contains("tabpfn") {
+            return Err(Error::config(
+                "quakelab.name",
+                format!(
+                    "`{}`: a pretrained network needs a name of its own, which never carries \
+                     the name TabPFN",
+                    self.name
+                ),
+            ));
+        }
+        let values = [
+            self.name.clone(),
+            self.prior.clone(),
+            self.steps.to_string(),
+            self.seed.to_string(),
+            self.commit.clone(),
+        ];
+        Ok(Self::KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .zip(values)
+            .collect())
+    }
+
+    /// Reads the entries [`CheckpointInfo::to_metadata`] writes; `path` names the file in
+    /// errors. Refused (an [`Error::Format`] naming `metadata `KEY``): a missing key, and
+    /// steps or a seed that are not integers ≥ 0.
+    pub fn from_metadata(
+        metadata: &BTreeMap<String, String>,
+        path: &Path,
+    ) -> Result<CheckpointInfo> {
+        let get = |key: &str| {
+            metadata.get(key).cloned().ok_or_else(|| {
+                Error::format(
+                    path,
+                    format!("metadata `{key}`"),
+                    "missing: not a checkpoint written by quakelab's PFN pretraining",
+                )
+            })
+        };
+        let number = |key: &str| -> Result<u64> {
+            let text = get(key)?;
+            text.parse().map_err(|_| {
+                Error::format(
+                    path,
+                    format!("metadata `{key}`"),
+                    format!("`{text}` is not an integer ≥ 0"),
+                )
+            })
+        };
+        Ok(CheckpointInfo {
+            name: get("quakelab.name")?,
+            prior: get("quakelab.prior")?,
+            steps: number("quakelab.steps")?,
+            seed: number("quakelab.seed")?,
+            commit: get("quakelab.commit")?,
+        })
+    }
+}
+
+impl PfnModel {
+    /// Writes the network as a `.safetensors` checkpoint the TabPFN decoder loads
+    /// ([`TabPfnWeights::read`]): its tensors, `borders`, the architecture under the metadata
+    /// key `config` and `info` under the `quakelab.*` keys; the file is replaced atomically.
+    ///
+    /// Refused as [`CheckpointInfo::to_metadata`], [`PfnModel::to_weights`] and
+    /// [`TabPfnWeights::write_safetensors`] refuse.
+    pub fn write_checkpoint(
+        &self,
+        path: &Path,
+        borders: Vec<f64>,
+        info: &CheckpointInfo,
+    ) -> Result<()> {
+        let metadata = info.to_metadata()?;
+        let fingerprint = format!("pfn:{}@{}", info.name, info.steps);
+        self.to_weights(borders, fingerprint)?
+            .write_safetensors(path, &metadata)
+    }
+
+    /// Reads a checkpoint [`PfnModel::write_checkpoint`] wrote onto `device` (an autodiff
+    /// device to train on): the network, its borders and its [`CheckpointInfo`].
+    ///
+    /// Refused as [`TabPfnWeights::read`] and [`CheckpointInfo::from_metadata`] refuse.
+    pub fn read_checkpoint(
+        path: &Path,
+        device: &Device,
+    ) -> Result<(PfnModel, Vec<f64>, CheckpointInfo)> {
+        let weights = TabPfnWeights::read(path)?;
+        let info = CheckpointInfo::from_metadata(&safetensors_metadata(path)?, path)?;
+        let model = PfnModel::from_weights(&weights, device)?;
+        Ok((model, weights.borders().to_vec(), info))
     }
 }
 
@@ -550,7 +683,12 @@ mod tests {
 
     /// `tasks` tasks of `rows` rows and `f` features: smooth targets of the features, feature
     /// `constant` (if any) equal in every row.
-    fn task_data(tasks: usize, rows: usize, f: usize, constant: Option<usize>) -> (Vec<f32>, Vec<f32>) {
+    fn task_data(
+        tasks: usize,
+        rows: usize,
+        f: usize,
+        constant: Option<usize>,
+    ) -> (Vec<f32>, Vec<f32>) {
         let mut rng = crate::rng::stream(9, "test.pfn.tasks");
         let mut x = Vec::with_capacity(tasks * rows * f);
         let mut y = Vec::with_capacity(tasks * rows);
@@ -564,7 +702,11 @@ mod tests {
                     }
                 })
                 .collect();
-            let target = row.iter().enumerate().map(|(j, v)| (v * (j as f32 + 1.0)).sin()).sum::<f32>()
+            let target = row
+                .iter()
+                .enumerate()
+                .map(|(j, v)| (v * (j as f32 + 1.0)).sin())
+                .sum::<f32>()
                 + rand::Rng::random_range(&mut rng, -0.1..0.1);
             x.extend(row);
             y.push(target);
@@ -596,7 +738,10 @@ mod tests {
                 // population standard deviation.
                 let train = &y[t * rows..t * rows + n_train];
                 let mean = train.iter().map(|&v| f64::from(v)).sum::<f64>() / n_train as f64;
-                let var = train.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>()
+                let var = train
+                    .iter()
+                    .map(|&v| (f64::from(v) - mean).powi(2))
+                    .sum::<f64>()
                     / n_train as f64;
                 let y_z: Vec<f32> = train
                     .iter()
@@ -612,7 +757,10 @@ mod tests {
             }
             // f32 round-off of two summation orders (the fused CPU kernel and chunks there,
             // burn's attention here): about 1e-6 on logits of order 1.
-            assert!(worst < 1e-5, "F = {f}, constant {constant:?}: largest difference {worst}");
+            assert!(
+                worst < 1e-5,
+                "F = {f}, constant {constant:?}: largest difference {worst}"
+            );
         }
     }
 
@@ -656,7 +804,9 @@ mod tests {
                 (k as f64).ln()
                     + match bucket {
                         0 => tail(borders[1] - borders[0], (borders[1] - y).max(1e-8)),
-                        b if b == k - 1 => tail(borders[k] - borders[k - 1], (y - borders[k - 1]).max(1e-8)),
+                        b if b == k - 1 => {
+                            tail(borders[k] - borders[k - 1], (y - borders[k - 1]).max(1e-8))
+                        }
                         b => (borders[b + 1] - borders[b]).ln(),
                     }
             })
@@ -678,6 +828,16 @@ mod tests {
         );
     }
 
+    fn info() -> CheckpointInfo {
+        CheckpointInfo {
+            name: "quakelab-pfn-test".into(),
+            prior: "mlp".into(),
+            steps: 12,
+            seed: 4,
+            commit: "abc123".into(),
+        }
+    }
+
     #[test]
     fn a_checkpoint_round_trip_gives_identical_predictions() {
         let device = cpu();
@@ -685,48 +845,93 @@ mod tests {
         let (x, y) = task_data(2, 12, 3, None);
         let batch = TaskBatch::new(2, 12, 8, 3, x, &y).unwrap();
         let borders = fit_borders(batch.standardised_targets(), 10).unwrap();
-        let weights = model.to_weights(borders.clone(), "pfn:test".into()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pfn.safetensors");
-        let metadata = BTreeMap::from([
-            ("quakelab.name".to_string(), "quakelab-pfn-test".to_string()),
-            ("quakelab.steps".to_string(), "0".to_string()),
-        ]);
-        weights.write_safetensors(&path, &metadata).unwrap();
+        model
+            .write_checkpoint(&path, borders.clone(), &info())
+            .unwrap();
+        // The decoder's reader takes it as it is.
         let read = TabPfnWeights::read(&path).unwrap();
         assert_eq!(read.architecture(), model.architecture());
-        assert_eq!(read.borders(), borders.as_slice());
-        let again = PfnModel::from_weights(&read, &device).unwrap();
+        let (again, read_borders, read_info) = PfnModel::read_checkpoint(&path, &device).unwrap();
+        assert_eq!(read_borders, borders);
+        assert_eq!(read_info, info());
         assert_eq!(values(again.forward(&batch)), values(model.forward(&batch)));
-        let bytes = std::fs::read(&path).unwrap();
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
-        let info = header.metadata().as_ref().unwrap();
-        assert_eq!(info["quakelab.name"], "quakelab-pfn-test");
+    }
+
+    #[test]
+    fn a_checkpoint_name_carrying_tabpfn_is_refused() {
+        let info = CheckpointInfo {
+            name: "my-TabPFN-s".into(),
+            ..info()
+        };
+        let err = info.to_metadata().unwrap_err().to_string();
+        assert!(
+            err.contains("quakelab.name") && err.contains("never carries"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_without_quakelab_metadata_is_refused() {
+        let mut metadata = info().to_metadata().unwrap();
+        metadata.remove("quakelab.steps");
+        let err = CheckpointInfo::from_metadata(&metadata, Path::new("m.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("metadata `quakelab.steps`") && err.contains("missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn checkpoint_steps_that_are_not_a_count_are_refused() {
+        let mut metadata = info().to_metadata().unwrap();
+        metadata.insert("quakelab.steps".into(), "-3".into());
+        let err = CheckpointInfo::from_metadata(&metadata, Path::new("m.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`-3` is not an integer"), "{err}");
     }
 
     #[test]
     fn a_task_whose_training_targets_are_all_equal_is_refused() {
         let y = [2.0, 2.0, 2.0, 5.0];
         let err = TaskBatch::new(1, 4, 3, 1, vec![0.0, 1.0, 2.0, 3.0], &y).unwrap_err();
-        assert!(err.to_string().contains("task 0: its training targets are all 2"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("task 0: its training targets are all 2"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_batch_without_a_test_row_is_refused() {
         let err = TaskBatch::new(1, 2, 2, 1, vec![0.0, 1.0], &[0.0, 1.0]).unwrap_err();
-        assert!(err.to_string().contains("at least one training and one test row"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("at least one training and one test row"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_batch_whose_values_do_not_fill_its_shape_is_refused() {
         let err = TaskBatch::new(1, 3, 2, 2, vec![0.0; 5], &[0.0, 1.0, 2.0]).unwrap_err();
-        assert!(err.to_string().contains("5 feature values and 3 targets"), "{err}");
+        assert!(
+            err.to_string().contains("5 feature values and 3 targets"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_target_that_is_not_finite_is_refused() {
         let err = TaskBatch::new(1, 3, 2, 1, vec![0.0; 3], &[0.0, 1.0, f32::NAN]).unwrap_err();
-        assert!(err.to_string().contains("task 0, row 2: the target is NaN"), "{err}");
+        assert!(
+            err.to_string().contains("task 0, row 2: the target is NaN"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -737,6 +942,9 @@ mod tests {
         };
         let weights = TabPfnWeights::random(a, 0);
         let err = PfnModel::from_weights(&weights, &cpu()).unwrap_err();
-        assert!(err.to_string().contains("features_per_group 3 do not fit"), "{err}");
+        assert!(
+            err.to_string().contains("features_per_group 3 do not fit"),
+            "{err}"
+        );
     }
 }

@@ -330,7 +330,10 @@ mod tests {
             ..Architecture::official_v2()
         };
         let err = arch.to_config().unwrap_err().to_string();
-        assert!(err.contains("MLP width 100 is not a multiple of emsize 192"), "{err}");
+        assert!(
+            err.contains("MLP width 100 is not a multiple of emsize 192"),
+            "{err}"
+        );
     }
 
     #[test]

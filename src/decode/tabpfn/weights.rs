@@ -217,10 +217,9 @@ impl TabPfnWeights {
                 Some(_) => {}
             }
         }
-        if let Some(extra) = tensors
-            .keys()
-            .find(|name| name.as_str() == BORDERS || !expected.iter().any(|(known, _)| known == *name))
-        {
+        if let Some(extra) = tensors.keys().find(|name| {
+            name.as_str() == BORDERS || !expected.iter().any(|(known, _)| known == *name)
+        }) {
             return refuse(format!(
                 "tensor `{extra}` is not part of a TabPFN v2 regressor ({})",
                 describe(&architecture)
@@ -260,22 +259,33 @@ impl TabPfnWeights {
     ///
     /// Refused: a `metadata` key `config` (an [`Error::Config`] naming it), an architecture
     /// that has no config dictionary, and the errors of writing the file.
-    pub fn write_safetensors(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<()> {
+    pub fn write_safetensors(
+        &self,
+        path: &Path,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<()> {
         if metadata.contains_key("config") {
             return Err(Error::config(
                 "metadata.config",
                 "the key `config` holds the architecture; choose another name",
             ));
         }
-        let mut info: std::collections::HashMap<String, String> =
-            metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut info: std::collections::HashMap<String, String> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         info.insert("config".into(), self.architecture.to_config()?.to_string());
-        let bytes_of = |data: &[f32]| -> Vec<u8> { data.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        let bytes_of =
+            |data: &[f32]| -> Vec<u8> { data.iter().flat_map(|v| v.to_le_bytes()).collect() };
         let mut raw: Vec<(String, Vec<usize>, Vec<u8>)> = self
             .tensors
             .iter()
             .map(|(name, t)| {
-                let name = if name == X_ENCODER { WRITTEN_X_ENCODER } else { name.as_str() };
+                let name = if name == X_ENCODER {
+                    WRITTEN_X_ENCODER
+                } else {
+                    name.as_str()
+                };
                 (name.to_string(), t.shape.clone(), bytes_of(&t.data))
             })
             .collect();
@@ -317,6 +327,45 @@ impl TabPfnWeights {
             .get(name)
             .ok_or_else(|| Error::Numerical(format!("TabPFN weights: no tensor `{name}`")))
     }
+}
+
+/// The string entries of a `.safetensors` file's header metadata (`__metadata__`), empty when
+/// it has none; [`TabPfnWeights::write_safetensors`] writes them.
+///
+/// Refused: a file that cannot be read, or whose header is not a safetensors header (an
+/// [`Error::Format`] naming the header).
+pub fn safetensors_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    use std::io::Read;
+    let bad = |message: String| Error::format(path, "header", message);
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|_| bad("shorter than a safetensors header".into()))?;
+    let len = u64::from_le_bytes(len);
+    if len > file_len.saturating_sub(8) {
+        return Err(bad(format!(
+            "a header of {len} bytes does not fit in a file of {file_len} bytes"
+        )));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| Error::io(path, e))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let Some(metadata) = header.get("__metadata__") else {
+        return Ok(BTreeMap::new());
+    };
+    let entries = metadata
+        .as_object()
+        .ok_or_else(|| bad(format!("`__metadata__` is {metadata}, not a dictionary")))?;
+    entries
+        .iter()
+        .map(|(key, value)| match value.as_str() {
+            Some(text) => Ok((key.clone(), text.to_string())),
+            None => Err(bad(format!("metadata `{key}` is {value}, not a string"))),
+        })
+        .collect()
 }
 
 /// The name of the bar distribution's borders in a checkpoint.
@@ -489,7 +538,10 @@ mod tests {
         let err = from_parts_error(|t, _| {
             t.remove("decoder_dict.standard.0.bias");
         });
-        assert!(err.contains("tensor `decoder_dict.standard.0.bias` is missing"), "{err}");
+        assert!(
+            err.contains("tensor `decoder_dict.standard.0.bias` is missing"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -504,9 +556,15 @@ mod tests {
     fn a_tensor_of_another_architecture_is_refused() {
         let err = from_parts_error(|t, _| {
             let extra = t["y_encoder.1.layer.bias"].clone();
-            t.insert("transformer_encoder.layers.1.mlp.linear1.weight".into(), extra);
+            t.insert(
+                "transformer_encoder.layers.1.mlp.linear1.weight".into(),
+                extra,
+            );
         });
-        assert!(err.contains("is not part of a TabPFN v2 regressor"), "{err}");
+        assert!(
+            err.contains("is not part of a TabPFN v2 regressor"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -514,7 +572,10 @@ mod tests {
         let err = from_parts_error(|_, b| {
             b.pop();
         });
-        assert!(err.contains("4 borders for 4 buckets (expected 5)"), "{err}");
+        assert!(
+            err.contains("4 borders for 4 buckets (expected 5)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -540,5 +601,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("metadata.config"), "{err}");
+    }
+
+    #[test]
+    fn a_safetensors_header_that_does_not_fit_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.safetensors");
+        let mut bytes = 1000u64.to_le_bytes().to_vec();
+        bytes.extend(b"{}");
+        std::fs::write(&path, bytes).unwrap();
+        let err = safetensors_metadata(&path).unwrap_err().to_string();
+        assert!(err.contains("a header of 1000 bytes does not fit"), "{err}");
     }
 }
