@@ -725,12 +725,26 @@ mod tests {
         let weights = model.to_weights(even_borders(10), "test".into()).unwrap();
         let inference = TabPfnModel::new(&weights, &cpu()).unwrap();
         let (tasks, rows, n_train) = (2, 14, 9);
-        // One feature (one group, half padding), three (the second group padded), and a
-        // constant feature (dropped by the x-encoder), each through both code paths.
-        for (f, constant) in [(1, None), (3, None), (3, Some(1))] {
-            let (x, y) = task_data(tasks, rows, f, constant);
+        // One feature (one group, half padding), three (the second group padded), a
+        // constant feature (dropped by the x-encoder), and missing and infinite values (the
+        // NaN indicators), each through both code paths.
+        for (f, constant, gaps) in [
+            (1, None, false),
+            (3, None, false),
+            (3, Some(1), false),
+            (2, None, true),
+        ] {
+            let (mut x, y) = task_data(tasks, rows, f, constant);
+            if gaps {
+                // Task 0: a missing training value and an infinite test value; task 1: a
+                // missing test value.
+                x[3] = f32::NAN;
+                x[(rows - 1) * f] = f32::INFINITY;
+                x[(2 * rows - 2) * f + 1] = f32::NAN;
+            }
             let batch = TaskBatch::new(tasks, rows, n_train, f, x.clone(), &y).unwrap();
             let found = values(model.forward(&batch));
+            assert!(found.iter().all(|v| v.is_finite()), "{found:?}");
             assert_eq!(found.len(), tasks * (rows - n_train) * 10);
             let mut worst = 0f32;
             for t in 0..tasks {
@@ -759,7 +773,7 @@ mod tests {
             // burn's attention here): about 1e-6 on logits of order 1.
             assert!(
                 worst < 1e-5,
-                "F = {f}, constant {constant:?}: largest difference {worst}"
+                "F = {f}, constant {constant:?}, gaps {gaps}: largest difference {worst}"
             );
         }
     }
