@@ -3,7 +3,13 @@
 //! no training and no tuning (Müller et al. 2022; Hollmann et al. 2023, 2025).
 //!
 //! - [`prior`]: the seeded, streaming generators of the synthetic tasks it is trained on.
+//! - [`model`]: the trainable network, the same computation as the TabPFN v2 decoder's forward
+//!   pass in burn's autodiff mode, and its checkpoints (the `.safetensors` the decoder reads).
+//! - [`loss`]: the bar-distribution negative log-likelihood and the borders fitted on prior
+//!   targets.
 //! - [`schedule`]: the learning-rate schedule of pretraining (linear warmup, cosine decay).
 
+pub mod loss;
+pub mod model;
 pub mod prior;
 pub mod schedule;

@@ -59,6 +59,33 @@ impl Architecture {
         self.emsize / 4
     }
 
+    /// The `config` dictionary that [`Architecture::from_config`] reads back as this
+    /// architecture: the sizing keys (`emsize`, `nhead`, `nlayers`, `nhid_factor`,
+    /// `features_per_group`, `num_buckets`, `seed`) and `max_num_classes` 0; every other
+    /// setting takes tabpfn 2.2.1's default, which is the forward pass quakelab implements.
+    ///
+    /// Refused (an [`Error::Numerical`]): an MLP width that is not a multiple of `emsize`,
+    /// which the dictionary (`nhid_factor`) cannot express.
+    pub fn to_config(&self) -> Result<Value> {
+        if self.emsize == 0 || !self.mlp_hidden.is_multiple_of(self.emsize) {
+            return Err(Error::Numerical(format!(
+                "TabPFN architecture: MLP width {} is not a multiple of emsize {}, so no \
+                 `nhid_factor` describes it",
+                self.mlp_hidden, self.emsize
+            )));
+        }
+        Ok(serde_json::json!({
+            "emsize": self.emsize,
+            "nhead": self.nhead,
+            "nlayers": self.nlayers,
+            "nhid_factor": self.mlp_hidden / self.emsize,
+            "features_per_group": self.features_per_group,
+            "num_buckets": self.num_buckets,
+            "seed": self.seed,
+            "max_num_classes": 0,
+        }))
+    }
+
     /// Reads the architecture from a checkpoint's `config` dictionary (as JSON); `path` names
     /// the checkpoint in errors.
     ///
@@ -277,6 +304,35 @@ mod tests {
                 num_buckets: 100,
                 seed: 3,
             }
+        );
+    }
+
+    #[test]
+    fn the_config_written_reads_back_as_the_same_architecture() {
+        let arch = Architecture {
+            emsize: 24,
+            nhead: 3,
+            nlayers: 2,
+            mlp_hidden: 72,
+            features_per_group: 1,
+            num_buckets: 7,
+            seed: 11,
+        };
+        let config = arch.to_config().unwrap();
+        assert_eq!(config["nhid_factor"], json!(3));
+        assert_eq!(read(config).unwrap(), arch);
+    }
+
+    #[test]
+    fn an_mlp_width_that_is_not_a_multiple_of_emsize_has_no_config() {
+        let arch = Architecture {
+            mlp_hidden: 100,
+            ..Architecture::official_v2()
+        };
+        let err = arch.to_config().unwrap_err().to_string();
+        assert!(
+            err.contains("MLP width 100 is not a multiple of emsize 192"),
+            "{err}"
         );
     }
 

@@ -16,7 +16,7 @@ use crate::{Error, Result};
 /// Φ⁻¹(0.75), the median of a unit half-normal, as the reference package evaluates it: in float32
 /// (`HalfNormal(torch.tensor(1.0)).icdf(0.5)`), i.e. 0.6744897501960817 rounded to f32. Using the
 /// same value keeps the tail centres equal to the package's to f64 round-off.
-const HALF_NORMAL_MEDIAN: f64 = 0.674_489_736_557_006_8;
+pub(crate) const HALF_NORMAL_MEDIAN: f64 = 0.674_489_736_557_006_8;
 
 /// Mapped borders beyond ±this (or not finite) are broken (tabpfn 2.2.1
 /// `REGRESSION_NAN_BORDER_LIMIT_UPPER` / `_LOWER`).

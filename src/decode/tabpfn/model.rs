@@ -578,10 +578,10 @@ impl TabPfnModel {
 
 /// The x-encoder's statistics, fitted on the training rows (module docs, step 1).
 #[derive(Debug, Clone)]
-struct XEncoder {
+pub(crate) struct XEncoder {
     fpg: usize,
     n_features: usize,
-    groups: usize,
+    pub(crate) groups: usize,
     /// Per group and slot (`groups · fpg`): the feature it holds, or none (zeros).
     slots: Vec<Option<usize>>,
     /// Per slot: the mean of the feature's finite training values.
@@ -594,7 +594,9 @@ struct XEncoder {
 }
 
 impl XEncoder {
-    fn fit(x: &[f32], n: usize, n_features: usize, fpg: usize) -> XEncoder {
+    /// Fits the encoder on `n` training rows of `n_features` values (row-major), `fpg`
+    /// features per group.
+    pub(crate) fn fit(x: &[f32], n: usize, n_features: usize, fpg: usize) -> XEncoder {
         let groups = n_features.div_ceil(fpg);
         let value = |i: usize, j: usize| {
             if j < n_features {
@@ -664,7 +666,7 @@ impl XEncoder {
 
     /// The encoder's input for `rows` rows: per row and group, the fpg values then the fpg
     /// indicators, `[rows · groups, 2 fpg]` row-major.
-    fn encode(&self, x: &[f32], rows: usize) -> Vec<f32> {
+    pub(crate) fn encode(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let fpg = self.fpg;
         let mut out = vec![0.0; rows * self.groups * 2 * fpg];
         for i in 0..rows {

@@ -22,6 +22,10 @@ use crate::{Error, Result};
 /// The name the x-encoder's weight is kept under, whatever its index in the file.
 pub const X_ENCODER: &str = "encoder.layer.weight";
 
+/// The name [`TabPfnWeights::write_safetensors`] gives the x-encoder's weight: its index in
+/// tabpfn 2.2.1's encoder pipeline.
+const WRITTEN_X_ENCODER: &str = "encoder.5.layer.weight";
+
 /// Tensors of a checkpoint that the forward pass does not use and that are read past.
 const IGNORED: [&str; 1] = ["criterion.losses_per_bucket"];
 
@@ -182,6 +186,124 @@ impl TabPfnWeights {
         }
     }
 
+    /// Weights of `architecture` from tensors in PyTorch's layout under the names of
+    /// [`expected_shapes`] (the x-encoder under [`X_ENCODER`], the borders apart), as a
+    /// trained network hands them over; `fingerprint` says where they come from.
+    ///
+    /// Refused (an [`Error::Numerical`]): a missing, misshapen or unexpected tensor, data whose
+    /// length is not its shape's, and borders that are not `num_buckets + 1` finite, strictly
+    /// increasing values.
+    pub fn from_tensors(
+        architecture: Architecture,
+        tensors: BTreeMap<String, StoredTensor>,
+        borders: Vec<f64>,
+        fingerprint: String,
+    ) -> Result<TabPfnWeights> {
+        let refuse = |message: String| Err(Error::Numerical(format!("TabPFN weights: {message}")));
+        let expected = expected_shapes(&architecture);
+        for (name, shape) in &expected {
+            if name == BORDERS {
+                continue;
+            }
+            match tensors.get(name) {
+                None => return refuse(format!("tensor `{name}` is missing")),
+                Some(t) if &t.shape != shape || t.data.len() != shape.iter().product::<usize>() => {
+                    return refuse(format!(
+                        "tensor `{name}` has shape {:?} and {} values, expected shape {shape:?}",
+                        t.shape,
+                        t.data.len()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = tensors.keys().find(|name| {
+            name.as_str() == BORDERS || !expected.iter().any(|(known, _)| known == *name)
+        }) {
+            return refuse(format!(
+                "tensor `{extra}` is not part of a TabPFN v2 regressor ({})",
+                describe(&architecture)
+            ));
+        }
+        if borders.len() != architecture.num_buckets + 1 {
+            return refuse(format!(
+                "{} borders for {} buckets (expected {})",
+                borders.len(),
+                architecture.num_buckets,
+                architecture.num_buckets + 1
+            ));
+        }
+        if let Some(i) = (0..borders.len()).find(|&i| !borders[i].is_finite()) {
+            return refuse(format!("border {i} is {}, not a finite number", borders[i]));
+        }
+        if let Some(i) = (1..borders.len()).find(|&i| borders[i] <= borders[i - 1]) {
+            return refuse(format!(
+                "borders must increase strictly, but border {i} is {} after {}",
+                borders[i],
+                borders[i - 1]
+            ));
+        }
+        Ok(TabPfnWeights {
+            architecture,
+            tensors,
+            borders,
+            fingerprint,
+        })
+    }
+
+    /// Writes the weights as a `.safetensors` file that [`TabPfnWeights::read`] reads back:
+    /// every tensor in f32 under its checkpoint name (the x-encoder as
+    /// `encoder.5.layer.weight`, the borders, rounded to f32, as `criterion.borders`), the
+    /// architecture's [`Architecture::to_config`] JSON under the metadata key `config`, and
+    /// `metadata`'s entries besides. The file is replaced atomically.
+    ///
+    /// Refused: a `metadata` key `config` (an [`Error::Config`] naming it), an architecture
+    /// that has no config dictionary, and the errors of writing the file.
+    pub fn write_safetensors(
+        &self,
+        path: &Path,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        if metadata.contains_key("config") {
+            return Err(Error::config(
+                "metadata.config",
+                "the key `config` holds the architecture; choose another name",
+            ));
+        }
+        let mut info: std::collections::HashMap<String, String> = metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        info.insert("config".into(), self.architecture.to_config()?.to_string());
+        let bytes_of =
+            |data: &[f32]| -> Vec<u8> { data.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        let mut raw: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .tensors
+            .iter()
+            .map(|(name, t)| {
+                let name = if name == X_ENCODER {
+                    WRITTEN_X_ENCODER
+                } else {
+                    name.as_str()
+                };
+                (name.to_string(), t.shape.clone(), bytes_of(&t.data))
+            })
+            .collect();
+        let borders: Vec<f32> = self.borders.iter().map(|&b| b as f32).collect();
+        raw.push((BORDERS.to_string(), vec![borders.len()], bytes_of(&borders)));
+        let views = raw
+            .iter()
+            .map(|(name, shape, bytes)| {
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| Error::format(path, format!("tensor `{name}`"), e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bytes = safetensors::tensor::serialize(views, Some(info))
+            .map_err(|e| Error::format(path, "safetensors", e.to_string()))?;
+        crate::io::write_atomic(path, |out| out.write_all(&bytes))
+    }
+
     /// The architecture the weights are for.
     pub fn architecture(&self) -> &Architecture {
         &self.architecture
@@ -205,6 +327,45 @@ impl TabPfnWeights {
             .get(name)
             .ok_or_else(|| Error::Numerical(format!("TabPFN weights: no tensor `{name}`")))
     }
+}
+
+/// The string entries of a `.safetensors` file's header metadata (`__metadata__`), empty when
+/// it has none; [`TabPfnWeights::write_safetensors`] writes them.
+///
+/// Refused: a file that cannot be read, or whose header is not a safetensors header (an
+/// [`Error::Format`] naming the header).
+pub fn safetensors_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    use std::io::Read;
+    let bad = |message: String| Error::format(path, "header", message);
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|_| bad("shorter than a safetensors header".into()))?;
+    let len = u64::from_le_bytes(len);
+    if len > file_len.saturating_sub(8) {
+        return Err(bad(format!(
+            "a header of {len} bytes does not fit in a file of {file_len} bytes"
+        )));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| Error::io(path, e))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let Some(metadata) = header.get("__metadata__") else {
+        return Ok(BTreeMap::new());
+    };
+    let entries = metadata
+        .as_object()
+        .ok_or_else(|| bad(format!("`__metadata__` is {metadata}, not a dictionary")))?;
+    entries
+        .iter()
+        .map(|(key, value)| match value.as_str() {
+            Some(text) => Ok((key.clone(), text.to_string())),
+            None => Err(bad(format!("metadata `{key}` is {value}, not a string"))),
+        })
+        .collect()
 }
 
 /// The name of the bar distribution's borders in a checkpoint.
@@ -335,5 +496,121 @@ mod tests {
         assert_eq!(a.borders().len(), 11);
         assert_eq!((a.borders()[0], a.borders()[10]), (-3.0, 3.0));
         assert_eq!(a.fingerprint(), "random:1");
+    }
+
+    /// The tensors and borders of seeded random weights, to build from.
+    fn parts() -> (Architecture, BTreeMap<String, StoredTensor>, Vec<f64>) {
+        let arch = Architecture {
+            emsize: 8,
+            nhead: 2,
+            nlayers: 1,
+            mlp_hidden: 16,
+            features_per_group: 1,
+            num_buckets: 4,
+            seed: 0,
+        };
+        let w = TabPfnWeights::random(arch.clone(), 3);
+        (arch, w.tensors.clone(), w.borders.clone())
+    }
+
+    fn from_parts_error(
+        edit: impl FnOnce(&mut BTreeMap<String, StoredTensor>, &mut Vec<f64>),
+    ) -> String {
+        let (arch, mut tensors, mut borders) = parts();
+        edit(&mut tensors, &mut borders);
+        TabPfnWeights::from_tensors(arch, tensors, borders, "test".into())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn weights_from_tensors_keep_every_tensor() {
+        let (arch, tensors, borders) = parts();
+        let w = TabPfnWeights::from_tensors(arch, tensors.clone(), borders.clone(), "t".into())
+            .unwrap();
+        assert_eq!(w.tensors, tensors);
+        assert_eq!(w.borders(), borders.as_slice());
+        assert_eq!(w.fingerprint(), "t");
+    }
+
+    #[test]
+    fn a_missing_tensor_is_refused() {
+        let err = from_parts_error(|t, _| {
+            t.remove("decoder_dict.standard.0.bias");
+        });
+        assert!(
+            err.contains("tensor `decoder_dict.standard.0.bias` is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_misshapen_tensor_is_refused() {
+        let err = from_parts_error(|t, _| {
+            t.get_mut("y_encoder.1.layer.bias").unwrap().data.pop();
+        });
+        assert!(err.contains("has shape [8] and 7 values"), "{err}");
+    }
+
+    #[test]
+    fn a_tensor_of_another_architecture_is_refused() {
+        let err = from_parts_error(|t, _| {
+            let extra = t["y_encoder.1.layer.bias"].clone();
+            t.insert(
+                "transformer_encoder.layers.1.mlp.linear1.weight".into(),
+                extra,
+            );
+        });
+        assert!(
+            err.contains("is not part of a TabPFN v2 regressor"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn borders_of_another_count_are_refused() {
+        let err = from_parts_error(|_, b| {
+            b.pop();
+        });
+        assert!(
+            err.contains("4 borders for 4 buckets (expected 5)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_border_that_is_not_finite_is_refused() {
+        let err = from_parts_error(|_, b| b[4] = f64::INFINITY);
+        assert!(err.contains("border 4 is inf"), "{err}");
+    }
+
+    #[test]
+    fn borders_that_do_not_increase_are_refused() {
+        let err = from_parts_error(|_, b| b[2] = b[1]);
+        assert!(err.contains("border 2 is"), "{err}");
+    }
+
+    #[test]
+    fn a_metadata_key_named_config_is_refused() {
+        let (arch, tensors, borders) = parts();
+        let w = TabPfnWeights::from_tensors(arch, tensors, borders, "t".into()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let metadata = BTreeMap::from([("config".to_string(), "{}".to_string())]);
+        let err = w
+            .write_safetensors(&dir.path().join("w.safetensors"), &metadata)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metadata.config"), "{err}");
+    }
+
+    #[test]
+    fn a_safetensors_header_that_does_not_fit_the_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.safetensors");
+        let mut bytes = 1000u64.to_le_bytes().to_vec();
+        bytes.extend(b"{}");
+        std::fs::write(&path, bytes).unwrap();
+        let err = safetensors_metadata(&path).unwrap_err().to_string();
+        assert!(err.contains("a header of 1000 bytes does not fit"), "{err}");
     }
 }
