@@ -305,3 +305,26 @@ fn pfn_pretrain_writes_the_run_its_checkpoints_and_the_model() {
     }
     assert!(!dir.path().join("ignored").exists());
 }
+
+#[test]
+fn the_shipped_recipe_parses_and_its_network_fits_in_20_mb() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/pfn/quakelab-pfn-s.toml");
+    let config = PretrainConfig::load(&path).unwrap();
+    assert_eq!(config.name, "quakelab-pfn-s");
+    let m = &config.pfn.model;
+    let (e, h, k) = (m.emsize, m.mlp_hidden, m.num_buckets);
+    // Per layer: two attentions (q, k, v and out: 4 E² each) and the MLP (2 E H, no biases);
+    // then the x-encoder (2 fpg · E), the y-encoder (2 E + E), the subspace map (E/4 · E + E)
+    // and the decoder (E H + H, H K + K).
+    let by_hand = m.nlayers * (8 * e * e + 2 * e * h)
+        + 2 * m.features_per_group * e
+        + 3 * e
+        + (e / 4 * e + e)
+        + (e * h + h)
+        + (h * k + k);
+    assert_eq!(by_hand, 1_474_792, "the count the recipe's comment states");
+    let device = quakelab::device::Device::Cpu.burn().unwrap();
+    let model = PfnModel::init(m.architecture(), 0, &device).unwrap();
+    assert_eq!(burn::module::Module::num_params(&model), by_hand);
+    assert!(by_hand * 4 <= 20_000_000);
+}
