@@ -328,3 +328,21 @@ fn the_shipped_recipe_parses_and_its_network_fits_in_20_mb() {
     assert_eq!(burn::module::Module::num_params(&model), by_hand);
     assert!(by_hand * 4 <= 20_000_000);
 }
+
+#[test]
+fn resuming_a_run_already_at_its_steps_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run(&config(&tiny(dir.path(), 4)), None);
+    let err = pretrain(
+        &config(&tiny(dir.path(), 4)),
+        &PretrainOptions {
+            resume: Some(first.run_dir.clone()),
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("pfn.pretrain.steps") && err.contains("the checkpoint has done 4 already"),
+        "{err}"
+    );
+}

@@ -454,4 +454,82 @@ mod tests {
             Some("pfn.model.nlayers")
         );
     }
+
+    fn refusal(section: &str) -> String {
+        let text = format!("{}{section}", minimal());
+        PretrainConfig::parse(&text, "test")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_name_that_is_not_one_path_component_is_refused() {
+        let err = PretrainConfig::parse("name = \"runs/pfn\"\n", "test")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`name`") && err.contains("no slash"), "{err}");
+    }
+
+    #[test]
+    fn an_emsize_that_is_not_a_multiple_of_the_heads_is_refused() {
+        let err = refusal("[pfn.model]\nemsize = 20\nnhead = 3\n");
+        assert!(
+            err.contains("pfn.model.emsize") && err.contains("got 20"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn three_features_per_group_are_refused() {
+        let err = refusal("[pfn.model]\nfeatures_per_group = 3\n");
+        assert!(
+            err.contains("pfn.model.features_per_group") && err.contains("got 3"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn one_bucket_is_refused() {
+        let err = refusal("[pfn.model]\nnum_buckets = 1\n");
+        assert!(err.contains("pfn.model.num_buckets"), "{err}");
+    }
+
+    #[test]
+    fn zero_layers_are_refused() {
+        let err = refusal("[pfn.model]\nnlayers = 0\n");
+        assert!(err.contains("pfn.model.nlayers"), "{err}");
+    }
+
+    #[test]
+    fn a_beta_of_one_is_refused() {
+        let err = refusal("[pfn.optim]\nbeta2 = 1.0\n");
+        assert!(
+            err.contains("pfn.optim.beta2") && err.contains("[0, 1)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_clip_norm_of_zero_is_refused() {
+        let err = refusal("[pfn.optim]\nclip_norm = 0.0\n");
+        assert!(err.contains("pfn.optim.clip_norm"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_weight_decay_is_refused() {
+        let err = refusal("[pfn.optim]\nweight_decay = -0.1\n");
+        assert!(err.contains("pfn.optim.weight_decay"), "{err}");
+    }
+
+    #[test]
+    fn zero_steps_are_refused() {
+        let err = refusal("[pfn.pretrain]\nsteps = 0\n");
+        assert!(err.contains("pfn.pretrain.steps"), "{err}");
+    }
+
+    #[test]
+    fn a_schedule_refusal_names_its_key_under_pfn_optim() {
+        let err = refusal("[pfn.optim.schedule]\npeak = 0.0\n");
+        assert!(err.contains("pfn.optim.schedule.peak"), "{err}");
+    }
 }

@@ -166,15 +166,6 @@ fn train(
     let (model, borders, start) = match resume {
         Some(point) => {
             let (model, borders, info) = PfnModel::read_checkpoint(&point.checkpoint, device)?;
-            if model.architecture() != &architecture {
-                return Err(Error::config(
-                    "pfn.model",
-                    format!(
-                        "{} holds another architecture than the file's",
-                        point.checkpoint.display()
-                    ),
-                ));
-            }
             let bytes = std::fs::read(&point.state).map_err(|e| Error::io(&point.state, e))?;
             optimizer = optimizer
                 .from_bytes(Bytes::from_bytes_vec(bytes))
@@ -219,7 +210,6 @@ fn train(
         },
     };
     let bar = crate::progress::bar(settings.steps - start, "pretraining");
-    bar.set_position(0);
     let mut pending = Vec::new();
     let mut curve = Vec::new();
     let mut window = Throughput::default();
@@ -463,5 +453,53 @@ impl ModuleMapper for Renumber {
         let id = ParamId::from(self.next);
         self.next += 1;
         Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::pfn::prior::{PriorKind, PriorTask};
+
+    fn task(y: Vec<f32>, n_train: usize) -> PriorTask {
+        let x = (0..y.len()).map(|i| i as f32).collect();
+        PriorTask::new(x, y, 1, n_train, PriorKind::Gp).unwrap()
+    }
+
+    #[test]
+    fn a_batch_trains_with_its_smallest_split_and_counts_constant_contexts() {
+        let batch = PriorBatch {
+            n_rows: 5,
+            n_features: 1,
+            tasks: vec![
+                task(vec![1.0, 2.0, 3.0, 4.0, 5.0], 4),
+                // Constant over the batch's 3 context rows, though not over its own 4.
+                task(vec![7.0, 7.0, 7.0, 8.0, 9.0], 4),
+                task(vec![0.0, 2.0, 4.0, 6.0, 8.0], 3),
+            ],
+        };
+        let (tasks, skipped) = task_batch(&batch, 0).unwrap();
+        assert_eq!((tasks.tasks(), tasks.n_train(), skipped), (2, 3, 1));
+        // Task 0 standardised on [1, 2, 3]: mean 2, population sd √(2/3).
+        let sd = (2.0f64 / 3.0).sqrt();
+        let expected: Vec<f32> = [(4.0 - 2.0) / sd, (5.0 - 2.0) / sd]
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        assert_eq!(tasks.test_targets()[..2], expected[..]);
+    }
+
+    #[test]
+    fn a_batch_whose_every_context_is_constant_is_refused() {
+        let batch = PriorBatch {
+            n_rows: 4,
+            n_features: 1,
+            tasks: vec![task(vec![2.0, 2.0, 3.0, 4.0], 2)],
+        };
+        let err = task_batch(&batch, 17).unwrap_err().to_string();
+        assert!(
+            err.contains("prior batch 17: the first 2 targets of every task are constant"),
+            "{err}"
+        );
     }
 }

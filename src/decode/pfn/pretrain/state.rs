@@ -161,4 +161,25 @@ mod tests {
         assert_eq!(point.step, 40);
         assert_eq!(point, ResumePoint::locate(&checkpoint).unwrap());
     }
+
+    #[test]
+    fn a_resume_path_that_is_not_a_checkpoint_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let stray = dir.path().join("model.safetensors");
+        std::fs::write(&stray, b"x").unwrap();
+        let err = ResumePoint::locate(&stray).unwrap_err().to_string();
+        assert!(
+            err.contains("not a run directory nor a run's checkpoints/step-NNNNNN.safetensors"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_latest_pointer_that_is_not_a_step_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(CHECKPOINT_DIR)).unwrap();
+        std::fs::write(dir.path().join(CHECKPOINT_DIR).join(LATEST_FILE), "ten\n").unwrap();
+        let err = ResumePoint::locate(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("`ten` is not a step count"), "{err}");
+    }
 }
