@@ -257,7 +257,7 @@ enum PfnCommand {
     /// embedding_seed), [pfn.prior] (as for pfn prior show), [pfn.optim] (weight_decay, beta1,
     /// beta2, epsilon, clip_norm, schedule = { peak, warmup_steps, total_steps, final_ratio }),
     /// [pfn.pretrain] (steps, batch_tasks, checkpoint_every, border_batches, log_every, device)
-    /// and [tracking] (results_dir, mlflow_uri). The docs of
+    /// and [tracking] (results_dir, mlflow_uri, experiment_name). The docs of
     /// quakelab::decode::pfn::pretrain say what each step does.
     ///
     /// Writes RESULTS/NAME/RUN_ID/: run.json, metrics (train_loss and learning_rate per step,

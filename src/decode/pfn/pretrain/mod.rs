@@ -1,7 +1,8 @@
 //! Pretraining a PFN on its task prior: the loop of `quakelab pfn pretrain`.
 //!
-//! [`pretrain`] runs a [`PretrainConfig`] as a tracked run (`results/NAME/<run-id>/`, mirrored
-//! to MLflow when `tracking.mlflow_uri` is set):
+//! [`pretrain`] runs a [`PretrainConfig`] as a tracked run (`results/NAME/<run-id>/`, or
+//! under `tracking.experiment_name` when set; mirrored to MLflow when `tracking.mlflow_uri` is
+//! set):
 //!
 //! 1. the borders of the bar distribution are fitted once ([`fit_borders`]) on the
 //!    standardised targets of `border_batches` prior batches drawn from a seed of their own
@@ -111,7 +112,11 @@ pub fn pretrain(config: &PretrainConfig, options: &PretrainOptions) -> Result<Pr
         .map(|path| resume_point(config, path))
         .transpose()?;
     let device = config.pfn.pretrain.device.burn()?.autodiff();
-    let spec = RunSpec::new(config.name.clone(), config.to_toml()?, config.seed);
+    let experiment = match config.tracking.experiment_name.as_str() {
+        "" => config.name.as_str(),
+        name => name,
+    };
+    let spec = RunSpec::new(experiment, config.to_toml()?, config.seed);
     let mlflow = Some(config.tracking.mlflow_uri.as_str()).filter(|uri| !uri.is_empty());
     let mut run = Run::start(Path::new(&config.tracking.results_dir), &spec, mlflow)?;
     info!(run = %run.dir().display(), "pretraining run started");
