@@ -17,6 +17,7 @@ use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
+use crate::decode::pfn::pretrain::{PretrainConfig, PretrainOptions, pretrain};
 use crate::decode::pfn::prior::PriorConfig;
 use crate::decode::pfn::prior::show::{ShowOptions, show as prior_show};
 use crate::decode::{DecodeFiles, DecodeOptions, DecoderConfig, QuantileLevels, decode_csv};
@@ -249,6 +250,44 @@ enum PfnCommand {
     /// The task priors: seeded generators of synthetic regression tasks.
     #[command(subcommand)]
     Prior(PfnPriorCommand),
+    /// Pretrain a network on the task prior, as a tracked run.
+    ///
+    /// CONFIG names the network (name, never carrying "TabPFN"), its seed and sections
+    /// [pfn.model] (emsize, nhead, nlayers, mlp_hidden, features_per_group, num_buckets,
+    /// embedding_seed), [pfn.prior] (as for pfn prior show), [pfn.optim] (weight_decay, beta1,
+    /// beta2, epsilon, clip_norm, schedule = { peak, warmup_steps, total_steps, final_ratio }),
+    /// [pfn.pretrain] (steps, batch_tasks, checkpoint_every, border_batches, log_every, device)
+    /// and [tracking] (results_dir, mlflow_uri, experiment_name). The docs of
+    /// quakelab::decode::pfn::pretrain say what each step does.
+    ///
+    /// Writes RESULTS/NAME/RUN_ID/: run.json, metrics (train_loss and learning_rate per step,
+    /// tasks_per_second, tokens_per_second and seconds_per_step every log_every steps),
+    /// checkpoints/step-NNNNNN.safetensors and state-NNNNNN.bpk every checkpoint_every steps
+    /// and at the end (checkpoints/latest names the last complete one), NAME.safetensors (the
+    /// file the decoder loads), train_loss.csv and train_loss.png.
+    ///
+    /// Example: quakelab pfn pretrain experiments/pfn/quakelab-pfn-s.toml --device cuda
+    ///
+    /// Example: quakelab pfn pretrain experiments/pfn/quakelab-pfn-s.toml --resume
+    /// results/quakelab-pfn-s/RUN_ID
+    Pretrain {
+        /// The pretraining file.
+        config: PathBuf,
+        /// Continue from a run directory's last complete checkpoint, or from one of its
+        /// checkpoints/step-NNNNNN.safetensors; the file must train the same network on the
+        /// same tasks (steps may grow).
+        #[arg(long, value_name = "RUN_DIR|CHECKPOINT")]
+        resume: Option<PathBuf>,
+        /// Steps in all (pfn.pretrain.steps).
+        #[arg(long)]
+        steps: Option<u64>,
+        /// cpu or cuda (pfn.pretrain.device; cuda needs a build with the cuda feature).
+        #[arg(long)]
+        device: Option<String>,
+        /// The run store (tracking.results_dir).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1527,6 +1566,46 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 features,
             };
             println!("{}", prior_show(config, &options, &out)?);
+        }
+        Command::Pfn(PfnCommand::Pretrain {
+            config,
+            resume,
+            steps,
+            device,
+            out,
+        }) => {
+            let mut config = PretrainConfig::load(&config)?;
+            if let Some(steps) = steps {
+                config.pfn.pretrain.steps = steps;
+            }
+            if let Some(device) = device {
+                config.pfn.pretrain.device = Device::parse(&device)?;
+            }
+            if let Some(out) = out {
+                config.tracking.results_dir = out.display().to_string();
+            }
+            let report = pretrain(&config, &PretrainOptions { resume })?;
+            println!(
+                "pretrained {} ({} parameters) from step {} to {}: final loss {:.4}; {:.1} \
+                 tasks/s, {:.0} tokens/s, {:.3} s/step; {} tasks skipped for constant context \
+                 targets",
+                config.name,
+                report.parameters,
+                report.start_step,
+                report.steps,
+                report.final_loss,
+                report.tasks_per_second,
+                report.tokens_per_second,
+                report.seconds_per_step,
+                report.skipped_tasks
+            );
+            println!("wrote {}", report.model.display());
+            if report.unsynced {
+                println!(
+                    "the MLflow server missed calls: run `quakelab sync {}` later",
+                    report.run_dir.display()
+                );
+            }
         }
     }
     Ok(())

@@ -7,9 +7,12 @@
 //!   pass in burn's autodiff mode, and its checkpoints (the `.safetensors` the decoder reads).
 //! - [`loss`]: the bar-distribution negative log-likelihood and the borders fitted on prior
 //!   targets.
+//! - [`pretrain`]: the pretraining loop of `quakelab pfn pretrain`, its file, checkpoints and
+//!   resume.
 //! - [`schedule`]: the learning-rate schedule of pretraining (linear warmup, cosine decay).
 
 pub mod loss;
 pub mod model;
+pub mod pretrain;
 pub mod prior;
 pub mod schedule;
