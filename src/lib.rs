@@ -22,7 +22,7 @@
 //! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
 //! | [`classify`] | VGG-12 on geomagnetic maps in burn: augmentation (brightness, contrast, horizontal flip), Adam with early stopping |
 //! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten, the ViT in burn), PCA, fitted on training rows only |
-//! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest |
+//! | [`decode`] | the `Regressor` seam (fit context, predictive distributions, roles): baselines, ridge, random forest, the boosters, TabPFN v2, and quakelab's own PFN (`decode::pfn`: task priors, the trainable network, its loss and pretraining) |
 //! | [`device`] | the device a model runs on (burn's CPU backend, CUDA behind the `cuda` feature) |
 //! | [`models`] | pretrained weights: checkpoint files (safetensors, PyTorch), the local model store |
 //! | [`eval`] | classification metrics (confusion matrix, per-class precision and recall, macro-F1, balanced accuracy, baselines), regression metrics, skill scores, pinball loss and CRPS, autocorrelation, block-bootstrap intervals, the Diebold–Mariano test |
