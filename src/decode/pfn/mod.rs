@@ -10,9 +10,11 @@
 //! - [`pretrain`]: the pretraining loop of `quakelab pfn pretrain`, its file, checkpoints and
 //!   resume.
 //! - [`schedule`]: the learning-rate schedule of pretraining (linear warmup, cosine decay).
+//! - [`suite`]: standard regression functions (Friedman #1–3) for evaluating a network.
 
 pub mod loss;
 pub mod model;
 pub mod pretrain;
 pub mod prior;
 pub mod schedule;
+pub mod suite;
