@@ -10,10 +10,16 @@
 //!
 //! `1, φ, λ, φ², λ², φλ, vN, vE, vU, φ·vN, λ·vN, φ·vE, λ·vE`.
 //!
-//! Putting the mask into the right-hand side, `F[s, (t, k)] = m_s(t) f_sk(t)`, all the sums of
-//! all cells and days are one matrix product `P = W (G x S) · F (S x K·D)`, computed with faer in
-//! blocks of [`BLOCK_DAYS`] days so that memory stays bounded. Column `k = 0` gives the day's
-//! weight sum `Σ_s w_gs m_s(t)`, the per-day normalisation of eq. (8); dividing by it gives the
+//! The last seven carry the displacements. Putting the mask into the right-hand side,
+//! `F[s, (t, k)] = m_s(t) f_sk(t)`, their sums for all cells and days are one matrix product
+//! `P = W (G x S) · F (S x 7·D)`, computed with faer in blocks of [`BLOCK_DAYS`] days so that
+//! memory stays bounded. The first six (the geometry) depend only on which stations are present,
+//! and a network loses few stations from one day to the next: each block's product also gives
+//! the geometry sums over the block's stations (those present on any of its days), and each day
+//! subtracts the weighted geometry of its absent stations from them (a cell that would lose
+//! most of its weight that way is summed directly instead). This takes the product from 13 to
+//! about 7 columns per day. The geometry's first sum is the day's weight sum
+//! `Σ_s w_gs m_s(t)`, the per-day normalisation of eq. (8); dividing by it gives the
 //! normalised weighted means, from which each cell takes (eqs. 9–17):
 //!
 //! - `v = P_v / P_1` for N, E, U (eq. 9) and `μ = P_φ / P_1`, `P_λ / P_1` (eqs. 11–12);
@@ -29,6 +35,10 @@
 //!   `Σ wφ² − μφ²` to the ratio (distance from the region's middle)² / (local spread)², instead of
 //!   (absolute latitude)² / (local spread)² with raw degrees. The product is exact to f64 rounding
 //!   of those sums.
+//! - A day's geometry sum is its block's sum less the absent stations' terms only where the day
+//!   keeps at least 1/16 of the cell's block weight; elsewhere the cell is summed directly over
+//!   the present stations. The subtraction's rounding is thus bounded by a small multiple of the
+//!   direct sum's.
 //! - Each row of `W` is scaled so that its largest entry is 1 (see
 //!   [`crate::gnss::grid::gaussian_weights`]); the scale cancels in eq. (8) and keeps cells far from
 //!   every station from underflowing.
@@ -51,12 +61,23 @@ use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::{Error, Result, ensure_config, progress};
 
-/// The number of per-station quantities per day (the columns of `F` for one day).
+/// The number of per-station quantities per day.
 pub const K: usize = 13;
 
+/// The first quantities, `1, φ, λ, φ², λ², φλ`: they depend on which stations are present,
+/// not on their values.
+const GEOMETRY: usize = 6;
+
+/// The other quantities, `vN, vE, vU, φ·vN, λ·vN, φ·vE, λ·vE`: the columns of `F` for one day.
+const VALUES: usize = K - GEOMETRY;
+
+/// A cell whose day weight is below this share of its block reference weight has its geometry
+/// sums recomputed directly (see [`day_geometry`]).
+const REFERENCE_SHARE: f64 = 1.0 / 16.0;
+
 /// Days per matrix product. With the paper's 50 x 50 grid and 1,300 stations, one block holds
-/// `F` (S x 13·256, 35 MB) and the product (2,500 x 13·256, 67 MB).
-pub const BLOCK_DAYS: usize = 256;
+/// `F` (S x 7·64, 4.7 MB) and the product (2,500 x 7·64, 9 MB).
+pub const BLOCK_DAYS: usize = 64;
 
 /// A cell's covariance (eq. 10) counts as singular when the weighted stations spread less
 /// than this fraction of a grid spacing in some direction.
@@ -204,8 +225,9 @@ pub struct GriddingMemory {
     pub weights_bytes: f64,
     /// The daily displacements, `days · stations · (3 · 8 + 1)` bytes.
     pub field_bytes: f64,
-    /// The blocked matrix product's buffers, `(stations · 13 + cells · 16) · min(days, 256) · 8`
-    /// bytes, and the grid points, `cells · 2 · 16` bytes.
+    /// The blocked matrix product's buffers, `(stations · 7 + cells · 10) · min(days, 64) · 8`
+    /// bytes plus the block's geometry, `(stations + cells) · 6 · 8`, each thread's day geometry,
+    /// `cells · 6 · 8`, and the grid points, `cells · 2 · 16` bytes.
     pub work_bytes: f64,
 }
 
@@ -223,7 +245,11 @@ impl GriddingMemory {
             stack_bytes: cells * days * 3.0 * 4.0,
             weights_bytes: cells * stations * 2.0 * 8.0,
             field_bytes: days * stations * 25.0,
-            work_bytes: (stations * K as f64 + cells * (K + 3) as f64) * block * 8.0 + cells * 32.0,
+            work_bytes: (stations * VALUES as f64 + cells * (VALUES + 3) as f64) * block * 8.0
+                + (stations + cells * (1 + rayon::current_num_threads()) as f64)
+                    * GEOMETRY as f64
+                    * 8.0
+                + cells * 32.0,
         }
     }
 
@@ -267,32 +293,83 @@ fn reference(region: &Region) -> (f64, f64) {
     )
 }
 
-/// Fills the `K` columns (each `n_stations` long, column-major) of one day of `F`.
-fn fill_day(columns: &mut [f64], values: &[[f64; 3]], present: &[bool], centred: &[(f64, f64)]) {
+/// The mask-free quantities `1, φ, λ, φ², λ², φλ` of a station at centred `(p, l)`: the first
+/// [`GEOMETRY`] of the `K`.
+fn geometry((p, l): (f64, f64)) -> [f64; GEOMETRY] {
+    [1.0, p, l, p * p, l * l, p * l]
+}
+
+/// Fills the [`GEOMETRY`] columns (each `n_stations` long, column-major) of the stations in
+/// `present`, zero elsewhere.
+fn fill_geometry(columns: &mut [f64], present: &[bool], centred: &[(f64, f64)]) {
+    let n = centred.len();
+    for (s, (&point, &m)) in centred.iter().zip(present).enumerate() {
+        let f = if m { geometry(point) } else { [0.0; GEOMETRY] };
+        for (k, fk) in f.into_iter().enumerate() {
+            columns[k * n + s] = fk;
+        }
+    }
+}
+
+/// Fills the [`VALUES`] columns (each `n_stations` long, column-major) of one day:
+/// `vN, vE, vU, φ·vN, λ·vN, φ·vE, λ·vE` for present stations, zero for absent ones.
+fn fill_values(columns: &mut [f64], values: &[[f64; 3]], present: &[bool], centred: &[(f64, f64)]) {
     let n = centred.len();
     for (s, ((&(p, l), v), &m)) in centred.iter().zip(values).zip(present).enumerate() {
-        let f: [f64; K] = if m {
+        let f: [f64; VALUES] = if m {
             let [vn, ve, vu] = *v;
-            [
-                1.0,
-                p,
-                l,
-                p * p,
-                l * l,
-                p * l,
-                vn,
-                ve,
-                vu,
-                p * vn,
-                l * vn,
-                p * ve,
-                l * ve,
-            ]
+            [vn, ve, vu, p * vn, l * vn, p * ve, l * ve]
         } else {
-            [0.0; K]
+            [0.0; VALUES]
         };
         for (k, fk) in f.into_iter().enumerate() {
             columns[k * n + s] = fk;
+        }
+    }
+}
+
+/// One day's [`GEOMETRY`] sums of every cell (column-major, `cells x GEOMETRY`), from the
+/// block's reference sums `reference` over the stations in `in_block` by subtracting the
+/// weighted quantities of the stations of `in_block` that are absent on the day.
+///
+/// A cell whose day weight falls below [`REFERENCE_SHARE`] of its reference weight (most of its
+/// weight is absent, so the difference would cancel) is summed directly over the present
+/// stations instead. Otherwise each sum's rounding stays within a small multiple of that of the
+/// direct sum, since the reference exceeds the day's sum by less than `1 / REFERENCE_SHARE`.
+fn day_geometry(
+    out: &mut [f64],
+    reference: &[f64],
+    w: &Mat<f64>,
+    in_block: &[bool],
+    present: &[bool],
+    centred: &[(f64, f64)],
+) {
+    let n_cells = w.nrows();
+    out.copy_from_slice(reference);
+    for (s, (&point, (&r, &m))) in centred.iter().zip(in_block.iter().zip(present)).enumerate() {
+        if r && !m {
+            let column = w.col_as_slice(s);
+            for (k, fk) in geometry(point).into_iter().enumerate() {
+                for (o, &wg) in out[k * n_cells..(k + 1) * n_cells].iter_mut().zip(column) {
+                    *o -= wg * fk;
+                }
+            }
+        }
+    }
+    for g in 0..n_cells {
+        if !(out[g] >= REFERENCE_SHARE * reference[g]) {
+            let mut sums = [0.0; GEOMETRY];
+            for (s, (&point, &m)) in centred.iter().zip(present).enumerate() {
+                if m {
+                    let wg = w.col_as_slice(s)[g];
+                    for (sum, fk) in sums.iter_mut().zip(geometry(point)) {
+                        *sum += wg * fk;
+                    }
+                }
+            }
+            for (k, sum) in sums.into_iter().enumerate() {
+                out[k * n_cells + g] = sum;
+            }
         }
     }
 }
@@ -390,8 +467,9 @@ pub fn grid_displacements_with(
         ..GriddingReport::default()
     };
     let block = BLOCK_DAYS.min(n_days.max(1));
-    let mut f_buf = vec![0.0; n_st * K * block];
-    let mut p_buf = vec![0.0; n_cells * K * block];
+    // `F`: the block's reference geometry columns, then the value columns of each busy day.
+    let mut f_buf = vec![0.0; n_st * (GEOMETRY + VALUES * block)];
+    let mut p_buf = vec![0.0; n_cells * (GEOMETRY + VALUES * block)];
     let mut images = vec![0.0; n_cells * 3 * block];
     for first in (0..n_days).step_by(block) {
         let days: Vec<usize> = (first..(first + block).min(n_days)).collect();
@@ -403,57 +481,77 @@ pub fn grid_displacements_with(
         let b = busy.len();
         let mut busy_nan = Vec::new();
         if b > 0 && n_st > 0 {
-            let f = &mut f_buf[..n_st * K * b];
-            f.par_chunks_mut(n_st * K)
+            // The block's stations: those present on any of its busy days.
+            let mut in_block = vec![false; n_st];
+            for &d in &busy {
+                for (r, &m) in in_block.iter_mut().zip(field.day(d).1) {
+                    *r |= m;
+                }
+            }
+            let columns = GEOMETRY + VALUES * b;
+            let f = &mut f_buf[..n_st * columns];
+            let (reference, value_columns) = f.split_at_mut(n_st * GEOMETRY);
+            fill_geometry(reference, &in_block, &centred);
+            value_columns
+                .par_chunks_mut(n_st * VALUES)
                 .zip(busy.par_iter())
                 .for_each(|(columns, &d)| {
                     let (values, present) = field.day(d);
-                    fill_day(columns, values, present, &centred);
+                    fill_values(columns, values, present, &centred);
                 });
-            let p = &mut p_buf[..n_cells * K * b];
+            let p = &mut p_buf[..n_cells * columns];
             matmul(
-                MatMut::from_column_major_slice_mut(p, n_cells, K * b),
+                MatMut::from_column_major_slice_mut(p, n_cells, columns),
                 Accum::Replace,
                 w.as_ref(),
-                MatRef::from_column_major_slice(f, n_st, K * b),
+                MatRef::from_column_major_slice(f, n_st, columns),
                 1.0,
                 Par::rayon(0),
             );
-            let p = &p_buf[..n_cells * K * b];
+            let (reference, value_sums) = p_buf[..n_cells * columns].split_at(n_cells * GEOMETRY);
             let day_counts: Vec<[usize; 3]> = images[..n_cells * 3 * b]
                 .par_chunks_mut(n_cells * 3)
-                .zip(p.par_chunks(n_cells * K))
-                .map(|(image, sums)| {
-                    // Singular, unweighted and NaN cells.
-                    let mut counts = [0; 3];
-                    for (g, out) in image.chunks_exact_mut(3).enumerate() {
-                        let mut q = [0.0; K];
-                        for (k, qk) in q.iter_mut().enumerate() {
-                            *qk = sums[k * n_cells + g];
+                .zip(value_sums.par_chunks(n_cells * VALUES))
+                .zip(busy.par_iter())
+                .map_init(
+                    || vec![0.0; n_cells * GEOMETRY],
+                    |geo, ((image, sums), &d)| {
+                        day_geometry(geo, reference, &w, &in_block, field.day(d).1, &centred);
+                        // Singular, unweighted and NaN cells.
+                        let mut counts = [0; 3];
+                        for (g, out) in image.chunks_exact_mut(3).enumerate() {
+                            let mut q = [0.0; K];
+                            let (q_geo, q_values) = q.split_at_mut(GEOMETRY);
+                            for (k, qk) in q_geo.iter_mut().enumerate() {
+                                *qk = geo[k * n_cells + g];
+                            }
+                            for (k, qk) in q_values.iter_mut().enumerate() {
+                                *qk = sums[k * n_cells + g];
+                            }
+                            let v = match cell(q, points[g], min_eigen) {
+                                Cell::Corrected(v) => v,
+                                Cell::Singular(v) => {
+                                    counts[0] += 1;
+                                    v
+                                }
+                                Cell::Unweighted => {
+                                    counts[1] += 1;
+                                    [f64::NAN; 3]
+                                }
+                            };
+                            counts[2] += usize::from(v.iter().any(|x| x.is_nan()));
+                            out.copy_from_slice(&v);
                         }
-                        let v = match cell(q, points[g], min_eigen) {
-                            Cell::Corrected(v) => v,
-                            Cell::Singular(v) => {
-                                counts[0] += 1;
-                                v
-                            }
-                            Cell::Unweighted => {
-                                counts[1] += 1;
-                                [f64::NAN; 3]
-                            }
-                        };
-                        counts[2] += usize::from(v.iter().any(|x| x.is_nan()));
-                        out.copy_from_slice(&v);
-                    }
-                    counts
-                })
+                        counts
+                    },
+                )
                 .collect();
             for [singular, unweighted, _] in &day_counts {
                 report.singular_cells += singular;
                 report.unweighted_cells += unweighted;
             }
             busy_nan = day_counts.iter().map(|c| c[2]).collect();
-            report.matmul_flops += (2 * n_cells * n_st * K * b) as u64;
+            report.matmul_flops += (2 * n_cells * n_st * columns) as u64;
         }
         let mut computed = busy
             .iter()

@@ -246,6 +246,58 @@ fn blocks_of_days_join_seamlessly() {
 }
 
 #[test]
+fn a_cell_that_loses_nearly_all_its_weight_is_summed_directly() {
+    // One station beside the corner cell, and a cluster ten sigmas away whose weights there are
+    // about 1e-22 of the near one's. Day 0 has both, so the near station is in the block's sums;
+    // day 1 loses it: subtracting its weight from the block's sums would leave 1 − 1 = 0 for the
+    // corner cells instead of the cluster's 1e-21, so those cells must be summed directly. Every
+    // cell of day 1 matches the direct equations. (Day 0 is not compared: between the two
+    // groups, some cells' covariances sit at the singularity threshold, where either answer is
+    // right.)
+    let region = Region::new(137.0, 141.5, 33.0, 37.0).unwrap();
+    let mut rng = rng::stream(11, "test.gnss_gridding.absent");
+    let mut stations = vec![station(0, 33.1, 137.1)];
+    for k in 1..=8 {
+        let lat = rng.random_range(36.6..37.0);
+        let lon = rng.random_range(141.1..141.5);
+        stations.push(station(k, lat, lon));
+    }
+    let n_st = stations.len();
+    let mut values = Vec::new();
+    let mut present = Vec::new();
+    for day in 0..2 {
+        for s in 0..n_st {
+            values.push([
+                rng.random_range(-5.0..5.0),
+                rng.random_range(-5.0..5.0),
+                rng.random_range(-10.0..10.0),
+            ]);
+            present.push(!(day == 1 && s == 0));
+        }
+    }
+    let start: Date = "2020-06-01".parse().unwrap();
+    let period = Period::new(start, "2020-06-03".parse().unwrap()).unwrap();
+    let field = DisplacementField::from_parts(period, stations, values, present).unwrap();
+    let spec = GridSpec {
+        rows: 10,
+        cols: 10,
+        origin: GridOrigin::Corner,
+        sigma_cells: 1.0,
+        sigma_spacing: SigmaSpacing::Latitude,
+        region,
+    };
+    let (images, report) = grid_f64(&field, &spec.check().unwrap());
+    assert_eq!(report.unweighted_cells, 0);
+    let (want, singular) = direct(&field, 1, &spec);
+    assert_eq!(singular, 0);
+    let diff = max_abs_diff(&images[1], &want);
+    // Far from the cluster the correction extrapolates its gradient over several degrees, to
+    // hundreds of mm: the bound is relative to the largest value.
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(diff <= 1e-11 * scale, "day 1: {diff:e} mm of {scale} mm");
+}
+
+#[test]
 fn linear_field_is_reproduced_at_every_grid_point() {
     // vN = 3 + 2φ − 1.5λ and vE = −1 + 0.5φ + 4λ (mm, degrees) at the stations: the gradient
     // correction (eqs. 14–17) must give the field's value at every grid point, edges included.
