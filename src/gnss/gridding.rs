@@ -357,7 +357,7 @@ fn day_geometry(
         }
     }
     for g in 0..n_cells {
-        if !(out[g] >= REFERENCE_SHARE * reference[g]) {
+        if out[g] < REFERENCE_SHARE * reference[g] {
             let mut sums = [0.0; GEOMETRY];
             for (s, (&point, &m)) in centred.iter().zip(present).enumerate() {
                 if m {
