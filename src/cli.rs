@@ -17,6 +17,7 @@ use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
     self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
 };
+use crate::decode::pfn::eval::{EvalOptions, run_eval};
 use crate::decode::pfn::pretrain::{PretrainConfig, PretrainOptions, pretrain};
 use crate::decode::pfn::prior::PriorConfig;
 use crate::decode::pfn::prior::show::{ShowOptions, show as prior_show};
@@ -287,6 +288,58 @@ enum PfnCommand {
         /// The run store (tracking.results_dir).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Score a pretrained network against ridge, a random forest and XGBoost, task by task.
+    ///
+    /// The tasks: held-out tasks of the prior (task i from the stream pfn.prior.task.i of
+    /// --seed, which pretraining never draws from), Friedman #1-3 (--friedman-tables tables of
+    /// each, noise 1, 125 and 0.1 as Breiman 1996), and any --table files (numeric CSV, the
+    /// paper's fusion table say), split chronologically. Friedman and file tables train on
+    /// their first 80 % of rows. Every model fits each task's training rows and is scored on
+    /// its test rows (RMSE, R²) and ranked by RMSE within the task (1 the best, ties share the
+    /// mean rank).
+    ///
+    /// Writes OUT/tasks.csv (task,family,n_train,n_test,n_features,model,rmse,r2,rank) and
+    /// OUT/summary.csv (family,model,tasks,mean_rank,wins,mean_r2; family `all` over every
+    /// task), and prints the summary.
+    ///
+    /// Example: quakelab pfn eval --weights results/quakelab-pfn-s/RUN_ID/quakelab-pfn-s.safetensors
+    /// --config experiments/pfn/quakelab-pfn-s.toml --out results/pfn-eval
+    ///
+    /// Example: quakelab pfn eval --weights net.safetensors --table fusion.csv --target label
+    /// --models pfn,ridge --out results/pfn-eval
+    Eval {
+        /// The network's checkpoint (NAME.safetensors from quakelab pfn pretrain).
+        #[arg(long, value_name = "FILE")]
+        weights: PathBuf,
+        /// The pretraining file whose [pfn.prior] the held-out tasks come from (default: the
+        /// default prior).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Seed of the held-out tasks, the Friedman tables and the fits.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Held-out prior tasks.
+        #[arg(long, default_value_t = 64)]
+        prior_tasks: usize,
+        /// Tables of each Friedman function.
+        #[arg(long, default_value_t = 5)]
+        friedman_tables: usize,
+        /// Rows per Friedman table.
+        #[arg(long, default_value_t = 250)]
+        friedman_rows: usize,
+        /// A numeric CSV table to add as a task (repeatable); needs --target.
+        #[arg(long = "table", value_name = "FILE")]
+        tables: Vec<PathBuf>,
+        /// The target column of the --table files.
+        #[arg(long)]
+        target: Option<String>,
+        /// The models, comma-separated: pfn (the network) and decoder kinds.
+        #[arg(long, value_delimiter = ',', default_values_t = crate::decode::pfn::eval::DEFAULT_MODELS.map(String::from))]
+        models: Vec<String>,
+        /// The output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -1566,6 +1619,47 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 features,
             };
             println!("{}", prior_show(config, &options, &out)?);
+        }
+        Command::Pfn(PfnCommand::Eval {
+            weights,
+            config,
+            seed,
+            prior_tasks,
+            friedman_tables,
+            friedman_rows,
+            tables,
+            target,
+            models,
+            out,
+        }) => {
+            let prior = match config {
+                Some(path) => PriorConfig::load(&path)?,
+                None => PriorConfig::default(),
+            };
+            let options = EvalOptions {
+                weights,
+                prior,
+                seed,
+                prior_tasks,
+                friedman_tables,
+                friedman_rows,
+                tables,
+                target,
+                models,
+            };
+            let summary = run_eval(&options, &out, true)?;
+            println!("family,model,tasks,mean_rank,wins,mean_r2");
+            for row in &summary {
+                println!(
+                    "{},{},{},{:.2},{},{:.3}",
+                    row.family, row.model, row.tasks, row.mean_rank, row.wins, row.mean_r2
+                );
+            }
+            println!(
+                "wrote {} and {}",
+                out.join("tasks.csv").display(),
+                out.join("summary.csv").display()
+            );
         }
         Command::Pfn(PfnCommand::Pretrain {
             config,

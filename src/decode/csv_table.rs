@@ -77,10 +77,10 @@ pub struct DecodeOptions {
 }
 
 /// A numeric CSV file split into its feature columns and, where present, its target column.
-struct Table {
+pub(crate) struct Table {
     features: Vec<String>,
-    x: Mat<f64>,
-    target: Option<Vec<f64>>,
+    pub(crate) x: Mat<f64>,
+    pub(crate) target: Option<Vec<f64>>,
     /// Feature cells read as missing (NaN).
     missing: usize,
 }
@@ -309,7 +309,7 @@ fn csv_error(path: &Path, error: csv::Error) -> Error {
 /// Reads a CSV table with a header line whose cells are all finite numbers (or, for feature
 /// cells when `missing` is set, empty or `NaN`: read as NaN); the column named `target`, if
 /// there is one, is kept apart from the features.
-fn read_table(path: &Path, target: &str, missing: bool) -> Result<Table> {
+pub(crate) fn read_table(path: &Path, target: &str, missing: bool) -> Result<Table> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)

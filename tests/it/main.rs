@@ -23,6 +23,7 @@ mod gnss_io;
 mod gnss_synth;
 mod labels;
 mod models;
+mod pfn_eval;
 mod pfn_pretrain;
 mod pfn_prior;
 mod properties;

@@ -11,7 +11,9 @@
 //!   resume.
 //! - [`schedule`]: the learning-rate schedule of pretraining (linear warmup, cosine decay).
 //! - [`suite`]: standard regression functions (Friedman #1–3) for evaluating a network.
+//! - [`eval`]: `quakelab pfn eval`, a network against ridge, a forest and XGBoost, task by task.
 
+pub mod eval;
 pub mod loss;
 pub mod model;
 pub mod pretrain;

@@ -603,6 +603,13 @@ impl PfnModel {
     }
 }
 
+/// The [`CheckpointInfo`] of a checkpoint [`PfnModel::write_checkpoint`] wrote, without reading
+/// its tensors. Refused as [`CheckpointInfo::from_metadata`] refuses (a file quakelab did not
+/// train, say).
+pub fn read_checkpoint_info(path: &Path) -> Result<CheckpointInfo> {
+    CheckpointInfo::from_metadata(&safetensors_metadata(path)?, path)
+}
+
 /// Scaled dot-product attention of `q` `[b, h, s_q, d]` against `k`, `v` `[b, h, s_k, d]`,
 /// scale 1/√d.
 fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
