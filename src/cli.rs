@@ -54,7 +54,7 @@ use crate::report::results::render_run;
 use crate::report::study as study_report;
 use crate::report::table::Table;
 use crate::seismicity::bvalue::{
-    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec, WindowTally,
+    BEstimator, BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
@@ -890,9 +890,17 @@ struct BValueArgs {
     /// the events read).
     #[arg(long)]
     mc_per_window: bool,
-    /// b-value estimator.
+    /// b-value estimator: aki (the paper's eq. 19), aki-utsu, tinti-mulargia (the discrete MLE,
+    /// SeismoStats' classic estimator), b-positive or b-more-positive.
     #[arg(long, value_enum, default_value_t = BEstimator::Aki)]
     estimator: BEstimator,
+    /// The estimate b-positive and b-more-positive apply to their magnitude differences.
+    #[arg(long, value_enum, default_value_t = DifferenceMle::TintiMulargia)]
+    difference_mle: DifferenceMle,
+    /// The smallest magnitude difference b-positive and b-more-positive keep (default: the
+    /// bin width, 0.1).
+    #[arg(long)]
+    dmc: Option<f64>,
     /// Windows with fewer events than this are missing (reason: too few events).
     #[arg(long, default_value_t = 50)]
     min_events: usize,
@@ -2221,6 +2229,8 @@ impl BValueArgs {
             estimator: self.estimator,
             mc,
             min_events: self.min_events,
+            dmc: self.dmc,
+            difference_mle: self.difference_mle,
             ..BValueParams::default()
         }
         .check()?)

@@ -1302,7 +1302,8 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         },
         bin_width: s.bin_width,
         min_events: s.min_events,
-        b_positive_delta: s.b_positive_delta,
+        dmc: s.dmc,
+        difference_mle: s.difference_mle,
     }
     .check()
     .map_err(|e| rekey(e, seismicity_key))?;
