@@ -795,9 +795,15 @@ enum LabelsCommand {
 enum StudyCommand {
     /// The paper's Table 1: stationarity of the b series for several window lengths.
     ///
-    /// Writes DIR/window_study.csv (window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid),
-    /// DIR/window_study.md, Fig. 2 (DIR/fig2_ba_series_wN.png for each window) and Fig. 3
-    /// (DIR/fig3_kde_labels.png).
+    /// Writes DIR/window_study.csv (window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid,
+    /// then the b-value significance test of Mirwald et al. 2024: b_sig_n_m,b_sig_mac,b_sig_mu,
+    /// b_sig_std,b_sig_p,b_sig_missing), DIR/window_study.md, Fig. 2
+    /// (DIR/fig2_ba_series_wN.png for each window) and Fig. 3 (DIR/fig3_kde_labels.png).
+    ///
+    /// The significance test cuts the events at or above Mc into disjoint subsamples of b_sig_n_m
+    /// events (the mean count of a window of that length) and asks whether neighbouring b values
+    /// are more alike than estimation noise allows: b_sig_p below 0.05 says b varies on that
+    /// scale; a large b_sig_p says the b series is consistent with a constant b.
     ///
     /// Example: quakelab study windows --catalog synthetic:japan --start 2009-01-01
     /// --end 2024-01-01 --mc 3.0 --windows 32,64,128,192,256 --out results/window_study

@@ -709,6 +709,87 @@ fn fit(
     })
 }
 
+/// The b values of contiguous blocks of one analysed sequence, as the raw formula gives them
+/// (infinite or NaN where the block does not determine b): what
+/// [`b_significance`](crate::seismicity::b_significance) partitions a catalog into. A block's
+/// pairs are those with both events inside it.
+pub(crate) struct BlockEstimates {
+    estimator: Estimator,
+    bin_width: f64,
+    /// Offsets from Mc (magnitude estimators) or per-pair values (b-positive).
+    prefix: Prefix,
+    /// b-more-positive: each event's partner and the value `difference − dmc` of its pair.
+    partners: Vec<Option<(usize, f64)>>,
+}
+
+impl BlockEstimates {
+    /// Blocks over `magnitudes` (in time order, all at or above `mc`).
+    pub(crate) fn new(magnitudes: &[f64], mc: f64, params: &ValidBValueParams) -> Self {
+        let estimator = params.estimator();
+        let (prefix, partners) = match estimator {
+            Estimator::Magnitudes(_) => (
+                Prefix::from_values(magnitudes.iter().map(|&m| Some(m - mc))),
+                Vec::new(),
+            ),
+            Estimator::Differences {
+                pairing: Pairing::Consecutive,
+                dmc,
+                ..
+            } => {
+                let mut values = vec![None; magnitudes.len()];
+                for (i, j) in pairs::pairs(magnitudes, Pairing::Consecutive, dmc) {
+                    values[j] = Some(magnitudes[j] - magnitudes[i] - dmc);
+                }
+                (Prefix::from_values(values.into_iter()), Vec::new())
+            }
+            Estimator::Differences {
+                pairing: Pairing::NextLarger,
+                dmc,
+                ..
+            } => (
+                Prefix::from_values(std::iter::empty()),
+                pairs::next_larger(magnitudes, dmc)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, next)| next.map(|j| (j, magnitudes[j] - magnitudes[i] - dmc)))
+                    .collect(),
+            ),
+        };
+        BlockEstimates {
+            estimator,
+            bin_width: params.params().bin_width,
+            prefix,
+            partners,
+        }
+    }
+
+    /// The number of values that entered b (events, or pairs) and b of events `lo..hi`.
+    pub(crate) fn b(&self, lo: usize, hi: usize) -> (usize, f64) {
+        let (n, s1) = match self.estimator {
+            Estimator::Magnitudes(_) => {
+                let sums = self.prefix.range(lo, hi);
+                (sums.n, sums.s1)
+            }
+            Estimator::Differences {
+                pairing: Pairing::Consecutive,
+                ..
+            } => {
+                let sums = self.prefix.range((lo + 1).min(hi), hi);
+                (sums.n, sums.s1)
+            }
+            Estimator::Differences {
+                pairing: Pairing::NextLarger,
+                ..
+            } => self.partners[lo..hi]
+                .iter()
+                .flatten()
+                .filter(|&&(j, _)| j < hi)
+                .fold((0, 0.0), |(n, s), &(_, x)| (n + 1, s + x)),
+        };
+        (n, self.estimator.mle().b(s1 / n as f64, self.bin_width))
+    }
+}
+
 /// `x` in units of [`FIXED_POINT_ULP`], rounded to the nearest.
 fn to_fixed(x: f64) -> i128 {
     (x / FIXED_POINT_ULP).round() as i128
@@ -1010,7 +1091,7 @@ mod tests {
             &with_mle(BEstimator::BPositive, DifferenceMle::TintiMulargia),
         )
         .unwrap();
-        let mean = 1.0 / 3.0 - 0.1;
+        let mean: f64 = 1.0 / 3.0 - 0.1;
         assert!((bp.b - (1.0 + 0.1 / mean).ln() / 0.1 / std::f64::consts::LN_10).abs() < 1e-12);
     }
 
