@@ -179,7 +179,7 @@ pub fn b_significance(
     let subsamples = n_events / n_m;
     let kept = autocorrelations.iter().flatten();
     let mean_np = nan_mean(kept.clone().map(|m| m.n_p));
-    if !(mean_np > 2.0) {
+    if mean_np.is_nan() || mean_np <= 2.0 {
         return Err(Undetermined::TooFewNeighbours);
     }
     let mac = nan_mean(kept.clone().map(|m| m.ac));

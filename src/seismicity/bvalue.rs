@@ -1076,14 +1076,22 @@ mod tests {
         .unwrap();
         assert_eq!(tm.n_b, 5);
         // b = ln(1 + 0.1/0.22)/(0.1·ln 10) = 10·log10(16/11).
-        assert!((tm.b - 10.0 * (16.0f64 / 11.0).log10()).abs() < 1e-12, "{}", tm.b);
+        assert!(
+            (tm.b - 10.0 * (16.0f64 / 11.0).log10()).abs() < 1e-12,
+            "{}",
+            tm.b
+        );
         let au = b_value(
             &m,
             3.0,
             &with_mle(BEstimator::BMorePositive, DifferenceMle::AkiUtsu),
         )
         .unwrap();
-        assert!((au.b - std::f64::consts::LOG10_E / 0.27).abs() < 1e-12, "{}", au.b);
+        assert!(
+            (au.b - std::f64::consts::LOG10_E / 0.27).abs() < 1e-12,
+            "{}",
+            au.b
+        );
         // b-positive with the discrete estimate: kept 0.5, 0.1, 0.4 → offsets mean 1/3 − 0.1.
         let bp = b_value(
             &m,

@@ -27,8 +27,8 @@ use quakelab::io::geonet::{GeonetMapping, read_geonet_dir};
 use quakelab::io::stations::read_station_list;
 use quakelab::io::tenv3::{Tenv3Options, read_tenv3_with_report};
 use quakelab::seismicity::bvalue::{
-    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, SHI_BOLT_FACTOR, WindowKind, WindowRow,
-    WindowSpec, sliding_b_values,
+    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, SHI_BOLT_FACTOR,
+    WindowKind, WindowRow, WindowSpec, sliding_b_values,
 };
 
 /// Proptest settings: `cases` cases, and no regression files written beside the sources (the

@@ -7,8 +7,8 @@ use crate::support;
 use quakelab::catalog::Selection;
 use quakelab::rng;
 use quakelab::seismicity::bvalue::{
-    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, ValidBValueParams, WindowRow, WindowSpec,
-    a_value_std, b_value, sliding_b_values,
+    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, ValidBValueParams,
+    WindowRow, WindowSpec, a_value_std, b_value, sliding_b_values,
 };
 use quakelab::seismicity::kde::{
     Bandwidth, KdeParams, LabelScale, bandwidth_days, kde_labels, kde_labels_exact,

@@ -181,7 +181,10 @@ fn weighted_estimates_match_seismostats() {
 #[test]
 fn weights_of_different_length_are_refused() {
     let err = WeightedSample::new(vec![3.0, 3.1], vec![1.0]).unwrap_err();
-    assert!(err.to_string().contains("2 magnitudes but 1 weights"), "{err}");
+    assert!(
+        err.to_string().contains("2 magnitudes but 1 weights"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -215,7 +218,11 @@ fn b_significance_matches_seismostats() {
         let s = b_significance(&magnitudes, 3.0, &settings, &params(estimator, None))
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_close(s.mac, reference.number(r, "mac"), &format!("mac, {what}"));
-        assert_close(s.mu_mac, reference.number(r, "mu_mac"), &format!("mu, {what}"));
+        assert_close(
+            s.mu_mac,
+            reference.number(r, "mu_mac"),
+            &format!("mu, {what}"),
+        );
         assert_close(
             s.std_mac,
             reference.number(r, "std_mac"),
@@ -318,7 +325,11 @@ fn the_experiment_file_names_the_new_estimators_and_reads_the_old_dmc_key() {
             env: Vec::new(),
             real_data_dir: None,
         };
-        *config::resolve(&layers).unwrap().seismicity().params.params()
+        *config::resolve(&layers)
+            .unwrap()
+            .seismicity()
+            .params
+            .params()
     };
     let p = resolve("estimator = \"b_more_positive\"\ndifference_mle = \"aki_utsu\"\ndmc = 0.2\n");
     assert_eq!(p.estimator, BEstimator::BMorePositive);

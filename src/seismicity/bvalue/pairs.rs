@@ -240,7 +240,16 @@ mod tests {
         let dmc = 0.1;
         let next = next_larger_by_scan(&m, dmc);
         let mut sliding = SlidingPairs::new(&m, dmc);
-        for (lo, hi) in [(0, 0), (0, 3), (1, 5), (1, 7), (4, 7), (6, 10), (9, 10), (10, 10)] {
+        for (lo, hi) in [
+            (0, 0),
+            (0, 3),
+            (1, 5),
+            (1, 7),
+            (4, 7),
+            (6, 10),
+            (9, 10),
+            (10, 10),
+        ] {
             sliding.move_to(lo, hi);
             let inside: Vec<f64> = (lo..hi)
                 .filter_map(|i| next[i].filter(|&j| j < hi).map(|j| m[j] - m[i] - dmc))
@@ -248,7 +257,11 @@ mod tests {
             let got = sliding.sums();
             assert_eq!(got.n, inside.len(), "{lo}..{hi}");
             let s1: f64 = inside.iter().sum();
-            assert!((got.s1 - s1).abs() < 1e-12, "{lo}..{hi}: {} vs {s1}", got.s1);
+            assert!(
+                (got.s1 - s1).abs() < 1e-12,
+                "{lo}..{hi}: {} vs {s1}",
+                got.s1
+            );
         }
     }
 }

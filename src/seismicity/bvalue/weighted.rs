@@ -98,12 +98,10 @@ pub fn weighted_b_value(
             .zip(&weights)
             .map(|(&m, &w)| (m - mc, w))
             .collect(),
-        Estimator::Differences { pairing, dmc, .. } => {
-            pairs::pairs(&magnitudes, pairing, dmc)
-                .into_iter()
-                .map(|(i, j)| (magnitudes[j] - magnitudes[i] - dmc, weights[j]))
-                .collect()
-        }
+        Estimator::Differences { pairing, dmc, .. } => pairs::pairs(&magnitudes, pairing, dmc)
+            .into_iter()
+            .map(|(i, j)| (magnitudes[j] - magnitudes[i] - dmc, weights[j]))
+            .collect(),
     };
     let weight: f64 = values.iter().map(|&(_, w)| w).sum();
     if values.len() < 2 || weight <= 1.0 {
@@ -126,4 +124,3 @@ pub fn weighted_b_value(
         weight,
     })
 }
-
