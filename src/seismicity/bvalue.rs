@@ -442,8 +442,8 @@ pub struct BAValue {
     pub b_std: f64,
     /// The a value, eq. (20).
     pub a: f64,
-    /// How many values entered b: the events at or above Mc, or for b-positive the retained
-    /// positive differences.
+    /// How many values entered b: the events at or above Mc, or for b-positive and
+    /// b-more-positive the retained differences (pairs).
     pub n_b: usize,
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use quakelab::catalog::Selection;
 use quakelab::experiment::config::{self, Layers};
-use quakelab::seismicity::b_significance::{SignificanceParams, b_significance};
+use quakelab::seismicity::b_significance::{SignificanceParams, Undetermined, b_significance};
 use quakelab::seismicity::bvalue::weighted::{WeightedSample, weighted_b_value};
 use quakelab::seismicity::bvalue::{
     BEstimator, BValueParams, DifferenceMle, McChoice, SHI_BOLT_FACTOR, ValidBValueParams,
@@ -341,4 +341,63 @@ fn the_experiment_file_names_the_new_estimators_and_reads_the_old_dmc_key() {
     let p = resolve("estimator = \"b_positive\"\nb_positive_delta = 0.3\n");
     assert_eq!(p.estimator, BEstimator::BPositive);
     assert_eq!(p.dmc, Some(0.3));
+}
+
+#[test]
+fn fewer_than_three_subsamples_give_no_p_value() {
+    // 977 events at or above Mc 3.0 in the catalog: n_m = 326 leaves 2.997 subsamples, below
+    // the 3 SeismoStats asks for (it returns NaN).
+    let (_, magnitudes, _) = catalog();
+    let p = params(BEstimator::TintiMulargia, None);
+    let n = magnitudes.iter().filter(|&&m| m >= 3.0 - 1e-9).count();
+    assert_eq!(n, 977);
+    let settings = SignificanceParams::new(326, 2, true).unwrap();
+    assert_eq!(
+        b_significance(&magnitudes, 3.0, &settings, &p),
+        Err(Undetermined::TooFewSubsamples {
+            n_events: 977,
+            n_m: 326
+        })
+    );
+    // n_m = 325 passes that check, but only offsets 0, 1 and 2 (977 − 3·325 = 2) have three
+    // full subsamples, hence two neighbouring pairs each: the mean n_p is 2, and σ would be 0.
+    let settings = SignificanceParams::new(325, 2, true).unwrap();
+    assert_eq!(
+        b_significance(&magnitudes, 3.0, &settings, &p),
+        Err(Undetermined::TooFewNeighbours)
+    );
+}
+
+#[test]
+fn the_window_study_reports_the_significance_beside_each_window_length() {
+    use quakelab::seismicity::window_study::window_study;
+    let sel = selection();
+    // 977 events in 420 days: a 128-day window holds 977·128/420 = 297.8 on average.
+    let study = window_study(
+        &sel,
+        N_DAYS,
+        &[64, 128],
+        &params(BEstimator::TintiMulargia, None),
+    )
+    .unwrap();
+    let n_m: Vec<usize> = study.significance.iter().map(|s| s.n_m).collect();
+    assert_eq!(n_m, [149, 298]);
+    let (_, magnitudes, _) = catalog();
+    let settings = SignificanceParams::new(298, 2, true).unwrap();
+    let direct = b_significance(
+        &magnitudes,
+        3.0,
+        &settings,
+        &params(BEstimator::TintiMulargia, None),
+    );
+    assert_eq!(study.significance[1].result, direct);
+    // With a per-window Mc there is no single catalog cut to partition.
+    let per_window = BValueParams {
+        mc: McChoice::per_window_maxc(),
+        ..*params(BEstimator::TintiMulargia, None).params()
+    }
+    .check()
+    .unwrap();
+    let study = window_study(&sel, N_DAYS, &[128], &per_window).unwrap();
+    assert_eq!(study.significance[0].result, Err(Undetermined::NoFixedMc));
 }
