@@ -307,26 +307,51 @@ fn features_seismicity_matches_seismostats_for_each_estimator() {
     }
 }
 
+/// Writes an experiment file with `body` under `[features.seismicity]` and resolves it.
+fn resolve_experiment(dir: &Path, body: &str) -> config::ResolvedExperiment {
+    let file = dir.join("exp.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"t\"\ndecoders = [{{ kind = \"climatology\" }}]\n\n[features.seismicity]\n{body}"
+        ),
+    )
+    .unwrap();
+    let layers = Layers {
+        file: Some(file),
+        overrides: Vec::new(),
+        env: Vec::new(),
+        real_data_dir: None,
+    };
+    config::resolve(&layers).unwrap()
+}
+
+// b-positive's default estimate on the differences changed (Aki-Utsu to Tinti-Mulargia): a
+// file relying on the default must not hash like the runs made before, when it meant Aki-Utsu.
+#[test]
+fn a_b_positive_file_hashes_with_its_difference_estimate_spelled_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = |body: &str| {
+        resolve_experiment(dir.path(), body)
+            .config_hash()
+            .to_string()
+    };
+    let default = hash("estimator = \"b_positive\"\n");
+    assert_eq!(
+        default,
+        hash("estimator = \"b_positive\"\ndifference_mle = \"tinti_mulargia\"\n")
+    );
+    assert_ne!(
+        default,
+        hash("estimator = \"b_positive\"\ndifference_mle = \"aki_utsu\"\n")
+    );
+}
+
 #[test]
 fn the_experiment_file_names_the_new_estimators_and_reads_the_old_dmc_key() {
     let dir = tempfile::tempdir().unwrap();
     let resolve = |body: &str| {
-        let file = dir.path().join("exp.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "name = \"t\"\ndecoders = [{{ kind = \"climatology\" }}]\n\n[features.seismicity]\n{body}"
-            ),
-        )
-        .unwrap();
-        let layers = Layers {
-            file: Some(file),
-            overrides: Vec::new(),
-            env: Vec::new(),
-            real_data_dir: None,
-        };
-        *config::resolve(&layers)
-            .unwrap()
+        *resolve_experiment(dir.path(), body)
             .seismicity()
             .params
             .params()

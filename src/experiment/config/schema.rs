@@ -249,7 +249,8 @@ pub struct SeismicitySection {
     pub estimator: BEstimator,
     /// b-positive's and b-more-positive's estimate on the differences: `tinti_mulargia`
     /// (default, as SeismoStats) or `aki_utsu` (quakelab's b-positive before issue 21).
-    pub difference_mle: DifferenceMle,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difference_mle: Option<DifferenceMle>,
     /// b-positive's and b-more-positive's smallest magnitude difference (default: one bin
     /// width). `b_positive_delta`, its name before issue 21, is read as `dmc`.
     #[serde(
@@ -271,7 +272,7 @@ impl Default for SeismicitySection {
             step_days: 1,
             min_events: 50,
             estimator: BEstimator::Aki,
-            difference_mle: DifferenceMle::TintiMulargia,
+            difference_mle: None,
             dmc: None,
         }
     }
