@@ -714,23 +714,29 @@ fn fit(
 /// [`b_significance`](crate::seismicity::b_significance) partitions a catalog into. A block's
 /// pairs are those with both events inside it.
 pub(crate) struct BlockEstimates {
-    estimator: Estimator,
+    mle: Mle,
     bin_width: f64,
-    /// Offsets from Mc (magnitude estimators) or per-pair values (b-positive).
-    prefix: Prefix,
+    sums: BlockSums,
+}
+
+/// Where a block's sample sums come from.
+enum BlockSums {
+    /// Prefix sums of the offsets from Mc: item i holds event i.
+    Magnitudes(Prefix),
+    /// b-positive: prefix sums of the pair values, item j holding the pair `(j − 1, j)`.
+    Consecutive(Prefix),
     /// b-more-positive: each event's partner and the value `difference − dmc` of its pair.
-    partners: Vec<Option<(usize, f64)>>,
+    NextLarger(Vec<Option<(usize, f64)>>),
 }
 
 impl BlockEstimates {
     /// Blocks over `magnitudes` (in time order, all at or above `mc`).
     pub(crate) fn new(magnitudes: &[f64], mc: f64, params: &ValidBValueParams) -> Self {
         let estimator = params.estimator();
-        let (prefix, partners) = match estimator {
-            Estimator::Magnitudes(_) => (
-                Prefix::from_values(magnitudes.iter().map(|&m| Some(m - mc))),
-                Vec::new(),
-            ),
+        let sums = match estimator {
+            Estimator::Magnitudes(_) => BlockSums::Magnitudes(Prefix::from_values(
+                magnitudes.iter().map(|&m| Some(m - mc)),
+            )),
             Estimator::Differences {
                 pairing: Pairing::Consecutive,
                 dmc,
@@ -740,14 +746,13 @@ impl BlockEstimates {
                 for (i, j) in pairs::pairs(magnitudes, Pairing::Consecutive, dmc) {
                     values[j] = Some(magnitudes[j] - magnitudes[i] - dmc);
                 }
-                (Prefix::from_values(values.into_iter()), Vec::new())
+                BlockSums::Consecutive(Prefix::from_values(values.into_iter()))
             }
             Estimator::Differences {
                 pairing: Pairing::NextLarger,
                 dmc,
                 ..
-            } => (
-                Prefix::from_values(std::iter::empty()),
+            } => BlockSums::NextLarger(
                 pairs::next_larger(magnitudes, dmc)
                     .into_iter()
                     .enumerate()
@@ -756,37 +761,30 @@ impl BlockEstimates {
             ),
         };
         BlockEstimates {
-            estimator,
+            mle: estimator.mle(),
             bin_width: params.params().bin_width,
-            prefix,
-            partners,
+            sums,
         }
     }
 
     /// The number of values that entered b (events, or pairs) and b of events `lo..hi`.
     pub(crate) fn b(&self, lo: usize, hi: usize) -> (usize, f64) {
-        let (n, s1) = match self.estimator {
-            Estimator::Magnitudes(_) => {
-                let sums = self.prefix.range(lo, hi);
+        let (n, s1) = match &self.sums {
+            BlockSums::Magnitudes(prefix) => {
+                let sums = prefix.range(lo, hi);
                 (sums.n, sums.s1)
             }
-            Estimator::Differences {
-                pairing: Pairing::Consecutive,
-                ..
-            } => {
-                let sums = self.prefix.range((lo + 1).min(hi), hi);
+            BlockSums::Consecutive(prefix) => {
+                let sums = prefix.range((lo + 1).min(hi), hi);
                 (sums.n, sums.s1)
             }
-            Estimator::Differences {
-                pairing: Pairing::NextLarger,
-                ..
-            } => self.partners[lo..hi]
+            BlockSums::NextLarger(partners) => partners[lo..hi]
                 .iter()
                 .flatten()
                 .filter(|&&(j, _)| j < hi)
                 .fold((0, 0.0), |(n, s), &(_, x)| (n + 1, s + x)),
         };
-        (n, self.estimator.mle().b(s1 / n as f64, self.bin_width))
+        (n, self.mle.b(s1 / n as f64, self.bin_width))
     }
 }
 
