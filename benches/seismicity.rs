@@ -53,6 +53,11 @@ fn bench_bvalue(c: &mut Criterion) {
             McChoice::Fixed(3.0),
         ),
         (
+            "b_more_positive_fixed_mc3",
+            BEstimator::BMorePositive,
+            McChoice::Fixed(3.0),
+        ),
+        (
             "aki_utsu_maxc_plus_0.2",
             BEstimator::AkiUtsu,
             McChoice::per_window_maxc(),

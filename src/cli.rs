@@ -55,7 +55,7 @@ use crate::report::results::render_run;
 use crate::report::study as study_report;
 use crate::report::table::Table;
 use crate::seismicity::bvalue::{
-    BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec, WindowTally,
+    BEstimator, BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
@@ -848,9 +848,15 @@ enum LabelsCommand {
 enum StudyCommand {
     /// The paper's Table 1: stationarity of the b series for several window lengths.
     ///
-    /// Writes DIR/window_study.csv (window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid),
-    /// DIR/window_study.md, Fig. 2 (DIR/fig2_ba_series_wN.png for each window) and Fig. 3
-    /// (DIR/fig3_kde_labels.png).
+    /// Writes DIR/window_study.csv (window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid,
+    /// then the b-value significance test of Mirwald et al. 2024: b_sig_n_m,b_sig_mac,b_sig_mu,
+    /// b_sig_std,b_sig_p,b_sig_missing), DIR/window_study.md, Fig. 2
+    /// (DIR/fig2_ba_series_wN.png for each window) and Fig. 3 (DIR/fig3_kde_labels.png).
+    ///
+    /// The significance test cuts the events at or above Mc into disjoint subsamples of b_sig_n_m
+    /// events (the mean count of a window of that length) and asks whether neighbouring b values
+    /// are more alike than estimation noise allows: b_sig_p below 0.05 says b varies on that
+    /// scale; a large b_sig_p says the b series is consistent with a constant b.
     ///
     /// Example: quakelab study windows --catalog synthetic:japan --start 2009-01-01
     /// --end 2024-01-01 --mc 3.0 --windows 32,64,128,192,256 --out results/window_study
@@ -943,9 +949,17 @@ struct BValueArgs {
     /// the events read).
     #[arg(long)]
     mc_per_window: bool,
-    /// b-value estimator.
+    /// b-value estimator: aki (the paper's eq. 19), aki-utsu, tinti-mulargia (the discrete MLE,
+    /// SeismoStats' classic estimator), b-positive or b-more-positive.
     #[arg(long, value_enum, default_value_t = BEstimator::Aki)]
     estimator: BEstimator,
+    /// The estimate b-positive and b-more-positive apply to their magnitude differences.
+    #[arg(long, value_enum, default_value_t = DifferenceMle::TintiMulargia)]
+    difference_mle: DifferenceMle,
+    /// The smallest magnitude difference b-positive and b-more-positive keep (default: the
+    /// bin width, 0.1).
+    #[arg(long)]
+    dmc: Option<f64>,
     /// Windows with fewer events than this are missing (reason: too few events).
     #[arg(long, default_value_t = 50)]
     min_events: usize,
@@ -2315,6 +2329,8 @@ impl BValueArgs {
             estimator: self.estimator,
             mc,
             min_events: self.min_events,
+            dmc: self.dmc,
+            difference_mle: self.difference_mle,
             ..BValueParams::default()
         }
         .check()?)

@@ -13,7 +13,11 @@ use crate::seismicity::counts::{DailyCounts, daily_counts};
 use crate::seismicity::kde::{Bandwidth, KdeLabels, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::window_study::{WindowStudy, window_study};
 
-/// Table 1 with the columns `window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid`.
+/// Table 1 with the columns `window_days,cv,adf_p,kpss_p,stationary,naive_mae,n_valid`, and
+/// beside them the b-value significance test (Mirwald et al. 2024): `b_sig_n_m` (events per
+/// subsample), `b_sig_mac` (mean autocorrelation), `b_sig_mu` and `b_sig_std` (its mean and
+/// standard deviation under a constant b), `b_sig_p` (the p-value; small: b varies) and
+/// `b_sig_missing` (why there is no p-value, else empty).
 pub fn window_study_table(study: &WindowStudy) -> Table {
     let mut table = Table::new([
         "window_days",
@@ -23,9 +27,15 @@ pub fn window_study_table(study: &WindowStudy) -> Table {
         "stationary",
         "naive_mae",
         "n_valid",
+        "b_sig_n_m",
+        "b_sig_mac",
+        "b_sig_mu",
+        "b_sig_std",
+        "b_sig_p",
+        "b_sig_missing",
     ]);
-    for r in &study.rows {
-        table.push(vec![
+    for (r, sig) in study.rows.iter().zip(&study.significance) {
+        let mut cells = vec![
             r.window_days.to_string().into(),
             number(r.cv, 4),
             number(r.adf_p, 4),
@@ -33,7 +43,25 @@ pub fn window_study_table(study: &WindowStudy) -> Table {
             r.stationary.to_string().into(),
             number(r.naive_mae, 4),
             r.n_valid.to_string().into(),
-        ]);
+            sig.n_m.to_string().into(),
+        ];
+        match &sig.result {
+            Ok(s) => cells.extend([
+                number(s.mac, 4),
+                number(s.mu_mac, 4),
+                number(s.std_mac, 4),
+                number(s.p_value, 4),
+                Cell::Missing,
+            ]),
+            Err(reason) => cells.extend([
+                Cell::Missing,
+                Cell::Missing,
+                Cell::Missing,
+                Cell::Missing,
+                reason.to_string().into(),
+            ]),
+        }
+        table.push(cells);
     }
     table
 }

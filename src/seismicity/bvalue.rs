@@ -5,19 +5,36 @@
 //! - [`BEstimator::Aki`], the paper's eq. (19): `b = log10(e) / (mean(M) − Mc)`;
 //! - [`BEstimator::AkiUtsu`]: the same with Utsu's bin correction,
 //!   `b = log10(e) / (mean(M) − (Mc − ΔM/2))`;
+//! - [`BEstimator::TintiMulargia`]: Tinti & Mulargia's (1987) exact maximum likelihood for
+//!   magnitudes binned to ΔM (their eq. 13 solved for β): `β = ln(1 + ΔM / (mean(M) − Mc)) / ΔM`,
+//!   `b = β / ln 10`. Aki-Utsu is its first-order expansion in ΔM; the two differ by about 0.5 %
+//!   at ΔM = 0.1 and b = 1. SeismoStats' `ClassicBValueEstimator` computes this one;
 //! - [`BEstimator::BPositive`] (van der Elst 2021): from the differences `m' = M_j − M_{j−1}` of
-//!   consecutive events (in time order), keeping only `m' ≥ δ`; the retained differences follow
-//!   the same exponential law with the same b above the threshold `δ`, so b is their Aki-Utsu
-//!   estimate with `Mc' = δ`: `b+ = log10(e) / (mean(m') − (δ − ΔM/2))`. Positive differences are
-//!   insensitive to short-term incompleteness after large events, provided the second event of a
-//!   pair is detected whenever it is larger than the first (pitfall P5).
+//!   consecutive events (in time order), keeping only `m' ≥ dmc`; the retained differences follow
+//!   the same exponential law with the same b above the threshold `dmc`, so b is their estimate
+//!   with `Mc' = dmc`, by [`DifferenceMle::TintiMulargia`] (the default, as in SeismoStats) or
+//!   [`DifferenceMle::AkiUtsu`] (`b+ = log10(e) / (mean(m') − (dmc − ΔM/2))`). Positive
+//!   differences are insensitive to short-term incompleteness after large events, provided the
+//!   second event of a pair is detected whenever it is larger than the first (pitfall P5);
+//! - [`BEstimator::BMorePositive`] (van der Elst 2021, Lippiello & Petrillo 2024): each event i
+//!   is paired with the first later event j with `M_j − M_i ≥ dmc` (not only the next one), and b
+//!   is estimated from these differences as for b-positive. Events without such a later event
+//!   give no pair. This uses more pairs than b-positive from the same events.
+//!
+//! The default difference threshold `dmc` is one bin width, the smallest positive difference of
+//! binned magnitudes. A magnitude or difference counts as at or above a threshold within
+//! [`MAGNITUDE_TOLERANCE`] (SeismoStats, which requires binned magnitudes, uses half a bin: the
+//! same selection for binned magnitudes).
 //!
 //! The a value is eq. (20), `a = log10 N(M ≥ Mc) + b·Mc`, with N the window's count at or above
 //! its Mc (for every estimator). The uncertainty of b is Shi & Bolt's (1982)
 //! `σ_b = 2.3·b²·sqrt(Σ(x_i − x̄)² / (m(m−1)))` over the m values `x_i` that entered the mean
-//! (magnitudes, or positive differences for b-positive), with the constant 2.3 as Shi & Bolt
-//! print it ([`SHI_BOLT_FACTOR`]; it is ln 10 = 2.3026 rounded, from `|db/dx̄| = b²·ln 10`, so
-//! the printed formula is 0.11 % smaller than the exact derivative).
+//! (magnitudes, or differences for b-positive and b-more-positive), with the constant 2.3 as
+//! Shi & Bolt print it ([`SHI_BOLT_FACTOR`]; it is ln 10 = 2.3026 rounded, from
+//! `|db/dx̄| = b²·ln 10`, so the printed formula is 0.11 % smaller than the exact derivative, and
+//! than SeismoStats' `shi_bolt_confidence`, which uses ln 10).
+//!
+//! [`weighted::weighted_b_value`] estimates b from weighted magnitudes (SeismoStats' `weights`).
 //!
 //! # Windows
 //!
@@ -28,8 +45,15 @@
 //! stamped with the day of its last event.
 //!
 //! A window with fewer than `min_events` events at or above its Mc is missing
-//! ([`Missing::TooFewEvents`]); a fit whose denominator is not positive, or whose sample has fewer
+//! ([`Missing::TooFewEvents`]); a fit that is not finite and positive (a mean offset from the
+//! reference that is not positive, or for Aki-Utsu not above −ΔM/2), or whose sample has fewer
 //! than two values, is [`Missing::InvalidFit`]. A missing value is never 0 or a bare NaN.
+//!
+//! The pairs of b-positive and b-more-positive are formed inside each window: a pair counts
+//! when both of its events lie in the window. For b-more-positive the first later event at least
+//! dmc larger than event i inside a window is the first one in the whole analysed sequence if
+//! that one lies in the window, and there is none otherwise, so a window `lo..hi` holds exactly
+//! the pairs `(i, next(i))` with `lo ≤ i` and `next(i) < hi`.
 //!
 //! # Cost
 //!
@@ -51,12 +75,21 @@
 //! Window bounds move by two pointers. b-positive uses prefix sums over consecutive pairs of
 //! analysed events (those at or above a fixed Mc; with a per-window Mc, every selected event,
 //! since b-positive needs no completeness above the selection floor), counting the pairs whose
-//! two events both lie in the window.
-//! Total cost: O(events + rows) for a fixed Mc, O(events + rows·bins) per-window.
+//! two events both lie in the window. b-more-positive finds each event's partner once, in
+//! O(events · log events), from the records of the sequence read backwards (an event is the
+//! first one at least dmc above event i only if it is larger than every event between them), and
+//! keeps a running sum of the pairs inside the window: a pair enters when the window's end passes
+//! its second event (if its first is still inside) and leaves when the window's start passes its
+//! first event, once each.
+//! Total cost: O(events + rows) for a fixed Mc (plus the partner search for b-more-positive),
+//! O(events + rows·bins) per-window.
 
 use crate::Result;
 use crate::catalog::{MAGNITUDE_TOLERANCE, Selection, at_or_above};
 use crate::seismicity::mc;
+
+mod pairs;
+pub mod weighted;
 
 /// The constant of the Shi & Bolt (1982) uncertainty `σ_b = 2.3·b²·σ(M̄)`, as published.
 pub const SHI_BOLT_FACTOR: f64 = 2.3;
@@ -75,8 +108,9 @@ pub fn a_value_std(mc: f64, b_std: f64, n_events: usize) -> f64 {
 
 /// How b is estimated from a window's magnitudes.
 ///
-/// In an experiment file: `aki`, `aki_utsu`, `b_positive`; on the command line: `aki`,
-/// `aki-utsu`, `b-positive` (the file's spelling is accepted too).
+/// In an experiment file: `aki`, `aki_utsu`, `tinti_mulargia`, `b_positive`, `b_more_positive`
+/// (the hyphenated spelling is accepted too); on the command line: `aki`, `aki-utsu`,
+/// `tinti-mulargia`, `b-positive`, `b-more-positive` (the file's spelling is accepted too).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
 )]
@@ -86,12 +120,60 @@ pub enum BEstimator {
     Aki,
     /// Aki-Utsu: eq. (19) with `Mc − ΔM/2` in place of `Mc`.
     #[value(alias = "aki_utsu")]
+    #[serde(alias = "aki-utsu")]
     AkiUtsu,
-    /// b-positive (van der Elst 2021) from positive magnitude differences `m' ≥ δ` between
-    /// consecutive events; δ is the `b_positive_delta` setting (default: one bin width, the
-    /// smallest positive difference of binned magnitudes).
+    /// Tinti & Mulargia (1987): the exact maximum likelihood for magnitudes binned to ΔM,
+    /// `b = ln(1 + ΔM / (mean(M) − Mc)) / (ΔM·ln 10)` (SeismoStats' classic estimator).
+    #[value(alias = "tinti_mulargia")]
+    #[serde(alias = "tinti-mulargia")]
+    TintiMulargia,
+    /// b-positive (van der Elst 2021) from magnitude differences `m' ≥ dmc` between consecutive
+    /// events, estimated by the `difference_mle` setting.
     #[value(alias = "b_positive")]
+    #[serde(alias = "b-positive")]
     BPositive,
+    /// b-more-positive (van der Elst 2021, Lippiello & Petrillo 2024): each event paired with the
+    /// first later event at least `dmc` larger, estimated by the `difference_mle` setting.
+    #[value(alias = "b_more_positive")]
+    #[serde(alias = "b-more-positive")]
+    BMorePositive,
+}
+
+impl BEstimator {
+    /// Whether the estimator works on magnitude differences (b-positive, b-more-positive), so
+    /// that `dmc` and `difference_mle` apply.
+    pub fn uses_differences(self) -> bool {
+        matches!(self, BEstimator::BPositive | BEstimator::BMorePositive)
+    }
+}
+
+/// The maximum-likelihood estimate that b-positive and b-more-positive apply to their
+/// differences above `dmc`.
+///
+/// In an experiment file: `tinti_mulargia`, `aki_utsu`; on the command line `tinti-mulargia`,
+/// `aki-utsu` (either spelling is accepted in both).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DifferenceMle {
+    /// Tinti & Mulargia's discrete estimate with `Mc' = dmc` (SeismoStats' choice, the default).
+    #[default]
+    #[value(alias = "tinti_mulargia")]
+    #[serde(alias = "tinti-mulargia")]
+    TintiMulargia,
+    /// Aki-Utsu with `Mc' = dmc` (quakelab's b-positive before issue 21).
+    #[value(alias = "aki_utsu")]
+    #[serde(alias = "aki-utsu")]
+    AkiUtsu,
 }
 
 /// Which completeness magnitude a window uses.
@@ -129,9 +211,12 @@ pub struct BValueParams {
     pub bin_width: f64,
     /// The fewest events at or above Mc for a window to get a value (default 50, pitfall P6).
     pub min_events: usize,
-    /// For [`BEstimator::BPositive`]: the smallest magnitude difference kept (`Mc'` in
-    /// van der Elst 2021). `None` (the default) means one bin width.
-    pub b_positive_delta: Option<f64>,
+    /// For b-positive and b-more-positive: the smallest magnitude difference kept (`Mc'` in
+    /// van der Elst 2021, SeismoStats' `dmc`). `None` (the default) means one bin width.
+    pub dmc: Option<f64>,
+    /// For b-positive and b-more-positive: the estimate applied to the differences (default
+    /// [`DifferenceMle::TintiMulargia`]).
+    pub difference_mle: DifferenceMle,
 }
 
 impl Default for BValueParams {
@@ -141,14 +226,15 @@ impl Default for BValueParams {
             mc: McChoice::Fixed(3.0),
             bin_width: 0.1,
             min_events: 50,
-            b_positive_delta: None,
+            dmc: None,
+            difference_mle: DifferenceMle::TintiMulargia,
         }
     }
 }
 
 impl BValueParams {
     /// Validates the settings, naming the offending key (`seismicity.min_events`,
-    /// `seismicity.bin_width`, `seismicity.mc`, `seismicity.mc_correction`, `seismicity.b_positive_delta`).
+    /// `seismicity.bin_width`, `seismicity.mc`, `seismicity.mc_correction`, `seismicity.dmc`).
     pub fn check(self) -> Result<ValidBValueParams> {
         mc::check_bin_width(self.bin_width)?;
         crate::ensure_config!(
@@ -169,11 +255,11 @@ impl BValueParams {
                 );
             }
         }
-        if let Some(delta) = self.b_positive_delta {
+        if let Some(dmc) = self.dmc {
             crate::ensure_config!(
-                delta.is_finite() && delta >= self.bin_width - MAGNITUDE_TOLERANCE,
-                "seismicity.b_positive_delta",
-                "must be at least the bin width {} (a zero difference carries no sign), got {delta}",
+                dmc.is_finite() && dmc >= self.bin_width - MAGNITUDE_TOLERANCE,
+                "seismicity.dmc",
+                "must be at least the bin width {} (a zero difference carries no sign), got {dmc}",
                 self.bin_width
             );
         }
@@ -191,28 +277,84 @@ impl ValidBValueParams {
         &self.0
     }
 
-    /// The b-positive difference threshold δ in use.
-    pub fn b_positive_delta(&self) -> f64 {
-        self.0.b_positive_delta.unwrap_or(self.0.bin_width)
+    /// The difference threshold dmc in use by b-positive and b-more-positive.
+    pub fn dmc(&self) -> f64 {
+        self.0.dmc.unwrap_or(self.0.bin_width)
     }
 
     fn estimator(&self) -> Estimator {
-        match self.0.estimator {
-            BEstimator::Aki => Estimator::Aki,
-            BEstimator::AkiUtsu => Estimator::AkiUtsu,
-            BEstimator::BPositive => Estimator::BPositive {
-                delta: self.b_positive_delta(),
+        let differences = |pairing| Estimator::Differences {
+            pairing,
+            dmc: self.dmc(),
+            mle: match self.0.difference_mle {
+                DifferenceMle::TintiMulargia => Mle::TintiMulargia,
+                DifferenceMle::AkiUtsu => Mle::AkiUtsu,
             },
+        };
+        match self.0.estimator {
+            BEstimator::Aki => Estimator::Magnitudes(Mle::Aki),
+            BEstimator::AkiUtsu => Estimator::Magnitudes(Mle::AkiUtsu),
+            BEstimator::TintiMulargia => Estimator::Magnitudes(Mle::TintiMulargia),
+            BEstimator::BPositive => differences(Pairing::Consecutive),
+            BEstimator::BMorePositive => differences(Pairing::NextLarger),
         }
     }
 }
 
-/// The estimator with its resolved δ.
+/// The estimator with its resolved settings: which values enter the sample, and the estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Estimator {
+    /// The magnitudes at or above Mc, offsets from Mc.
+    Magnitudes(Mle),
+    /// Magnitude differences at or above `dmc`, offsets from `dmc`.
+    Differences {
+        pairing: Pairing,
+        dmc: f64,
+        mle: Mle,
+    },
+}
+
+impl Estimator {
+    fn mle(self) -> Mle {
+        match self {
+            Estimator::Magnitudes(mle) | Estimator::Differences { mle, .. } => mle,
+        }
+    }
+}
+
+/// Which later event an event is paired with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pairing {
+    /// The next one (b-positive).
+    Consecutive,
+    /// The first later one at least dmc larger (b-more-positive).
+    NextLarger,
+}
+
+/// A maximum-likelihood b from the mean offset `x̄` of a sample above its reference (Mc or dmc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mle {
+    /// `log10 e / x̄` (eq. 19).
     Aki,
+    /// `log10 e / (x̄ + ΔM/2)`.
     AkiUtsu,
-    BPositive { delta: f64 },
+    /// `ln(1 + ΔM / x̄) / (ΔM·ln 10)`.
+    TintiMulargia,
+}
+
+impl Mle {
+    /// b from the mean offset, as the formula gives it: infinite or NaN when the sample does
+    /// not determine b (see [`b_significance`](crate::seismicity::b_significance), which keeps
+    /// such values as SeismoStats does).
+    fn b(self, mean_offset: f64, bin_width: f64) -> f64 {
+        match self {
+            Mle::Aki => std::f64::consts::LOG10_E / mean_offset,
+            Mle::AkiUtsu => std::f64::consts::LOG10_E / (mean_offset + bin_width / 2.0),
+            Mle::TintiMulargia => {
+                (bin_width / mean_offset).ln_1p() / bin_width / std::f64::consts::LN_10
+            }
+        }
+    }
 }
 
 /// How windows are laid over the catalog: build one with [`WindowSpec::time`] or
@@ -300,8 +442,8 @@ pub struct BAValue {
     pub b_std: f64,
     /// The a value, eq. (20).
     pub a: f64,
-    /// How many values entered b: the events at or above Mc, or for b-positive the retained
-    /// positive differences.
+    /// How many values entered b: the events at or above Mc, or for b-positive and
+    /// b-more-positive the retained differences (pairs).
     pub n_b: usize,
 }
 
@@ -380,9 +522,10 @@ impl WindowTally {
     }
 }
 
-/// b and a of one sample of magnitudes (in time order, which b-positive needs), using the
-/// events at or above `mc` and the estimator, bin width and δ of `params` (its Mc choice and
-/// `min_events` are not used). A sample with fewer than two values is [`Missing::InvalidFit`].
+/// b and a of one sample of magnitudes (in time order, which b-positive and b-more-positive
+/// need), using the events at or above `mc` and the estimator, bin width, dmc and difference
+/// estimate of `params` (its Mc choice and `min_events` are not used). A sample with fewer than
+/// two values is [`Missing::InvalidFit`].
 pub fn b_value(
     magnitudes: &[f64],
     mc: f64,
@@ -400,17 +543,14 @@ pub fn b_value(
         count.add(m - mc);
     }
     let sample = match estimator {
-        Estimator::BPositive { delta } => {
-            let mut pairs = Sums::default();
-            for w in kept.windows(2) {
-                let d = w[1] - w[0];
-                if at_or_above(d, delta) {
-                    pairs.add(d - delta);
-                }
+        Estimator::Magnitudes(_) => count,
+        Estimator::Differences { pairing, dmc, .. } => {
+            let mut sums = Sums::default();
+            for (first, second) in pairs::pairs(&kept, pairing, dmc) {
+                sums.add(kept[second] - kept[first] - dmc);
             }
-            pairs
+            sums
         }
-        _ => count,
     };
     fit(count.n, mc, &sample, estimator, bin_width)
 }
@@ -430,7 +570,7 @@ pub fn sliding_b_values(
     let p = params.params();
     let (times, magnitudes) = events_in_period(sel, n_days, p.mc);
     let estimator = params.estimator();
-    let pairs = pair_prefix(&magnitudes, estimator);
+    let mut differences = pairs::DifferenceSums::new(&magnitudes, estimator);
     let mut completeness = match p.mc {
         McChoice::Fixed(mc) => Completeness::Fixed {
             mc,
@@ -462,10 +602,7 @@ pub fn sliding_b_values(
         } else if count.n < p.min_events {
             Err(Missing::TooFewEvents { n: count.n })
         } else {
-            let sample = match &pairs {
-                Some(pp) => pp.range((w.lo + 1).min(w.hi), w.hi),
-                None => count,
-            };
+            let sample = differences.window(w.lo, w.hi).unwrap_or(count);
             fit(count.n, mc, &sample, estimator, p.bin_width)
         };
         rows.push(WindowRow {
@@ -541,7 +678,8 @@ impl Sums {
 }
 
 /// b (per `estimator`) and a (eq. 20) from a window's count `n` at or above `mc` and the sums of
-/// the b sample: magnitudes minus `mc`, or for b-positive the kept differences minus `delta`.
+/// the b sample: magnitudes minus `mc`, or for the difference estimators the kept differences
+/// minus dmc.
 fn fit(
     n: usize,
     mc: f64,
@@ -555,16 +693,10 @@ fn fit(
     }
     let mf = m as f64;
     let mean_offset = sample.s1 / mf;
-    let denominator = match estimator {
-        // eq. (19)
-        Estimator::Aki => mean_offset,
-        // mean − (Mc − ΔM/2), or mean(m') − (δ − ΔM/2)
-        Estimator::AkiUtsu | Estimator::BPositive { .. } => mean_offset + bin_width / 2.0,
-    };
-    if denominator.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+    let b = estimator.mle().b(mean_offset, bin_width);
+    if !(b.is_finite() && b > 0.0) {
         return Err(Missing::InvalidFit);
     }
-    let b = std::f64::consts::LOG10_E / denominator;
     let squares = (sample.s2 - sample.s1 * mean_offset).max(0.0);
     let b_std = SHI_BOLT_FACTOR * b * b * (squares / (mf * (mf - 1.0))).sqrt();
     // eq. (20)
@@ -575,6 +707,85 @@ fn fit(
         a,
         n_b: m,
     })
+}
+
+/// The b values of contiguous blocks of one analysed sequence, as the raw formula gives them
+/// (infinite or NaN where the block does not determine b): what
+/// [`b_significance`](crate::seismicity::b_significance) partitions a catalog into. A block's
+/// pairs are those with both events inside it.
+pub(crate) struct BlockEstimates {
+    mle: Mle,
+    bin_width: f64,
+    sums: BlockSums,
+}
+
+/// Where a block's sample sums come from.
+enum BlockSums {
+    /// Prefix sums of the offsets from Mc: item i holds event i.
+    Magnitudes(Prefix),
+    /// b-positive: prefix sums of the pair values, item j holding the pair `(j − 1, j)`.
+    Consecutive(Prefix),
+    /// b-more-positive: each event's partner and the value `difference − dmc` of its pair.
+    NextLarger(Vec<Option<(usize, f64)>>),
+}
+
+impl BlockEstimates {
+    /// Blocks over `magnitudes` (in time order, all at or above `mc`).
+    pub(crate) fn new(magnitudes: &[f64], mc: f64, params: &ValidBValueParams) -> Self {
+        let estimator = params.estimator();
+        let sums = match estimator {
+            Estimator::Magnitudes(_) => BlockSums::Magnitudes(Prefix::from_values(
+                magnitudes.iter().map(|&m| Some(m - mc)),
+            )),
+            Estimator::Differences {
+                pairing: Pairing::Consecutive,
+                dmc,
+                ..
+            } => {
+                let mut values = vec![None; magnitudes.len()];
+                for (i, j) in pairs::pairs(magnitudes, Pairing::Consecutive, dmc) {
+                    values[j] = Some(magnitudes[j] - magnitudes[i] - dmc);
+                }
+                BlockSums::Consecutive(Prefix::from_values(values.into_iter()))
+            }
+            Estimator::Differences {
+                pairing: Pairing::NextLarger,
+                dmc,
+                ..
+            } => BlockSums::NextLarger(
+                pairs::next_larger(magnitudes, dmc)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, next)| next.map(|j| (j, magnitudes[j] - magnitudes[i] - dmc)))
+                    .collect(),
+            ),
+        };
+        BlockEstimates {
+            mle: estimator.mle(),
+            bin_width: params.params().bin_width,
+            sums,
+        }
+    }
+
+    /// The number of values that entered b (events, or pairs) and b of events `lo..hi`.
+    pub(crate) fn b(&self, lo: usize, hi: usize) -> (usize, f64) {
+        let (n, s1) = match &self.sums {
+            BlockSums::Magnitudes(prefix) => {
+                let sums = prefix.range(lo, hi);
+                (sums.n, sums.s1)
+            }
+            BlockSums::Consecutive(prefix) => {
+                let sums = prefix.range((lo + 1).min(hi), hi);
+                (sums.n, sums.s1)
+            }
+            BlockSums::NextLarger(partners) => partners[lo..hi]
+                .iter()
+                .flatten()
+                .filter(|&&(j, _)| j < hi)
+                .fold((0, 0.0), |(n, s), &(_, x)| (n + 1, s + x)),
+        };
+        (n, self.mle.b(s1 / n as f64, self.bin_width))
+    }
 }
 
 /// `x` in units of [`FIXED_POINT_ULP`], rounded to the nearest.
@@ -624,22 +835,6 @@ impl Prefix {
             s2: from_fixed(self.s2[hi] - self.s2[lo]),
         }
     }
-}
-
-/// For b-positive: prefix sums of `m' − delta` over the pairs (j − 1, j) of consecutive analysed
-/// events whose difference `m'` is at least `delta` (item j holds pair j; pair 0 does not exist).
-/// `None` for the other estimators.
-fn pair_prefix(magnitudes: &[f64], estimator: Estimator) -> Option<Prefix> {
-    let Estimator::BPositive { delta } = estimator else {
-        return None;
-    };
-    Some(Prefix::from_values((0..magnitudes.len()).map(|j| {
-        if j == 0 {
-            return None;
-        }
-        let d = magnitudes[j] - magnitudes[j - 1];
-        at_or_above(d, delta).then_some(d - delta)
-    })))
 }
 
 /// One window: analysed events `lo..hi`, its row day, and whether it starts before the period.
@@ -825,10 +1020,85 @@ mod tests {
             mc,
             bin_width: 0.1,
             min_events,
-            b_positive_delta: None,
+            dmc: None,
+            difference_mle: DifferenceMle::AkiUtsu,
         }
         .check()
         .unwrap()
+    }
+
+    fn with_mle(estimator: BEstimator, difference_mle: DifferenceMle) -> ValidBValueParams {
+        BValueParams {
+            estimator,
+            mc: McChoice::Fixed(3.0),
+            min_events: 2,
+            difference_mle,
+            ..BValueParams::default()
+        }
+        .check()
+        .unwrap()
+    }
+
+    #[test]
+    fn tinti_mulargia_by_hand() {
+        // Offsets 0, 0.2, 0.4, 0.6 above Mc 3.0 (ΔM 0.1): mean 0.3, so
+        // β = ln(1 + 0.1/0.3)/0.1 = 10·ln(4/3) and b = β/ln 10 = 10·log10(4/3) = 1.2493873660829995.
+        let v = b_value(
+            &[3.0, 3.2, 3.4, 3.6, 2.9],
+            3.0,
+            &with_mle(BEstimator::TintiMulargia, DifferenceMle::TintiMulargia),
+        )
+        .unwrap();
+        assert!((v.b - 1.249_387_366_082_999_5).abs() < 1e-12, "{}", v.b);
+        assert!((v.b - 10.0 * (4.0f64 / 3.0).log10()).abs() < 1e-12);
+        // Shi & Bolt as for every estimator: Σ(x − x̄)² = 0.2, m(m − 1) = 12.
+        let std = 2.3 * v.b * v.b * (0.2f64 / 12.0).sqrt();
+        assert!((v.b_std - std).abs() < 1e-12);
+        assert!((v.a - (4f64.log10() + 3.0 * v.b)).abs() < 1e-12);
+        // ln(1 + u) > 2u/(2 + u) for u > 0, so ln(1 + ΔM/x̄)/ΔM > 1/(x̄ + ΔM/2): the discrete
+        // estimate lies above Aki-Utsu's log10(e)/0.35.
+        assert!(v.b > std::f64::consts::LOG10_E / 0.35);
+    }
+
+    #[test]
+    fn b_more_positive_by_hand() {
+        // dmc 0.1. Partners (first later event at least 0.1 larger): 3.0 → 3.5, 3.5 → 3.7,
+        // 3.2 → 3.3, 3.3 → 3.7, 3.3 → 3.7, 3.7 none. Differences 0.5, 0.2, 0.1, 0.4, 0.4; minus dmc
+        // 0.4, 0.1, 0, 0.3, 0.3: mean 0.22.
+        let m = [3.0, 3.5, 3.2, 3.3, 3.3, 3.7];
+        let tm = b_value(
+            &m,
+            3.0,
+            &with_mle(BEstimator::BMorePositive, DifferenceMle::TintiMulargia),
+        )
+        .unwrap();
+        assert_eq!(tm.n_b, 5);
+        // b = ln(1 + 0.1/0.22)/(0.1·ln 10) = 10·log10(16/11).
+        assert!(
+            (tm.b - 10.0 * (16.0f64 / 11.0).log10()).abs() < 1e-12,
+            "{}",
+            tm.b
+        );
+        let au = b_value(
+            &m,
+            3.0,
+            &with_mle(BEstimator::BMorePositive, DifferenceMle::AkiUtsu),
+        )
+        .unwrap();
+        assert!(
+            (au.b - std::f64::consts::LOG10_E / 0.27).abs() < 1e-12,
+            "{}",
+            au.b
+        );
+        // b-positive with the discrete estimate: kept 0.5, 0.1, 0.4 → offsets mean 1/3 − 0.1.
+        let bp = b_value(
+            &m,
+            3.0,
+            &with_mle(BEstimator::BPositive, DifferenceMle::TintiMulargia),
+        )
+        .unwrap();
+        let mean: f64 = 1.0 / 3.0 - 0.1;
+        assert!((bp.b - (1.0 + 0.1 / mean).ln() / 0.1 / std::f64::consts::LN_10).abs() < 1e-12);
     }
 
     #[test]
@@ -903,14 +1173,11 @@ mod tests {
         assert!(err.to_string().contains("seismicity.min_events"), "{err}");
         let bad = BValueParams {
             estimator: BEstimator::BPositive,
-            b_positive_delta: Some(0.0),
+            dmc: Some(0.0),
             ..BValueParams::default()
         };
         let err = bad.check().unwrap_err();
-        assert!(
-            err.to_string().contains("seismicity.b_positive_delta"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("seismicity.dmc"), "{err}");
         let bad = BValueParams {
             bin_width: -0.1,
             ..BValueParams::default()

@@ -1,7 +1,8 @@
 //! Catalog statistics: completeness magnitude, Gutenberg-Richter b and a values in sliding
-//! windows, kernel-density activity labels and the label series of every kind, daily counts, stationarity tests and the
-//! window-size study. Everything here returns data; [`crate::report`] renders it.
+//! windows and the significance of their variation, kernel-density activity labels and the
+//! label series of every kind, daily counts, stationarity tests and the window-size study. Everything here returns data; [`crate::report`] renders it.
 
+pub mod b_significance;
 pub mod bvalue;
 pub mod counts;
 pub mod kde;

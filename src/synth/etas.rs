@@ -987,7 +987,9 @@ impl Simulation {
 mod tests {
     use super::*;
     use crate::io::catalog::{CatalogFormat, ReadOptions, read_catalog, write_comcat};
-    use crate::seismicity::bvalue::{BAValue, BEstimator, BValueParams, McChoice, b_value};
+    use crate::seismicity::bvalue::{
+        BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, b_value,
+    };
     use crate::synth::incompleteness::helmstetter_mc;
 
     /// A small setting: one band along the equator, M3 to M8, b = 1.
@@ -1327,7 +1329,8 @@ mod tests {
             mc: McChoice::Fixed(3.0),
             bin_width: MAGNITUDE_BIN,
             min_events: 2,
-            b_positive_delta: None,
+            dmc: None,
+            difference_mle: DifferenceMle::AkiUtsu,
         }
         .check()
         .unwrap();

@@ -31,6 +31,7 @@ mod real_data;
 mod run_vgg12;
 mod run_vit;
 mod seismicity;
+mod seismostats_b;
 mod slurm;
 mod stationarity;
 mod support;

@@ -27,8 +27,8 @@ use quakelab::io::geonet::{GeonetMapping, read_geonet_dir};
 use quakelab::io::stations::read_station_list;
 use quakelab::io::tenv3::{Tenv3Options, read_tenv3_with_report};
 use quakelab::seismicity::bvalue::{
-    BAValue, BEstimator, BValueParams, McChoice, Missing, SHI_BOLT_FACTOR, WindowKind, WindowRow,
-    WindowSpec, sliding_b_values,
+    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, SHI_BOLT_FACTOR,
+    WindowKind, WindowRow, WindowSpec, sliding_b_values,
 };
 
 /// Proptest settings: `cases` cases, and no regression files written beside the sources (the
@@ -533,13 +533,46 @@ struct Expected {
     value: Result<Fit, Missing>,
 }
 
-/// What the estimator sees: b's denominator (eq. 19), the variance term `Σ(x − x̄)²/(m(m−1))` of
-/// Shi & Bolt's σ_b, and the sample size m.
+/// What the estimator sees: the sample's mean offset from its reference (Mc, or dmc for
+/// differences), the variance term `Σ(x − x̄)²/(m(m−1))` of Shi & Bolt's σ_b, and the sample size m.
 #[derive(Debug)]
 struct Fit {
-    denominator: f64,
+    mean: f64,
     variance_of_mean: f64,
     n_b: usize,
+}
+
+/// The rule that turns a mean offset into b, as `seismicity::bvalue` documents it.
+fn rule(p: &BValueParams) -> BEstimator {
+    match (p.estimator, p.difference_mle) {
+        (BEstimator::BPositive | BEstimator::BMorePositive, DifferenceMle::AkiUtsu) => {
+            BEstimator::AkiUtsu
+        }
+        (BEstimator::BPositive | BEstimator::BMorePositive, DifferenceMle::TintiMulargia) => {
+            BEstimator::TintiMulargia
+        }
+        (other, _) => other,
+    }
+}
+
+/// b from a mean offset: eq. (19), Aki-Utsu, or Tinti & Mulargia.
+fn b_of_mean(mean: f64, p: &BValueParams) -> f64 {
+    let w = p.bin_width;
+    match rule(p) {
+        BEstimator::Aki => std::f64::consts::LOG10_E / mean,
+        BEstimator::AkiUtsu => std::f64::consts::LOG10_E / (mean + w / 2.0),
+        _ => (1.0 + w / mean).ln() / w / std::f64::consts::LN_10,
+    }
+}
+
+/// The mean offset a b came from (the inverse of [`b_of_mean`]).
+fn mean_of_b(b: f64, p: &BValueParams) -> f64 {
+    let w = p.bin_width;
+    match rule(p) {
+        BEstimator::Aki => std::f64::consts::LOG10_E / b,
+        BEstimator::AkiUtsu => std::f64::consts::LOG10_E / b - w / 2.0,
+        _ => w / (b * std::f64::consts::LN_10 * w).exp_m1(),
+    }
 }
 
 /// The windows of `kind` as index ranges into `times` (ascending), with each row's day and
@@ -612,7 +645,7 @@ fn naive_rows(
         })
         .collect();
     let times: Vec<f64> = analysed.iter().map(|e| e.0).collect();
-    let delta = p.b_positive_delta.unwrap_or(p.bin_width);
+    let delta = p.dmc.unwrap_or(p.bin_width);
     window_ranges(&times, n_days, window)
         .into_iter()
         .map(|(members, day, incomplete)| {
@@ -654,6 +687,17 @@ fn naive_rows(
                         .filter(|&d| at_or_above(d, delta))
                         .map(|d| d - delta)
                         .collect(),
+                    // Each event of the window with the first later one in the window at least
+                    // delta larger, by a plain scan.
+                    BEstimator::BMorePositive => (0..magnitudes.len())
+                        .filter_map(|i| {
+                            magnitudes[i + 1..]
+                                .iter()
+                                .map(|&later| later - magnitudes[i])
+                                .find(|&d| at_or_above(d, delta))
+                        })
+                        .map(|d| d - delta)
+                        .collect(),
                     _ => above.iter().map(|m| m - mc).collect(),
                 };
                 fit(&sample, p)
@@ -676,16 +720,13 @@ fn fit(sample: &[f64], p: &BValueParams) -> Result<Fit, Missing> {
     }
     let mf = m as f64;
     let mean = sample.iter().sum::<f64>() / mf;
-    let denominator = match p.estimator {
-        BEstimator::Aki => mean,
-        BEstimator::AkiUtsu | BEstimator::BPositive => mean + p.bin_width / 2.0,
-    };
-    if denominator.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+    let b = b_of_mean(mean, p);
+    if !(b.is_finite() && b > 0.0) {
         return Err(Missing::InvalidFit);
     }
     let squares: f64 = sample.iter().map(|x| (x - mean) * (x - mean)).sum();
     Ok(Fit {
-        denominator,
+        mean,
         variance_of_mean: squares / (mf * (mf - 1.0)),
         n_b: m,
     })
@@ -695,7 +736,13 @@ fn fit(sample: &[f64], p: &BValueParams) -> Result<Fit, Missing> {
 /// term can take, `n` the number of analysed events; the fast path sums prefixes over up to `n`
 /// terms, so its first moments may be off by `4·n²·ε·bound` and its second by `4·n²·ε·bound²`
 /// (recursive summation: at most `(n − 1)·ε·Σ|x|` per prefix, two prefixes per window).
-fn assert_row_matches(fast: &WindowRow, want: &Expected, bound: f64, n: usize) {
+fn assert_row_matches(
+    fast: &WindowRow,
+    want: &Expected,
+    params: &BValueParams,
+    bound: f64,
+    n: usize,
+) {
     let context = || format!("fast {fast:?}\nnaive {want:?}");
     assert_eq!(fast.day, want.day, "{}", context());
     assert_eq!(fast.n_events, want.n_events, "{}", context());
@@ -713,16 +760,16 @@ fn assert_row_matches(fast: &WindowRow, want: &Expected, bound: f64, n: usize) {
             let BAValue { b, b_std, a, n_b } = *v;
             assert_eq!(n_b, w.n_b, "{}", context());
             let m = w.n_b as f64;
-            let denominator = std::f64::consts::LOG10_E / b;
-            let tol_denominator = 2.0 * e1 / m + 1e-12 * w.denominator;
+            let mean = mean_of_b(b, params);
+            let tol_mean = 2.0 * e1 / m + 1e-12 * (w.mean.abs() + params.bin_width);
             assert!(
-                (denominator - w.denominator).abs() <= tol_denominator,
-                "denominator {denominator} vs {} (tolerance {tol_denominator})\n{}",
-                w.denominator,
+                (mean - w.mean).abs() <= tol_mean,
+                "mean offset {mean} vs {} (tolerance {tol_mean})\n{}",
+                w.mean,
                 context()
             );
             let variance = (b_std / (SHI_BOLT_FACTOR * b * b)).powi(2);
-            let mean_bound = w.denominator.abs() + 1.0;
+            let mean_bound = w.mean.abs() + 1.0;
             let tol_variance =
                 (e2 + 3.0 * mean_bound * e1) / (m * (m - 1.0)) + 1e-12 * w.variance_of_mean;
             assert!(
@@ -760,7 +807,13 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
     let estimator = prop_oneof![
         Just(BEstimator::Aki),
         Just(BEstimator::AkiUtsu),
+        Just(BEstimator::TintiMulargia),
         Just(BEstimator::BPositive),
+        Just(BEstimator::BMorePositive),
+    ];
+    let difference_mle = prop_oneof![
+        Just(DifferenceMle::TintiMulargia),
+        Just(DifferenceMle::AkiUtsu)
     ];
     let window = prop_oneof![
         (1usize..120, 1usize..15).prop_map(|(window_days, step_days)| WindowKind::Days {
@@ -782,6 +835,7 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
         2usize..30,
         prop_oneof![Just(None), Just(Some(0.2)), Just(Some(0.3))],
         (10i64..40, prop_oneof![Just(0.0), Just(0.2), Just(-0.1)]),
+        difference_mle,
     )
         .prop_map(
             |(
@@ -794,6 +848,7 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
                 min_events,
                 delta,
                 (mc_bin, correction),
+                difference_mle,
             )| {
                 let inverse = (1.0f64 / bin_width).round();
                 let mut events: Vec<(f64, f64)> = raw
@@ -827,7 +882,8 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
                         mc,
                         bin_width,
                         min_events,
-                        b_positive_delta: delta,
+                        dmc: delta,
+                        difference_mle,
                     },
                 }
             },
@@ -867,7 +923,7 @@ proptest! {
         let largest = case.sel.magnitudes().iter().fold(0.0f64, |a, m| a.max(m.abs()));
         let bound = 2.0 * largest + mc.abs() + 1.0;
         for (fast, want) in rows.iter().zip(&want) {
-            assert_row_matches(fast, want, bound, n);
+            assert_row_matches(fast, want, &case.params, bound, n);
         }
     }
 }

@@ -7,8 +7,8 @@ use crate::support;
 use quakelab::catalog::Selection;
 use quakelab::rng;
 use quakelab::seismicity::bvalue::{
-    BAValue, BEstimator, BValueParams, McChoice, Missing, ValidBValueParams, WindowRow, WindowSpec,
-    a_value_std, b_value, sliding_b_values,
+    BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, ValidBValueParams,
+    WindowRow, WindowSpec, a_value_std, b_value, sliding_b_values,
 };
 use quakelab::seismicity::kde::{
     Bandwidth, KdeParams, LabelScale, bandwidth_days, kde_labels, kde_labels_exact,
@@ -35,10 +35,13 @@ fn catalog() -> Selection {
     .unwrap()
 }
 
+/// The settings of the numpy fixture; b-positive with Aki-Utsu on the differences, as the
+/// fixture computes it (`DifferenceMle::AkiUtsu`).
 fn params(estimator: BEstimator, mc: McChoice) -> ValidBValueParams {
     BValueParams {
         estimator,
         mc,
+        difference_mle: DifferenceMle::AkiUtsu,
         ..BValueParams::default()
     }
     .check()

@@ -80,7 +80,9 @@ use crate::gnss::grid::{GridOrigin, GridSpec, SigmaSpacing, ValidGridSpec, parse
 use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
 use crate::period::Period;
-use crate::seismicity::bvalue::{BValueParams, McChoice, ValidBValueParams, WindowSpec};
+use crate::seismicity::bvalue::{
+    BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec,
+};
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
 use crate::seismicity::labels::{LabelKind, LabelParams};
 use crate::synth::Scenario;
@@ -795,7 +797,9 @@ pub fn resolve(layers: &Layers) -> Result<ResolvedExperiment> {
 /// `launcher`,
 /// without `device` when it is `cpu`, without `method`, `geomag` and `classify` when the method
 /// is `geovit_pfn`, and without `encoder.vit` unless `encoder.kind` is `vit`
-/// (so files written before those settings existed keep their hash).
+/// (so files written before those settings existed keep their hash); with
+/// `features.seismicity.difference_mle` spelled out when b-positive or b-more-positive leave it
+/// to its default (whose meaning changed with issue 21).
 /// Two files that resolve alike (a group name or its table inline, `"123, 148,22,46"` or
 /// `"123,148,22,46"`, `window_days` from a file or from `--set`) hash alike.
 pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
@@ -817,6 +821,23 @@ pub fn config_hash(effective: &ExperimentFile) -> Result<String> {
             for key in ["method", "geomag", "classify"] {
                 map.remove(key);
             }
+        }
+        // The default estimate of b-positive on its differences changed with issue 21 (from
+        // Aki-Utsu to Tinti-Mulargia): a file that leaves it to the default hashes with the
+        // default spelled out, so its earlier runs do not count as done; files with other
+        // estimators keep their hash.
+        if effective.features.seismicity.estimator.uses_differences()
+            && effective.features.seismicity.difference_mle.is_none()
+            && let Some(serde_json::Value::Object(seismicity)) = map
+                .get_mut("features")
+                .and_then(|features| features.get_mut("seismicity"))
+        {
+            seismicity.insert(
+                "difference_mle".into(),
+                serde_json::to_value(DifferenceMle::default()).map_err(|e| {
+                    Error::config("experiment", format!("cannot serialise the config: {e}"))
+                })?,
+            );
         }
         if let Some(serde_json::Value::Object(encoder)) = map.get_mut("encoder")
             && encoder.get("kind").and_then(serde_json::Value::as_str)
@@ -1302,7 +1323,8 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         },
         bin_width: s.bin_width,
         min_events: s.min_events,
-        b_positive_delta: s.b_positive_delta,
+        dmc: s.dmc,
+        difference_mle: s.difference_mle.unwrap_or_default(),
     }
     .check()
     .map_err(|e| rekey(e, seismicity_key))?;

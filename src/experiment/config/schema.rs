@@ -20,7 +20,7 @@ use crate::encode::vit::encoder::DEFAULT_MODEL;
 pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
-use crate::seismicity::bvalue::BEstimator;
+use crate::seismicity::bvalue::{BEstimator, DifferenceMle};
 use crate::seismicity::kde::LabelScale;
 use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
 
@@ -245,11 +245,20 @@ pub struct SeismicitySection {
     pub step_days: usize,
     /// The fewest events at or above Mc for a window to get a value.
     pub min_events: usize,
-    /// `aki` (the paper), `aki_utsu` or `b_positive`.
+    /// `aki` (the paper), `aki_utsu`, `tinti_mulargia`, `b_positive` or `b_more_positive`.
     pub estimator: BEstimator,
-    /// b-positive's smallest magnitude difference (default: one bin width).
+    /// b-positive's and b-more-positive's estimate on the differences: `tinti_mulargia`
+    /// (default, as SeismoStats) or `aki_utsu` (quakelab's b-positive before issue 21).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub b_positive_delta: Option<f64>,
+    pub difference_mle: Option<DifferenceMle>,
+    /// b-positive's and b-more-positive's smallest magnitude difference (default: one bin
+    /// width). `b_positive_delta`, its name before issue 21, is read as `dmc`.
+    #[serde(
+        default,
+        alias = "b_positive_delta",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dmc: Option<f64>,
 }
 
 impl Default for SeismicitySection {
@@ -263,7 +272,8 @@ impl Default for SeismicitySection {
             step_days: 1,
             min_events: 50,
             estimator: BEstimator::Aki,
-            b_positive_delta: None,
+            difference_mle: None,
+            dmc: None,
         }
     }
 }
