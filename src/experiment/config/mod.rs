@@ -81,6 +81,7 @@ use crate::io::catalog::ColumnMapping;
 use crate::io::{REAL_DATA_ENV, real_data_dir};
 use crate::period::Period;
 use crate::seismicity::bvalue::{BValueParams, McChoice, ValidBValueParams, WindowSpec};
+use crate::seismicity::decluster::{Declusterer, GardnerKnopoffParams, ReasenbergParams};
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
 use crate::seismicity::labels::{LabelKind, LabelParams};
 use crate::synth::Scenario;
@@ -575,6 +576,8 @@ pub struct SeismicitySettings {
     pub windows: WindowSpec,
     /// The magnitude floor of the catalog selection (the fixed Mc, or the per-window floor).
     pub selection_mc: f64,
+    /// The declustering of the selection, if any (`features.seismicity.decluster`).
+    pub decluster: Option<Declusterer>,
 }
 
 /// The label settings.
@@ -584,6 +587,8 @@ pub struct LabelSettings {
     pub params: LabelParams,
     /// The magnitude cut of the labelled events.
     pub mc: f64,
+    /// The declustering of the labelled events, if any (`labels.decluster`).
+    pub decluster: Option<Declusterer>,
 }
 
 /// The encoder settings.
@@ -1101,6 +1106,8 @@ fn resolve_file(
     };
     effective.decoders = decoders.iter().cloned().map(TextOr::Table).collect();
     effective.tracking.experiment_name = experiment_name;
+    effective.features.seismicity.decluster = effective_decluster(seismicity.decluster.as_ref());
+    effective.labels.decluster = effective_decluster(labels.decluster.as_ref());
     let config_hash = config_hash(&effective)?;
 
     Ok(ResolvedExperiment {
@@ -1318,7 +1325,139 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         params,
         windows,
         selection_mc: s.mc,
+        decluster: resolve_decluster(s.decluster.as_ref(), "features.seismicity.decluster")?,
     })
+}
+
+/// The checked `decluster` setting at `key` (`None`: every event counts).
+fn resolve_decluster(
+    setting: Option<&TextOr<DeclusterSection>>,
+    key: &str,
+) -> Result<Option<Declusterer>> {
+    let section = match setting {
+        None => return Ok(None),
+        Some(TextOr::Table(section)) => section.clone(),
+        Some(TextOr::Text(text)) => DeclusterSection {
+            method: match text.trim() {
+                "none" => DeclusterName::None,
+                "gardner_knopoff" | "gardner-knopoff" => DeclusterName::GardnerKnopoff,
+                "reasenberg" => DeclusterName::Reasenberg,
+                other => {
+                    return Err(Error::config(
+                        key,
+                        format!(
+                            "expected none, gardner_knopoff, reasenberg or a table \
+                             {{ method = \"...\", ... }}, got `{other}`"
+                        ),
+                    ));
+                }
+            },
+            ..DeclusterSection::default()
+        },
+    };
+    let d = &section;
+    let gardner_knopoff = [
+        ("window", d.window.is_some()),
+        ("fs_time_prop", d.fs_time_prop.is_some()),
+        ("time_cutoff_days", d.time_cutoff_days.is_some()),
+    ];
+    let reasenberg = [
+        ("tau_min_days", d.tau_min_days.is_some()),
+        ("tau_max_days", d.tau_max_days.is_some()),
+        ("p", d.p.is_some()),
+        ("xk", d.xk.is_some()),
+        ("xmeff", d.xmeff.is_some()),
+        ("rfact", d.rfact.is_some()),
+        ("epicentre_error_km", d.epicentre_error_km.is_some()),
+        ("depth_error_km", d.depth_error_km.is_some()),
+    ];
+    let foreign: Vec<(&str, bool)> = match d.method {
+        DeclusterName::None => gardner_knopoff.iter().chain(&reasenberg).copied().collect(),
+        DeclusterName::GardnerKnopoff => reasenberg.to_vec(),
+        DeclusterName::Reasenberg => gardner_knopoff.to_vec(),
+    };
+    if let Some((name, _)) = foreign.iter().find(|(_, given)| *given) {
+        let method = match d.method {
+            DeclusterName::None => "none",
+            DeclusterName::GardnerKnopoff => "gardner_knopoff",
+            DeclusterName::Reasenberg => "reasenberg",
+        };
+        return Err(Error::config(
+            format!("{key}.{name}"),
+            format!("is not a setting of method `{method}`"),
+        ));
+    }
+    let in_file = |e: Error| {
+        rekey(e, |k| match k.strip_prefix("decluster.") {
+            Some(rest) => format!("{key}.{rest}"),
+            None => k.to_string(),
+        })
+    };
+    Ok(match d.method {
+        DeclusterName::None => None,
+        DeclusterName::GardnerKnopoff => {
+            let defaults = GardnerKnopoffParams::default();
+            Some(Declusterer::GardnerKnopoff(
+                GardnerKnopoffParams {
+                    window: d.window.unwrap_or(defaults.window),
+                    fs_time_prop: d.fs_time_prop.unwrap_or(defaults.fs_time_prop),
+                    time_cutoff_days: d.time_cutoff_days,
+                }
+                .check()
+                .map_err(in_file)?,
+            ))
+        }
+        DeclusterName::Reasenberg => {
+            let r = ReasenbergParams::default();
+            Some(Declusterer::Reasenberg(
+                ReasenbergParams {
+                    tau_min_days: d.tau_min_days.unwrap_or(r.tau_min_days),
+                    tau_max_days: d.tau_max_days.unwrap_or(r.tau_max_days),
+                    p: d.p.unwrap_or(r.p),
+                    xk: d.xk.unwrap_or(r.xk),
+                    xmeff: d.xmeff.unwrap_or(r.xmeff),
+                    rfact: d.rfact.unwrap_or(r.rfact),
+                    epicentre_error_km: d.epicentre_error_km.unwrap_or(r.epicentre_error_km),
+                    depth_error_km: d.depth_error_km.unwrap_or(r.depth_error_km),
+                }
+                .check()
+                .map_err(in_file)?,
+            ))
+        }
+    })
+}
+
+/// The effective file's form of a resolved `decluster` setting: absent for none, else the
+/// table with every setting of the method written out.
+fn effective_decluster(declusterer: Option<&Declusterer>) -> Option<TextOr<DeclusterSection>> {
+    let section = match declusterer? {
+        Declusterer::GardnerKnopoff(valid) => {
+            let p = valid.params();
+            DeclusterSection {
+                method: DeclusterName::GardnerKnopoff,
+                window: Some(p.window),
+                fs_time_prop: Some(p.fs_time_prop),
+                time_cutoff_days: p.time_cutoff_days,
+                ..DeclusterSection::default()
+            }
+        }
+        Declusterer::Reasenberg(valid) => {
+            let p = valid.params();
+            DeclusterSection {
+                method: DeclusterName::Reasenberg,
+                tau_min_days: Some(p.tau_min_days),
+                tau_max_days: Some(p.tau_max_days),
+                p: Some(p.p),
+                xk: Some(p.xk),
+                xmeff: Some(p.xmeff),
+                rfact: Some(p.rfact),
+                epicentre_error_km: Some(p.epicentre_error_km),
+                depth_error_km: Some(p.depth_error_km),
+                ..DeclusterSection::default()
+            }
+        }
+    };
+    Some(TextOr::Table(section))
 }
 
 /// The checked grid of `[features.gnss]` over `region`.
@@ -1383,7 +1522,11 @@ fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
         transform: l.transform,
     };
     params.check()?;
-    Ok(LabelSettings { params, mc: l.mc })
+    Ok(LabelSettings {
+        params,
+        mc: l.mc,
+        decluster: resolve_decluster(l.decluster.as_ref(), "labels.decluster")?,
+    })
 }
 
 /// The decoders and their group files, and the settings the per-decoder overrides set: groups

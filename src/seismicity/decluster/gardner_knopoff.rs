@@ -125,7 +125,10 @@ pub fn gardner_knopoff(catalog: &Catalog, params: &ValidGardnerKnopoff) -> Resul
         }
         let main = &events[i];
         let window = NsWindow::new(params, main.magnitude).map_err(|e| {
-            Error::Numerical(format!("event at {} (M {}): {e}", main.time, main.magnitude))
+            Error::Numerical(format!(
+                "event at {} (M {}): {e}",
+                main.time, main.magnitude
+            ))
         })?;
         let first = times.partition_point(|&t| t < times[i] + window.before);
         let end = times.partition_point(|&t| t <= times[i] + window.after);
@@ -226,6 +229,40 @@ mod tests {
             1.0,
         );
         assert_eq!(d.mainshock(), [true, false]);
+    }
+
+    #[test]
+    fn a_time_cutoff_of_zero_days_is_refused() {
+        let err = GardnerKnopoffParams {
+            time_cutoff_days: Some(0.0),
+            ..GardnerKnopoffParams::default()
+        }
+        .check()
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "setting `decluster.time_cutoff_days`: must be a positive number of days, got 0"
+        );
+    }
+
+    #[test]
+    fn a_time_cutoff_shortens_every_longer_window() {
+        // Ten days after an M 5.0 (window 143.7 days) at its epicentre: an aftershock, unless
+        // the windows are cut at 5 days.
+        let events = vec![
+            event("2020-01-01T00:00:00Z", 0.0, 0.0, 5.0),
+            event("2020-01-11T00:00:00Z", 0.0, 0.0, 3.0),
+        ];
+        let params = GardnerKnopoffParams {
+            time_cutoff_days: Some(5.0),
+            ..GardnerKnopoffParams::default()
+        }
+        .check()
+        .unwrap();
+        let cut = gardner_knopoff(&Catalog::from_events(events.clone()), &params).unwrap();
+        assert_eq!(cut.mainshock(), [true, true]);
+        assert_eq!(decluster(events, 1.0).mainshock(), [true, false]);
     }
 
     #[test]

@@ -393,15 +393,14 @@ mod tests {
     #[test]
     fn precision_and_recall_count_the_kept_background() {
         // Clusters {0, 1} (mainshock 0) and {2} and {3, 4} (mainshock 4); background 0, 1, 3.
-        let d = Declustering::new(
-            vec![1, 1, 2, 3, 3],
-            vec![true, false, true, false, true],
-            0,
-        )
-        .unwrap();
+        let d = Declustering::new(vec![1, 1, 2, 3, 3], vec![true, false, true, false, true], 0)
+            .unwrap();
         let score = BackgroundScore::of(&d, &[true, true, false, true, false]).unwrap();
         // Kept 0, 2, 4: one of three is background; one of the three background events kept.
-        assert_eq!((score.kept, score.background, score.kept_background), (3, 3, 1));
+        assert_eq!(
+            (score.kept, score.background, score.kept_background),
+            (3, 3, 1)
+        );
         assert!((score.precision() - 1.0 / 3.0).abs() < 1e-15);
         assert!((score.recall() - 1.0 / 3.0).abs() < 1e-15);
         assert_eq!(d.cluster_size(3), 2);

@@ -159,8 +159,8 @@ fn distance_km(a: &Event, b: &Event, params: &ReasenbergParams) -> f64 {
     let cos_arc = col_a.sin() * col_b.sin() * dlon.cos() + col_a.cos() * col_b.cos();
     let arc = cos_arc.clamp(-1.0, 1.0).acos();
     let mean_colatitude = HALF_PI - 0.5 * (lat_a + lat_b);
-    let radius =
-        DECLUSTER_EARTH_RADIUS_KM * (1.0 + 3.37853e-3 * (1.0 / 3.0 - mean_colatitude.cos().powi(2)));
+    let radius = DECLUSTER_EARTH_RADIUS_KM
+        * (1.0 + 3.37853e-3 * (1.0 / 3.0 - mean_colatitude.cos().powi(2)));
     let horizontal = (arc * radius - 1.5 * params.epicentre_error_km).max(0.0);
     match (a.depth_km, b.depth_km) {
         (Some(za), Some(zb)) => {
@@ -195,7 +195,10 @@ pub fn reasenberg(catalog: &Catalog, params: &ValidReasenberg) -> Result<Declust
         .iter()
         .map(|e| (e.time.as_nanosecond() - t0) as f64 / 86_400e9)
         .collect();
-    let crack: Vec<f64> = events.iter().map(|e| crack_radius_km(e.magnitude)).collect();
+    let crack: Vec<f64> = events
+        .iter()
+        .map(|e| crack_radius_km(e.magnitude))
+        .collect();
     // 0: in no cluster yet; clusters are numbered from 1, `largest[c]` and `members[c]` theirs.
     let mut clus = vec![0usize; n];
     let mut largest: Vec<Largest> = vec![Largest {
@@ -222,7 +225,11 @@ pub fn reasenberg(catalog: &Catalog, params: &ValidReasenberg) -> Result<Declust
         // only its location errors (ZMAP tests `distance <= 0` there).
         let around_largest = (k != 0).then(|| {
             let b = largest[k].event;
-            let reach = if tau == params.tau_min_days { 0.0 } else { crack[b] };
+            let reach = if tau == params.tau_min_days {
+                0.0
+            } else {
+                crack[b]
+            };
             (b, reach)
         });
         let mut linked = Vec::new();
@@ -233,7 +240,8 @@ pub fn reasenberg(catalog: &Catalog, params: &ValidReasenberg) -> Result<Declust
             if k != 0 && clus[j] == k {
                 continue;
             }
-            let near_recent = distance_km(&events[i], &events[j], params) <= params.rfact * crack[i];
+            let near_recent =
+                distance_km(&events[i], &events[j], params) <= params.rfact * crack[i];
             let near_largest = around_largest
                 .is_some_and(|(b, reach)| distance_km(&events[b], &events[j], params) <= reach);
             if near_recent || near_largest {
@@ -304,9 +312,7 @@ impl Declustering {
         let n_raw = raw.iter().copied().max().unwrap_or(0);
         let mut main_of_raw: Vec<Option<usize>> = vec![None; n_raw + 1];
         for (j, &c) in raw.iter().enumerate() {
-            if c != 0
-                && main_of_raw[c].is_none_or(|m| events[j].magnitude >= events[m].magnitude)
-            {
+            if c != 0 && main_of_raw[c].is_none_or(|m| events[j].magnitude >= events[m].magnitude) {
                 main_of_raw[c] = Some(j);
             }
         }
@@ -393,6 +399,79 @@ mod tests {
         ]);
         assert_eq!(d.mainshock(), [false, true, true, true]);
         assert_eq!(d.cluster(), [1, 1, 2, 3]);
+    }
+
+    fn refusal(params: ReasenbergParams) -> String {
+        params.check().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_look_ahead_of_zero_days_is_refused() {
+        let err = refusal(ReasenbergParams {
+            tau_min_days: 0.0,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(
+            err,
+            "setting `decluster.tau_min_days`: must be a positive number of days, got 0"
+        );
+    }
+
+    #[test]
+    fn a_certain_next_event_is_refused() {
+        let err = refusal(ReasenbergParams {
+            p: 1.0,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(
+            err,
+            "setting `decluster.p`: is a probability strictly between 0 and 1, got 1"
+        );
+    }
+
+    #[test]
+    fn a_threshold_share_above_one_is_refused() {
+        let err = refusal(ReasenbergParams {
+            xk: 1.5,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(err, "setting `decluster.xk`: must lie in [0, 1], got 1.5");
+    }
+
+    #[test]
+    fn an_effective_magnitude_that_is_not_a_number_is_refused() {
+        let err = refusal(ReasenbergParams {
+            xmeff: f64::NAN,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(
+            err,
+            "setting `decluster.xmeff`: must be a finite magnitude, got NaN"
+        );
+    }
+
+    #[test]
+    fn an_interaction_radius_of_zero_crack_radii_is_refused() {
+        let err = refusal(ReasenbergParams {
+            rfact: 0.0,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(
+            err,
+            "setting `decluster.rfact`: must be a positive number of crack radii, got 0"
+        );
+    }
+
+    #[test]
+    fn a_negative_location_error_is_refused() {
+        let err = refusal(ReasenbergParams {
+            depth_error_km: -1.0,
+            ..ReasenbergParams::default()
+        });
+        assert_eq!(
+            err,
+            "setting `decluster.depth_error_km`: must be a non-negative number of km, got -1"
+        );
     }
 
     #[test]
