@@ -219,8 +219,9 @@ enum Command {
     /// fore- and aftershocks.
     ///
     /// Writes the selected events (those in the period, with M >= --mc when given) in time
-    /// order, with the columns time,latitude,longitude,depth,magnitude,mainshock,cluster,
-    /// cluster_size. `mainshock` is true for an event the declustered catalog keeps (a
+    /// order, with the columns
+    /// time,latitude,longitude,depth,magnitude,mainshock,cluster,cluster_size.
+    /// `mainshock` is true for an event the declustered catalog keeps (a
     /// cluster's mainshock, an independent event included, as SeismoStats flags it) and false
     /// for a fore- or aftershock it removes; `cluster` is the id (from 1) of the cluster the
     /// event belongs to, an independent event being a cluster of one, and `cluster_size` its

@@ -13,9 +13,9 @@
 //!   `[τ_min, τ_max]`.
 //! - An event within `τ` after `i` (strictly less) and not already in `i`'s cluster is linked
 //!   to `i` when its hypocentral distance from `i` is at most `rfact` crack radii of `i`, or,
-//!   when `i` looks ahead longer than `τ_min`, at most one crack radius of the cluster's
-//!   largest event from that event. The crack radius is `0.011 · 10^(0.4 M)` km (Kanamori &
-//!   Anderson 1975).
+//!   when `i` is in a cluster, its distance from the cluster's largest event is at most one
+//!   crack radius of that event (0 km, i.e. within the location errors, while `τ = τ_min`, as
+//!   ZMAP has it). The crack radius is `0.011 · 10^(0.4 M)` km (Kanamori & Anderson 1975).
 //! - Distances follow Reasenberg's program: the epicentral arc on the sphere of geocentric
 //!   latitudes (flattening factor 0.993231), times a radius of
 //!   [`DECLUSTER_EARTH_RADIUS_KM`]` · (1 + 3.37853e-3 (1/3 − cos² θ))` at the pair's mean
