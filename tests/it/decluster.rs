@@ -351,6 +351,22 @@ fn decluster_settings_resolve_and_enter_the_config_hash() {
     assert!(labels.seismicity().decluster.is_none());
     assert_ne!(labels.config_hash(), full.config_hash());
 
+    // `config show` names where the settings the method filled in came from.
+    let shown = config::show(&layers(
+        &plain,
+        &["features.seismicity.decluster=gardner_knopoff"],
+    ))
+    .unwrap();
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("features.seismicity.decluster.window = "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(
+        line.contains("\"gardner_knopoff\"")
+            && line.ends_with("# derived from features.seismicity.decluster"),
+        "{line}"
+    );
+
     // A method's own checks name the key in the file.
     let (key, _) = config_error(config::resolve(&layers(
         &plain,

@@ -1106,8 +1106,20 @@ fn resolve_file(
     };
     effective.decoders = decoders.iter().cloned().map(TextOr::Table).collect();
     effective.tracking.experiment_name = experiment_name;
-    effective.features.seismicity.decluster = effective_decluster(seismicity.decluster.as_ref());
-    effective.labels.decluster = effective_decluster(labels.decluster.as_ref());
+    let written = effective_decluster(seismicity.decluster.as_ref());
+    derived.extend(decluster_defaults(
+        0,
+        effective.features.seismicity.decluster.as_ref(),
+        written.as_ref(),
+    ));
+    effective.features.seismicity.decluster = written;
+    let written = effective_decluster(labels.decluster.as_ref());
+    derived.extend(decluster_defaults(
+        1,
+        effective.labels.decluster.as_ref(),
+        written.as_ref(),
+    ));
+    effective.labels.decluster = written;
     let config_hash = config_hash(&effective)?;
 
     Ok(ResolvedExperiment {
@@ -1425,6 +1437,120 @@ fn resolve_decluster(
             ))
         }
     })
+}
+
+/// Every key of a `decluster` table: its name, and its dotted key under
+/// `features.seismicity` and under `labels`.
+const DECLUSTER_KEYS: [(&str, [&str; 2]); 12] = [
+    (
+        "method",
+        [
+            "features.seismicity.decluster.method",
+            "labels.decluster.method",
+        ],
+    ),
+    (
+        "window",
+        [
+            "features.seismicity.decluster.window",
+            "labels.decluster.window",
+        ],
+    ),
+    (
+        "fs_time_prop",
+        [
+            "features.seismicity.decluster.fs_time_prop",
+            "labels.decluster.fs_time_prop",
+        ],
+    ),
+    (
+        "time_cutoff_days",
+        [
+            "features.seismicity.decluster.time_cutoff_days",
+            "labels.decluster.time_cutoff_days",
+        ],
+    ),
+    (
+        "tau_min_days",
+        [
+            "features.seismicity.decluster.tau_min_days",
+            "labels.decluster.tau_min_days",
+        ],
+    ),
+    (
+        "tau_max_days",
+        [
+            "features.seismicity.decluster.tau_max_days",
+            "labels.decluster.tau_max_days",
+        ],
+    ),
+    (
+        "p",
+        ["features.seismicity.decluster.p", "labels.decluster.p"],
+    ),
+    (
+        "xk",
+        ["features.seismicity.decluster.xk", "labels.decluster.xk"],
+    ),
+    (
+        "xmeff",
+        [
+            "features.seismicity.decluster.xmeff",
+            "labels.decluster.xmeff",
+        ],
+    ),
+    (
+        "rfact",
+        [
+            "features.seismicity.decluster.rfact",
+            "labels.decluster.rfact",
+        ],
+    ),
+    (
+        "epicentre_error_km",
+        [
+            "features.seismicity.decluster.epicentre_error_km",
+            "labels.decluster.epicentre_error_km",
+        ],
+    ),
+    (
+        "depth_error_km",
+        [
+            "features.seismicity.decluster.depth_error_km",
+            "labels.decluster.depth_error_km",
+        ],
+    ),
+];
+
+/// The settings the effective `decluster` table (`section` 0: features.seismicity, 1: labels)
+/// holds that the layers did not write (all of them when only a name was written), each
+/// derived from the table's key (what [`show`] names as their source).
+fn decluster_defaults(
+    section: usize,
+    raw: Option<&TextOr<DeclusterSection>>,
+    written: Option<&TextOr<DeclusterSection>>,
+) -> Vec<(&'static str, &'static str)> {
+    let (Some(raw), Some(TextOr::Table(written))) = (raw, written) else {
+        return Vec::new();
+    };
+    let table = ["features.seismicity.decluster", "labels.decluster"][section];
+    let present = |d: &DeclusterSection| -> Vec<&'static str> {
+        let value = serde_json::to_value(d).unwrap_or_default();
+        DECLUSTER_KEYS
+            .iter()
+            .filter(|(name, _)| value.get(name).is_some())
+            .map(|(name, _)| *name)
+            .collect()
+    };
+    let given = match raw {
+        TextOr::Text(_) => Vec::new(),
+        TextOr::Table(d) => present(d),
+    };
+    DECLUSTER_KEYS
+        .iter()
+        .filter(|(name, _)| present(written).contains(name) && !given.contains(name))
+        .map(|(_, keys)| (keys[section], table))
+        .collect()
 }
 
 /// The effective file's form of a resolved `decluster` setting: absent for none, else the
