@@ -58,6 +58,10 @@ use crate::seismicity::bvalue::{
     BEstimator, BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
 };
+use crate::seismicity::decluster::{
+    DeclusterMethod, Declusterer, GardnerKnopoffParams, ReasenbergParams, Rows, WindowTable,
+    decluster_period,
+};
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::labels::BoundaryCorrection;
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
@@ -212,6 +216,29 @@ enum Command {
     /// Compute daily activity labels from a catalog.
     #[command(subcommand)]
     Labels(LabelsCommand),
+    /// Decluster a catalog: which events are mainshocks (or independent), which are their
+    /// fore- and aftershocks.
+    ///
+    /// Writes the selected events (those in the period, with M >= --mc when given) in time
+    /// order, with the columns
+    /// time,latitude,longitude,depth,magnitude,mainshock,cluster,cluster_size.
+    /// `mainshock` is true for an event the declustered catalog keeps (a
+    /// cluster's mainshock, an independent event included, as SeismoStats flags it) and false
+    /// for a fore- or aftershock it removes; `cluster` is the id (from 1) of the cluster the
+    /// event belongs to, an independent event being a cluster of one, and `cluster_size` its
+    /// number of events. With --declustered only the mainshock rows are written: the
+    /// declustered catalog itself, readable as a catalog (--catalog FILE). The counts (events,
+    /// mainshocks, removed) go to stderr.
+    ///
+    /// gardner-knopoff (Gardner & Knopoff 1974, as SeismoStats' GardnerKnopoffType1) takes
+    /// the largest events first and removes the events inside each one's space-time window;
+    /// gardner-knopoff numbers the clusters in that order (cluster 1 is the largest event's).
+    /// reasenberg (Reasenberg 1985, as ZMAP's declus) links events in time order through
+    /// interaction zones; its clusters are numbered in the order of their first event.
+    ///
+    /// Example: quakelab decluster --catalog synthetic:japan --start 2009-01-01
+    /// --end 2024-01-01 --method gardner-knopoff --window gardner-knopoff --out declustered.csv
+    Decluster(Box<DeclusterArgs>),
     /// Run a study and write its tables and figures.
     #[command(subcommand)]
     Study(StudyCommand),
@@ -925,6 +952,124 @@ struct CatalogArgs {
     max_events: usize,
 }
 
+/// `quakelab decluster`'s arguments.
+#[derive(Debug, Args)]
+struct DeclusterArgs {
+    #[command(flatten)]
+    catalog: CatalogArgs,
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Decluster the events with M >= MC only [default: every event in the period].
+    #[arg(long)]
+    mc: Option<f64>,
+    /// The declustering method.
+    #[arg(long, value_enum, default_value_t = DeclusterMethod::GardnerKnopoff)]
+    method: DeclusterMethod,
+    /// gardner-knopoff: the table of space-time windows [default: gardner-knopoff].
+    #[arg(long, value_enum)]
+    window: Option<WindowTable>,
+    /// gardner-knopoff: the foreshock window as a proportion of the aftershock window, in
+    /// [0, 1] [default: 1].
+    #[arg(long)]
+    fs_time_prop: Option<f64>,
+    /// gardner-knopoff: the longest window in days [default: none].
+    #[arg(long)]
+    time_cutoff_days: Option<f64>,
+    /// reasenberg: the look-ahead time of an event in no cluster, in days [default: 1].
+    #[arg(long)]
+    tau_min_days: Option<f64>,
+    /// reasenberg: the longest look-ahead time within a cluster, in days [default: 10].
+    #[arg(long)]
+    tau_max_days: Option<f64>,
+    /// reasenberg: the confidence of seeing a cluster's next event within the look-ahead time
+    /// [default: 0.95].
+    #[arg(long)]
+    p: Option<f64>,
+    /// reasenberg: the share of a cluster's largest magnitude that raises the effective
+    /// magnitude threshold [default: 0.5].
+    #[arg(long)]
+    xk: Option<f64>,
+    /// reasenberg: the catalog's effective minimum magnitude [default: 1.5].
+    #[arg(long)]
+    xmeff: Option<f64>,
+    /// reasenberg: an event's interaction radius in crack radii [default: 10].
+    #[arg(long)]
+    rfact: Option<f64>,
+    /// reasenberg: the epicentre location error in km [default: 1.5].
+    #[arg(long)]
+    epicentre_error_km: Option<f64>,
+    /// reasenberg: the depth location error in km [default: 2].
+    #[arg(long)]
+    depth_error_km: Option<f64>,
+    /// Write only the mainshocks (the declustered catalog) instead of every event.
+    #[arg(long)]
+    declustered: bool,
+    /// Output CSV file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+impl DeclusterArgs {
+    /// The checked method; a setting of the other method is refused.
+    fn resolve(&self) -> anyhow::Result<Declusterer> {
+        let gardner_knopoff = [
+            ("--window", self.window.is_some()),
+            ("--fs-time-prop", self.fs_time_prop.is_some()),
+            ("--time-cutoff-days", self.time_cutoff_days.is_some()),
+        ];
+        let reasenberg = [
+            ("--tau-min-days", self.tau_min_days.is_some()),
+            ("--tau-max-days", self.tau_max_days.is_some()),
+            ("--p", self.p.is_some()),
+            ("--xk", self.xk.is_some()),
+            ("--xmeff", self.xmeff.is_some()),
+            ("--rfact", self.rfact.is_some()),
+            ("--epicentre-error-km", self.epicentre_error_km.is_some()),
+            ("--depth-error-km", self.depth_error_km.is_some()),
+        ];
+        let (other, other_method) = match self.method {
+            DeclusterMethod::GardnerKnopoff => (&reasenberg[..], DeclusterMethod::Reasenberg),
+            DeclusterMethod::Reasenberg => (&gardner_knopoff[..], DeclusterMethod::GardnerKnopoff),
+        };
+        if let Some((flag, _)) = other.iter().find(|(_, given)| *given) {
+            bail!(
+                "{flag} is a setting of --method {}, not of --method {}",
+                other_method.name(),
+                self.method.name()
+            );
+        }
+        Ok(match self.method {
+            DeclusterMethod::GardnerKnopoff => {
+                let defaults = GardnerKnopoffParams::default();
+                Declusterer::GardnerKnopoff(
+                    GardnerKnopoffParams {
+                        window: self.window.unwrap_or(defaults.window),
+                        fs_time_prop: self.fs_time_prop.unwrap_or(defaults.fs_time_prop),
+                        time_cutoff_days: self.time_cutoff_days,
+                    }
+                    .check()?,
+                )
+            }
+            DeclusterMethod::Reasenberg => {
+                let d = ReasenbergParams::default();
+                Declusterer::Reasenberg(
+                    ReasenbergParams {
+                        tau_min_days: self.tau_min_days.unwrap_or(d.tau_min_days),
+                        tau_max_days: self.tau_max_days.unwrap_or(d.tau_max_days),
+                        p: self.p.unwrap_or(d.p),
+                        xk: self.xk.unwrap_or(d.xk),
+                        xmeff: self.xmeff.unwrap_or(d.xmeff),
+                        rfact: self.rfact.unwrap_or(d.rfact),
+                        epicentre_error_km: self.epicentre_error_km.unwrap_or(d.epicentre_error_km),
+                        depth_error_km: self.depth_error_km.unwrap_or(d.depth_error_km),
+                    }
+                    .check()?,
+                )
+            }
+        })
+    }
+}
+
 /// The study period.
 #[derive(Debug, Args)]
 struct PeriodArgs {
@@ -1614,6 +1759,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("wrote {}", out.display());
         }
         Command::Models(command) => models_command(command)?,
+        Command::Decluster(args) => decluster_command(&args)?,
         Command::Pfn(PfnCommand::Prior(PfnPriorCommand::Show {
             config,
             seed,
@@ -2335,6 +2481,38 @@ impl BValueArgs {
         }
         .check()?)
     }
+}
+
+/// `quakelab decluster`: the selected events declustered, written with their flags.
+fn decluster_command(args: &DeclusterArgs) -> anyhow::Result<()> {
+    let declusterer = args.resolve()?;
+    let period = args.period.resolve()?;
+    let catalog = load_catalog(&args.catalog, &period)?;
+    let (selected, declustering) = decluster_period(&catalog, &period, args.mc, &declusterer)?;
+    if selected.is_empty() {
+        warn!(
+            "nothing to decluster: {}",
+            catalog.selection_counts(&period, args.mc.unwrap_or(catalog::MIN_MAGNITUDE))
+        );
+    }
+    let rows = if args.declustered {
+        Rows::Mainshocks
+    } else {
+        Rows::All
+    };
+    declustering.write_csv(&args.out, &selected, rows)?;
+    eprintln!("{}: {}", declusterer.describe(), declustering.summary());
+    let summary = declustering.summary();
+    println!(
+        "wrote {} ({} rows)",
+        args.out.display(),
+        if args.declustered {
+            summary.kept
+        } else {
+            summary.events
+        }
+    );
+    Ok(())
 }
 
 /// Loads the catalog named by `args` through [`catalog::load`] (a synthetic one is simulated

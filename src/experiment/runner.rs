@@ -11,6 +11,9 @@
 //! station data, the period and the grid, so a sweep over decoders, labels or windows grids once.
 //! The ViT's embeddings are the other ([`crate::experiment::embeddings`]): cached under
 //! `<results>/cache/embeddings/<key>.npy`, keyed by the weights, the scale and the images.
+//! Neither reads the earthquake selection; the b/a features and the labels are computed from
+//! it afresh in every run, declustered when `features.seismicity.decluster` or
+//! `labels.decluster` asks (settings that are part of the config hash).
 //!
 //! With `encoder.kind = "vit"`, missing weights fail at resolution (before any work) with the
 //! model store's message; with `encoder.vit.optional`, the GNSS rows are recorded as skipped
@@ -19,6 +22,7 @@
 //! random initialisation), and the run records the pixel scale (mm), its percentile and the
 //! days it was fitted on as metrics and in `evaluation.json`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +49,7 @@ use crate::report::results::{ResultRow, read_results, write_results};
 use crate::report::review::{EvaluationSheet, SHEET_FILE, compact_summary};
 use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{WindowKind, sliding_b_values};
+use crate::seismicity::decluster::{Declusterer, decluster_period};
 use crate::synth::simulate_network;
 use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
 use crate::{Error, Result};
@@ -203,6 +208,18 @@ fn params(experiment: &ResolvedExperiment) -> Vec<(String, String)> {
         ),
         ("timing".into(), experiment.timing().name().to_string()),
         (
+            "features_decluster".into(),
+            s.decluster
+                .map_or_else(|| "none".to_string(), |d| d.describe()),
+        ),
+        (
+            "labels_decluster".into(),
+            experiment
+                .labels()
+                .decluster
+                .map_or_else(|| "none".to_string(), |d| d.describe()),
+        ),
+        (
             "vit".into(),
             experiment.encoder().vit.as_ref().map_or_else(
                 || "none".to_string(),
@@ -232,9 +249,24 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
     let period = experiment.period();
     let catalog = load_catalog(experiment)?;
     let s = experiment.seismicity();
-    let selection = catalog.select(period, s.selection_mc)?;
+    let selection = declustered(
+        &catalog,
+        period,
+        s.selection_mc,
+        s.decluster.as_ref(),
+        "b/a",
+    )?
+    .select(period, s.selection_mc)?;
     let ba_rows = sliding_b_values(&selection, period.n_days(), &s.windows, &s.params);
-    let labelled = catalog.select(period, experiment.labels().mc)?;
+    let labels = experiment.labels();
+    let labelled = declustered(
+        &catalog,
+        period,
+        labels.mc,
+        labels.decluster.as_ref(),
+        "labels",
+    )?
+    .select(period, labels.mc)?;
     info!(events = labelled.len(), "labelled events selected");
     let (images, null_images) = if experiment.encoder().uses_images() {
         let stations = load_stations(experiment.gnss(), experiment.period(), &catalog)?;
@@ -257,6 +289,30 @@ fn prepare(experiment: &ResolvedExperiment) -> Result<Inputs> {
         images,
         null_images,
     })
+}
+
+/// `catalog`, or, with a declustering, the mainshocks among its events in `period` at or
+/// above `mc` (the events `what` is computed from). Not cached: declustering takes well under
+/// a second, and no cached stage reads the selection (the `decluster` settings are in the
+/// config hash, so runs with and without declustering never stand in for each other).
+fn declustered<'a>(
+    catalog: &'a Catalog,
+    period: &Period,
+    mc: f64,
+    declusterer: Option<&Declusterer>,
+    what: &str,
+) -> Result<Cow<'a, Catalog>> {
+    let Some(declusterer) = declusterer else {
+        return Ok(Cow::Borrowed(catalog));
+    };
+    let (selected, declustering) = decluster_period(catalog, period, Some(mc), declusterer)?;
+    info!(
+        events = what,
+        "{}: {}",
+        declusterer.describe(),
+        declustering.summary()
+    );
+    Ok(Cow::Owned(declustering.kept_catalog(&selected)?))
 }
 
 /// The experiment's catalog, read or simulated (cached), within its region and period.

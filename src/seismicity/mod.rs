@@ -1,10 +1,13 @@
 //! Catalog statistics: completeness magnitude, Gutenberg-Richter b and a values in sliding
 //! windows and the significance of their variation, kernel-density activity labels and the
-//! label series of every kind, daily counts, stationarity tests and the window-size study. Everything here returns data; [`crate::report`] renders it.
+//! label series of every kind, daily counts, stationarity tests, the window-size study, and
+//! declustering (Gardner-Knopoff, Reasenberg). Everything here returns data; [`crate::report`]
+//! renders it.
 
 pub mod b_significance;
 pub mod bvalue;
 pub mod counts;
+pub mod decluster;
 pub mod kde;
 pub mod labels;
 pub mod mc;

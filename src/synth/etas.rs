@@ -870,6 +870,7 @@ pub fn simulate_with_truth(
     let start_ms = period.start_timestamp().as_millisecond();
     let end_ms = period.end_timestamp().as_millisecond();
     let ms_per_day = SECONDS_PER_DAY * 1000.0;
+    // Each kept event with whether it is a background event (the declustering truth).
     let mut events = Vec::new();
     // The burn-in events inside the box, which the detection pass needs before the period's.
     let mut burn_in = Vec::new();
@@ -909,10 +910,13 @@ pub fn simulate_with_truth(
                     .max_magnitude
                     .map_or(event.magnitude, |m: f64| m.max(event.magnitude)),
             );
-            events.push(event);
+            events.push((event, quake.origin == Origin::Background));
         }
     }
     report.kept = events.len();
+    // Sorted here (stably, as `Catalog::from_events` sorts) so the flags keep their events' order.
+    events.sort_by_key(|(event, _)| event.time);
+    let (events, background): (Vec<Event>, Vec<bool>) = events.into_iter().unzip();
     let truth = Catalog::from_events(events);
     let detected = if p.incompleteness.is_none() {
         vec![true; truth.len()]
@@ -931,6 +935,7 @@ pub fn simulate_with_truth(
     Ok(Simulation {
         truth,
         detected,
+        background,
         report,
     })
 }
@@ -940,6 +945,7 @@ pub fn simulate_with_truth(
 pub struct Simulation {
     truth: Catalog,
     detected: Vec<bool>,
+    background: Vec<bool>,
     report: SimReport,
 }
 
@@ -953,6 +959,12 @@ impl Simulation {
     /// (all true without an incompleteness model).
     pub fn detected(&self) -> &[bool] {
         &self.detected
+    }
+
+    /// For each event of [`Simulation::truth`], in its order, whether it is a background event
+    /// (not triggered, not imposed): the truth a declustering is scored against.
+    pub fn background(&self) -> &[bool] {
+        &self.background
     }
 
     /// What was simulated, discarded and hidden.

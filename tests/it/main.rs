@@ -5,6 +5,7 @@ mod classification;
 mod classify;
 mod cli;
 mod dataset;
+mod decluster;
 mod decode;
 #[cfg(feature = "catboost")]
 mod decode_catboost;

@@ -83,6 +83,7 @@ use crate::period::Period;
 use crate::seismicity::bvalue::{
     BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec,
 };
+use crate::seismicity::decluster::{Declusterer, GardnerKnopoffParams, ReasenbergParams};
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
 use crate::seismicity::labels::{LabelKind, LabelParams};
 use crate::synth::Scenario;
@@ -577,6 +578,8 @@ pub struct SeismicitySettings {
     pub windows: WindowSpec,
     /// The magnitude floor of the catalog selection (the fixed Mc, or the per-window floor).
     pub selection_mc: f64,
+    /// The declustering of the selection, if any (`features.seismicity.decluster`).
+    pub decluster: Option<Declusterer>,
 }
 
 /// The label settings.
@@ -586,6 +589,8 @@ pub struct LabelSettings {
     pub params: LabelParams,
     /// The magnitude cut of the labelled events.
     pub mc: f64,
+    /// The declustering of the labelled events, if any (`labels.decluster`).
+    pub decluster: Option<Declusterer>,
 }
 
 /// The encoder settings.
@@ -1122,6 +1127,20 @@ fn resolve_file(
     };
     effective.decoders = decoders.iter().cloned().map(TextOr::Table).collect();
     effective.tracking.experiment_name = experiment_name;
+    let written = effective_decluster(seismicity.decluster.as_ref());
+    derived.extend(decluster_defaults(
+        0,
+        effective.features.seismicity.decluster.as_ref(),
+        written.as_ref(),
+    ));
+    effective.features.seismicity.decluster = written;
+    let written = effective_decluster(labels.decluster.as_ref());
+    derived.extend(decluster_defaults(
+        1,
+        effective.labels.decluster.as_ref(),
+        written.as_ref(),
+    ));
+    effective.labels.decluster = written;
     let config_hash = config_hash(&effective)?;
 
     Ok(ResolvedExperiment {
@@ -1340,7 +1359,253 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         params,
         windows,
         selection_mc: s.mc,
+        decluster: resolve_decluster(s.decluster.as_ref(), "features.seismicity.decluster")?,
     })
+}
+
+/// The checked `decluster` setting at `key` (`None`: every event counts).
+fn resolve_decluster(
+    setting: Option<&TextOr<DeclusterSection>>,
+    key: &str,
+) -> Result<Option<Declusterer>> {
+    let section = match setting {
+        None => return Ok(None),
+        Some(TextOr::Table(section)) => section.clone(),
+        Some(TextOr::Text(text)) => DeclusterSection {
+            method: match text.trim() {
+                "none" => DeclusterName::None,
+                "gardner_knopoff" | "gardner-knopoff" => DeclusterName::GardnerKnopoff,
+                "reasenberg" => DeclusterName::Reasenberg,
+                other => {
+                    return Err(Error::config(
+                        key,
+                        format!(
+                            "expected none, gardner_knopoff, reasenberg or a table \
+                             {{ method = \"...\", ... }}, got `{other}`"
+                        ),
+                    ));
+                }
+            },
+            ..DeclusterSection::default()
+        },
+    };
+    let d = &section;
+    let gardner_knopoff = [
+        ("window", d.window.is_some()),
+        ("fs_time_prop", d.fs_time_prop.is_some()),
+        ("time_cutoff_days", d.time_cutoff_days.is_some()),
+    ];
+    let reasenberg = [
+        ("tau_min_days", d.tau_min_days.is_some()),
+        ("tau_max_days", d.tau_max_days.is_some()),
+        ("p", d.p.is_some()),
+        ("xk", d.xk.is_some()),
+        ("xmeff", d.xmeff.is_some()),
+        ("rfact", d.rfact.is_some()),
+        ("epicentre_error_km", d.epicentre_error_km.is_some()),
+        ("depth_error_km", d.depth_error_km.is_some()),
+    ];
+    let foreign: Vec<(&str, bool)> = match d.method {
+        DeclusterName::None => gardner_knopoff.iter().chain(&reasenberg).copied().collect(),
+        DeclusterName::GardnerKnopoff => reasenberg.to_vec(),
+        DeclusterName::Reasenberg => gardner_knopoff.to_vec(),
+    };
+    if let Some((name, _)) = foreign.iter().find(|(_, given)| *given) {
+        let method = match d.method {
+            DeclusterName::None => "none",
+            DeclusterName::GardnerKnopoff => "gardner_knopoff",
+            DeclusterName::Reasenberg => "reasenberg",
+        };
+        return Err(Error::config(
+            format!("{key}.{name}"),
+            format!("is not a setting of method `{method}`"),
+        ));
+    }
+    let in_file = |e: Error| {
+        rekey(e, |k| match k.strip_prefix("decluster.") {
+            Some(rest) => format!("{key}.{rest}"),
+            None => k.to_string(),
+        })
+    };
+    Ok(match d.method {
+        DeclusterName::None => None,
+        DeclusterName::GardnerKnopoff => {
+            let defaults = GardnerKnopoffParams::default();
+            Some(Declusterer::GardnerKnopoff(
+                GardnerKnopoffParams {
+                    window: d.window.unwrap_or(defaults.window),
+                    fs_time_prop: d.fs_time_prop.unwrap_or(defaults.fs_time_prop),
+                    time_cutoff_days: d.time_cutoff_days,
+                }
+                .check()
+                .map_err(in_file)?,
+            ))
+        }
+        DeclusterName::Reasenberg => {
+            let r = ReasenbergParams::default();
+            Some(Declusterer::Reasenberg(
+                ReasenbergParams {
+                    tau_min_days: d.tau_min_days.unwrap_or(r.tau_min_days),
+                    tau_max_days: d.tau_max_days.unwrap_or(r.tau_max_days),
+                    p: d.p.unwrap_or(r.p),
+                    xk: d.xk.unwrap_or(r.xk),
+                    xmeff: d.xmeff.unwrap_or(r.xmeff),
+                    rfact: d.rfact.unwrap_or(r.rfact),
+                    epicentre_error_km: d.epicentre_error_km.unwrap_or(r.epicentre_error_km),
+                    depth_error_km: d.depth_error_km.unwrap_or(r.depth_error_km),
+                }
+                .check()
+                .map_err(in_file)?,
+            ))
+        }
+    })
+}
+
+/// Every key of a `decluster` table: its name, and its dotted key under
+/// `features.seismicity` and under `labels`.
+const DECLUSTER_KEYS: [(&str, [&str; 2]); 12] = [
+    (
+        "method",
+        [
+            "features.seismicity.decluster.method",
+            "labels.decluster.method",
+        ],
+    ),
+    (
+        "window",
+        [
+            "features.seismicity.decluster.window",
+            "labels.decluster.window",
+        ],
+    ),
+    (
+        "fs_time_prop",
+        [
+            "features.seismicity.decluster.fs_time_prop",
+            "labels.decluster.fs_time_prop",
+        ],
+    ),
+    (
+        "time_cutoff_days",
+        [
+            "features.seismicity.decluster.time_cutoff_days",
+            "labels.decluster.time_cutoff_days",
+        ],
+    ),
+    (
+        "tau_min_days",
+        [
+            "features.seismicity.decluster.tau_min_days",
+            "labels.decluster.tau_min_days",
+        ],
+    ),
+    (
+        "tau_max_days",
+        [
+            "features.seismicity.decluster.tau_max_days",
+            "labels.decluster.tau_max_days",
+        ],
+    ),
+    (
+        "p",
+        ["features.seismicity.decluster.p", "labels.decluster.p"],
+    ),
+    (
+        "xk",
+        ["features.seismicity.decluster.xk", "labels.decluster.xk"],
+    ),
+    (
+        "xmeff",
+        [
+            "features.seismicity.decluster.xmeff",
+            "labels.decluster.xmeff",
+        ],
+    ),
+    (
+        "rfact",
+        [
+            "features.seismicity.decluster.rfact",
+            "labels.decluster.rfact",
+        ],
+    ),
+    (
+        "epicentre_error_km",
+        [
+            "features.seismicity.decluster.epicentre_error_km",
+            "labels.decluster.epicentre_error_km",
+        ],
+    ),
+    (
+        "depth_error_km",
+        [
+            "features.seismicity.decluster.depth_error_km",
+            "labels.decluster.depth_error_km",
+        ],
+    ),
+];
+
+/// The settings the effective `decluster` table (`section` 0: features.seismicity, 1: labels)
+/// holds that the layers did not write (all of them when only a name was written), each
+/// derived from the table's key (what [`show`] names as their source).
+fn decluster_defaults(
+    section: usize,
+    raw: Option<&TextOr<DeclusterSection>>,
+    written: Option<&TextOr<DeclusterSection>>,
+) -> Vec<(&'static str, &'static str)> {
+    let (Some(raw), Some(TextOr::Table(written))) = (raw, written) else {
+        return Vec::new();
+    };
+    let table = ["features.seismicity.decluster", "labels.decluster"][section];
+    let present = |d: &DeclusterSection| -> Vec<&'static str> {
+        let value = serde_json::to_value(d).unwrap_or_default();
+        DECLUSTER_KEYS
+            .iter()
+            .filter(|(name, _)| value.get(name).is_some())
+            .map(|(name, _)| *name)
+            .collect()
+    };
+    let given = match raw {
+        TextOr::Text(_) => Vec::new(),
+        TextOr::Table(d) => present(d),
+    };
+    DECLUSTER_KEYS
+        .iter()
+        .filter(|(name, _)| present(written).contains(name) && !given.contains(name))
+        .map(|(_, keys)| (keys[section], table))
+        .collect()
+}
+
+/// The effective file's form of a resolved `decluster` setting: absent for none, else the
+/// table with every setting of the method written out.
+fn effective_decluster(declusterer: Option<&Declusterer>) -> Option<TextOr<DeclusterSection>> {
+    let section = match declusterer? {
+        Declusterer::GardnerKnopoff(valid) => {
+            let p = valid.params();
+            DeclusterSection {
+                method: DeclusterName::GardnerKnopoff,
+                window: Some(p.window),
+                fs_time_prop: Some(p.fs_time_prop),
+                time_cutoff_days: p.time_cutoff_days,
+                ..DeclusterSection::default()
+            }
+        }
+        Declusterer::Reasenberg(valid) => {
+            let p = valid.params();
+            DeclusterSection {
+                method: DeclusterName::Reasenberg,
+                tau_min_days: Some(p.tau_min_days),
+                tau_max_days: Some(p.tau_max_days),
+                p: Some(p.p),
+                xk: Some(p.xk),
+                xmeff: Some(p.xmeff),
+                rfact: Some(p.rfact),
+                epicentre_error_km: Some(p.epicentre_error_km),
+                depth_error_km: Some(p.depth_error_km),
+                ..DeclusterSection::default()
+            }
+        }
+    };
+    Some(TextOr::Table(section))
 }
 
 /// The checked grid of `[features.gnss]` over `region`.
@@ -1405,7 +1670,11 @@ fn resolve_labels(l: &LabelsSection) -> Result<LabelSettings> {
         transform: l.transform,
     };
     params.check()?;
-    Ok(LabelSettings { params, mc: l.mc })
+    Ok(LabelSettings {
+        params,
+        mc: l.mc,
+        decluster: resolve_decluster(l.decluster.as_ref(), "labels.decluster")?,
+    })
 }
 
 /// The decoders and their group files, and the settings the per-decoder overrides set: groups

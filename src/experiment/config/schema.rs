@@ -21,6 +21,7 @@ pub use crate::encode::{EncoderKind, PcaSolver};
 use crate::eval::EvaluationSection;
 use crate::io::catalog::ColumnMapping;
 use crate::seismicity::bvalue::{BEstimator, DifferenceMle};
+pub use crate::seismicity::decluster::WindowTable;
 use crate::seismicity::kde::LabelScale;
 use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
 
@@ -259,6 +260,11 @@ pub struct SeismicitySection {
         skip_serializing_if = "Option::is_none"
     )]
     pub dmc: Option<f64>,
+    /// Decluster the events of the period at or above `mc` before the b and a values:
+    /// `"none"` (the default: every event), `"gardner_knopoff"`, `"reasenberg"`, or a
+    /// [`DeclusterSection`] table with the method's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decluster: Option<TextOr<DeclusterSection>>,
 }
 
 impl Default for SeismicitySection {
@@ -274,8 +280,71 @@ impl Default for SeismicitySection {
             estimator: BEstimator::Aki,
             difference_mle: None,
             dmc: None,
+            decluster: None,
         }
     }
+}
+
+/// A `decluster` setting's table form: the method and any of its settings, the others taking
+/// their defaults (those of [`GardnerKnopoffParams`] and [`ReasenbergParams`]). A setting of
+/// the other method is refused. The effective file always holds this form, every setting of
+/// the method written out, so `"gardner_knopoff"` and `{ method = "gardner_knopoff" }` hash
+/// alike; `"none"` leaves the key out, so files without it keep their hash.
+///
+/// [`GardnerKnopoffParams`]: crate::seismicity::decluster::GardnerKnopoffParams
+/// [`ReasenbergParams`]: crate::seismicity::decluster::ReasenbergParams
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeclusterSection {
+    /// `gardner_knopoff` (the default), `reasenberg` or `none`.
+    pub method: DeclusterName,
+    /// gardner_knopoff: `gardner_knopoff` (default), `gruenthal` or `uhrhammer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowTable>,
+    /// gardner_knopoff: the foreshock window's share of the aftershock window (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fs_time_prop: Option<f64>,
+    /// gardner_knopoff: the longest window in days (default: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_cutoff_days: Option<f64>,
+    /// reasenberg: the look-ahead time outside clusters, in days (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tau_min_days: Option<f64>,
+    /// reasenberg: the longest look-ahead time, in days (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tau_max_days: Option<f64>,
+    /// reasenberg: the confidence of seeing a cluster's next event (default 0.95).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// reasenberg: the share of the largest magnitude raising the threshold (default 0.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xk: Option<f64>,
+    /// reasenberg: the effective minimum magnitude (default 1.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xmeff: Option<f64>,
+    /// reasenberg: the interaction radius in crack radii (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rfact: Option<f64>,
+    /// reasenberg: the epicentre error in km (default 1.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epicentre_error_km: Option<f64>,
+    /// reasenberg: the depth error in km (default 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth_error_km: Option<f64>,
+}
+
+/// A `decluster` method's name in a file (`gardner-knopoff` is accepted too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclusterName {
+    /// Every event counts.
+    None,
+    /// [`DeclusterMethod::GardnerKnopoff`](crate::seismicity::decluster::DeclusterMethod).
+    #[default]
+    #[serde(alias = "gardner-knopoff")]
+    GardnerKnopoff,
+    /// [`DeclusterMethod::Reasenberg`](crate::seismicity::decluster::DeclusterMethod).
+    Reasenberg,
 }
 
 /// `[features.gnss]` (paper §1.1).
@@ -342,6 +411,10 @@ pub struct LabelsSection {
     pub transform: CountTransform,
     /// The magnitude cut of the labelled events.
     pub mc: f64,
+    /// Decluster the labelled events (the period's, at or above `mc`): `"none"` (the default),
+    /// `"gardner_knopoff"`, `"reasenberg"` or a [`DeclusterSection`] table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decluster: Option<TextOr<DeclusterSection>>,
 }
 
 impl Default for LabelsSection {
@@ -354,6 +427,7 @@ impl Default for LabelsSection {
             horizon_days: 7,
             transform: CountTransform::Count,
             mc: 3.0,
+            decluster: None,
         }
     }
 }
