@@ -15,7 +15,8 @@ use jiff::civil::Date;
 
 use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
-    self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
+    self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, MIN_MAGNITUDE, Region,
+    TimeReading,
 };
 use crate::decode::pfn::pretrain::{PretrainConfig, PretrainOptions, pretrain};
 use crate::decode::pfn::prior::PriorConfig;
@@ -52,13 +53,14 @@ use crate::report::paper;
 use crate::report::precursor::{AroundEventsSettings, around_events};
 use crate::report::results::render_run;
 use crate::report::study as study_report;
-use crate::report::table::Table;
+use crate::report::table::{Table, number, optional_number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::labels::BoundaryCorrection;
+use crate::seismicity::mc::{McMethodKind, McSettings, completeness_magnitude};
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{
@@ -721,6 +723,60 @@ enum FeaturesCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The completeness magnitude Mc of the events in a period, by one method, with the numbers
+    /// it was chosen from.
+    ///
+    /// Writes OUT with the header `method,mc` and one row (mc empty when b-stability or ks find
+    /// no candidate that passes), and beside it a diagnostics table named after OUT with
+    /// `.diagnostics.csv` in place of its extension (mc.csv gives mc.diagnostics.csv). Its
+    /// columns: maxc `magnitude,count` (the frequency-magnitude distribution); gft `mc,n,b,a,r`
+    /// (r the fit residual); b-stability `mc,n,b,b_std,b_avg,diff_b` (stable where diff_b <=
+    /// 1); ks `mc,n,b,ks_distance,p_value`; one row per bin (maxc) or per candidate Mc tested.
+    ///
+    /// maxc, b-stability and ks compute what SeismoStats 1.0.1's estimate_mc_maxc,
+    /// estimate_mc_b_stability and estimate_mc_ks compute (b by Tinti & Mulargia's discrete
+    /// MLE); ks draws its own seeded simulations. b-stability and ks need magnitudes binned to
+    /// --bin-width.
+    ///
+    /// Example: quakelab features mc --catalog synthetic:japan --start 2009-01-01 --end
+    /// 2024-01-01 --method maxc --correction 0.2 --out mc.csv
+    ///
+    /// Example: quakelab features mc --catalog events.csv --start 2020-01-01 --end 2021-01-01
+    /// --method ks --seed 7 --simulations 2000 --out mc.csv
+    Mc {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The Mc method.
+        #[arg(long, value_enum)]
+        method: McMethodKind,
+        /// maxc: added to the modal bin centre (Woessner & Wiemer 2005: 0.2).
+        #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+        correction: f64,
+        /// Magnitude bin width (SeismoStats' delta_m, and maxc's fmd_bin).
+        #[arg(long, default_value_t = 0.1)]
+        bin_width: f64,
+        /// b-stability: the magnitude range above a candidate whose b values are averaged.
+        #[arg(long, default_value_t = 0.5)]
+        stability_range: f64,
+        /// b-stability and ks: the candidate Mc values, comma separated (default: every bin
+        /// from the smallest magnitude up).
+        #[arg(long, value_delimiter = ',')]
+        candidates: Option<Vec<f64>>,
+        /// ks: a candidate passes when its p-value is at least this.
+        #[arg(long, default_value_t = 0.1)]
+        p_value: f64,
+        /// ks: simulated catalogs per candidate.
+        #[arg(long, default_value_t = 10_000)]
+        simulations: usize,
+        /// ks: seed of the simulations.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output CSV file (`method,mc`).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -886,10 +942,15 @@ struct BValueArgs {
     /// Completeness magnitude: events with M >= MC are used (the paper uses 3.0).
     #[arg(long, default_value_t = 3.0)]
     mc: f64,
-    /// Estimate Mc per window by MAXC + 0.2 instead of using --mc (then --mc is the floor of
+    /// Estimate Mc per window by --mc-method instead of using --mc (then --mc is the floor of
     /// the events read).
     #[arg(long)]
     mc_per_window: bool,
+    /// With --mc-per-window: maxc (MAXC + 0.2), gft, b-stability (range 0.5) or ks (1000
+    /// simulations per candidate, seed 0). b-stability, ks and gft see each window's
+    /// magnitudes binned to 0.1.
+    #[arg(long, value_enum, default_value_t = McMethodKind::Maxc, requires = "mc_per_window")]
+    mc_method: McMethodKind,
     /// b-value estimator.
     #[arg(long, value_enum, default_value_t = BEstimator::Aki)]
     estimator: BEstimator,
@@ -1322,6 +1383,65 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 warn!("no window has b and a values: {why}");
                 println!("no window has b and a values: {why}");
             }
+        }
+        Command::Features(FeaturesCommand::Mc {
+            catalog,
+            period,
+            method,
+            correction,
+            bin_width,
+            stability_range,
+            candidates,
+            p_value,
+            simulations,
+            seed,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, MIN_MAGNITUDE)?;
+            let method = McSettings {
+                correction,
+                stability_range,
+                ks_p_value: p_value,
+                ks_simulations: simulations,
+                ks_seed: seed,
+            }
+            .method(method);
+            let estimate = completeness_magnitude(
+                selection.magnitudes(),
+                &method,
+                bin_width,
+                candidates.as_deref(),
+            )
+            .with_context(|| {
+                format!(
+                    "no Mc: {}",
+                    catalog.selection_counts(&period, MIN_MAGNITUDE)
+                )
+            })?;
+            let mut table = Table::new(["method", "mc"]);
+            table.push(vec![
+                method.name().into(),
+                optional_number(estimate.mc(), 6),
+            ]);
+            table.write_csv(&out)?;
+            let diagnostics_path = out.with_extension("diagnostics.csv");
+            let mut diagnostics = Table::new(estimate.diagnostic_columns().iter().copied());
+            for row in estimate.diagnostic_rows() {
+                diagnostics.push(row.into_iter().map(|v| number(v, 6)).collect());
+            }
+            diagnostics.write_csv(&diagnostics_path)?;
+            match estimate.mc() {
+                Some(mc) => println!("Mc by {}: {mc}", method.name()),
+                None => println!("Mc by {}: no candidate passed", method.name()),
+            }
+            println!(
+                "wrote {} and {} ({} events)",
+                out.display(),
+                diagnostics_path.display(),
+                selection.len()
+            );
         }
         Command::Labels(LabelsCommand::Kde {
             catalog,
@@ -2213,7 +2333,16 @@ impl PeriodArgs {
 impl BValueArgs {
     fn resolve(&self) -> anyhow::Result<ValidBValueParams> {
         let mc = if self.mc_per_window {
-            McChoice::per_window_maxc()
+            McChoice::PerWindow {
+                method: McSettings {
+                    correction: 0.2,
+                    stability_range: 0.5,
+                    ks_p_value: 0.1,
+                    ks_simulations: 1000,
+                    ks_seed: 0,
+                }
+                .method(self.mc_method),
+            }
         } else {
             McChoice::Fixed(self.mc)
         };

@@ -23,6 +23,7 @@ use crate::io::catalog::ColumnMapping;
 use crate::seismicity::bvalue::BEstimator;
 use crate::seismicity::kde::LabelScale;
 use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
+use crate::seismicity::mc::McMethodKind;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
 /// settings over synthetic Japan), so a file only states what it changes.
@@ -233,10 +234,19 @@ pub struct FeaturesSection {
 pub struct SeismicitySection {
     /// The completeness magnitude; with `mc_per_window`, the floor of the selection.
     pub mc: f64,
-    /// Each window's own Mc by maximum curvature plus `mc_correction`.
+    /// Each window's own Mc by `mc_method`.
     pub mc_per_window: bool,
-    /// Added to the modal bin with `mc_per_window` (Woessner & Wiemer: 0.2).
+    /// With `mc_per_window`: `maxc` (plus `mc_correction`), `gft`, `b-stability` or `ks`.
+    pub mc_method: McMethodKind,
+    /// Added to the modal bin by `maxc` (Woessner & Wiemer: 0.2).
     pub mc_correction: f64,
+    /// `b-stability`: the magnitude range whose b values are averaged (0.5).
+    pub mc_stability_range: f64,
+    /// `ks`: the p-value at which a candidate Mc passes (0.1).
+    pub mc_ks_p_value: f64,
+    /// `ks`: simulated catalogs per candidate and window (1000; SeismoStats uses 10,000 for one
+    /// catalog, and the cost grows with windows × candidates × simulations).
+    pub mc_ks_simulations: usize,
     /// Magnitude bin width ΔM.
     pub bin_width: f64,
     /// Window length in days.
@@ -257,7 +267,11 @@ impl Default for SeismicitySection {
         SeismicitySection {
             mc: 3.0,
             mc_per_window: false,
+            mc_method: McMethodKind::Maxc,
             mc_correction: 0.2,
+            mc_stability_range: 0.5,
+            mc_ks_p_value: 0.1,
+            mc_ks_simulations: 1000,
             bin_width: 0.1,
             window_days: 128,
             step_days: 1,
