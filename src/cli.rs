@@ -742,7 +742,7 @@ enum FeaturesCommand {
     /// 2024-01-01 --method maxc --correction 0.2 --out mc.csv
     ///
     /// Example: quakelab features mc --catalog events.csv --start 2020-01-01 --end 2021-01-01
-    /// --method ks --seed 7 --simulations 2000 --out mc.csv
+    /// --method ks --ks-seed 7 --ks-simulations 2000 --out mc.csv
     Mc {
         #[command(flatten)]
         catalog: CatalogArgs,
@@ -766,13 +766,13 @@ enum FeaturesCommand {
         candidates: Option<Vec<f64>>,
         /// ks: a candidate passes when its p-value is at least this.
         #[arg(long, default_value_t = 0.1)]
-        p_value: f64,
+        ks_p_value: f64,
         /// ks: simulated catalogs per candidate.
         #[arg(long, default_value_t = 10_000)]
-        simulations: usize,
+        ks_simulations: usize,
         /// ks: seed of the simulations.
         #[arg(long, default_value_t = 0)]
-        seed: u64,
+        ks_seed: u64,
         /// Output CSV file (`method,mc`).
         #[arg(long)]
         out: PathBuf,
@@ -1392,9 +1392,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             bin_width,
             stability_range,
             candidates,
-            p_value,
-            simulations,
-            seed,
+            ks_p_value,
+            ks_simulations,
+            ks_seed,
             out,
         }) => {
             let period = period.resolve()?;
@@ -1403,9 +1403,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let method = McSettings {
                 correction,
                 stability_range,
-                ks_p_value: p_value,
-                ks_simulations: simulations,
-                ks_seed: seed,
+                ks_p_value,
+                ks_simulations,
+                ks_seed,
             }
             .method(method);
             let estimate = completeness_magnitude(

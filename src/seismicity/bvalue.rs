@@ -349,8 +349,8 @@ pub struct WindowRow {
     pub day: usize,
     /// Events in the window at or above its Mc (for an incomplete window: those inside the period).
     pub n_events: usize,
-    /// The window's Mc. NaN only for a per-window Mc over a window without events, and such a
-    /// row's value is always a [`Missing`] reason.
+    /// The window's Mc. NaN only for a per-window Mc over a window without events or where the
+    /// method finds none, and such a row's value is always a [`Missing`] reason.
     pub mc: f64,
     /// The fitted values, or why there are none.
     pub value: std::result::Result<BAValue, Missing>,

@@ -1,6 +1,7 @@
 //! Catalog statistics: completeness magnitude, Gutenberg-Richter b and a values in sliding
-//! windows, kernel-density activity labels and the label series of every kind, daily counts, stationarity tests and the
-//! window-size study. Everything here returns data; [`crate::report`] renders it.
+//! windows, Weichert's b for time-varying completeness, kernel-density activity labels and the
+//! label series of every kind, daily counts, stationarity tests and the window-size study.
+//! Everything here returns data; [`crate::report`] renders it.
 
 pub mod bvalue;
 pub mod counts;
@@ -8,4 +9,5 @@ pub mod kde;
 pub mod labels;
 pub mod mc;
 pub mod stationarity;
+pub mod weichert;
 pub mod window_study;

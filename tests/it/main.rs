@@ -30,6 +30,7 @@ mod real_data;
 mod run_vgg12;
 mod run_vit;
 mod seismicity;
+mod seismostats_mc;
 mod slurm;
 mod stationarity;
 mod support;

@@ -28,7 +28,7 @@ pub mod maxc;
 
 pub use b_stability::{BStability, BStabilityCandidate, b_stability};
 pub use gft::{Gft, GftCandidate, gft};
-pub use ks::{Ks, KsCandidate, ks};
+pub use ks::{Ks, KsCandidate, ks, ks_distance};
 pub use maxc::{Maxc, maxc};
 
 use crate::catalog::{MAGNITUDE_TOLERANCE, check_magnitude};
