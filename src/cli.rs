@@ -61,6 +61,7 @@ use crate::seismicity::bvalue::{
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::labels::BoundaryCorrection;
 use crate::seismicity::mc::{McMethodKind, McSettings, completeness_magnitude};
+use crate::seismicity::weichert::{DAYS_PER_YEAR, read_completeness_table, weichert};
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{
@@ -777,6 +778,34 @@ enum FeaturesCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Weichert's (1980) b value and annual rate for a catalog whose completeness magnitude
+    /// falls over time.
+    ///
+    /// COMPLETENESS is a CSV file with the header `start,mc`: from each start date (inside the
+    /// period) on, every event at or above that Mc is recorded; a later period must have a
+    /// lower Mc. Each event belongs to the period of the highest Mc at or below its magnitude
+    /// and counts from that period's start. Magnitudes must be binned to --bin-width. Writes
+    /// OUT with the columns b,b_std,rate,rate_std,a,lowest_edge,n_used,n_below,n_before (rate:
+    /// events per Julian year at or above lowest_edge, the lowest used bin's lower edge;
+    /// n_below and n_before: events left out below the lowest Mc or before their period).
+    ///
+    /// Example: quakelab features weichert --catalog events.csv --start 1900-01-01 --end
+    /// 2020-01-01 --completeness completeness.csv --out weichert.csv
+    Weichert {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The completeness table (`start,mc`).
+        #[arg(long)]
+        completeness: PathBuf,
+        /// Magnitude bin width.
+        #[arg(long, default_value_t = 0.1)]
+        bin_width: f64,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1441,6 +1470,58 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 out.display(),
                 diagnostics_path.display(),
                 selection.len()
+            );
+        }
+        Command::Features(FeaturesCommand::Weichert {
+            catalog,
+            period,
+            completeness,
+            bin_width,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let periods = read_completeness_table(&completeness, &period)?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, MIN_MAGNITUDE)?;
+            let years: Vec<f64> = selection
+                .times()
+                .iter()
+                .map(|&t| t / DAYS_PER_YEAR)
+                .collect();
+            let end = period.n_days() as f64 / DAYS_PER_YEAR;
+            let w = weichert(&years, selection.magnitudes(), &periods, end, bin_width)?;
+            let mut table = Table::new([
+                "b",
+                "b_std",
+                "rate",
+                "rate_std",
+                "a",
+                "lowest_edge",
+                "n_used",
+                "n_below",
+                "n_before",
+            ]);
+            table.push(vec![
+                number(w.b, 10),
+                number(w.b_std, 10),
+                number(w.rate, 10),
+                number(w.rate_std, 10),
+                number(w.a, 10),
+                number(w.lowest_edge, 6),
+                w.n_used.to_string().into(),
+                w.n_below.to_string().into(),
+                w.n_before.to_string().into(),
+            ]);
+            table.write_csv(&out)?;
+            println!(
+                "b = {:.4} ± {:.4} from {} events ({} below the lowest Mc, {} before their \
+                 period); wrote {}",
+                w.b,
+                w.b_std,
+                w.n_used,
+                w.n_below,
+                w.n_before,
+                out.display()
             );
         }
         Command::Labels(LabelsCommand::Kde {

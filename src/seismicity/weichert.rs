@@ -15,7 +15,10 @@
 //! As in SeismoStats 1.0.1 (`estimate_b_weichert`), the sums run over the bins that hold events
 //! (Weichert's groups of observed magnitudes); an empty bin between them adds nothing.
 
+use std::path::Path;
+
 use crate::catalog::MAGNITUDE_TOLERANCE;
+use crate::period::Period;
 use crate::seismicity::mc::{bin_center, bin_index, check_bin_width};
 use crate::{Error, Result};
 
@@ -179,6 +182,71 @@ pub fn weichert(
     })
 }
 
+/// Days in a year for rates per year: the Julian year.
+pub const DAYS_PER_YEAR: f64 = 365.25;
+
+/// Reads a completeness table: a CSV file with the header `start,mc`, one period per row, the
+/// start a YYYY-MM-DD date inside `period`. Returns the periods with their start in years since
+/// the period start (days / [`DAYS_PER_YEAR`]), the time axis of [`weichert`] when event times
+/// are [`crate::catalog::Selection`] days divided by the same.
+pub fn read_completeness_table(path: &Path, period: &Period) -> Result<Vec<CompletenessPeriod>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |line: usize, field: &str, message: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: line as u64,
+        field: field.into(),
+        message,
+    };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    if header != ["start", "mc"] {
+        return Err(parse_error(
+            1,
+            "header",
+            format!("expected `start,mc`, found `{}`", header.join(",")),
+        ));
+    }
+    let mut periods = Vec::new();
+    for (i, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line_no = i + 2;
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != 2 {
+            return Err(parse_error(
+                line_no,
+                "start",
+                format!("expected two fields, found {}", fields.len()),
+            ));
+        }
+        let date = crate::period::parse_date("start", fields[0])
+            .map_err(|e| parse_error(line_no, "start", e.to_string()))?;
+        let day = period.day_index(date).ok_or_else(|| {
+            parse_error(
+                line_no,
+                "start",
+                format!(
+                    "{date} lies outside the period {period}; events before the period are not read"
+                ),
+            )
+        })?;
+        let mc: f64 = fields[1]
+            .parse()
+            .map_err(|e| parse_error(line_no, "mc", format!("`{}`: {e}", fields[1])))?;
+        periods.push(CompletenessPeriod {
+            start: day as f64 / DAYS_PER_YEAR,
+            mc,
+        });
+    }
+    Ok(periods)
+}
+
 /// The periods as (Mc bin, start), sorted by Mc; refuses a period off the grid, not finite,
 /// starting at or after `end`, or one that is later than another but not less complete.
 fn check_periods(periods: &[CompletenessPeriod], end: f64, width: f64) -> Result<Vec<(i64, f64)>> {
@@ -244,11 +312,135 @@ mod tests {
         assert!((w.rate_std - 4.0 / 40f64.sqrt()).abs() < 1e-10, "{w:?}");
         // var β = −(1/N)·S0²/(S1² − S0·S2) = 1/(N·Var_w(m)), the weighted variance of m with
         // weights 3:1, 0.1²·(3/4)·(1/4).
-        let var_beta = 1.0 / (40.0 * 0.01 * 0.75 * 0.25);
+        let var_beta: f64 = 1.0 / (40.0 * 0.01 * 0.75 * 0.25);
         assert!(
             (w.b_std - var_beta.sqrt() / std::f64::consts::LN_10).abs() < 1e-9,
             "{w:?}"
         );
+    }
+
+    fn one_period() -> [CompletenessPeriod; 1] {
+        [CompletenessPeriod {
+            start: 0.0,
+            mc: 3.0,
+        }]
+    }
+
+    #[test]
+    fn times_and_magnitudes_of_different_lengths_are_refused() {
+        let err = weichert(&[1.0], &[3.0, 3.1], &one_period(), 10.0, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1 times but 2 magnitudes"), "{err}");
+    }
+
+    #[test]
+    fn a_magnitude_off_the_grid_is_refused() {
+        let err = weichert(&[1.0, 2.0], &[3.0, 3.15], &one_period(), 10.0, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("event 2 (time 2, magnitude 3.15)"), "{err}");
+    }
+
+    #[test]
+    fn events_in_a_single_bin_are_refused() {
+        let err = weichert(&[1.0, 2.0, 3.0], &[3.0, 3.0, 2.5], &one_period(), 10.0, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("found 1 bin(s) (1 events below the lowest Mc"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_completeness_table_is_refused() {
+        let err = weichert(&[1.0], &[3.0], &[], 10.0, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs at least one period"), "{err}");
+    }
+
+    #[test]
+    fn a_period_starting_at_the_end_is_refused() {
+        let p = [CompletenessPeriod {
+            start: 10.0,
+            mc: 3.0,
+        }];
+        let err = weichert(&[1.0], &[3.0], &p, 10.0, 0.1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs a start before the end 10"), "{err}");
+    }
+
+    #[test]
+    fn a_completeness_table_with_a_wrong_header_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "year,mc\n1950,4.5\n").unwrap();
+        let period = Period::parse("1900-01-01", "2020-01-01").unwrap();
+        let err = read_completeness_table(&path, &period)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.csv:1: field `header`: expected `start,mc`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_completeness_row_without_two_fields_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "start,mc\n1950-01-01\n").unwrap();
+        let period = Period::parse("1900-01-01", "2020-01-01").unwrap();
+        let err = read_completeness_table(&path, &period)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.csv:2: field `start`: expected two fields"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_completeness_start_outside_the_period_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "start,mc\n1950-01-01,4.5\n1890-01-01,5.0\n").unwrap();
+        let period = Period::parse("1900-01-01", "2020-01-01").unwrap();
+        let err = read_completeness_table(&path, &period)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.csv:3: field `start`: 1890-01-01 lies outside"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_completeness_mc_that_is_not_a_number_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "start,mc\n1950-01-01,high\n").unwrap();
+        let period = Period::parse("1900-01-01", "2020-01-01").unwrap();
+        let err = read_completeness_table(&path, &period)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("c.csv:2: field `mc`: `high`"), "{err}");
+    }
+
+    #[test]
+    fn the_table_gives_starts_in_julian_years_since_the_period_start() {
+        // 1950-01-01 is 18262 days after 1900-01-01 (50 years, 12 of them leap: 1904..1948).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, "start,mc\n1950-01-01,4.5\n").unwrap();
+        let period = Period::parse("1900-01-01", "2020-01-01").unwrap();
+        let p = read_completeness_table(&path, &period).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].start, 18262.0 / 365.25);
+        assert_eq!(p[0].mc, 4.5);
     }
 
     #[test]

@@ -328,3 +328,96 @@ fn weichert_equals_seismostats_on_a_catalog_with_three_completeness_periods() {
     }
     assert_eq!(w.n_used, magnitudes.len());
 }
+
+#[test]
+fn features_weichert_gives_the_two_bin_closed_form() {
+    // 30 events at 3.0 and 10 at 3.1, complete from the period start at 3.0: eq. (10) gives
+    // e^(−0.1β) = 10/30, b = 10·ln 3 / ln 10, and the rate is 40 events over the 3653 days of
+    // 2020..2030, in Julian years.
+    let dir = tempfile::tempdir().unwrap();
+    let mut magnitudes = vec![3.0; 30];
+    magnitudes.extend([3.1; 10]);
+    write_catalog(&dir.path().join("cat.csv"), &magnitudes);
+    std::fs::write(dir.path().join("c.csv"), "start,mc\n2020-01-01,3.0\n").unwrap();
+    let out = quakelab(
+        &[
+            "features",
+            "weichert",
+            "--catalog",
+            "cat.csv",
+            "--start",
+            "2020-01-01",
+            "--end",
+            "2030-01-01",
+            "--completeness",
+            "c.csv",
+            "--out",
+            "w.csv",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (header, rows) = read_csv(&dir.path().join("w.csv"));
+    assert_eq!(
+        header,
+        [
+            "b",
+            "b_std",
+            "rate",
+            "rate_std",
+            "a",
+            "lowest_edge",
+            "n_used",
+            "n_below",
+            "n_before"
+        ]
+    );
+    let b: f64 = rows[0][0].parse().unwrap();
+    let rate: f64 = rows[0][2].parse().unwrap();
+    assert!(
+        close(b, 10.0 * 3f64.ln() / std::f64::consts::LN_10, 1e-9),
+        "{b}"
+    );
+    assert!(close(rate, 40.0 * 365.25 / 3653.0, 1e-9), "{rate}");
+    assert_eq!(rows[0][6], "40");
+}
+
+#[test]
+fn an_experiment_picks_the_per_window_mc_method_by_mc_method() {
+    use quakelab::experiment::config::{self, Layers};
+    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/paper.toml");
+    let layers = |sets: &[&str]| Layers {
+        file: Some(paper.clone()),
+        overrides: sets.iter().map(|s| s.to_string()).collect(),
+        ..Layers::default()
+    };
+    let resolved = config::resolve(&layers(&[
+        "features.seismicity.mc_per_window=true",
+        "features.seismicity.mc_method=b-stability",
+        "features.seismicity.mc_stability_range=0.3",
+    ]))
+    .unwrap();
+    assert_eq!(
+        resolved.seismicity().params.params().mc,
+        McChoice::PerWindow {
+            method: McMethod::BStability {
+                stability_range: 0.3
+            }
+        }
+    );
+    let err = config::resolve(&layers(&[
+        "features.seismicity.mc_per_window=true",
+        "features.seismicity.mc_method=ks",
+        "features.seismicity.mc_ks_simulations=0",
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("features.seismicity.mc_ks_simulations"),
+        "{err}"
+    );
+}

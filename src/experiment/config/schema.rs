@@ -237,15 +237,21 @@ pub struct SeismicitySection {
     /// Each window's own Mc by `mc_method`.
     pub mc_per_window: bool,
     /// With `mc_per_window`: `maxc` (plus `mc_correction`), `gft`, `b-stability` or `ks`.
+    /// This and the three `mc_*` settings below are left out of the written file, and so of
+    /// the config hash, at their defaults: runs made before they existed keep their hash.
+    #[serde(skip_serializing_if = "McMethodKind::is_maxc")]
     pub mc_method: McMethodKind,
     /// Added to the modal bin by `maxc` (Woessner & Wiemer: 0.2).
     pub mc_correction: f64,
     /// `b-stability`: the magnitude range whose b values are averaged (0.5).
+    #[serde(skip_serializing_if = "is_default_stability_range")]
     pub mc_stability_range: f64,
     /// `ks`: the p-value at which a candidate Mc passes (0.1).
+    #[serde(skip_serializing_if = "is_default_ks_p_value")]
     pub mc_ks_p_value: f64,
     /// `ks`: simulated catalogs per candidate and window (1000; SeismoStats uses 10,000 for one
     /// catalog, and the cost grows with windows × candidates × simulations).
+    #[serde(skip_serializing_if = "is_default_ks_simulations")]
     pub mc_ks_simulations: usize,
     /// Magnitude bin width ΔM.
     pub bin_width: f64,
@@ -262,6 +268,25 @@ pub struct SeismicitySection {
     pub b_positive_delta: Option<f64>,
 }
 
+/// `mc_stability_range`'s default, 0.5.
+const DEFAULT_STABILITY_RANGE: f64 = 0.5;
+/// `mc_ks_p_value`'s default, 0.1.
+const DEFAULT_KS_P_VALUE: f64 = 0.1;
+/// `mc_ks_simulations`'s default.
+const DEFAULT_KS_SIMULATIONS: usize = 1000;
+
+fn is_default_stability_range(v: &f64) -> bool {
+    *v == DEFAULT_STABILITY_RANGE
+}
+
+fn is_default_ks_p_value(v: &f64) -> bool {
+    *v == DEFAULT_KS_P_VALUE
+}
+
+fn is_default_ks_simulations(v: &usize) -> bool {
+    *v == DEFAULT_KS_SIMULATIONS
+}
+
 impl Default for SeismicitySection {
     fn default() -> Self {
         SeismicitySection {
@@ -269,9 +294,9 @@ impl Default for SeismicitySection {
             mc_per_window: false,
             mc_method: McMethodKind::Maxc,
             mc_correction: 0.2,
-            mc_stability_range: 0.5,
-            mc_ks_p_value: 0.1,
-            mc_ks_simulations: 1000,
+            mc_stability_range: DEFAULT_STABILITY_RANGE,
+            mc_ks_p_value: DEFAULT_KS_P_VALUE,
+            mc_ks_simulations: DEFAULT_KS_SIMULATIONS,
             bin_width: 0.1,
             window_days: 128,
             step_days: 1,

@@ -152,6 +152,13 @@ pub enum McMethodKind {
     Ks,
 }
 
+impl McMethodKind {
+    /// Whether this is [`McMethodKind::Maxc`] (the default of an experiment file).
+    pub fn is_maxc(&self) -> bool {
+        *self == McMethodKind::Maxc
+    }
+}
+
 /// The settings of every method; [`McSettings::method`] picks those of one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct McSettings {
@@ -622,6 +629,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("seismicity.mc_candidates"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_candidate_list_is_refused() {
+        let err = completeness_magnitude(&[2.0, 2.1], &McMethod::B_STABILITY, 0.1, Some(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be a non-empty list"), "{err}");
+    }
+
+    #[test]
+    fn a_ks_p_value_outside_0_1_is_refused() {
+        let method = McMethod::Ks {
+            p_value_pass: 1.5,
+            n_simulations: 10,
+            seed: 0,
+        };
+        let err = method.check(0.1).unwrap_err().to_string();
+        assert!(err.contains("seismicity.mc_ks_p_value"), "{err}");
+    }
+
+    #[test]
+    fn zero_ks_simulations_are_refused() {
+        let method = McMethod::Ks {
+            p_value_pass: 0.1,
+            n_simulations: 0,
+            seed: 0,
+        };
+        let err = method.check(0.1).unwrap_err().to_string();
+        assert!(err.contains("seismicity.mc_ks_simulations"), "{err}");
+    }
+
+    #[test]
+    fn a_maxc_correction_that_is_not_finite_is_refused() {
+        let err = McMethod::Maxc {
+            correction: f64::NAN,
+        }
+        .check(0.1)
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("seismicity.mc_correction"), "{err}");
     }
 
     #[test]
