@@ -270,7 +270,7 @@ fn check_periods(periods: &[CompletenessPeriod], end: f64, width: f64) -> Result
         );
         sorted.push((k, p.start));
     }
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    sorted.sort_by_key(|a| a.0);
     for w in sorted.windows(2) {
         crate::ensure_config!(
             w[1].0 > w[0].0 && w[1].1 < w[0].1,

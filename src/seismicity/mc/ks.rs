@@ -173,14 +173,14 @@ impl DiscreteGr {
     /// `max_j |cumsum(counts)_j / Σ counts − cdf_j|` (NaN for empty counts).
     fn distance(&self, counts: &[usize]) -> f64 {
         let total: usize = counts.iter().sum();
+        if total == 0 {
+            return f64::NAN;
+        }
         let mut running = 0usize;
-        let mut largest = f64::NAN;
+        let mut largest = 0.0f64;
         for (&c, &cdf) in counts.iter().zip(&self.cdf) {
             running += c;
-            let d = (running as f64 / total as f64 - cdf).abs();
-            if !(d <= largest) {
-                largest = d;
-            }
+            largest = largest.max((running as f64 / total as f64 - cdf).abs());
         }
         largest
     }
