@@ -421,3 +421,20 @@ fn an_experiment_picks_the_per_window_mc_method_by_mc_method() {
         "{err}"
     );
 }
+
+#[test]
+fn features_mc_help_names_the_diagnostics_file_and_gives_an_example() {
+    let out = quakelab(&["features", "mc", "--help"], Path::new("."));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "mc.diagnostics.csv",
+        "method,mc",
+        "Example: quakelab features mc",
+        "--ks-seed",
+        "--stability-range",
+        "--candidates",
+    ] {
+        assert!(help.contains(needle), "`{needle}` missing from:\n{help}");
+    }
+}
