@@ -15,7 +15,8 @@ use jiff::civil::Date;
 
 use crate::catalog::source::write_synthetic_catalog;
 use crate::catalog::{
-    self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, Region, TimeReading,
+    self, Catalog, CatalogFilter, CatalogSource, EventTypes, LoadOptions, MIN_MAGNITUDE, Region,
+    TimeReading,
 };
 use crate::decode::pfn::eval::{EvalOptions, run_eval};
 use crate::decode::pfn::pretrain::{PretrainConfig, PretrainOptions, pretrain};
@@ -53,7 +54,7 @@ use crate::report::paper;
 use crate::report::precursor::{AroundEventsSettings, around_events};
 use crate::report::results::render_run;
 use crate::report::study as study_report;
-use crate::report::table::Table;
+use crate::report::table::{Table, number, optional_number};
 use crate::seismicity::bvalue::{
     BEstimator, BValueParams, DifferenceMle, McChoice, ValidBValueParams, WindowSpec, WindowTally,
     sliding_b_values,
@@ -64,6 +65,8 @@ use crate::seismicity::decluster::{
 };
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale, kde_labels};
 use crate::seismicity::labels::BoundaryCorrection;
+use crate::seismicity::mc::{McMethodKind, McSettings, completeness_magnitude};
+use crate::seismicity::weichert::{DAYS_PER_YEAR, read_completeness_table, weichert};
 use crate::synth::etas::MAX_SIMULATED_EVENTS;
 use crate::synth::gnss::{Overwrite, check_network_output};
 use crate::synth::{
@@ -801,6 +804,88 @@ enum FeaturesCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The completeness magnitude Mc of the events in a period, by one method, with the numbers
+    /// it was chosen from.
+    ///
+    /// Writes OUT with the header `method,mc` and one row (mc empty when b-stability or ks find
+    /// no candidate that passes), and beside it a diagnostics table named after OUT with
+    /// `.diagnostics.csv` in place of its extension (mc.csv gives mc.diagnostics.csv). Its
+    /// columns: maxc `magnitude,count` (the frequency-magnitude distribution); gft `mc,n,b,a,r`
+    /// (r the fit residual); b-stability `mc,n,b,b_std,b_avg,diff_b` (stable where diff_b <=
+    /// 1); ks `mc,n,b,ks_distance,p_value`; one row per bin (maxc) or per candidate Mc tested.
+    ///
+    /// maxc, b-stability and ks compute what SeismoStats 1.0.1's estimate_mc_maxc,
+    /// estimate_mc_b_stability and estimate_mc_ks compute (b by Tinti & Mulargia's discrete
+    /// MLE); ks draws its own seeded simulations. b-stability and ks need magnitudes binned to
+    /// --bin-width.
+    ///
+    /// Example: quakelab features mc --catalog synthetic:japan --start 2009-01-01 --end
+    /// 2024-01-01 --method maxc --correction 0.2 --out mc.csv
+    ///
+    /// Example: quakelab features mc --catalog events.csv --start 2020-01-01 --end 2021-01-01
+    /// --method ks --ks-seed 7 --ks-simulations 2000 --out mc.csv
+    Mc {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The Mc method.
+        #[arg(long, value_enum)]
+        method: McMethodKind,
+        /// maxc: added to the modal bin centre (Woessner & Wiemer 2005: 0.2).
+        #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+        correction: f64,
+        /// Magnitude bin width (SeismoStats' delta_m, and maxc's fmd_bin).
+        #[arg(long, default_value_t = 0.1)]
+        bin_width: f64,
+        /// b-stability: the magnitude range above a candidate whose b values are averaged.
+        #[arg(long, default_value_t = 0.5)]
+        stability_range: f64,
+        /// b-stability and ks: the candidate Mc values, comma separated (default: every bin
+        /// from the smallest magnitude up).
+        #[arg(long, value_delimiter = ',')]
+        candidates: Option<Vec<f64>>,
+        /// ks: a candidate passes when its p-value is at least this.
+        #[arg(long, default_value_t = 0.1)]
+        ks_p_value: f64,
+        /// ks: simulated catalogs per candidate.
+        #[arg(long, default_value_t = 10_000)]
+        ks_simulations: usize,
+        /// ks: seed of the simulations.
+        #[arg(long, default_value_t = 0)]
+        ks_seed: u64,
+        /// Output CSV file (`method,mc`).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Weichert's (1980) b value and annual rate for a catalog whose completeness magnitude
+    /// falls over time.
+    ///
+    /// COMPLETENESS is a CSV file with the header `start,mc`: from each start date (inside the
+    /// period) on, every event at or above that Mc is recorded; a later period must have a
+    /// lower Mc. Each event belongs to the period of the highest Mc at or below its magnitude
+    /// and counts from that period's start. Magnitudes must be binned to --bin-width. Writes
+    /// OUT with the columns b,b_std,rate,rate_std,a,lowest_edge,n_used,n_below,n_before (rate:
+    /// events per Julian year at or above lowest_edge, the lowest used bin's lower edge;
+    /// n_below and n_before: events left out below the lowest Mc or before their period).
+    ///
+    /// Example: quakelab features weichert --catalog events.csv --start 1900-01-01 --end
+    /// 2020-01-01 --completeness completeness.csv --out weichert.csv
+    Weichert {
+        #[command(flatten)]
+        catalog: CatalogArgs,
+        #[command(flatten)]
+        period: PeriodArgs,
+        /// The completeness table (`start,mc`).
+        #[arg(long)]
+        completeness: PathBuf,
+        /// Magnitude bin width.
+        #[arg(long, default_value_t = 0.1)]
+        bin_width: f64,
+        /// Output CSV file.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1090,10 +1175,15 @@ struct BValueArgs {
     /// Completeness magnitude: events with M >= MC are used (the paper uses 3.0).
     #[arg(long, default_value_t = 3.0)]
     mc: f64,
-    /// Estimate Mc per window by MAXC + 0.2 instead of using --mc (then --mc is the floor of
+    /// Estimate Mc per window by --mc-method instead of using --mc (then --mc is the floor of
     /// the events read).
     #[arg(long)]
     mc_per_window: bool,
+    /// With --mc-per-window: maxc (MAXC + 0.2), gft, b-stability (range 0.5) or ks (1000
+    /// simulations per candidate, seed 0). b-stability, ks and gft see each window's
+    /// magnitudes binned to 0.1.
+    #[arg(long, value_enum, default_value_t = McMethodKind::Maxc, requires = "mc_per_window")]
+    mc_method: McMethodKind,
     /// b-value estimator: aki (the paper's eq. 19), aki-utsu, tinti-mulargia (the discrete MLE,
     /// SeismoStats' classic estimator), b-positive or b-more-positive.
     #[arg(long, value_enum, default_value_t = BEstimator::Aki)]
@@ -1534,6 +1624,117 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 warn!("no window has b and a values: {why}");
                 println!("no window has b and a values: {why}");
             }
+        }
+        Command::Features(FeaturesCommand::Mc {
+            catalog,
+            period,
+            method,
+            correction,
+            bin_width,
+            stability_range,
+            candidates,
+            ks_p_value,
+            ks_simulations,
+            ks_seed,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, MIN_MAGNITUDE)?;
+            let method = McSettings {
+                correction,
+                stability_range,
+                ks_p_value,
+                ks_simulations,
+                ks_seed,
+            }
+            .method(method);
+            let estimate = completeness_magnitude(
+                selection.magnitudes(),
+                &method,
+                bin_width,
+                candidates.as_deref(),
+            )
+            .with_context(|| {
+                format!(
+                    "no Mc: {}",
+                    catalog.selection_counts(&period, MIN_MAGNITUDE)
+                )
+            })?;
+            let mut table = Table::new(["method", "mc"]);
+            table.push(vec![
+                method.name().into(),
+                optional_number(estimate.mc(), 6),
+            ]);
+            table.write_csv(&out)?;
+            let diagnostics_path = out.with_extension("diagnostics.csv");
+            let mut diagnostics = Table::new(estimate.diagnostic_columns().iter().copied());
+            for row in estimate.diagnostic_rows() {
+                diagnostics.push(row.into_iter().map(|v| number(v, 6)).collect());
+            }
+            diagnostics.write_csv(&diagnostics_path)?;
+            match estimate.mc() {
+                Some(mc) => println!("Mc by {}: {mc}", method.name()),
+                None => println!("Mc by {}: no candidate passed", method.name()),
+            }
+            println!(
+                "wrote {} and {} ({} events)",
+                out.display(),
+                diagnostics_path.display(),
+                selection.len()
+            );
+        }
+        Command::Features(FeaturesCommand::Weichert {
+            catalog,
+            period,
+            completeness,
+            bin_width,
+            out,
+        }) => {
+            let period = period.resolve()?;
+            let periods = read_completeness_table(&completeness, &period)?;
+            let catalog = load_catalog(&catalog, &period)?;
+            let selection = catalog.select(&period, MIN_MAGNITUDE)?;
+            let years: Vec<f64> = selection
+                .times()
+                .iter()
+                .map(|&t| t / DAYS_PER_YEAR)
+                .collect();
+            let end = period.n_days() as f64 / DAYS_PER_YEAR;
+            let w = weichert(&years, selection.magnitudes(), &periods, end, bin_width)?;
+            let mut table = Table::new([
+                "b",
+                "b_std",
+                "rate",
+                "rate_std",
+                "a",
+                "lowest_edge",
+                "n_used",
+                "n_below",
+                "n_before",
+            ]);
+            table.push(vec![
+                number(w.b, 10),
+                number(w.b_std, 10),
+                number(w.rate, 10),
+                number(w.rate_std, 10),
+                number(w.a, 10),
+                number(w.lowest_edge, 6),
+                w.n_used.to_string().into(),
+                w.n_below.to_string().into(),
+                w.n_before.to_string().into(),
+            ]);
+            table.write_csv(&out)?;
+            println!(
+                "b = {:.4} ± {:.4} from {} events ({} below the lowest Mc, {} before their \
+                 period); wrote {}",
+                w.b,
+                w.b_std,
+                w.n_used,
+                w.n_below,
+                w.n_before,
+                out.display()
+            );
         }
         Command::Labels(LabelsCommand::Kde {
             catalog,
@@ -2467,7 +2668,16 @@ impl PeriodArgs {
 impl BValueArgs {
     fn resolve(&self) -> anyhow::Result<ValidBValueParams> {
         let mc = if self.mc_per_window {
-            McChoice::per_window_maxc()
+            McChoice::PerWindow {
+                method: McSettings {
+                    correction: 0.2,
+                    stability_range: 0.5,
+                    ks_p_value: 0.1,
+                    ks_simulations: 1000,
+                    ks_seed: 0,
+                }
+                .method(self.mc_method),
+            }
         } else {
             McChoice::Fixed(self.mc)
         };

@@ -182,21 +182,26 @@ pub enum McChoice {
     /// One Mc for every window (the paper: 3.0). Pass a selection cut at this Mc or lower; events
     /// below it are ignored.
     Fixed(f64),
-    /// Each window's own Mc by maximum curvature plus `correction` (Woessner & Wiemer 2005: 0.2).
+    /// Each window's own Mc by `method` (e.g. maximum curvature plus 0.2, Woessner & Wiemer
+    /// 2005), from the window's magnitudes binned to the bin width
+    /// ([`mc::window_completeness`]; MAXC takes a sliding-histogram fast path). A window where
+    /// the method finds no Mc is [`Missing::NoCompleteness`].
     ///
-    /// MAXC needs the magnitudes of every event in the window, including those below its Mc, so
-    /// the caller passes a selection cut at a low floor (e.g. the catalog's minimum magnitude,
-    /// `Catalog::select(&period, floor)`), not at the target Mc.
+    /// The methods need the magnitudes of every event in the window, including those below its
+    /// Mc, so the caller passes a selection cut at a low floor (e.g. the catalog's minimum
+    /// magnitude, `Catalog::select(&period, floor)`), not at the target Mc.
     PerWindow {
-        /// Added to the modal bin centre.
-        correction: f64,
+        /// How each window's Mc is estimated.
+        method: mc::McMethod,
     },
 }
 
 impl McChoice {
     /// MAXC + 0.2 per window (Woessner & Wiemer 2005).
     pub const fn per_window_maxc() -> McChoice {
-        McChoice::PerWindow { correction: 0.2 }
+        McChoice::PerWindow {
+            method: mc::McMethod::MAXC_PLUS_0_2,
+        }
     }
 }
 
@@ -247,13 +252,7 @@ impl BValueParams {
             McChoice::Fixed(m) => {
                 crate::ensure_config!(m.is_finite(), "seismicity.mc", "must be finite, got {m}");
             }
-            McChoice::PerWindow { correction } => {
-                crate::ensure_config!(
-                    correction.is_finite(),
-                    "seismicity.mc_correction",
-                    "must be finite, got {correction}"
-                );
-            }
+            McChoice::PerWindow { method } => method.check(self.bin_width)?,
         }
         if let Some(dmc) = self.dmc {
             crate::ensure_config!(
@@ -460,15 +459,19 @@ pub enum Missing {
     /// The estimator is undefined: its denominator (mean − reference) is not positive, or its
     /// sample has fewer than two values.
     InvalidFit,
+    /// The per-window Mc method found no completeness magnitude (b-stability or KS with no
+    /// candidate passing, or magnitudes spanning less than the stability range).
+    NoCompleteness,
 }
 
 impl Missing {
-    /// A short machine-readable reason: `incomplete`, `too_few_events`, `invalid_fit`.
+    /// A short machine-readable reason: `incomplete`, `too_few_events`, `invalid_fit`, `no_mc`.
     pub fn reason(&self) -> &'static str {
         match self {
             Missing::Incomplete => "incomplete",
             Missing::TooFewEvents { .. } => "too_few_events",
             Missing::InvalidFit => "invalid_fit",
+            Missing::NoCompleteness => "no_mc",
         }
     }
 }
@@ -488,8 +491,8 @@ pub struct WindowRow {
     pub day: usize,
     /// Events in the window at or above its Mc (for an incomplete window: those inside the period).
     pub n_events: usize,
-    /// The window's Mc. NaN only for a per-window Mc over a window without events, and such a
-    /// row's value is always a [`Missing`] reason.
+    /// The window's Mc. NaN only for a per-window Mc over a window without events or where the
+    /// method finds none, and such a row's value is always a [`Missing`] reason.
     pub mc: f64,
     /// The fitted values, or why there are none.
     pub value: std::result::Result<BAValue, Missing>,
@@ -576,8 +579,8 @@ pub fn sliding_b_values(
             mc,
             prefix: Prefix::from_values(magnitudes.iter().map(|&m| Some(m - mc))),
         },
-        McChoice::PerWindow { correction } => Completeness::PerWindow {
-            correction,
+        McChoice::PerWindow { method } => Completeness::PerWindow {
+            method,
             histogram: SlidingHistogram::new(&magnitudes, p.bin_width),
         },
     };
@@ -599,6 +602,8 @@ pub fn sliding_b_values(
         };
         let value = if w.incomplete {
             Err(Missing::Incomplete)
+        } else if mc.is_nan() {
+            Err(Missing::NoCompleteness)
         } else if count.n < p.min_events {
             Err(Missing::TooFewEvents { n: count.n })
         } else {
@@ -619,25 +624,29 @@ pub fn sliding_b_values(
 enum Completeness<'a> {
     /// One Mc: prefix sums of `M − Mc` over the analysed events.
     Fixed { mc: f64, prefix: Prefix },
-    /// MAXC + correction from a histogram that slides with the window.
+    /// An Mc method on a histogram that slides with the window.
     PerWindow {
-        correction: f64,
+        method: mc::McMethod,
         histogram: SlidingHistogram<'a>,
     },
 }
 
 impl Completeness<'_> {
     /// Mc and the sums of `M − Mc` above it for events `lo..hi` (bounds never decrease between
-    /// calls); `None` when a per-window Mc has no events to come from.
+    /// calls); `None` when a per-window Mc has no events to come from, NaN and no sums when the
+    /// method finds no Mc in them.
     fn window(&mut self, lo: usize, hi: usize) -> Option<(f64, Sums)> {
         match self {
             Completeness::Fixed { mc, prefix } => Some((*mc, prefix.range(lo, hi))),
-            Completeness::PerWindow {
-                correction,
-                histogram,
-            } => {
+            Completeness::PerWindow { method, histogram } => {
                 histogram.move_to(lo, hi);
-                let mc = histogram.maxc()? + *correction;
+                let mc = match method {
+                    mc::McMethod::Maxc { correction } => histogram.maxc()? + *correction,
+                    _ => match mc::window_completeness(&histogram.histogram()?, method) {
+                        Some(mc) => mc,
+                        None => return Some((f64::NAN, Sums::default())),
+                    },
+                };
                 Some((mc, histogram.sums_at_or_above(mc)))
             }
         }
@@ -988,6 +997,11 @@ impl<'a> SlidingHistogram<'a> {
 
     fn maxc(&self) -> Option<f64> {
         mc::mode_bin(&self.counts).map(|k| self.center(k))
+    }
+
+    /// The window's magnitudes binned; `None` when it holds no events.
+    fn histogram(&self) -> Option<mc::MagnitudeHistogram> {
+        mc::MagnitudeHistogram::from_counts(self.first_bin, &self.counts, self.width)
     }
 
     /// Count and sums of `M − mc` over the bins whose centre is at or above `mc`.

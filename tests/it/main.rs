@@ -33,6 +33,7 @@ mod run_vgg12;
 mod run_vit;
 mod seismicity;
 mod seismostats_b;
+mod seismostats_mc;
 mod slurm;
 mod stationarity;
 mod support;

@@ -30,6 +30,7 @@ use quakelab::seismicity::bvalue::{
     BAValue, BEstimator, BValueParams, DifferenceMle, McChoice, Missing, SHI_BOLT_FACTOR,
     WindowKind, WindowRow, WindowSpec, sliding_b_values,
 };
+use quakelab::seismicity::mc::McMethod;
 
 /// Proptest settings: `cases` cases, and no regression files written beside the sources (the
 /// checkout may be read-only; a failure prints its counterexample instead).
@@ -652,7 +653,10 @@ fn naive_rows(
             let magnitudes: Vec<f64> = members.iter().map(|&i| analysed[i].1).collect();
             let mc = match p.mc {
                 McChoice::Fixed(mc) => mc,
-                McChoice::PerWindow { correction } => {
+                McChoice::PerWindow { method } => {
+                    let McMethod::Maxc { correction } = method else {
+                        panic!("the windows property draws MAXC only");
+                    };
                     if magnitudes.is_empty() {
                         let value = if incomplete {
                             Missing::Incomplete
@@ -865,7 +869,9 @@ fn window_case() -> impl Strategy<Value = WindowCase> {
                     .collect();
                 events.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let mc = if per_window {
-                    McChoice::PerWindow { correction }
+                    McChoice::PerWindow {
+                        method: McMethod::Maxc { correction },
+                    }
                 } else {
                     McChoice::Fixed(mc_bin as f64 / 10.0)
                 };
@@ -918,7 +924,10 @@ proptest! {
         let n = case.sel.len().max(1);
         let mc = match case.params.mc {
             McChoice::Fixed(mc) => mc,
-            McChoice::PerWindow { correction } => 6.0 + correction.abs(),
+            McChoice::PerWindow { method } => match method {
+                McMethod::Maxc { correction } => 6.0 + correction.abs(),
+                _ => 6.0,
+            },
         };
         let largest = case.sel.magnitudes().iter().fold(0.0f64, |a, m| a.max(m.abs()));
         let bound = 2.0 * largest + mc.abs() + 1.0;

@@ -86,6 +86,7 @@ use crate::seismicity::bvalue::{
 use crate::seismicity::decluster::{Declusterer, GardnerKnopoffParams, ReasenbergParams};
 use crate::seismicity::kde::{Bandwidth, KdeParams, LabelScale};
 use crate::seismicity::labels::{LabelKind, LabelParams};
+use crate::seismicity::mc::McSettings;
 use crate::synth::Scenario;
 use crate::{Error, Result, ensure_config};
 
@@ -1013,7 +1014,7 @@ fn resolve_file(
     );
 
     let s = &f.features.seismicity;
-    let seismicity = resolve_seismicity(s)?;
+    let seismicity = resolve_seismicity(s, f.seed)?;
 
     let grid = resolve_grid(&f.features.gnss, region)?;
 
@@ -1325,7 +1326,7 @@ fn resolve_vit(v: &VitSection) -> Result<VitSettings> {
 }
 
 /// The checked b/a settings of `[features.seismicity]`.
-fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
+fn resolve_seismicity(s: &SeismicitySection, seed: u64) -> Result<SeismicitySettings> {
     // The b/a checks name `seismicity.KEY`; in an experiment file that is `features.seismicity.KEY`.
     let seismicity_key = |key: &str| match key.strip_prefix("seismicity.") {
         Some(rest) => format!("features.seismicity.{rest}"),
@@ -1335,7 +1336,14 @@ fn resolve_seismicity(s: &SeismicitySection) -> Result<SeismicitySettings> {
         estimator: s.estimator,
         mc: if s.mc_per_window {
             McChoice::PerWindow {
-                correction: s.mc_correction,
+                method: McSettings {
+                    correction: s.mc_correction,
+                    stability_range: s.mc_stability_range,
+                    ks_p_value: s.mc_ks_p_value,
+                    ks_simulations: s.mc_ks_simulations,
+                    ks_seed: crate::rng::derive_seed(seed, "features.seismicity.mc_ks"),
+                }
+                .method(s.mc_method),
             }
         } else {
             McChoice::Fixed(s.mc)

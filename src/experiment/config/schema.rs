@@ -24,6 +24,7 @@ use crate::seismicity::bvalue::{BEstimator, DifferenceMle};
 pub use crate::seismicity::decluster::WindowTable;
 use crate::seismicity::kde::LabelScale;
 use crate::seismicity::labels::{BoundaryCorrection, CountTransform, LabelKind};
+use crate::seismicity::mc::McMethodKind;
 
 /// An experiment file as written. Every section has defaults (the GeoViT-PFN paper's
 /// settings over synthetic Japan), so a file only states what it changes.
@@ -234,10 +235,25 @@ pub struct FeaturesSection {
 pub struct SeismicitySection {
     /// The completeness magnitude; with `mc_per_window`, the floor of the selection.
     pub mc: f64,
-    /// Each window's own Mc by maximum curvature plus `mc_correction`.
+    /// Each window's own Mc by `mc_method`.
     pub mc_per_window: bool,
-    /// Added to the modal bin with `mc_per_window` (Woessner & Wiemer: 0.2).
+    /// With `mc_per_window`: `maxc` (plus `mc_correction`), `gft`, `b-stability` or `ks`.
+    /// This and the three `mc_*` settings below are left out of the written file, and so of
+    /// the config hash, at their defaults: runs made before they existed keep their hash.
+    #[serde(skip_serializing_if = "McMethodKind::is_maxc")]
+    pub mc_method: McMethodKind,
+    /// Added to the modal bin by `maxc` (Woessner & Wiemer: 0.2).
     pub mc_correction: f64,
+    /// `b-stability`: the magnitude range whose b values are averaged (0.5).
+    #[serde(skip_serializing_if = "is_default_stability_range")]
+    pub mc_stability_range: f64,
+    /// `ks`: the p-value at which a candidate Mc passes (0.1).
+    #[serde(skip_serializing_if = "is_default_ks_p_value")]
+    pub mc_ks_p_value: f64,
+    /// `ks`: simulated catalogs per candidate and window (1000; SeismoStats uses 10,000 for one
+    /// catalog, and the cost grows with windows × candidates × simulations).
+    #[serde(skip_serializing_if = "is_default_ks_simulations")]
+    pub mc_ks_simulations: usize,
     /// Magnitude bin width ΔM.
     pub bin_width: f64,
     /// Window length in days.
@@ -267,12 +283,35 @@ pub struct SeismicitySection {
     pub decluster: Option<TextOr<DeclusterSection>>,
 }
 
+/// `mc_stability_range`'s default, 0.5.
+const DEFAULT_STABILITY_RANGE: f64 = 0.5;
+/// `mc_ks_p_value`'s default, 0.1.
+const DEFAULT_KS_P_VALUE: f64 = 0.1;
+/// `mc_ks_simulations`'s default.
+const DEFAULT_KS_SIMULATIONS: usize = 1000;
+
+fn is_default_stability_range(v: &f64) -> bool {
+    *v == DEFAULT_STABILITY_RANGE
+}
+
+fn is_default_ks_p_value(v: &f64) -> bool {
+    *v == DEFAULT_KS_P_VALUE
+}
+
+fn is_default_ks_simulations(v: &usize) -> bool {
+    *v == DEFAULT_KS_SIMULATIONS
+}
+
 impl Default for SeismicitySection {
     fn default() -> Self {
         SeismicitySection {
             mc: 3.0,
             mc_per_window: false,
+            mc_method: McMethodKind::Maxc,
             mc_correction: 0.2,
+            mc_stability_range: DEFAULT_STABILITY_RANGE,
+            mc_ks_p_value: DEFAULT_KS_P_VALUE,
+            mc_ks_simulations: DEFAULT_KS_SIMULATIONS,
             bin_width: 0.1,
             window_days: 128,
             step_days: 1,
