@@ -18,7 +18,7 @@
 //! | [`gnss`] | GNSS stations, daily position series, displacement images |
 //! | [`synth`] | scenario generators that write the same formats (ETAS catalogs, with short-term aftershock incompleteness; GNSS networks; magnetometer networks with planted anomalies) |
 //! | [`geomag`] | the second method's data: a network's daily field, the causal anomaly index, contour maps, the five event classes (k-means north/south × magnitude) |
-//! | [`seismicity`] | Mc, Gutenberg-Richter b and a values in sliding windows, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study, declustering (Gardner-Knopoff, Reasenberg) |
+//! | [`seismicity`] | Mc (MAXC, GFT, b-stability, KS), Gutenberg-Richter b and a values in sliding windows (Aki, Aki-Utsu, Tinti-Mulargia, b-positive, b-more-positive), b significance, Weichert, labels (centred and causal KDE, counts ahead), ADF/KPSS, the window study, declustering (Gardner-Knopoff, Reasenberg) |
 //! | [`dataset`] | the daily table, feature availability times (forecast or nowcast), random/chronological/rolling/blocked splits, the derived embargo |
 //! | [`classify`] | VGG-12 on geomagnetic maps in burn: augmentation (brightness, contrast, horizontal flip), Adam with early stopping |
 //! | [`encode`] | the `ImageEncoder` seam over N x C x H x W batches (flatten, the ViT in burn), PCA, fitted on training rows only |
