@@ -336,12 +336,15 @@ enum PfnCommand {
     /// Example: quakelab pfn eval --weights results/quakelab-pfn-s/RUN_ID/quakelab-pfn-s.safetensors
     /// --config experiments/pfn/quakelab-pfn-s.toml --out results/pfn-eval
     ///
-    /// Example: quakelab pfn eval --weights net.safetensors --table fusion.csv --target label
-    /// --models pfn,ridge --out results/pfn-eval
+    /// Example (the paper experiment's fusion table): quakelab run experiments/paper.toml --set
+    /// tracking.feature_tables=true, then quakelab pfn eval --weights net.safetensors --table
+    /// results/paper/RUN_ID/feature_tables/chronological-train-0.7/fusion.csv --target label
+    /// --test-column test --out results/pfn-eval
     Eval {
-        /// The network's checkpoint (NAME.safetensors from quakelab pfn pretrain).
+        /// The network's checkpoint (NAME.safetensors from quakelab pfn pretrain); needed for
+        /// the model pfn.
         #[arg(long, value_name = "FILE")]
-        weights: PathBuf,
+        weights: Option<PathBuf>,
         /// The pretraining file whose [pfn.prior] the held-out tasks come from (default: the
         /// default prior).
         #[arg(long, value_name = "FILE")]
@@ -364,6 +367,11 @@ enum PfnCommand {
         /// The target column of the --table files.
         #[arg(long)]
         target: Option<String>,
+        /// A 0/1 column of the --table files marking their test rows (the column is not a
+        /// feature); without it they split chronologically. A run's feature tables
+        /// (tracking.feature_tables = true) have one, `test`.
+        #[arg(long, value_name = "COLUMN", requires = "target")]
+        test_column: Option<String>,
         /// The models, comma-separated: pfn (the network) and decoder kinds.
         #[arg(long, value_delimiter = ',', default_values_t = crate::decode::pfn::eval::DEFAULT_MODELS.map(String::from))]
         models: Vec<String>,
@@ -1990,6 +1998,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             friedman_rows,
             tables,
             target,
+            test_column,
             models,
             out,
         }) => {
@@ -2006,6 +2015,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 friedman_rows,
                 tables,
                 target,
+                test_column,
                 models,
             };
             let summary = run_eval(&options, &out, true)?;

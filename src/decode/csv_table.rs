@@ -78,7 +78,7 @@ pub struct DecodeOptions {
 
 /// A numeric CSV file split into its feature columns and, where present, its target column.
 pub(crate) struct Table {
-    features: Vec<String>,
+    pub(crate) features: Vec<String>,
     pub(crate) x: Mat<f64>,
     pub(crate) target: Option<Vec<f64>>,
     /// Feature cells read as missing (NaN).

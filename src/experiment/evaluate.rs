@@ -84,6 +84,51 @@ pub(crate) struct Evaluation {
     pub transforms: Vec<Metric>,
     /// The model info sheet.
     pub sheet: EvaluationSheet,
+    /// Every split's feature tables, when `tracking.feature_tables` asks for them.
+    pub feature_tables: Vec<FeatureTable>,
+}
+
+/// One split's table of one feature set, as the decoders see it, in CSV.
+pub(crate) struct FeatureTable {
+    /// The split's description as a file name: its letters, digits, `.` and `_`, every other run
+    /// of characters one `-` (`random(train=0.7, seed=2009)` gives `random-train-0.7-seed-2009`).
+    pub split: String,
+    /// The feature set's name.
+    pub set: String,
+    /// `test,<the feature columns>,label`: the training rows (`test` 0), then the test rows
+    /// (`test` 1), each in day order; the features standardised and the label scaled on the
+    /// training rows, as the decoders get them. Rows without a label are left out, as every fit
+    /// and score leaves them out.
+    pub csv: String,
+}
+
+impl FeatureTable {
+    fn of(description: &str, split: &Split, set: &FeatureSet) -> FeatureTable {
+        use std::fmt::Write as _;
+        let mut csv = format!("test,{},label\n", set.columns.join(","));
+        for (flag, rows) in [(0, split.train()), (1, split.test())] {
+            for &r in rows.iter().filter(|&&r| set.labels[r].is_finite()) {
+                let _ = write!(csv, "{flag}");
+                for j in 0..set.x.ncols() {
+                    let _ = write!(csv, ",{}", set.x[(r, j)]);
+                }
+                let _ = writeln!(csv, ",{}", set.labels[r]);
+            }
+        }
+        let mut file_name = String::new();
+        for c in description.chars() {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                file_name.push(c);
+            } else if !file_name.is_empty() && !file_name.ends_with('-') {
+                file_name.push('-');
+            }
+        }
+        FeatureTable {
+            split: file_name.trim_end_matches('-').to_string(),
+            set: set.name.clone(),
+            csv,
+        }
+    }
 }
 
 /// The feature set prefix of control experiments.
@@ -203,6 +248,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
     let mut results = Vec::new();
     let mut predictions = Vec::new();
     let mut importances = Vec::new();
+    let mut feature_tables = Vec::new();
     let mut transforms = Vec::new();
     let mut split_sheets = Vec::new();
     let mut gnss_checks = Vec::new();
@@ -253,6 +299,12 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             &labels,
             &reference_names,
         )?;
+        if experiment.tracking().feature_tables {
+            feature_tables.extend(
+                sets.iter()
+                    .map(|set| FeatureTable::of(&description, &split, set)),
+            );
+        }
         if let Some(pca) = reduced.pca {
             transforms.push(Metric::new(
                 format!("pca_explained_variance_ratio_{split_name}"),
@@ -472,6 +524,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         dependence,
         transforms,
         sheet,
+        feature_tables,
     })
 }
 

@@ -116,7 +116,17 @@ fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> 
         dependence,
         transforms,
         sheet,
+        feature_tables,
     } = evaluate(experiment, inputs)?;
+    for table in &feature_tables {
+        let path = run
+            .dir()
+            .join("feature_tables")
+            .join(&table.split)
+            .join(format!("{}.csv", table.set));
+        crate::io::write_atomic(&path, |w| w.write_all(table.csv.as_bytes()))?;
+    }
+    drop(feature_tables);
     let metrics: Vec<Metric> = results.iter().flat_map(ResultRow::metrics).collect();
     run.log_metrics(&metrics)?;
     run.log_metrics(&transforms)?;

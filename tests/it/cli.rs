@@ -780,3 +780,100 @@ fn the_papers_nowcast_with_a_centred_label_is_flagged() {
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains("NOWCAST") && report.contains("look-ahead: YES"));
 }
+
+/// `tracking.feature_tables` writes each split's tables as the decoders get them: scored by
+/// `quakelab pfn eval` on the table's own train/test rows, ridge reproduces the run's R² and
+/// MSE for that split, feature set and decoder.
+#[test]
+fn a_runs_feature_table_scores_in_pfn_eval_as_in_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
+    let out = quakelab(
+        &[
+            "run",
+            "small.toml",
+            "--set",
+            r#"split.kinds=["chronological"]"#,
+            "--set",
+            "tracking.feature_tables=true",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (run, sheet) = small_run_and_sheet(dir.path());
+    let splits: Vec<std::path::PathBuf> = std::fs::read_dir(run.join("feature_tables"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(splits.len(), 1);
+    let name = splits[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("chronological-train-0.7-embargo-"),
+        "{name}"
+    );
+    let table = splits[0].join("fusion.csv");
+    let text = std::fs::read_to_string(&table).unwrap();
+    assert!(text.starts_with("test,"));
+    assert!(text.lines().next().unwrap().ends_with(",label"));
+    let n_test = text.lines().skip(1).filter(|l| l.starts_with("1,")).count();
+    assert_eq!(
+        n_test as u64,
+        sheet["splits"][0]["n_test"].as_u64().unwrap()
+    );
+
+    let eval = quakelab(
+        &[
+            "pfn",
+            "eval",
+            "--models",
+            "ridge",
+            "--prior-tasks",
+            "0",
+            "--friedman-tables",
+            "0",
+            "--table",
+            table.to_str().unwrap(),
+            "--target",
+            "label",
+            "--test-column",
+            "test",
+            "--out",
+            "ev",
+        ],
+        dir.path(),
+    );
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let scores = std::fs::read_to_string(dir.path().join("ev/tasks.csv")).unwrap();
+    let row: Vec<&str> = scores.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        row[4], "6",
+        "the test column is not a feature: 4 PCs, b and a"
+    );
+    let (rmse, r2): (f64, f64) = (row[6].parse().unwrap(), row[7].parse().unwrap());
+    let results = std::fs::read_to_string(run.join("tables/results.csv")).unwrap();
+    let mut lines = results.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let ridge = lines
+        .map(|l| {
+            l.split("\",")
+                .nth(1)
+                .unwrap_or(l)
+                .split(',')
+                .collect::<Vec<&str>>()
+        })
+        .find(|f| f[0] == "fusion" && f[2] == "ridge")
+        .unwrap();
+    // The split cell is quoted (it holds commas) and was cut off above: shift by one.
+    let test_r2: f64 = ridge[column("test_r2") - 1].parse().unwrap();
+    let test_mse: f64 = ridge[column("test_mse") - 1].parse().unwrap();
+    assert!((r2 - test_r2).abs() <= 1e-12, "{r2} vs {test_r2}");
+    assert!(
+        (rmse * rmse - test_mse).abs() <= 1e-12 * test_mse,
+        "{rmse} vs {test_mse}"
+    );
+}

@@ -141,3 +141,19 @@ fn pfn_eval_table_without_target_is_refused_naming_target() {
     );
     assert!(!dir.path().join("e").exists(), "nothing written");
 }
+
+#[test]
+fn pfn_eval_of_pfn_without_weights_is_refused_naming_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = quakelab(
+        &["pfn", "eval", "--models", "pfn,ridge", "--out", "e"],
+        dir.path(),
+    );
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--weights") && err.contains("model pfn"),
+        "{err}"
+    );
+    assert!(!dir.path().join("e").exists(), "nothing written");
+}

@@ -39,8 +39,9 @@ pub const DEFAULT_MODELS: [&str; 4] = ["pfn", "ridge", "random_forest", "xgboost
 /// What `quakelab pfn eval` evaluates.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// The network's checkpoint (`quakelab pfn pretrain`'s `NAME.safetensors`).
-    pub weights: PathBuf,
+    /// The network's checkpoint (`quakelab pfn pretrain`'s `NAME.safetensors`); needed when
+    /// `models` holds `pfn`.
+    pub weights: Option<PathBuf>,
     /// The prior the held-out tasks come from (the pretraining file's `[pfn.prior]`).
     pub prior: PriorConfig,
     /// The seed of the held-out tasks, the Friedman tables and the fits.
@@ -55,6 +56,9 @@ pub struct EvalOptions {
     pub tables: Vec<PathBuf>,
     /// The target column of `tables`.
     pub target: Option<String>,
+    /// A 0/1 column of `tables` that marks the test rows (a run's feature tables have `test`);
+    /// without it, tables split chronologically.
+    pub test_column: Option<String>,
     /// Decoder kinds to compare; `pfn` is the network (the `tabpfn` decoder on `weights`).
     pub models: Vec<String>,
 }
@@ -66,10 +70,16 @@ pub fn eval_models(options: &EvalOptions) -> Result<Vec<EvalModel>> {
         .iter()
         .map(|kind| {
             if kind == "pfn" {
-                let info = read_checkpoint_info(&options.weights)?;
+                let weights = options.weights.as_ref().ok_or_else(|| {
+                    Error::config(
+                        "--weights",
+                        "model pfn needs the network's checkpoint (--weights FILE), or leave \
+                         pfn out of --models",
+                    )
+                })?;
+                let info = read_checkpoint_info(weights)?;
                 let mut decoder = DecoderConfig::from_kind("tabpfn")?;
-                decoder
-                    .apply_override(&format!("decoder.weights={}", options.weights.display()))?;
+                decoder.apply_override(&format!("decoder.weights={}", weights.display()))?;
                 Ok(EvalModel {
                     name: format!("pfn ({})", info.name),
                     decoder,
@@ -105,7 +115,7 @@ pub fn eval_tasks(options: &EvalOptions) -> Result<Vec<EvalTask>> {
     )?);
     if let Some(target) = target {
         for path in &options.tables {
-            tasks.push(table_task(path, target)?);
+            tasks.push(table_task(path, target, options.test_column.as_deref())?);
         }
     }
     Ok(tasks)
@@ -230,9 +240,10 @@ pub fn friedman_tasks(seed: u64, tables: usize, n_rows: usize) -> Result<Vec<Eva
 }
 
 /// The table in the CSV file `path` (a header line, numeric cells) with target column
-/// `target`, split chronologically (module docs). Refuses a file without that column and one
-/// with fewer than two rows.
-pub fn table_task(path: &Path, target: &str) -> Result<EvalTask> {
+/// `target`, split chronologically (module docs), or by `test_column`: its rows with 1 test,
+/// those with 0 train, and the column is not a feature. Refuses a file without those columns,
+/// a test column with another value, and a split without a training or a test row.
+pub fn table_task(path: &Path, target: &str, test_column: Option<&str>) -> Result<EvalTask> {
     let table = crate::decode::csv_table::read_table(path, target, false)?;
     let y = table.target.ok_or_else(|| {
         Error::parse(
@@ -242,22 +253,74 @@ pub fn table_task(path: &Path, target: &str) -> Result<EvalTask> {
             format!("no column named {target:?} (the --target of pfn eval)"),
         )
     })?;
-    if y.len() < 2 {
+    let marker = match test_column {
+        None => None,
+        Some(name) => Some(
+            table
+                .features
+                .iter()
+                .position(|f| f == name)
+                .ok_or_else(|| {
+                    Error::parse(
+                        path,
+                        1,
+                        name,
+                        format!("no column named {name:?} (the --test-column of pfn eval)"),
+                    )
+                })?,
+        ),
+    };
+    let features: Vec<usize> = (0..table.x.ncols())
+        .filter(|&j| Some(j) != marker)
+        .collect();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    match marker {
+        None => {
+            let n_train = if y.len() >= 2 {
+                n_train_of(y.len())
+            } else {
+                y.len()
+            };
+            train.extend(0..n_train);
+            test.extend(n_train..y.len());
+        }
+        Some(j) => {
+            for i in 0..y.len() {
+                let flag = table.x[(i, j)];
+                if flag == 0.0 {
+                    train.push(i);
+                } else if flag == 1.0 {
+                    test.push(i);
+                } else {
+                    return Err(Error::parse(
+                        path,
+                        (i + 2) as u64,
+                        &table.features[j],
+                        format!("{flag} is not 0 (a training row) or 1 (a test row)"),
+                    ));
+                }
+            }
+        }
+    }
+    if train.is_empty() || test.is_empty() {
         return Err(Error::parse(
             path,
             1,
             "",
             format!(
-                "{} data rows: a table task needs a training and a test row",
-                y.len()
+                "{} training and {} test rows: a table task needs at least one of each",
+                train.len(),
+                test.len()
             ),
         ));
     }
-    let n_features = table.x.ncols();
-    let x: Vec<f64> = (0..y.len())
-        .flat_map(|i| (0..n_features).map(move |j| (i, j)))
+    let x: Vec<f64> = train
+        .iter()
+        .chain(&test)
+        .flat_map(|&i| features.iter().map(move |&j| (i, j)))
         .map(|(i, j)| table.x[(i, j)])
         .collect();
+    let y: Vec<f64> = train.iter().chain(&test).map(|&i| y[i]).collect();
     let name = path
         .file_stem()
         .map_or_else(|| "table".into(), |s| s.to_string_lossy().into_owned());
@@ -266,8 +329,8 @@ pub fn table_task(path: &Path, target: &str) -> Result<EvalTask> {
         "table".into(),
         &x,
         &y,
-        n_features,
-        n_train_of(y.len()),
+        features.len(),
+        train.len(),
     ))
 }
 

@@ -662,6 +662,8 @@ pub struct TrackingSettings {
     pub mlflow_uri: Option<String>,
     /// The MLflow experiment name.
     pub experiment_name: String,
+    /// Whether the run writes its feature tables (`tracking.feature_tables`).
+    pub feature_tables: bool,
 }
 
 /// A checked experiment: what the runner sees. Only [`resolve`] (or a sweep) makes one.
@@ -1113,6 +1115,7 @@ fn resolve_file(
         results_dir: PathBuf::from(&t.results_dir),
         mlflow_uri: (!t.mlflow_uri.trim().is_empty()).then(|| t.mlflow_uri.trim().to_string()),
         experiment_name: experiment_name.clone(),
+        feature_tables: t.feature_tables,
     };
 
     let name = f.name.clone();

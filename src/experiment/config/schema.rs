@@ -727,6 +727,9 @@ pub struct TrackingSection {
     pub mlflow_uri: String,
     /// The MLflow experiment; empty for the experiment's name.
     pub experiment_name: String,
+    /// Also write every split's feature tables into the run, as
+    /// `feature_tables/<split>/<feature set>.csv` (for `quakelab pfn eval --test-column test`).
+    pub feature_tables: bool,
 }
 
 impl Default for TrackingSection {
@@ -735,6 +738,7 @@ impl Default for TrackingSection {
             results_dir: "results".into(),
             mlflow_uri: String::new(),
             experiment_name: String::new(),
+            feature_tables: false,
         }
     }
 }
