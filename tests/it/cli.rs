@@ -280,9 +280,7 @@ results_dir = "results"
 #[test]
 fn run_tracks_an_experiment_and_a_sweep_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
-    let out = quakelab(&["run", "small.toml"], dir.path());
-    assert!(out.status.success(), "{}", stderr(&out));
+    run_small(dir.path(), &[]);
     let runs: Vec<_> = std::fs::read_dir(dir.path().join("results/small"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -648,6 +646,19 @@ fn synth_catalog_with_short_term_incompleteness_keeps_the_truth() {
     assert!(!detected.iter().any(below_m9_threshold));
 }
 
+/// Runs `quakelab run small.toml --set SETTING...` on [`SMALL_EXPERIMENT`] in `dir`, asserting
+/// it succeeds; returns its output.
+fn run_small(dir: &Path, settings: &[&str]) -> std::process::Output {
+    std::fs::write(dir.join("small.toml"), SMALL_EXPERIMENT).unwrap();
+    let mut args = vec!["run", "small.toml"];
+    for setting in settings {
+        args.extend(["--set", setting]);
+    }
+    let out = quakelab(&args, dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    out
+}
+
 /// The run directory of the one `small` run under `dir`, and its `evaluation.json`.
 fn small_run_and_sheet(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
     let run = std::fs::read_dir(dir.join("results/small"))
@@ -664,23 +675,15 @@ fn small_run_and_sheet(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
 #[test]
 fn a_counts_run_writes_the_evaluation_sheet_and_the_contract_columns() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
-    let out = quakelab(
+    let out = run_small(
+        dir.path(),
         &[
-            "run",
-            "small.toml",
-            "--set",
             "labels.kind=counts_ahead",
-            "--set",
             "labels.horizon_days=7",
-            "--set",
             r#"split.kinds=["chronological","rolling"]"#,
-            "--set",
             "split.rolling_origins=2",
         ],
-        dir.path(),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
     let summary = stdout(&out);
     assert!(
         summary.contains("label: counts_ahead (look-ahead: no)"),
@@ -758,19 +761,10 @@ fn a_counts_run_writes_the_evaluation_sheet_and_the_contract_columns() {
 #[test]
 fn the_papers_nowcast_with_a_centred_label_is_flagged() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
-    let out = quakelab(
-        &[
-            "run",
-            "small.toml",
-            "--set",
-            "labels.kind=kde_centred",
-            "--set",
-            "dataset.timing=nowcast",
-        ],
+    let out = run_small(
         dir.path(),
+        &["labels.kind=kde_centred", "dataset.timing=nowcast"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
     let summary = stdout(&out);
     assert!(summary.contains("timing: NOWCAST"), "{summary}");
     assert!(summary.contains("(look-ahead: YES)"), "{summary}");
@@ -787,19 +781,13 @@ fn the_papers_nowcast_with_a_centred_label_is_flagged() {
 #[test]
 fn a_runs_feature_table_scores_in_pfn_eval_as_in_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("small.toml"), SMALL_EXPERIMENT).unwrap();
-    let out = quakelab(
+    run_small(
+        dir.path(),
         &[
-            "run",
-            "small.toml",
-            "--set",
             r#"split.kinds=["chronological"]"#,
-            "--set",
             "tracking.feature_tables=true",
         ],
-        dir.path(),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
     let (run, sheet) = small_run_and_sheet(dir.path());
     let splits: Vec<std::path::PathBuf> = std::fs::read_dir(run.join("feature_tables"))
         .unwrap()
