@@ -1977,10 +1977,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             features,
             out,
         })) => {
-            let config = match config {
-                Some(path) => PriorConfig::load(&path)?,
-                None => PriorConfig::default(),
-            };
+            let config = PriorConfig::load_or_default(config.as_deref())?;
             let options = ShowOptions {
                 seed,
                 tasks,
@@ -2002,13 +1999,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             models,
             out,
         }) => {
-            let prior = match config {
-                Some(path) => PriorConfig::load(&path)?,
-                None => PriorConfig::default(),
-            };
             let options = EvalOptions {
                 weights,
-                prior,
+                prior: PriorConfig::load_or_default(config.as_deref())?,
                 seed,
                 prior_tasks,
                 friedman_tables,

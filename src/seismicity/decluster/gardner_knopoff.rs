@@ -156,16 +156,7 @@ pub fn gardner_knopoff(catalog: &Catalog, params: &ValidGardnerKnopoff) -> Resul
 mod tests {
     use super::*;
     use crate::catalog::Event;
-
-    fn event(time: &str, latitude: f64, longitude: f64, magnitude: f64) -> Event {
-        Event {
-            time: time.parse().unwrap(),
-            latitude,
-            longitude,
-            depth_km: Some(10.0),
-            magnitude,
-        }
-    }
+    use crate::seismicity::decluster::tests::event;
 
     fn decluster(events: Vec<Event>, fs_time_prop: f64) -> Declustering {
         let params = GardnerKnopoffParams {

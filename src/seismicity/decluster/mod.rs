@@ -387,8 +387,20 @@ impl BackgroundScore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::catalog::Event;
+
+    /// An event at 10 km depth, for the methods' tests.
+    pub(crate) fn event(time: &str, latitude: f64, longitude: f64, magnitude: f64) -> Event {
+        Event {
+            time: time.parse().unwrap(),
+            latitude,
+            longitude,
+            depth_km: Some(10.0),
+            magnitude,
+        }
+    }
 
     #[test]
     fn precision_and_recall_count_the_kept_background() {

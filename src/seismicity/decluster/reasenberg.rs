@@ -341,16 +341,7 @@ impl Declustering {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn event(time: &str, latitude: f64, longitude: f64, magnitude: f64) -> Event {
-        Event {
-            time: time.parse().unwrap(),
-            latitude,
-            longitude,
-            depth_km: Some(10.0),
-            magnitude,
-        }
-    }
+    use crate::seismicity::decluster::tests::event;
 
     fn decluster(events: Vec<Event>) -> Declustering {
         let params = ReasenbergParams::default().check().unwrap();

@@ -320,6 +320,11 @@ impl PriorConfig {
         Ok(config)
     }
 
+    /// [`PriorConfig::load`] of `path`, or the default prior without one.
+    pub fn load_or_default(path: Option<&Path>) -> Result<PriorConfig> {
+        path.map_or_else(|| Ok(PriorConfig::default()), PriorConfig::load)
+    }
+
     /// Refuses invalid settings, naming the key (`pfn.prior.rows`, `pfn.prior.gp.noise`, …).
     pub fn check(&self) -> Result<()> {
         for kind in PriorKind::ALL {
