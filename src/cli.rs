@@ -205,8 +205,8 @@ enum Command {
         /// 0.05,0.5,0.95.
         #[arg(long, value_delimiter = ',', value_name = "LEVELS")]
         quantiles: Option<Vec<f64>>,
-        /// Where the decoder computes (tabpfn): cpu, cuda or libtorch (the last two need their
-        /// cargo feature).
+        /// Where the decoder computes (tabpfn): cpu, cuda, vulkan or libtorch (all but cpu need
+        /// their cargo feature).
         #[arg(long, default_value = "cpu")]
         device: Device,
     },
@@ -312,7 +312,8 @@ enum PfnCommand {
         /// Steps in all (pfn.pretrain.steps).
         #[arg(long)]
         steps: Option<u64>,
-        /// cpu or cuda (pfn.pretrain.device; cuda needs a build with the cuda feature).
+        /// cpu, cuda or vulkan (pfn.pretrain.device; a GPU needs a build with its cargo
+        /// feature).
         #[arg(long)]
         device: Option<String>,
         /// The run store (tracking.results_dir).
@@ -653,7 +654,8 @@ struct EncodeVitArgs {
     /// Output array (.npy, float32).
     #[arg(long)]
     out: PathBuf,
-    /// Where the model runs: cpu, cuda or libtorch (the last two need their cargo feature).
+    /// Where the model runs: cpu, cuda, vulkan or libtorch (all but cpu need their cargo
+    /// feature).
     #[arg(long, default_value = "cpu")]
     device: Device,
     /// Images per forward pass.

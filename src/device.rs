@@ -9,6 +9,7 @@
 //! |------------|--------------|---------------|
 //! | `cpu`      | `flex` (pure Rust, rayon threads) | always built |
 //! | `cuda`     | `cuda` (CubeCL, first GPU) | `cuda` |
+//! | `vulkan`   | `wgpu` on Vulkan (CubeCL, SPIR-V; the best GPU Vulkan offers) | `vulkan` |
 //! | `libtorch` | `tch` (deprecated upstream; PyTorch 2.9.0's libraries) | `tch` |
 //!
 //! Every variant can be named in every build, so a config written for a GPU machine still
@@ -28,6 +29,10 @@ pub enum Device {
     Cpu,
     /// The first NVIDIA GPU, through burn's CUDA backend (cargo feature `cuda`).
     Cuda,
+    /// The GPU that Vulkan ranks first, through burn's wgpu backend pinned to Vulkan (cargo
+    /// feature `vulkan`): any vendor's GPU with a Vulkan driver, and a build that needs nothing
+    /// but crates.io.
+    Vulkan,
     /// LibTorch (cargo feature `tch`; burn-tch is deprecated upstream and needs PyTorch 2.9.0's
     /// CUDA wheels, about 3.8 GB): kept for comparison with PyTorch, never in the default build.
     Libtorch,
@@ -35,13 +40,19 @@ pub enum Device {
 
 impl Device {
     /// Every device, in declaration order.
-    pub const ALL: &'static [Device] = &[Device::Cpu, Device::Cuda, Device::Libtorch];
+    pub const ALL: &'static [Device] = &[
+        Device::Cpu,
+        Device::Cuda,
+        Device::Vulkan,
+        Device::Libtorch,
+    ];
 
-    /// The name used in configs, flags and logs (`cpu`, `cuda`, `libtorch`).
+    /// The name used in configs, flags and logs (`cpu`, `cuda`, `vulkan`, `libtorch`).
     pub fn name(self) -> &'static str {
         match self {
             Device::Cpu => "cpu",
             Device::Cuda => "cuda",
+            Device::Vulkan => "vulkan",
             Device::Libtorch => "libtorch",
         }
     }
@@ -55,7 +66,7 @@ impl Device {
             .ok_or_else(|| {
                 Error::config(
                     "device",
-                    format!("unknown device `{name}`; expected one of cpu, cuda, libtorch"),
+                    format!("unknown device `{name}`; expected one of cpu, cuda, vulkan, libtorch"),
                 )
             })
     }
@@ -65,6 +76,7 @@ impl Device {
         match self {
             Device::Cpu => true,
             Device::Cuda => cfg!(feature = "cuda"),
+            Device::Vulkan => cfg!(feature = "vulkan"),
             Device::Libtorch => cfg!(feature = "tch"),
         }
     }
@@ -76,6 +88,10 @@ impl Device {
             Device::Cpu => Ok(burn::tensor::Device::flex()),
             #[cfg(feature = "cuda")]
             Device::Cuda => Ok(burn::tensor::Device::cuda(0)),
+            #[cfg(feature = "vulkan")]
+            Device::Vulkan => Ok(burn::tensor::Device::vulkan(
+                burn::tensor::DeviceKind::DefaultDevice,
+            )),
             #[cfg(feature = "tch")]
             #[allow(deprecated)]
             Device::Libtorch => Ok(burn::tensor::Device::libtorch()),
@@ -87,6 +103,7 @@ impl Device {
                      (cargo build --release --features {feature}); this binary has only `cpu`",
                     feature = match other {
                         Device::Cuda => "cuda",
+                        Device::Vulkan => "vulkan",
                         _ => "tch",
                     }
                 ),
@@ -122,7 +139,7 @@ mod tests {
         }
         let err = Device::parse("tpu").unwrap_err().to_string();
         assert!(
-            err.contains("`tpu`") && err.contains("cpu, cuda, libtorch"),
+            err.contains("`tpu`") && err.contains("cpu, cuda, vulkan, libtorch"),
             "{err}"
         );
     }
@@ -133,6 +150,10 @@ mod tests {
         if !Device::Cuda.is_built() {
             let err = Device::Cuda.burn().unwrap_err().to_string();
             assert!(err.contains("--features cuda"), "{err}");
+        }
+        if !Device::Vulkan.is_built() {
+            let err = Device::Vulkan.burn().unwrap_err().to_string();
+            assert!(err.contains("--features vulkan"), "{err}");
         }
         if !Device::Libtorch.is_built() {
             let err = Device::Libtorch.burn().unwrap_err().to_string();

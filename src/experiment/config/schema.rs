@@ -39,8 +39,8 @@ pub struct ExperimentFile {
     pub seed: u64,
     /// How many seeds each stochastic decoder is fitted with (the first is `seed` itself).
     pub seeds: usize,
-    /// Where the neural models run: `cpu` (default), `cuda` or `libtorch` (the last two need
-    /// a quakelab built with that cargo feature; see [`Device`]).
+    /// Where the neural models run: `cpu` (default), `cuda`, `vulkan` or `libtorch` (all but
+    /// `cpu` need a quakelab built with that cargo feature; see [`Device`]).
     pub device: Device,
     /// The study box, `LON0,LON1,LAT0,LAT1`.
     pub region: String,

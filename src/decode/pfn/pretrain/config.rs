@@ -241,7 +241,7 @@ pub struct LoopConfig {
     pub border_batches: u64,
     /// Throughput is recorded every this many steps (default 50).
     pub log_every: u64,
-    /// Where the network trains: `cpu` (default) or `cuda`.
+    /// Where the network trains: `cpu` (default), `cuda` or `vulkan`.
     pub device: Device,
 }
 

@@ -10,7 +10,8 @@
 //!    task; every checkpoint keeps them;
 //! 2. step `s` (0-based) trains on the prior batch `Prior::batch(seed, s, batch_tasks)`: the
 //!    tasks depend on the seed and the step only, so a resumed run sees exactly the tasks the
-//!    uninterrupted run would have;
+//!    uninterrupted run would have; a thread of its own draws the batches a little ahead, so
+//!    the prior's CPU work overlaps the network's step (on a GPU, most of the step);
 //! 3. the loss is the bar-distribution NLL ([`BarLoss::mean_nll`]) over the batch's test rows,
 //!    and AdamW takes a step at the schedule's rate for `s`, the gradient clipped to a global
 //!    norm of `clip_norm`;
@@ -45,6 +46,7 @@ pub mod config;
 pub mod state;
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
@@ -62,6 +64,9 @@ use crate::decode::pfn::model::{CheckpointInfo, PfnModel, TaskBatch};
 use crate::decode::pfn::prior::{Prior, PriorBatch};
 use crate::track::{Metric, Run, RunSpec, RunStatus, Tracker};
 use crate::{Error, Result, rng};
+
+/// Prior batches drawn ahead of the step that trains on them, on a thread of their own.
+const PREFETCH_BATCHES: usize = 2;
 
 /// How a pretraining run starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,7 +189,7 @@ fn train(
             (model, borders, 0)
         }
     };
-    let mut model = model.map(&mut Renumber { next: 0 });
+    let model = model.map(&mut Renumber { next: 0 });
     let parameters = model.num_params();
     let loss = BarLoss::new(borders.clone())?;
     let mut params = vec![
@@ -220,48 +225,70 @@ fn train(
     let mut window = Throughput::default();
     let mut total = Throughput::default();
     let mut skipped_tasks = 0;
-    for step in start..settings.steps {
-        let began = Instant::now();
-        let batch = prior.batch(config.seed, step, settings.batch_tasks)?;
-        let (tasks, skipped) = task_batch(&batch, step)?;
-        skipped_tasks += skipped;
-        let value = loss.mean_nll(model.forward(&tasks), &tasks)?;
-        let train_loss = f64::from(value.clone().into_scalar::<f32>());
-        if !train_loss.is_finite() {
-            return Err(Error::Numerical(format!(
-                "pretraining step {step}: the loss is {train_loss}"
-            )));
+    let model = std::thread::scope(|scope| -> Result<PfnModel> {
+        let mut model = model;
+        // The receiver lives in this closure, so an early return drops it and the drawing
+        // thread's next send fails, ending it before the scope joins.
+        let (sender, batches) = mpsc::sync_channel(PREFETCH_BATCHES);
+        scope.spawn(|| {
+            let sender = sender;
+            for step in start..settings.steps {
+                let next = prior
+                    .batch(config.seed, step, settings.batch_tasks)
+                    .and_then(|batch| task_batch(&batch, step));
+                let failed = next.is_err();
+                if sender.send(next).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for step in start..settings.steps {
+            let began = Instant::now();
+            let (tasks, skipped) = batches.recv().map_err(|_| {
+                Error::Numerical(format!(
+                    "pretraining step {step}: the prior stopped drawing"
+                ))
+            })??;
+            skipped_tasks += skipped;
+            let value = loss.mean_nll(model.forward(&tasks), &tasks)?;
+            let train_loss = f64::from(value.clone().into_scalar::<f32>());
+            if !train_loss.is_finite() {
+                return Err(Error::Numerical(format!(
+                    "pretraining step {step}: the loss is {train_loss}"
+                )));
+            }
+            let rate = config.pfn.optim.schedule.at(step);
+            let grads = GradientsParams::from_grads(value.backward(), &model);
+            model = optimizer.step(rate, model, grads);
+            let seconds = began.elapsed().as_secs_f64();
+            let tokens = tasks.tasks()
+                * tasks.rows()
+                * (tasks.features().div_ceil(architecture.features_per_group) + 1);
+            for t in [&mut window, &mut total] {
+                t.add(tasks.tasks(), tokens, seconds);
+            }
+            let s = step as i64;
+            pending.push(Metric::new("train_loss", train_loss, s));
+            pending.push(Metric::new("learning_rate", rate, s));
+            curve.push((step, train_loss, rate));
+            bar.inc(1);
+            bar.set_message(format!("loss {train_loss:.4}"));
+            let done = step + 1;
+            let log = done % settings.log_every == 0;
+            if log {
+                pending.extend(window.metrics(s));
+                window = Throughput::default();
+            }
+            let save = done % settings.checkpoint_every == 0 || done == settings.steps;
+            if log || save {
+                run.log_metrics(&std::mem::take(&mut pending))?;
+            }
+            if save {
+                checkpoint.write(run, &model, &optimizer, done)?;
+            }
         }
-        let rate = config.pfn.optim.schedule.at(step);
-        let grads = GradientsParams::from_grads(value.backward(), &model);
-        model = optimizer.step(rate, model, grads);
-        let seconds = began.elapsed().as_secs_f64();
-        let tokens = tasks.tasks()
-            * tasks.rows()
-            * (tasks.features().div_ceil(architecture.features_per_group) + 1);
-        for t in [&mut window, &mut total] {
-            t.add(tasks.tasks(), tokens, seconds);
-        }
-        let s = step as i64;
-        pending.push(Metric::new("train_loss", train_loss, s));
-        pending.push(Metric::new("learning_rate", rate, s));
-        curve.push((step, train_loss, rate));
-        bar.inc(1);
-        bar.set_message(format!("loss {train_loss:.4}"));
-        let done = step + 1;
-        let log = done % settings.log_every == 0;
-        if log {
-            pending.extend(window.metrics(s));
-            window = Throughput::default();
-        }
-        let save = done % settings.checkpoint_every == 0 || done == settings.steps;
-        if log || save {
-            run.log_metrics(&std::mem::take(&mut pending))?;
-        }
-        if save {
-            checkpoint.write(run, &model, &optimizer, done)?;
-        }
-    }
+        Ok(model)
+    })?;
     bar.finish_and_clear();
     let final_path = run_dir.join(format!("{}.safetensors", config.name));
     model.write_checkpoint(
