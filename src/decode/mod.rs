@@ -95,9 +95,9 @@ pub use distribution::{
     PointEstimate, Prediction, PredictiveDistribution, QuantileLevels, empirical_quantile,
 };
 pub use forest::RandomForestSettings;
-pub use pfn::decoder::PfnSettings;
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::LightgbmSettings;
+pub use pfn::decoder::PfnSettings;
 pub use ridge::RidgeSettings;
 pub use tabpfn::TabpfnSettings;
 #[cfg(feature = "xgboost")]
@@ -846,7 +846,10 @@ mod tests {
         }
         assert!(pfn.is_stochastic(), "its contexts are seeded subsamples");
         pfn.apply_override("decoder.max_context_rows=none").unwrap();
-        assert!(!pfn.is_stochastic(), "with every row in context nothing is drawn");
+        assert!(
+            !pfn.is_stochastic(),
+            "with every row in context nothing is drawn"
+        );
         let names = [
             DecoderRole::Model,
             DecoderRole::Baseline,

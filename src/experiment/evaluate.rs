@@ -977,7 +977,7 @@ fn gnss_checks_of(
             scenario: scenario.to_string(),
             gnss: gnss.name(),
             gnss_mse: gnss.test_mse,
-            control: format!("{} + {}", control.features, control.decoder),
+            control: format!("{} + {}", control.features, control.shown_decoder()),
             control_mse: control.test_mse,
             dm_p_value: dm.p_value,
             adds_skill: gnss.test_mse < control.test_mse && dm.p_value < SIGNIFICANCE,

@@ -76,8 +76,8 @@ pub fn shipped_info() -> Result<CheckpointInfo> {
 /// # Why the context is capped
 ///
 /// A PFN predicts well only on tasks like those of its prior: `quakelab-pfn-s` was pretrained
-/// on tasks of 32 to 512 training rows. The paper's tables give a decoder about 3,200 training
-/// days, far outside that range, and the attention over the training rows costs O(n²) per
+/// on tasks of 32 to 512 training rows. The paper experiment gives a decoder 3,200 to 3,900
+/// training days, far outside that range, and the attention over the training rows costs O(n²) per
 /// fit. So each ensemble member conditions on its own seeded random subsample of at most
 /// `max_context_rows` training rows ([`crate::decode::tabpfn::context_rows`]), and the members
 /// together see more of the table than one of them does.
@@ -253,7 +253,10 @@ mod tests {
             matches!(&err, Error::Config { key, .. } if key == "decoder.weights"),
             "{err}"
         );
-        assert!(err.to_string().contains("no/such/network.safetensors"), "{err}");
+        assert!(
+            err.to_string().contains("no/such/network.safetensors"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -264,12 +267,13 @@ mod tests {
         assert_eq!(pfn.softmax_temperature, 0.9);
         assert_eq!(
             (pfn.preprocess, pfn.fingerprint_feature, pfn.feature_shift),
-            (tabpfn.preprocess, tabpfn.fingerprint_feature, tabpfn.feature_shift)
+            (
+                tabpfn.preprocess,
+                tabpfn.fingerprint_feature,
+                tabpfn.feature_shift
+            )
         );
         assert_eq!(pfn.max_context_rows, Some(512));
-        assert_eq!(
-            pfn.display_name().as_deref(),
-            Some("PFN (quakelab-pfn-s)")
-        );
+        assert_eq!(pfn.display_name().as_deref(), Some("PFN (quakelab-pfn-s)"));
     }
 }

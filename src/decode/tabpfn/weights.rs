@@ -399,7 +399,11 @@ fn header_length(len: [u8; 8], file_len: u64, path: &Path) -> Result<usize> {
         ));
     }
     usize::try_from(len).map_err(|_| {
-        Error::format(path, "header", format!("a header of {len} bytes is too long"))
+        Error::format(
+            path,
+            "header",
+            format!("a header of {len} bytes is too long"),
+        )
     })
 }
 
