@@ -26,6 +26,11 @@
 //! and the quantiles are those of the averaged distribution on the borders in raw units,
 //! `borders · σ + ȳ` (spec B.4).
 //!
+//! A member may condition on a subsample of the training rows rather than all of them
+//! ([`context_rows`]): the `pfn` decoder caps each member's context at the size of the tasks its
+//! network was pretrained on; the `tabpfn` decoder conditions every member on every row. The
+//! pipeline and the target transform of a member are fitted on its own context rows.
+//!
 //! With `n_estimators = 1`, `softmax_temperature = 1.0`, `preprocess = "none"`,
 //! `fingerprint_feature = false`, `feature_shift = "none"` and `y_transform = "none"`, the
 //! members are the model alone, and the mean and the median equal the official package's in
@@ -444,8 +449,8 @@ impl Regressor for TabPfn {
                         self.settings.max_context_rows,
                         rng::derive_seed(seed, &format!("{name}.member{i}.context")),
                     );
-                    let x_context = Mat::from_fn(rows.len(), x.ncols(), |i, j| x[(rows[i], j)]);
-                    let y_context: Vec<f64> = rows.iter().map(|&i| y_z[i]).collect();
+                    let x_context = Mat::from_fn(rows.len(), x.ncols(), |r, j| x[(rows[r], j)]);
+                    let y_context: Vec<f64> = rows.iter().map(|&r| y_z[r]).collect();
                     let (pipeline, x_train) =
                         MemberPipeline::fit(x_context.as_ref(), &settings, member_seed)?;
                     let target = TargetTransform::fit(self.settings.y_transform, &y_context)?;
