@@ -97,6 +97,7 @@ pub use distribution::{
 pub use forest::RandomForestSettings;
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::LightgbmSettings;
+pub use pfn::decoder::PfnSettings;
 pub use ridge::RidgeSettings;
 pub use tabpfn::TabpfnSettings;
 #[cfg(feature = "xgboost")]
@@ -202,6 +203,13 @@ pub trait DecoderSettings: Send + Sync {
     /// (an optional TabPFN without its weights file); `None` by default. The runner then
     /// records its rows as skipped, with this reason, instead of fitting it.
     fn unavailable(&self) -> Option<String> {
+        None
+    }
+
+    /// The decoder's name where people read it (the tables of a run and its report), when it
+    /// says more than its kind: `PFN (quakelab-pfn-s)`. `None` by default: the kind. Keys,
+    /// file names and metric names keep the kind ([`Regressor::name`]).
+    fn display_name(&self) -> Option<String> {
         None
     }
 
@@ -478,6 +486,9 @@ decoders! {
     /// TabPFN v2, the paper's in-context regressor, native in burn, with its predictive
     /// distribution.
     Tabpfn("tabpfn", TabpfnSettings),
+    /// quakelab's own prior-fitted network, in context like TabPFN: the shipped
+    /// `quakelab-pfn-s` built into the binary, or a checkpoint `quakelab pfn pretrain` wrote.
+    Pfn("pfn", PfnSettings),
 }
 
 impl DecoderConfig {
@@ -504,6 +515,14 @@ impl DecoderConfig {
     /// Whether this decoder's fit depends on its seed ([`DecoderSettings::is_stochastic`]).
     pub fn is_stochastic(&self) -> bool {
         self.settings().is_stochastic()
+    }
+
+    /// The decoder's name in tables people read ([`DecoderSettings::display_name`]), its kind
+    /// by default.
+    pub fn display_name(&self) -> String {
+        self.settings()
+            .display_name()
+            .unwrap_or_else(|| self.kind().to_string())
     }
 
     /// Why this decoder's rows are skipped, when it is optional and cannot run here
@@ -796,6 +815,8 @@ mod tests {
         }
         // TabPFN: its members' column shuffles and fingerprints are seeded.
         expected.push(("tabpfn", DecoderRole::Model, true));
+        // The PFN: the same draws, and each member's context subsample.
+        expected.push(("pfn", DecoderRole::Model, true));
         let kinds: Vec<&str> = expected.iter().map(|(kind, _, _)| *kind).collect();
         assert_eq!(DecoderConfig::KINDS, kinds);
         for (kind, role, stochastic) in expected {
@@ -815,6 +836,19 @@ mod tests {
         assert!(
             !tabpfn.is_stochastic(),
             "without shuffle and fingerprint nothing is drawn"
+        );
+        let mut pfn = DecoderConfig::from_kind("pfn").unwrap();
+        for setting in [
+            "decoder.feature_shift=none",
+            "decoder.fingerprint_feature=false",
+        ] {
+            pfn.apply_override(setting).unwrap();
+        }
+        assert!(pfn.is_stochastic(), "its contexts are seeded subsamples");
+        pfn.apply_override("decoder.max_context_rows=none").unwrap();
+        assert!(
+            !pfn.is_stochastic(),
+            "with every row in context nothing is drawn"
         );
         let names = [
             DecoderRole::Model,
@@ -973,6 +1007,12 @@ mod tests {
                 "decoder.softmax_temperature",
             ),
             ("tabpfn", "decoder.weights=no/such.ckpt", "decoder.weights"),
+            ("pfn", "decoder.n_estimators=0", "decoder.n_estimators"),
+            (
+                "pfn",
+                "decoder.max_context_rows=0",
+                "decoder.max_context_rows",
+            ),
         ];
         for (kind, assignment, key) in cases {
             let mut config = DecoderConfig::from_kind(kind).unwrap();

@@ -373,13 +373,15 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             let (names, seeds) = match pair {
                 Pair::Skipped(reason) => {
                     let encoder = if set.gnss { encoder_label.as_str() } else { "" };
-                    results.push(ResultRow::skipped(
+                    let mut row = ResultRow::skipped(
                         &split_name,
                         &description,
                         (&set.name, decoder.kind()),
                         encoder,
                         &reason,
-                    ));
+                    );
+                    row.decoder_name = decoder_name(decoder);
+                    results.push(row);
                     continue;
                 }
                 Pair::Fit { names, seeds, .. } => (names, seeds),
@@ -415,6 +417,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
                 .map(|(truth, predicted)| regression_metrics(&truth, &predicted).map(|m| m.r2))
                 .collect::<Result<_>>()?;
             row.set_seed_spread(&r2);
+            row.decoder_name = decoder_name(decoder);
             if set.gnss {
                 row.encoder.clone_from(&encoder_label);
             }
@@ -443,13 +446,15 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         if let Some(reason) = experiment.encoder().skipped() {
             for features in skipped_sets(experiment) {
                 for decoder in experiment.decoders() {
-                    results.push(ResultRow::skipped(
+                    let mut row = ResultRow::skipped(
                         &split_name,
                         &description,
                         (&features, decoder.kind()),
                         &encoder_label,
                         reason,
-                    ));
+                    );
+                    row.decoder_name = decoder_name(decoder);
+                    results.push(row);
                 }
             }
         }
@@ -850,6 +855,17 @@ fn split_labels(
     })
 }
 
+/// [`ResultRow::decoder_name`] of the decoder's rows: its display name where that is not its
+/// kind, empty otherwise.
+fn decoder_name(decoder: &DecoderConfig) -> String {
+    let name = decoder.display_name();
+    if name == decoder.kind() {
+        String::new()
+    } else {
+        name
+    }
+}
+
 /// The role of a row: a model decoder on a control feature set is a control.
 fn row_role(control: bool, role: DecoderRole) -> &'static str {
     match role {
@@ -961,7 +977,7 @@ fn gnss_checks_of(
             scenario: scenario.to_string(),
             gnss: gnss.name(),
             gnss_mse: gnss.test_mse,
-            control: format!("{} + {}", control.features, control.decoder),
+            control: format!("{} + {}", control.features, control.shown_decoder()),
             control_mse: control.test_mse,
             dm_p_value: dm.p_value,
             adds_skill: gnss.test_mse < control.test_mse && dm.p_value < SIGNIFICANCE,

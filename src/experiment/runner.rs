@@ -527,7 +527,7 @@ pub fn summarize_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
             row.extend([
                 r.split.clone().into(),
                 r.features.clone().into(),
-                r.decoder.clone().into(),
+                r.shown_decoder().to_string().into(),
                 number(r.test_r2, 4),
                 number(r.test_mse, 4),
                 run.record.run_id.clone().into(),
@@ -538,7 +538,7 @@ pub fn summarize_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
                 && !r.is_skipped()
             {
                 lines
-                    .entry(format!("{} / {}", r.split, r.decoder))
+                    .entry(format!("{} / {}", r.split, r.shown_decoder()))
                     .or_default()
                     .push((x, r.test_r2));
             }

@@ -157,7 +157,8 @@ impl Checkpoint {
     /// the settings as JSON; a file without them is an [`Error::Format`].
     pub fn open_with_config(path: &Path) -> Result<(Checkpoint, serde_json::Value)> {
         if is_safetensors(path)? {
-            Ok((Checkpoint::open(path)?, safetensors_config(path)?))
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            Checkpoint::safetensors_with_config(bytes, path)
         } else {
             Ok((
                 Checkpoint::open_nested(path, "state_dict")?,
@@ -192,10 +193,23 @@ impl Checkpoint {
         }
     }
 
-    fn open_safetensors(path: &Path) -> Result<Checkpoint> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    /// [`Checkpoint::open_with_config`] for the bytes of a safetensors file held in memory (a
+    /// model built into the binary); `origin` stands for the file in errors
+    /// (`quakelab-pfn-s (built in)`). Reading a safetensors file from disk comes here.
+    pub fn safetensors_with_config(
+        bytes: Vec<u8>,
+        origin: &Path,
+    ) -> Result<(Checkpoint, serde_json::Value)> {
+        let config = safetensors_config(&bytes, origin);
+        let checkpoint = Checkpoint::from_safetensors_bytes(bytes, origin)?;
+        Ok((checkpoint, config?))
+    }
+
+    /// Opens the bytes of a safetensors file held in memory, as [`Checkpoint::open`] opens the
+    /// file; `origin` stands for the file in errors and is [`Checkpoint::path`].
+    fn from_safetensors_bytes(bytes: Vec<u8>, origin: &Path) -> Result<Checkpoint> {
         let (data_start, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| Error::format(path, "header", e.to_string()))?;
+            .map_err(|e| Error::format(origin, "header", e.to_string()))?;
         let data_start = data_start + 8;
         let mut tensors = BTreeMap::new();
         let mut offsets = BTreeMap::new();
@@ -219,11 +233,16 @@ impl Checkpoint {
             );
         }
         Ok(Checkpoint {
-            path: path.to_path_buf(),
+            path: origin.to_path_buf(),
             format: CheckpointFormat::Safetensors,
             tensors,
             source: Source::Safetensors { bytes, offsets },
         })
+    }
+
+    fn open_safetensors(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Checkpoint::from_safetensors_bytes(bytes, path)
     }
 
     fn open_pytorch(path: &Path, key: Option<&str>) -> Result<Checkpoint> {
@@ -405,17 +424,16 @@ fn is_safetensors(path: &Path) -> Result<bool> {
     Ok(n == 9 && head[8] == b'{')
 }
 
-/// The JSON config under the safetensors header's metadata key `config`.
-fn safetensors_config(path: &Path) -> Result<Value> {
+/// The JSON config under the metadata key `config` of the safetensors file whose bytes are
+/// `bytes` (`path` names it in errors).
+fn safetensors_config(bytes: &[u8], path: &Path) -> Result<Value> {
     let bad = |message: String| Error::format(path, "metadata `config`", message);
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut len = [0u8; 8];
-    file.read_exact(&mut len).map_err(|e| Error::io(path, e))?;
-    // `Checkpoint::open` has read this header already: its length fits the file.
-    let mut header = vec![0u8; u64::from_le_bytes(len) as usize];
-    file.read_exact(&mut header)
-        .map_err(|e| Error::io(path, e))?;
-    let header: Value = serde_json::from_slice(&header)
+    let header = bytes
+        .get(..8)
+        .and_then(|len| usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok())
+        .and_then(|len| bytes.get(8..8usize.checked_add(len)?))
+        .ok_or_else(|| Error::format(path, "header", "shorter than its stated length"))?;
+    let header: Value = serde_json::from_slice(header)
         .map_err(|e| Error::format(path, "header", format!("not JSON: {e}")))?;
     let text = header
         .get("__metadata__")

@@ -42,8 +42,12 @@ pub struct ResultRow {
     pub split_description: String,
     /// The feature set: a modality (`gnss`, `seismicity`, `fusion`) or a control.
     pub features: String,
-    /// The decoder's kind.
+    /// The decoder's kind: the row's key in metric names, file names and comparisons.
     pub decoder: String,
+    /// The decoder's name where people read it, when it says more than its kind (`PFN
+    /// (quakelab-pfn-s)` for `pfn`); empty otherwise. See [`ResultRow::shown_decoder`].
+    #[serde(default)]
+    pub decoder_name: String,
     /// What the row is: `model`, `baseline` (a reference forecast a model must beat),
     /// `diagnostic` (a reference that is no competitor: oracle persistence, interpolation) or
     /// `control` (a model on a control feature set: day number, shifted labels, shuffled or
@@ -224,6 +228,16 @@ impl ResultRow {
         }
     }
 
+    /// The decoder as tables and summaries show it: [`ResultRow::decoder_name`], or the kind
+    /// where that is empty.
+    pub fn shown_decoder(&self) -> &str {
+        if self.decoder_name.is_empty() {
+            &self.decoder
+        } else {
+            &self.decoder_name
+        }
+    }
+
     /// Whether the row was skipped rather than fitted.
     pub fn is_skipped(&self) -> bool {
         self.role == ROLE_SKIPPED
@@ -233,9 +247,14 @@ impl ResultRow {
     /// features in brackets (`fusion [vit(mean, random init)] + ridge`).
     pub fn name(&self) -> String {
         if self.encoder.is_empty() {
-            format!("{} + {}", self.features, self.decoder)
+            format!("{} + {}", self.features, self.shown_decoder())
         } else {
-            format!("{} [{}] + {}", self.features, self.encoder, self.decoder)
+            format!(
+                "{} [{}] + {}",
+                self.features,
+                self.encoder,
+                self.shown_decoder()
+            )
         }
     }
 
@@ -385,7 +404,7 @@ pub fn comparison_table(results: &[ResultRow]) -> Table {
             row.push(r.encoder.clone().into());
         }
         row.extend([
-            r.decoder.clone().into(),
+            r.shown_decoder().to_string().into(),
             r.role.clone().into(),
             r.n_train.to_string().into(),
             r.n_test.to_string().into(),
@@ -503,7 +522,11 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         };
         let (train_truth, train_pred) = side("train");
         let (test_truth, test_pred) = side("test");
-        let title = format!("{} + {} ({split} split)", best.features, best.decoder);
+        let title = format!(
+            "{} + {} ({split} split)",
+            best.features,
+            best.shown_decoder()
+        );
         let scatter = format!("figures/predicted_vs_true_{split}.png");
         figure::predicted_vs_true(
             &run_dir.join(&scatter),
@@ -648,7 +671,10 @@ fn render_intervals(
             period,
             &format!(
                 "{} + {} ({split} split): {} to {} quantile band",
-                best.features, best.decoder, lowest, highest
+                best.features,
+                best.shown_decoder(),
+                lowest,
+                highest
             ),
             &format!("q{lowest} to q{highest}"),
             &points,

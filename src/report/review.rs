@@ -321,7 +321,7 @@ pub fn split_summary(
     match baseline {
         Some(b) => lines.push(format!(
             "best baseline: {} (test MSE {}, R² {})",
-            b.decoder,
+            b.shown_decoder(),
             show(b.test_mse),
             show(b.test_r2)
         )),
@@ -391,8 +391,8 @@ pub fn split_summary(
             if !sets.contains(&row.features.as_str()) {
                 sets.push(&row.features);
             }
-            if !decoders.contains(&row.decoder.as_str()) {
-                decoders.push(&row.decoder);
+            if !decoders.contains(&row.shown_decoder()) {
+                decoders.push(row.shown_decoder());
             }
         }
         lines.push(format!(
@@ -461,7 +461,7 @@ pub fn split_table(rows: &[&ResultRow]) -> Table {
     let line = |r: &ResultRow, features: Cell| -> Vec<Cell> {
         vec![
             features,
-            r.decoder.clone().into(),
+            r.shown_decoder().to_string().into(),
             r.role.clone().into(),
             number(r.test_r2, 4),
             interval(r.test_r2_ci_low, r.test_r2_ci_high),

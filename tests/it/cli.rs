@@ -757,6 +757,60 @@ fn a_counts_run_writes_the_evaluation_sheet_and_the_contract_columns() {
     assert!(run.join("report.md").is_file());
 }
 
+/// A run with the `pfn` decoder shows its rows as `PFN (quakelab-pfn-s)` where people read
+/// them (the table, the report) and keys them by the kind `pfn` everywhere else: the `decoder`
+/// column of `results.csv` and the metric names, whose characters MLflow accepts (letters,
+/// digits, `_ - . /` and spaces; no parentheses).
+#[test]
+fn a_pfn_row_is_shown_by_its_network_and_keyed_by_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    run_small(
+        dir.path(),
+        &[
+            r#"split.kinds=["chronological"]"#,
+            r#"decoders=[{ kind = "persistence" }, { kind = "climatology" }, { kind = "pfn", seed = 1, n_estimators = 1 }]"#,
+        ],
+    );
+    let (run, _) = small_run_and_sheet(dir.path());
+    let table = std::fs::read_to_string(run.join("tables/results.csv")).unwrap();
+    let shown = table
+        .lines()
+        .filter(|l| l.split(',').any(|cell| cell == "PFN (quakelab-pfn-s)"))
+        .count();
+    // Three modalities, the shuffled-GNSS fusion and two controls.
+    assert_eq!(shown, 6, "{table}");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| PFN (quakelab-pfn-s) |"), "{report}");
+    let mut reader = csv::Reader::from_path(run.join("results.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (decoder, name) = (column("decoder"), column("decoder_name"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let pfn: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[decoder] == "pfn").collect();
+    assert_eq!(pfn.len(), 6);
+    assert!(pfn.iter().all(|r| &r[name] == "PFN (quakelab-pfn-s)"));
+    assert!(
+        rows.iter()
+            .filter(|r| &r[decoder] != "pfn")
+            .all(|r| r[name].is_empty()),
+        "the other decoders are shown by their kind"
+    );
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let keys: Vec<&str> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"test_r2/chronological/fusion/pfn"),
+        "{keys:?}"
+    );
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-./ ".contains(c);
+    for key in keys {
+        assert!(key.chars().all(allowed), "not a valid MLflow key: {key}");
+    }
+}
+
 /// The paper's own setting runs, and says in every output that it looks ahead and nowcasts.
 #[test]
 fn the_papers_nowcast_with_a_centred_label_is_flagged() {

@@ -579,17 +579,23 @@ fn the_paper_experiment_loads_and_resolves() {
             "xgboost",
             "lightgbm",
             "catboost",
-            "tabpfn"
+            "tabpfn",
+            "pfn"
         ]
     );
     // TabPFN is optional (skipped without its weights), with a pinned seed: one fit per split
     // and feature set.
-    let tabpfn = paper.decoders().last().unwrap();
+    let tabpfn = &paper.decoders()[kinds.len() - 2];
     assert!(!tabpfn.is_stochastic());
     assert_eq!(
         serde_json::to_value(tabpfn).unwrap()["optional"],
         serde_json::Value::Bool(true)
     );
+    // The PFN needs no weights file, and its seed is pinned too.
+    let pfn = paper.decoders().last().unwrap();
+    assert!(!pfn.is_stochastic());
+    assert!(pfn.unavailable().is_none());
+    assert_eq!(pfn.display_name(), "PFN (quakelab-pfn-s)");
     // Random, chronological, and the two rolling origins listed one by one; no embargo is
     // decided before the labels are fitted.
     assert_eq!(paper.split().splits.len(), 4);

@@ -24,6 +24,7 @@ mod gnss_io;
 mod gnss_synth;
 mod labels;
 mod models;
+mod pfn_decoder;
 mod pfn_eval;
 mod pfn_pretrain;
 mod pfn_prior;

@@ -11,8 +11,11 @@
 //!   resume.
 //! - [`schedule`]: the learning-rate schedule of pretraining (linear warmup, cosine decay).
 //! - [`suite`]: standard regression functions (Friedman #1–3) for evaluating a network.
+//! - [`decoder`]: the `pfn` decoder, which predicts a table in context with the shipped
+//!   `quakelab-pfn-s` (built into the binary) or another pretrained checkpoint.
 //! - [`eval`]: `quakelab pfn eval`, a network against ridge, a forest and XGBoost, task by task.
 
+pub mod decoder;
 pub mod eval;
 pub mod loss;
 pub mod model;

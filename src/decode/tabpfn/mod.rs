@@ -26,6 +26,11 @@
 //! and the quantiles are those of the averaged distribution on the borders in raw units,
 //! `borders · σ + ȳ` (spec B.4).
 //!
+//! A member may condition on a subsample of the training rows rather than all of them
+//! ([`context_rows`]): the `pfn` decoder caps each member's context at the size of the tasks its
+//! network was pretrained on; the `tabpfn` decoder conditions every member on every row. The
+//! pipeline and the target transform of a member are fitted on its own context rows.
+//!
 //! With `n_estimators = 1`, `softmax_temperature = 1.0`, `preprocess = "none"`,
 //! `fingerprint_feature = false`, `feature_shift = "none"` and `y_transform = "none"`, the
 //! members are the model alone, and the mean and the median equal the official package's in
@@ -49,7 +54,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use faer::MatRef;
+use faer::{Mat, MatRef};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use self::bar::{BarDistribution, MappedBorders, member_probabilities};
@@ -177,17 +183,57 @@ impl Default for TabpfnSettings {
 }
 
 impl TabpfnSettings {
-    fn pipeline(&self) -> PipelineSettings {
-        PipelineSettings {
-            preprocess: self.preprocess,
-            fingerprint_feature: self.fingerprint_feature,
-            feature_shift: self.feature_shift,
+    /// The ensemble these settings describe.
+    fn ensemble(&self) -> EnsembleSettings {
+        EnsembleSettings {
+            name: NAME,
+            n_estimators: self.n_estimators,
+            softmax_temperature: self.softmax_temperature,
+            pipeline: PipelineSettings {
+                preprocess: self.preprocess,
+                fingerprint_feature: self.fingerprint_feature,
+                feature_shift: self.feature_shift,
+            },
+            y_transform: self.y_transform,
+            output: self.output,
+            seed: self.seed,
+            max_context_rows: None,
+            pretraining_limits: (!self.ignore_pretraining_limits).then_some(PRETRAINING_LIMITS),
         }
     }
 }
 
-impl DecoderSettings for TabpfnSettings {
-    fn check(&self) -> Result<()> {
+/// The in-context ensemble of a TabPFN-architecture network, whatever its weights: the
+/// settings the `tabpfn` and `pfn` decoders share (see the module docs for what each does).
+#[derive(Debug, Clone)]
+pub(crate) struct EnsembleSettings {
+    /// The decoder's kind: its [`Regressor::name`], the prefix of its error messages and of
+    /// its members' seed streams.
+    pub name: &'static str,
+    /// Ensemble members, at least 1.
+    pub n_estimators: usize,
+    /// Each member's logits are divided by this before the softmax (positive).
+    pub softmax_temperature: f64,
+    /// Each member's feature pipeline.
+    pub pipeline: PipelineSettings,
+    /// Each member's target transform.
+    pub y_transform: TargetTransformKind,
+    /// The point prediction.
+    pub output: PointEstimate,
+    /// A seed that overrides the fit context's.
+    pub seed: Option<u64>,
+    /// The most training rows one member conditions on: more are subsampled per member
+    /// ([`context_rows`]); `None` conditions every member on all of them.
+    pub max_context_rows: Option<usize>,
+    /// The most training rows and features a fit may have (`None`: no limit); more are
+    /// refused, naming `decoder.ignore_pretraining_limits`.
+    pub pretraining_limits: Option<(usize, usize)>,
+}
+
+impl EnsembleSettings {
+    /// Refuses a member count of 0, a temperature that is not a positive number and a context
+    /// cap of 0 rows, naming the key.
+    pub fn check(&self) -> Result<()> {
         crate::ensure_config!(
             self.n_estimators >= 1,
             "decoder.n_estimators",
@@ -199,6 +245,55 @@ impl DecoderSettings for TabpfnSettings {
             "must be a positive number, got {}",
             self.softmax_temperature
         );
+        crate::ensure_config!(
+            self.max_context_rows != Some(0),
+            "decoder.max_context_rows",
+            "must be at least 1 (or `none` for every training row), got 0"
+        );
+        Ok(())
+    }
+
+    /// Whether a fit draws from its seed: not when the seed is pinned, nor when no member
+    /// shuffles, fingerprints or subsamples.
+    pub fn is_stochastic(&self) -> bool {
+        self.seed.is_none()
+            && (self.pipeline.feature_shift == FeatureShift::Shuffle
+                || self.pipeline.fingerprint_feature
+                || self.max_context_rows.is_some())
+    }
+
+    /// The unfitted regressor of `weights` with these settings.
+    pub fn regressor(&self, weights: Arc<TabPfnWeights>) -> Box<dyn Regressor> {
+        Box::new(TabPfn {
+            settings: self.clone(),
+            weights,
+            fitted: None,
+        })
+    }
+}
+
+/// The training rows one ensemble member conditions on, ascending: all `n` when `cap` is
+/// `None` or at least `n`, otherwise `cap` distinct rows drawn uniformly without replacement
+/// (a partial Fisher–Yates shuffle) from the stream `seed`, so the same seed draws the same
+/// rows.
+pub fn context_rows(n: usize, cap: Option<usize>, seed: u64) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..n).collect();
+    let Some(k) = cap.filter(|&k| k < n) else {
+        return rows;
+    };
+    let mut rng = rng::stream(seed, "decode.context_rows");
+    for i in 0..k {
+        let j = rng.random_range(i..n);
+        rows.swap(i, j);
+    }
+    rows.truncate(k);
+    rows.sort_unstable();
+    rows
+}
+
+impl DecoderSettings for TabpfnSettings {
+    fn check(&self) -> Result<()> {
+        self.ensemble().check()?;
         if let Err(reason) = self.weights.locate()?
             && !self.optional
         {
@@ -215,11 +310,7 @@ impl DecoderSettings for TabpfnSettings {
             .weights
             .locate()?
             .map_err(|reason| Error::config("decoder.weights", reason))?;
-        Ok(Box::new(TabPfn {
-            settings: self.clone(),
-            weights: load_weights(&path)?,
-            fitted: None,
-        }))
+        Ok(self.ensemble().regressor(load_weights(&path)?))
     }
 
     fn unavailable(&self) -> Option<String> {
@@ -234,8 +325,7 @@ impl DecoderSettings for TabpfnSettings {
     }
 
     fn is_stochastic(&self) -> bool {
-        self.seed.is_none()
-            && (self.feature_shift == FeatureShift::Shuffle || self.fingerprint_feature)
+        self.ensemble().is_stochastic()
     }
 
     fn accepts_missing(&self) -> bool {
@@ -253,7 +343,7 @@ type FileVersion = (PathBuf, u64, Option<std::time::SystemTime>);
 
 /// Checkpoints already read, by file (and its size and modification time, so that a file
 /// replaced on disk is read again), so that the many fits of an experiment read each once.
-fn load_weights(path: &Path) -> Result<Arc<TabPfnWeights>> {
+pub(crate) fn load_weights(path: &Path) -> Result<Arc<TabPfnWeights>> {
     static LOADED: OnceLock<Mutex<HashMap<FileVersion, Arc<TabPfnWeights>>>> = OnceLock::new();
     let canonical = path.canonicalize().map_err(|e| Error::io(path, e))?;
     let meta = std::fs::metadata(&canonical).map_err(|e| Error::io(path, e))?;
@@ -297,21 +387,21 @@ struct Ensemble {
     columns: usize,
 }
 
-/// The TabPFN v2 regressor.
+/// A regressor of the TabPFN v2 architecture (the `tabpfn` and `pfn` decoders).
 struct TabPfn {
-    settings: TabpfnSettings,
+    settings: EnsembleSettings,
     weights: Arc<TabPfnWeights>,
     fitted: Option<Fitted>,
 }
 
+/// The kind of the TabPFN v2 decoder.
 const NAME: &str = "tabpfn";
 
 impl TabPfn {
     fn check_limits(&self, x: MatRef<'_, f64>) -> Result<()> {
-        let (rows, features) = PRETRAINING_LIMITS;
-        if self.settings.ignore_pretraining_limits {
+        let Some((rows, features)) = self.settings.pretraining_limits else {
             return Ok(());
-        }
+        };
         crate::ensure_config!(
             x.nrows() <= rows && x.ncols() <= features,
             "decoder.ignore_pretraining_limits",
@@ -327,11 +417,12 @@ impl TabPfn {
 
 impl Regressor for TabPfn {
     fn name(&self) -> String {
-        NAME.to_string()
+        self.settings.name.to_string()
     }
 
     fn fit(&mut self, x: MatRef<'_, f64>, y: &[f64], ctx: &FitContext<'_>) -> Result<()> {
-        check_missing_fit_input(NAME, x, y, 1, ctx)?;
+        let name = self.settings.name;
+        check_missing_fit_input(name, x, y, 1, ctx)?;
         self.check_limits(x)?;
         let n = y.len() as f64;
         let y_mean = y.iter().sum::<f64>() / n;
@@ -348,15 +439,26 @@ impl Regressor for TabPfn {
         let model = TabPfnModel::new(&self.weights, &device)?;
         let standard = BarDistribution::new(self.weights.borders().to_vec())?;
         let seed = self.settings.seed.unwrap_or(ctx.seed());
-        let settings = self.settings.pipeline();
+        let settings = self.settings.pipeline;
         let members = ctx.install(|| {
             (0..self.settings.n_estimators)
                 .map(|i| {
-                    let member_seed = rng::derive_seed(seed, &format!("tabpfn.member{i}"));
-                    let (pipeline, x_train) = MemberPipeline::fit(x, &settings, member_seed)?;
-                    let target = TargetTransform::fit(self.settings.y_transform, &y_z)?;
-                    let y_member: Vec<f32> =
-                        target.forward(&y_z).iter().map(|&v| v as f32).collect();
+                    let member_seed = rng::derive_seed(seed, &format!("{name}.member{i}"));
+                    let rows = context_rows(
+                        y.len(),
+                        self.settings.max_context_rows,
+                        rng::derive_seed(seed, &format!("{name}.member{i}.context")),
+                    );
+                    let x_context = Mat::from_fn(rows.len(), x.ncols(), |r, j| x[(rows[r], j)]);
+                    let y_context: Vec<f64> = rows.iter().map(|&r| y_z[r]).collect();
+                    let (pipeline, x_train) =
+                        MemberPipeline::fit(x_context.as_ref(), &settings, member_seed)?;
+                    let target = TargetTransform::fit(self.settings.y_transform, &y_context)?;
+                    let y_member: Vec<f32> = target
+                        .forward(&y_context)
+                        .iter()
+                        .map(|&v| v as f32)
+                        .collect();
                     let mapped = (!target.is_identity())
                         .then(|| MappedBorders::new(standard.borders(), |v| target.inverse(v)))
                         .transpose()?;
@@ -390,11 +492,12 @@ impl Regressor for TabPfn {
         x: MatRef<'_, f64>,
         levels: &QuantileLevels,
     ) -> Result<Prediction> {
-        let fitted = self.fitted.as_ref().ok_or_else(|| not_fitted(NAME))?;
+        let name = self.settings.name;
+        let fitted = self.fitted.as_ref().ok_or_else(|| not_fitted(name))?;
         let m = x.nrows();
         let (model, members, standard, raw) = match fitted {
             Fitted::Constant { value, columns } => {
-                check_missing_predict_input(NAME, x, *columns)?;
+                check_missing_predict_input(name, x, *columns)?;
                 let constant = vec![*value; m];
                 let d = PredictiveDistribution::new(
                     constant.clone(),
@@ -405,7 +508,7 @@ impl Regressor for TabPfn {
                 return Ok(Prediction::Distribution(d));
             }
             Fitted::Ensemble(ensemble) => {
-                check_missing_predict_input(NAME, x, ensemble.columns)?;
+                check_missing_predict_input(name, x, ensemble.columns)?;
                 let Ensemble {
                     model,
                     members,
@@ -456,4 +559,76 @@ fn row_major_f32(x: MatRef<'_, f64>) -> Vec<f32> {
         out.extend((0..x.ncols()).map(|j| x[(i, j)] as f32));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::architecture::Architecture;
+    use super::*;
+
+    /// A small random network, its ensemble settings (`cap` training rows per member) and a
+    /// table of 40 training and 7 test rows.
+    fn fit_and_predict(cap: Option<usize>) -> Vec<f64> {
+        let architecture = Architecture {
+            emsize: 16,
+            nhead: 2,
+            nlayers: 1,
+            mlp_hidden: 32,
+            features_per_group: 2,
+            num_buckets: 20,
+            seed: 0,
+        };
+        let weights = Arc::new(TabPfnWeights::random(architecture, 5));
+        let settings = EnsembleSettings {
+            name: "pfn",
+            max_context_rows: cap,
+            pretraining_limits: None,
+            ..TabpfnSettings::default().ensemble()
+        };
+        let x = Mat::from_fn(47, 3, |i, j| ((i * (j + 2)) % 11) as f64 / 11.0);
+        let y: Vec<f64> = (0..40).map(|i| x[(i, 0)] - 2.0 * x[(i, 1)]).collect();
+        let mut model = settings.regressor(weights);
+        model
+            .fit(x.as_ref().subrows(0, 40), &y, &FitContext::new(3))
+            .unwrap();
+        model.predict(x.as_ref().subrows(40, 7)).unwrap()
+    }
+
+    #[test]
+    fn a_context_cap_of_at_least_the_training_rows_changes_nothing() {
+        let full = fit_and_predict(None);
+        assert_eq!(fit_and_predict(Some(40)), full);
+        assert_eq!(fit_and_predict(Some(1000)), full);
+        assert_ne!(fit_and_predict(Some(10)), full, "a cap below n subsamples");
+    }
+
+    #[test]
+    fn context_rows_are_all_rows_up_to_the_cap_then_a_seeded_subsample_of_its_size() {
+        assert_eq!(context_rows(5, None, 1), [0, 1, 2, 3, 4]);
+        assert_eq!(context_rows(5, Some(5), 1), [0, 1, 2, 3, 4]);
+        assert_eq!(context_rows(5, Some(9), 1), [0, 1, 2, 3, 4]);
+        let rows = context_rows(100, Some(30), 7);
+        assert_eq!(rows.len(), 30);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]), "distinct, ascending");
+        assert!(rows.iter().all(|&r| r < 100));
+        assert_eq!(context_rows(100, Some(30), 7), rows, "the same seed");
+        assert_ne!(context_rows(100, Some(30), 8), rows, "another seed");
+    }
+
+    #[test]
+    fn every_row_is_drawn_into_a_context_with_probability_cap_over_n() {
+        // Uniform sampling without replacement: each of n = 10 rows is in a context of 3 with
+        // probability 3/10; over 20,000 seeds the frequency's standard error is 0.0032.
+        let draws = 20_000;
+        let mut counts = [0usize; 10];
+        for seed in 0..draws {
+            for r in context_rows(10, Some(3), seed) {
+                counts[r] += 1;
+            }
+        }
+        for (row, &count) in counts.iter().enumerate() {
+            let frequency = count as f64 / draws as f64;
+            assert!((frequency - 0.3).abs() < 0.015, "row {row}: {frequency}");
+        }
+    }
 }

@@ -60,7 +60,33 @@ impl TabPfnWeights {
     /// finite and strictly increasing.
     pub fn read(path: &Path) -> Result<TabPfnWeights> {
         let (checkpoint, config) = Checkpoint::open_with_config(path)?;
-        let architecture = Architecture::from_config(&config, path)?;
+        let fingerprint = format!("sha256:{}", sha256_file(path)?);
+        TabPfnWeights::from_checkpoint(&checkpoint, &config, fingerprint)
+    }
+
+    /// Reads the bytes of a `.safetensors` checkpoint held in memory (a network built into the
+    /// binary), as [`TabPfnWeights::read`] reads the file: `origin` stands for the file in
+    /// errors (`quakelab-pfn-s (built in)`), and the fingerprint is the SHA-256 of the bytes,
+    /// the same as a copy of them on disk gets.
+    pub fn read_safetensors_bytes(bytes: Vec<u8>, origin: &Path) -> Result<TabPfnWeights> {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let (checkpoint, config) = Checkpoint::safetensors_with_config(bytes, origin)?;
+        TabPfnWeights::from_checkpoint(&checkpoint, &config, format!("sha256:{digest}"))
+    }
+
+    /// The regressor in an opened checkpoint, checked against the architecture its `config`
+    /// describes (see [`TabPfnWeights::read`]).
+    fn from_checkpoint(
+        checkpoint: &Checkpoint,
+        config: &serde_json::Value,
+        fingerprint: String,
+    ) -> Result<TabPfnWeights> {
+        let path = checkpoint.path();
+        let architecture = Architecture::from_config(config, path)?;
         let encoder_names: Vec<&str> = checkpoint
             .tensors()
             .map(|t| t.name.as_str())
@@ -134,7 +160,6 @@ impl TabPfnWeights {
             tensors.insert(name, StoredTensor { shape, data });
         }
         let borders = take_borders(&mut tensors, path)?;
-        let fingerprint = format!("sha256:{}", sha256_file(path)?);
         tracing::info!(
             "{}: read a TabPFN v2 regressor ({}, {})",
             path.display(),
@@ -330,29 +355,63 @@ impl TabPfnWeights {
 }
 
 /// The string entries of a `.safetensors` file's header metadata (`__metadata__`), empty when
-/// it has none; [`TabPfnWeights::write_safetensors`] writes them.
+/// it has none; [`TabPfnWeights::write_safetensors`] writes them. Only the header is read.
 ///
 /// Refused: a file that cannot be read, or whose header is not a safetensors header (an
 /// [`Error::Format`] naming the header).
 pub fn safetensors_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
     use std::io::Read;
-    let bad = |message: String| Error::format(path, "header", message);
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut len = [0u8; 8];
     file.read_exact(&mut len)
-        .map_err(|_| bad("shorter than a safetensors header".into()))?;
-    let len = u64::from_le_bytes(len);
-    if len > file_len.saturating_sub(8) {
-        return Err(bad(format!(
-            "a header of {len} bytes does not fit in a file of {file_len} bytes"
-        )));
-    }
-    let mut header = vec![0u8; len as usize];
+        .map_err(|_| Error::format(path, "header", "shorter than a safetensors header"))?;
+    let len = header_length(len, file_len, path)?;
+    let mut header = vec![0u8; len];
     file.read_exact(&mut header)
         .map_err(|e| Error::io(path, e))?;
+    parse_metadata(&header, path)
+}
+
+/// [`safetensors_metadata`] of the bytes of a `.safetensors` file held in memory; `origin`
+/// stands for the file in errors.
+pub fn safetensors_metadata_of_bytes(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<BTreeMap<String, String>> {
+    let len: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| Error::format(origin, "header", "shorter than a safetensors header"))?;
+    let len = header_length(len, bytes.len() as u64, origin)?;
+    parse_metadata(&bytes[8..8 + len], origin)
+}
+
+/// The header length a safetensors file states in its first 8 bytes, checked to fit in a file
+/// of `file_len` bytes.
+fn header_length(len: [u8; 8], file_len: u64, path: &Path) -> Result<usize> {
+    let len = u64::from_le_bytes(len);
+    if len > file_len.saturating_sub(8) {
+        return Err(Error::format(
+            path,
+            "header",
+            format!("a header of {len} bytes does not fit in a file of {file_len} bytes"),
+        ));
+    }
+    usize::try_from(len).map_err(|_| {
+        Error::format(
+            path,
+            "header",
+            format!("a header of {len} bytes is too long"),
+        )
+    })
+}
+
+/// The `__metadata__` entries of a safetensors JSON header.
+fn parse_metadata(header: &[u8], path: &Path) -> Result<BTreeMap<String, String>> {
+    let bad = |message: String| Error::format(path, "header", message);
     let header: serde_json::Value =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("not JSON: {e}")))?;
+        serde_json::from_slice(header).map_err(|e| bad(format!("not JSON: {e}")))?;
     let Some(metadata) = header.get("__metadata__") else {
         return Ok(BTreeMap::new());
     };
