@@ -40,12 +40,8 @@ pub enum Device {
 
 impl Device {
     /// Every device, in declaration order.
-    pub const ALL: &'static [Device] = &[
-        Device::Cpu,
-        Device::Cuda,
-        Device::Vulkan,
-        Device::Libtorch,
-    ];
+    pub const ALL: &'static [Device] =
+        &[Device::Cpu, Device::Cuda, Device::Vulkan, Device::Libtorch];
 
     /// The name used in configs, flags and logs (`cpu`, `cuda`, `vulkan`, `libtorch`).
     pub fn name(self) -> &'static str {

@@ -2,8 +2,9 @@
 //!
 //! With no `weights` set it runs the shipped network, `quakelab-pfn-s`, whose checkpoint
 //! (`models/quakelab-pfn-s.safetensors`, trained by `quakelab pfn pretrain
-//! experiments/pfn/quakelab-pfn-s.toml`) is built into the binary, so the decoder works on a
-//! fresh clone from any working directory. `weights = "FILE"` runs any other checkpoint that
+//! paper/pfn/quakelab-pfn-s.toml`: 400 steps of the recipe
+//! `experiments/pfn/quakelab-pfn-s.toml`, see `paper/pfn/README.md`) is built into the
+//! binary, so the decoder works on a fresh clone from any working directory. `weights = "FILE"` runs any other checkpoint that
 //! `quakelab pfn pretrain` wrote, or a TabPFN v2 checkpoint of the same format.
 //!
 //! The network has the TabPFN v2 architecture, so the decoder is the TabPFN decoder's
