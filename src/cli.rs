@@ -334,6 +334,8 @@ enum PfnCommand {
     /// OUT/summary.csv (family,model,tasks,mean_rank,wins,mean_r2; family `all` over every
     /// task), and prints the summary.
     ///
+    /// Example (the built-in quakelab-pfn-s): quakelab pfn eval --out results/pfn-eval
+    ///
     /// Example: quakelab pfn eval --weights results/quakelab-pfn-s/RUN_ID/quakelab-pfn-s.safetensors
     /// --config experiments/pfn/quakelab-pfn-s.toml --out results/pfn-eval
     ///
@@ -342,8 +344,8 @@ enum PfnCommand {
     /// results/paper/RUN_ID/feature_tables/chronological-train-0.7/fusion.csv --target label
     /// --test-column test --out results/pfn-eval
     Eval {
-        /// The network's checkpoint (NAME.safetensors from quakelab pfn pretrain); needed for
-        /// the model pfn.
+        /// The network's checkpoint (NAME.safetensors from quakelab pfn pretrain) that the
+        /// model pfn runs; without it, the built-in quakelab-pfn-s.
         #[arg(long, value_name = "FILE")]
         weights: Option<PathBuf>,
         /// The pretraining file whose [pfn.prior] the held-out tasks come from (default: the

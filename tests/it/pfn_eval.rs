@@ -83,7 +83,7 @@ fn every_model_is_ranked_on_every_task_and_the_table_splits_chronologically() {
         let models: Vec<&str> = task.iter().map(|r| r[5].as_str()).collect();
         assert_eq!(
             models,
-            ["pfn (quakelab-pfn-tiny)", "ridge", "random_forest"]
+            ["PFN (quakelab-pfn-tiny)", "ridge", "random_forest"]
         );
         let rmse: Vec<f64> = task.iter().map(|r| r[6].parse().unwrap()).collect();
         let rank: Vec<f64> = task.iter().map(|r| r[8].parse().unwrap()).collect();
@@ -143,16 +143,66 @@ fn pfn_eval_table_without_target_is_refused_naming_target() {
 }
 
 #[test]
-fn pfn_eval_of_pfn_without_weights_is_refused_naming_weights() {
+fn pfn_eval_without_weights_scores_the_built_in_network() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small held-out tasks keep the 1.5M-parameter network quick on the CPU.
+    std::fs::write(
+        dir.path().join("prior.toml"),
+        "[pfn.prior]\nrows = [16, 24]\nfeatures = [1, 3]\n",
+    )
+    .unwrap();
+    let output = quakelab(
+        &[
+            "pfn",
+            "eval",
+            "--config",
+            "prior.toml",
+            "--prior-tasks",
+            "2",
+            "--friedman-tables",
+            "0",
+            "--models",
+            "pfn,ridge",
+            "--out",
+            "e",
+        ],
+        dir.path(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = std::fs::read_to_string(dir.path().join("e/summary.csv")).unwrap();
+    let all: Vec<&str> = summary.lines().filter(|l| l.starts_with("all,")).collect();
+    assert_eq!(all.len(), 2, "{summary}");
+    assert!(
+        all[0].starts_with("all,PFN (quakelab-pfn-s),2,"),
+        "{summary}"
+    );
+    assert!(all[1].starts_with("all,ridge,2,"), "{summary}");
+}
+
+#[test]
+fn pfn_eval_with_a_missing_weights_file_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let output = quakelab(
-        &["pfn", "eval", "--models", "pfn,ridge", "--out", "e"],
+        &[
+            "pfn",
+            "eval",
+            "--weights",
+            "no/such.safetensors",
+            "--models",
+            "pfn,ridge",
+            "--out",
+            "e",
+        ],
         dir.path(),
     );
     assert!(!output.status.success());
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(
-        err.contains("--weights") && err.contains("model pfn"),
+        err.contains("decoder.weights") && err.contains("no/such.safetensors"),
         "{err}"
     );
     assert!(!dir.path().join("e").exists(), "nothing written");

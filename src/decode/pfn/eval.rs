@@ -27,7 +27,6 @@ use std::path::{Path, PathBuf};
 
 use faer::Mat;
 
-use super::model::read_checkpoint_info;
 use super::prior::{Prior, PriorConfig};
 use super::suite::Friedman;
 use crate::decode::{DecoderConfig, FitContext};
@@ -39,8 +38,8 @@ pub const DEFAULT_MODELS: [&str; 4] = ["pfn", "ridge", "random_forest", "xgboost
 /// What `quakelab pfn eval` evaluates.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// The network's checkpoint (`quakelab pfn pretrain`'s `NAME.safetensors`); needed when
-    /// `models` holds `pfn`.
+    /// The network's checkpoint (`quakelab pfn pretrain`'s `NAME.safetensors`) for the model
+    /// `pfn`; without it, the built-in quakelab-pfn-s.
     pub weights: Option<PathBuf>,
     /// The prior the held-out tasks come from (the pretraining file's `[pfn.prior]`).
     pub prior: PriorConfig,
@@ -59,29 +58,26 @@ pub struct EvalOptions {
     /// A 0/1 column of `tables` that marks the test rows (a run's feature tables have `test`);
     /// without it, tables split chronologically.
     pub test_column: Option<String>,
-    /// Decoder kinds to compare; `pfn` is the network (the `tabpfn` decoder on `weights`).
+    /// Decoder kinds to compare; `pfn` is the network: the `pfn` decoder on `weights`, or on
+    /// the built-in quakelab-pfn-s without them.
     pub models: Vec<String>,
 }
 
-/// The models of `options`: `pfn` named after the checkpoint's network, the others by kind.
+/// The models of `options`: `pfn` named after its network (`PFN (quakelab-pfn-s)`), the others
+/// by kind. A `weights` file that is not there is refused, naming `decoder.weights`.
 pub fn eval_models(options: &EvalOptions) -> Result<Vec<EvalModel>> {
     options
         .models
         .iter()
         .map(|kind| {
             if kind == "pfn" {
-                let weights = options.weights.as_ref().ok_or_else(|| {
-                    Error::config(
-                        "--weights",
-                        "model pfn needs the network's checkpoint (--weights FILE), or leave \
-                         pfn out of --models",
-                    )
-                })?;
-                let info = read_checkpoint_info(weights)?;
-                let mut decoder = DecoderConfig::from_kind("tabpfn")?;
-                decoder.apply_override(&format!("decoder.weights={}", weights.display()))?;
+                let mut decoder = DecoderConfig::from_kind("pfn")?;
+                if let Some(weights) = &options.weights {
+                    decoder.apply_override(&format!("decoder.weights={}", weights.display()))?;
+                }
+                decoder.check()?;
                 Ok(EvalModel {
-                    name: format!("pfn ({})", info.name),
+                    name: decoder.display_name(),
                     decoder,
                 })
             } else {
@@ -363,7 +359,7 @@ pub fn ranks(errors: &[f64]) -> Vec<f64> {
 /// A model to evaluate: its name in the tables and its decoder.
 #[derive(Debug, Clone)]
 pub struct EvalModel {
-    /// The name in the tables (`pfn (quakelab-pfn-s)`, `ridge`, …).
+    /// The name in the tables (`PFN (quakelab-pfn-s)`, `ridge`, …).
     pub name: String,
     /// The decoder, with its settings.
     pub decoder: DecoderConfig,
