@@ -33,14 +33,14 @@ out=$4
 min_steps=${MIN_STEPS:-2500}
 began=$(date +%s)
 mkdir -p "$out"
-rm -rf /tmp/calibrate-* /tmp/pretrain
+tmp=$(mktemp -d)
 exec > >(tee -a "$out/log.txt") 2>&1
 
 if [[ $bin == *.xz ]]; then
     python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
-        "$bin" /tmp/quakelab
-    chmod +x /tmp/quakelab
-    bin=/tmp/quakelab
+        "$bin" "$tmp"/quakelab
+    chmod +x "$tmp"/quakelab
+    bin="$tmp"/quakelab
 fi
 
 # burn's CUDA backend loads the driver and NVRTC at run time; its Vulkan backend the Vulkan
@@ -76,11 +76,11 @@ variant() { # steps batch warmup checkpoint_every border_batches log_every
 
 echo "batch_tasks,tasks_per_second,tokens_per_second,seconds_per_step,start_seconds" >"$out/throughput.csv"
 for batch in ${BATCHES:-16 64 128}; do
-    variant 30 "$batch" 10 30 $((1024 / batch)) 10 >/tmp/calibrate.toml
+    variant 30 "$batch" 10 30 $((1024 / batch)) 10 >"$tmp"/calibrate.toml
     t0=$(date +%s.%N)
-    "$bin" pfn pretrain /tmp/calibrate.toml --out "/tmp/calibrate-$batch" >/dev/null
+    "$bin" pfn pretrain "$tmp"/calibrate.toml --out "$tmp/calibrate-$batch" >/dev/null
     t1=$(date +%s.%N)
-    metrics=$(echo /tmp/calibrate-"$batch"/quakelab-pfn-s/*/metrics.csv)
+    metrics=$(echo "$tmp"/calibrate-"$batch"/quakelab-pfn-s/*/metrics.csv)
     # The window of steps 20-29, once the kernels are compiled.
     python3 - "$metrics" "$batch" "$t0" "$t1" >>"$out/throughput.csv" <<'EOF'
 import csv, sys
@@ -117,8 +117,8 @@ warmup=$((steps / 20))
 variant "$steps" "$batch" "$warmup" $((steps / 4)) $((1024 / batch)) 50 >"$out/quakelab-pfn-s.toml"
 echo "training $steps steps of $batch tasks (warmup $warmup) in the $left s left"
 status=0
-timeout $((left - 5)) "$bin" pfn pretrain "$out/quakelab-pfn-s.toml" --out /tmp/pretrain || status=$?
-run=$(echo /tmp/pretrain/quakelab-pfn-s/*)
+timeout $((left - 5)) "$bin" pfn pretrain "$out/quakelab-pfn-s.toml" --out "$tmp"/pretrain || status=$?
+run=$(echo "$tmp"/pretrain/quakelab-pfn-s/*)
 cp "$run"/metrics.csv "$out"/
 if ((status != 0)); then
     # Stopped early: keep the last checkpoint, from which `--resume` continues.
