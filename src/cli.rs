@@ -172,10 +172,12 @@ enum Command {
     /// decoder.weights=tabpfn-v2-regressor.ckpt --quantiles 0.05,0.5,0.95 --out preds.csv
     Decode {
         /// The decoder (persistence, moving_average, climatology, oracle_persistence, ridge,
-        /// random_forest, tabpfn, and xgboost, lightgbm, catboost: cargo features of the
+        /// random_forest, pfn, tabpfn, and xgboost, lightgbm, catboost: cargo features of the
         /// default build). The baselines read a named column: label_known,
-        /// label_known_mean_<N>d, label_now, or decoder.column. tabpfn reads its weights from
-        /// the model store (quakelab models fetch tabpfn-v2-reg) or decoder.weights=FILE.
+        /// label_known_mean_<N>d, label_now, or decoder.column. pfn runs the built-in
+        /// quakelab-pfn-s, or decoder.weights=FILE from quakelab pfn pretrain. tabpfn reads its
+        /// weights from the model store (quakelab models fetch tabpfn-v2-reg) or
+        /// decoder.weights=FILE.
         #[arg(long)]
         decoder: String,
         /// Training table (CSV with a header).

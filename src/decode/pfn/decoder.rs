@@ -1,15 +1,16 @@
 //! The `pfn` decoder: quakelab's own prior-fitted network predicting a table in context.
 //!
 //! With no `weights` set it runs the shipped network, `quakelab-pfn-s`, whose checkpoint
-//! (`models/quakelab-pfn-s.safetensors`, trained by `quakelab pfn pretrain
-//! paper/pfn/quakelab-pfn-s.toml`: 400 steps of the recipe
-//! `experiments/pfn/quakelab-pfn-s.toml`, see `paper/pfn/README.md`) is built into the
-//! binary, so the decoder works on a fresh clone from any working directory. `weights = "FILE"` runs any other checkpoint that
-//! `quakelab pfn pretrain` wrote, or a TabPFN v2 checkpoint of the same format.
+//! (`models/quakelab-pfn-s.safetensors`, trained on the CPU by `quakelab pfn pretrain
+//! experiments/pfn/quakelab-pfn-s.toml`, see `paper/pfn/README.md`) is built into the binary,
+//! so the decoder works on a fresh clone from any working directory. `weights = "FILE"` runs
+//! any other checkpoint that `quakelab pfn pretrain` wrote, or a TabPFN v2 checkpoint of the
+//! same format.
 //!
 //! The network has the TabPFN v2 architecture, so the decoder is the TabPFN decoder's
 //! in-context ensemble ([`crate::decode::tabpfn`]) on these weights, with the same settings and
-//! defaults, and one more: [`PfnSettings::max_context_rows`].
+//! defaults but the feature pipeline ([`PfnSettings`]), and one more:
+//! [`PfnSettings::max_context_rows`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -33,9 +34,10 @@ pub const SHIPPED_NAME: &str = "quakelab-pfn-s";
 /// How errors name the shipped network's checkpoint, which has no file of its own.
 pub const SHIPPED_ORIGIN: &str = "quakelab-pfn-s (built in)";
 
-/// The most training rows of the tasks `quakelab-pfn-s` was pretrained on (its checkpoint's
-/// `quakelab.prior`: `rows 32-512`), the default of [`PfnSettings::max_context_rows`].
-pub const PRETRAINED_ROWS: usize = 512;
+/// The most rows of the tasks `quakelab-pfn-s` was pretrained on (its checkpoint's
+/// `quakelab.prior`: `rows 32-256`, at most 255 of them context), the default of
+/// [`PfnSettings::max_context_rows`].
+pub const PRETRAINED_ROWS: usize = 256;
 
 /// The bytes of `models/quakelab-pfn-s.safetensors`, built into the binary.
 pub fn shipped_checkpoint() -> &'static [u8] {
@@ -72,12 +74,16 @@ pub fn shipped_info() -> Result<CheckpointInfo> {
 /// Settings of the `pfn` decoder (`kind = "pfn"`).
 ///
 /// Every setting but `weights` and `max_context_rows` is the TabPFN decoder's
-/// ([`TabpfnSettings`]), with its default.
+/// ([`TabpfnSettings`]), with its default, except the features' pipeline and the point
+/// prediction: `preprocess = "none"` and no fingerprint column, since quakelab's networks are
+/// pretrained on the prior's features as they are (standardised by the network's own
+/// encoder), and TabPFN v2's quantile + SVD columns and its hash-of-row column are inputs they
+/// never saw in pretraining; and `output = "median"` ([`PfnSettings::output`]).
 ///
 /// # Why the context is capped
 ///
 /// A PFN predicts well only on tasks like those of its prior: `quakelab-pfn-s` was pretrained
-/// on tasks of 32 to 512 training rows. The paper experiment gives a decoder 3,200 to 3,900
+/// on tasks of 32 to 256 rows, at most 255 of them context. The paper experiment gives a decoder 3,200 to 3,900
 /// training days, far outside that range, and the attention over the training rows costs O(n²) per
 /// fit. So each ensemble member conditions on its own seeded random subsample of at most
 /// `max_context_rows` training rows ([`crate::decode::tabpfn::context_rows`]), and the members
@@ -92,19 +98,24 @@ pub struct PfnSettings {
     pub n_estimators: usize,
     /// Each member's logits are divided by this before the softmax (default 0.9).
     pub softmax_temperature: f64,
-    /// The feature transform of every member: `quantile_svd` (the default), `power` or `none`.
+    /// The feature transform of every member: `none` (the default: the features as the
+    /// network was pretrained on them), `quantile_svd` or `power`.
     pub preprocess: FeaturePreprocess,
-    /// Whether each member appends a hash-of-row column (it tells duplicate rows apart).
+    /// Whether each member appends a hash-of-row column (default false: pretraining never
+    /// shows the network one).
     pub fingerprint_feature: bool,
     /// Whether each member shuffles its columns (`shuffle`, the default) or keeps their order.
     pub feature_shift: FeatureShift,
     /// The per-member target transform: `none` (the default) or `safepower`.
     pub y_transform: TargetTransformKind,
-    /// The point prediction: the distribution's `mean` (default) or `median`.
+    /// The point prediction: the distribution's `median` (the default, where the TabPFN
+    /// decoder's is the mean) or `mean`. A small network's upper tail is its least calibrated
+    /// part, and on targets with bursts (aftershock sequences) it pulls the mean far above
+    /// every likely value.
     pub output: PointEstimate,
     /// An explicit seed for the members' random choices, overriding the fit context's.
     pub seed: Option<u64>,
-    /// The most training rows one member conditions on (default 512, [`PRETRAINED_ROWS`]):
+    /// The most training rows one member conditions on (default 256, [`PRETRAINED_ROWS`]):
     /// with more, each member draws its own seeded subsample of this many; `none` conditions
     /// every member on all of them. See the type's docs for why.
     pub max_context_rows: Option<usize>,
@@ -117,11 +128,11 @@ impl Default for PfnSettings {
             weights: None,
             n_estimators: t.n_estimators,
             softmax_temperature: t.softmax_temperature,
-            preprocess: t.preprocess,
-            fingerprint_feature: t.fingerprint_feature,
+            preprocess: FeaturePreprocess::None,
+            fingerprint_feature: false,
             feature_shift: t.feature_shift,
             y_transform: t.y_transform,
-            output: t.output,
+            output: PointEstimate::Median,
             seed: t.seed,
             max_context_rows: Some(PRETRAINED_ROWS),
         }
@@ -228,14 +239,14 @@ mod tests {
         assert_eq!(built_in.architecture(), from_file.architecture());
         assert_eq!(built_in.borders(), from_file.borders());
         assert_eq!(built_in.fingerprint(), from_file.fingerprint());
-        // experiments/pfn/quakelab-pfn-s.toml: emsize 128, 4 heads, 6 layers, 1000 buckets.
+        // experiments/pfn/quakelab-pfn-s.toml: emsize 64, 2 heads, 3 layers, 100 buckets.
         let a = built_in.architecture();
         assert_eq!(
             (a.emsize, a.nhead, a.nlayers, a.num_buckets),
-            (128, 4, 6, 1000)
+            (64, 2, 3, 100)
         );
-        assert_eq!(built_in.borders().len(), 1001);
-        let name = "transformer_encoder.layers.5.mlp.linear2.weight";
+        assert_eq!(built_in.borders().len(), 101);
+        let name = "transformer_encoder.layers.2.mlp.linear2.weight";
         assert_eq!(
             built_in.tensor(name).unwrap(),
             from_file.tensor(name).unwrap()
@@ -261,20 +272,23 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_are_the_tabpfn_decoders_with_a_context_of_512_rows() {
+    fn the_defaults_are_the_tabpfn_decoders_with_raw_features_the_median_and_256_rows() {
         let pfn = PfnSettings::default();
         let tabpfn = TabpfnSettings::default();
         assert_eq!(pfn.n_estimators, 4);
         assert_eq!(pfn.softmax_temperature, 0.9);
+        assert_eq!(pfn.feature_shift, tabpfn.feature_shift);
+        // The features as pretraining gives them, where TabPFN v2 adds quantile + SVD columns
+        // and a fingerprint column.
+        assert_eq!(pfn.preprocess, FeaturePreprocess::None);
+        assert!(!pfn.fingerprint_feature);
         assert_eq!(
-            (pfn.preprocess, pfn.fingerprint_feature, pfn.feature_shift),
-            (
-                tabpfn.preprocess,
-                tabpfn.fingerprint_feature,
-                tabpfn.feature_shift
-            )
+            (pfn.output, tabpfn.output),
+            (PointEstimate::Median, PointEstimate::Mean)
         );
-        assert_eq!(pfn.max_context_rows, Some(512));
+        assert_ne!(tabpfn.preprocess, FeaturePreprocess::None);
+        assert!(tabpfn.fingerprint_feature);
+        assert_eq!(pfn.max_context_rows, Some(256));
         assert_eq!(pfn.display_name().as_deref(), Some("PFN (quakelab-pfn-s)"));
     }
 }

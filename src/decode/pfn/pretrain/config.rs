@@ -243,6 +243,11 @@ pub struct LoopConfig {
     pub log_every: u64,
     /// Where the network trains: `cpu` (default), `cuda` or `vulkan`.
     pub device: Device,
+    /// A curriculum over the number of features (default 0, none): during the first this many
+    /// steps the most features a batch may draw grows from `pfn.prior.features`' minimum to
+    /// its maximum ([`LoopConfig::max_features`]). A network learns to read its context on
+    /// tasks of one or two features in a few hundred steps, and on ten-feature tasks far later.
+    pub feature_ramp_steps: u64,
 }
 
 impl Default for LoopConfig {
@@ -254,6 +259,7 @@ impl Default for LoopConfig {
             border_batches: 64,
             log_every: 50,
             device: Device::Cpu,
+            feature_ramp_steps: 0,
         }
     }
 }
@@ -270,6 +276,18 @@ impl LoopConfig {
             ensure_config!(value >= 1, key, "must be at least 1, got {value}");
         }
         Ok(())
+    }
+
+    /// The most features a batch of step `step` may draw, for the prior's feature range
+    /// `[lo, hi]`: `lo + ⌊(hi − lo) · step / R⌋` while `step < R` (R = `feature_ramp_steps`),
+    /// `hi` from step R on and without a ramp.
+    pub fn max_features(&self, step: u64, [lo, hi]: [usize; 2]) -> usize {
+        let ramp = self.feature_ramp_steps;
+        if step >= ramp {
+            return hi;
+        }
+        let span = hi.saturating_sub(lo) as u64;
+        lo + (span * step / ramp) as usize
     }
 }
 
@@ -341,6 +359,10 @@ impl PretrainConfig {
                 "pfn.pretrain.border_batches".into(),
                 toml::Value::Integer(c.pfn.pretrain.border_batches as i64),
             );
+            table.insert(
+                "pfn.pretrain.feature_ramp_steps".into(),
+                toml::Value::Integer(c.pfn.pretrain.feature_ramp_steps as i64),
+            );
             Ok(toml::Value::Table(table))
         };
         Ok(first_difference("", &fixed(self)?, &fixed(other)?))
@@ -394,6 +416,37 @@ mod tests {
         assert_eq!(config.pfn.model, ModelConfig::default());
         assert_eq!(config.pfn.pretrain.device, Device::Cpu);
         assert_eq!(config.tracking.results_dir, "results");
+    }
+
+    #[test]
+    fn the_feature_ramp_grows_linearly_to_the_maximum() {
+        let mut settings = LoopConfig::default();
+        // No ramp: the maximum from step 0.
+        assert_eq!(settings.max_features(0, [1, 10]), 10);
+        settings.feature_ramp_steps = 90;
+        // 1 + ⌊9 s / 90⌋ = 1 + ⌊s / 10⌋, then 10 from step 90 on.
+        for (step, max) in [
+            (0, 1),
+            (9, 1),
+            (10, 2),
+            (45, 5),
+            (89, 9),
+            (90, 10),
+            (1000, 10),
+        ] {
+            assert_eq!(settings.max_features(step, [1, 10]), max, "step {step}");
+        }
+        // An empty range stays put.
+        assert_eq!(settings.max_features(3, [4, 4]), 4);
+        let text = format!("{}[pfn.pretrain]\nfeature_ramp_steps = 90\n", minimal());
+        let config = PretrainConfig::parse(&text, "test").unwrap();
+        assert_eq!(config.pfn.pretrain.feature_ramp_steps, 90);
+        // A resumed run must keep the curriculum.
+        let plain = PretrainConfig::parse(minimal(), "test").unwrap();
+        assert_eq!(
+            config.training_difference(&plain).unwrap().as_deref(),
+            Some("pfn.pretrain.feature_ramp_steps")
+        );
     }
 
     #[test]

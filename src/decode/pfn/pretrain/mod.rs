@@ -8,9 +8,11 @@
 //!    standardised targets of `border_batches` prior batches drawn from a seed of their own
 //!    (the first draw of `rng::stream(seed, "pfn.borders")`), so they never see a training
 //!    task; every checkpoint keeps them;
-//! 2. step `s` (0-based) trains on the prior batch `Prior::batch(seed, s, batch_tasks)`: the
-//!    tasks depend on the seed and the step only, so a resumed run sees exactly the tasks the
-//!    uninterrupted run would have; a thread of its own draws the batches a little ahead, so
+//! 2. step `s` (0-based) trains on the prior batch `Prior::batch(seed, s, batch_tasks)`, its
+//!    features bounded by the curriculum `feature_ramp_steps` while one runs
+//!    ([`LoopConfig::max_features`], [`Prior::batch_within`]): the tasks depend on the seed
+//!    and the step only, so a resumed run sees exactly the tasks the uninterrupted run would
+//!    have; a thread of its own draws the batches a little ahead, so
 //!    the prior's CPU work overlaps the network's step (on a GPU, most of the step);
 //! 3. the loss is the bar-distribution NLL ([`BarLoss::mean_nll`]) over the batch's test rows,
 //!    and AdamW takes a step at the schedule's rate for `s`, the gradient clipped to a global
@@ -233,8 +235,9 @@ fn train(
         scope.spawn(|| {
             let sender = sender;
             for step in start..settings.steps {
+                let max_features = settings.max_features(step, prior.config().features);
                 let next = prior
-                    .batch(config.seed, step, settings.batch_tasks)
+                    .batch_within(config.seed, step, settings.batch_tasks, max_features)
                     .and_then(|batch| task_batch(&batch, step));
                 let failed = next.is_err();
                 if sender.send(next).is_err() || failed {

@@ -423,9 +423,24 @@ impl Prior {
     /// configured ranges from `rng::stream(seed, "pfn.prior.batch.{batch}")`. The tasks are
     /// those of [`Prior::batch_of_size`].
     pub fn batch(&self, seed: u64, batch: u64, count: usize) -> Result<PriorBatch> {
+        self.batch_within(seed, batch, count, self.config.features[1])
+    }
+
+    /// [`Prior::batch`] with at most `max_features` features (a curriculum's bound; at least
+    /// the configured minimum): the size drawn uniformly from the configured rows and from
+    /// the features in `[min, min(max, max_features)]`, from the same stream. With
+    /// `max_features` at the configured maximum or above it is [`Prior::batch`].
+    pub fn batch_within(
+        &self,
+        seed: u64,
+        batch: u64,
+        count: usize,
+        max_features: usize,
+    ) -> Result<PriorBatch> {
         let mut rng = rng::stream(seed, &format!("pfn.prior.batch.{batch}"));
+        let [lo, hi] = self.config.features;
         let n_rows = rng.random_range(self.config.rows[0]..=self.config.rows[1]);
-        let n_features = rng.random_range(self.config.features[0]..=self.config.features[1]);
+        let n_features = rng.random_range(lo..=hi.min(max_features).max(lo));
         self.batch_of_size(seed, batch, count, n_rows, n_features)
     }
 
@@ -678,6 +693,40 @@ mod tests {
         }
         // 200 uniform draws over 11 values miss one with probability below 11·(10/11)^200 < 1e-7.
         assert_eq!(rows_seen.len(), 11);
+    }
+
+    #[test]
+    fn a_bounded_batch_keeps_its_features_within_the_bound_and_is_the_batch_at_the_maximum() {
+        let prior = Prior::new(PriorConfig {
+            rows: [10, 20],
+            features: [2, 6],
+            ..PriorConfig::default()
+        })
+        .unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for batch in 0..60 {
+            let bounded = prior.batch_within(5, batch, 2, 3).unwrap();
+            assert!(
+                (2..=3).contains(&bounded.n_features),
+                "{}",
+                bounded.n_features
+            );
+            seen.insert(bounded.n_features);
+            // A bound below the minimum draws the minimum.
+            assert_eq!(prior.batch_within(5, batch, 2, 1).unwrap().n_features, 2);
+            // At the maximum and above, exactly Prior::batch: the same size and values.
+            let full = prior.batch(5, batch, 2).unwrap();
+            for max in [6, 50] {
+                let same = prior.batch_within(5, batch, 2, max).unwrap();
+                assert_eq!(
+                    (same.n_rows, same.n_features),
+                    (full.n_rows, full.n_features)
+                );
+                assert_eq!(bits(&same.tasks[1]), bits(&full.tasks[1]));
+            }
+        }
+        // 60 uniform draws of two values miss one with probability 2^-59.
+        assert_eq!(seen.len(), 2);
     }
 
     fn bits(task: &PriorTask) -> (Vec<u32>, Vec<u32>, usize, PriorKind) {
