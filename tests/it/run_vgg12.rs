@@ -72,14 +72,15 @@ fn config_key(result: quakelab::Result<impl std::fmt::Debug>) -> String {
 fn the_first_methods_config_hashes_are_those_from_before_the_second_method() {
     // Printed by `quakelab config show` at commit 00f9ed0, before `method`, `[geomag]` and
     // `[classify]` existed: runs made then still count as done for a resuming sweep. The paper
-    // file's is the one printed once it gained its PFN rows (issue 20): runs made before lack
-    // those rows, so a resuming sweep redoes them. (The hash of the file before that change is
-    // still 517863e8…, the value printed at 00f9ed0.)
+    // file's is the one printed once its PFN rows ran the retrained quakelab-pfn-s at the
+    // decoder's new defaults (issue 20): runs made before have other PFN rows, so a resuming
+    // sweep redoes them. (The hash of the file before the PFN rows is still 517863e8…, the
+    // value printed at 00f9ed0.)
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for (file, hash) in [
         (
             "experiments/paper.toml",
-            "f1ea316fc660a61a5e3c0e5d48ecb08c84867d3fcac1ad37870092e29d30d260",
+            "ee5101fa68303beed13eb72d27a0ee4d32ae6b2ec72a73eaf7eae0181e7b9285",
         ),
         (
             "experiments/paper_vit.toml",
