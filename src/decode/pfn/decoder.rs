@@ -9,7 +9,7 @@
 //!
 //! The network has the TabPFN v2 architecture, so the decoder is the TabPFN decoder's
 //! in-context ensemble ([`crate::decode::tabpfn`]) on these weights, with the same settings and
-//! defaults but the feature pipeline ([`PfnSettings`]), and one more:
+//! defaults but the feature pipeline and the point prediction ([`PfnSettings`]), and one more:
 //! [`PfnSettings::max_context_rows`].
 
 use std::path::{Path, PathBuf};
@@ -83,9 +83,9 @@ pub fn shipped_info() -> Result<CheckpointInfo> {
 /// # Why the context is capped
 ///
 /// A PFN predicts well only on tasks like those of its prior: `quakelab-pfn-s` was pretrained
-/// on tasks of 32 to 256 rows, at most 255 of them context. The paper experiment gives a decoder 3,200 to 3,900
-/// training days, far outside that range, and the attention over the training rows costs O(n²) per
-/// fit. So each ensemble member conditions on its own seeded random subsample of at most
+/// on tasks of 32 to 256 rows, at most 255 of them context. The paper experiment gives a
+/// decoder 3,200 to 3,900 training days, far outside that range, and the attention over the
+/// training rows costs O(n²) per fit. So each ensemble member conditions on its own seeded random subsample of at most
 /// `max_context_rows` training rows ([`crate::decode::tabpfn::context_rows`]), and the members
 /// together see more of the table than one of them does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
