@@ -234,10 +234,18 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         encoder_label,
         sheet: encoder_sheet,
     } = gnss_features(experiment, &inputs, &table, &plans)?;
-    let reduced = plans
-        .iter()
-        .map(|plan| split_gnss(experiment, (gnss.as_ref(), null_gnss.as_ref()), &plan.split))
-        .collect::<Result<Vec<_>>>()?;
+    // Splits with the same training rows (a rolling split's first origin and the
+    // chronological split, say) share one reduction: the PCA is fitted on those rows alone.
+    let mut reduced: Vec<SplitGnss> = Vec::with_capacity(plans.len());
+    for (i, plan) in plans.iter().enumerate() {
+        let same = plans[..i]
+            .iter()
+            .position(|earlier| earlier.split.train() == plan.split.train());
+        reduced.push(match same {
+            Some(j) => reduced[j].clone(),
+            None => split_gnss(experiment, (gnss.as_ref(), null_gnss.as_ref()), &plan.split)?,
+        });
+    }
     drop((gnss, null_gnss));
     drop(inputs);
 
@@ -1091,50 +1099,50 @@ fn design_columns(modality: Modality, gnss_columns: usize, pca: bool) -> Vec<Str
 
 /// One split's GNSS features: reduced by the PCA fitted on its training rows, or the encoded
 /// features themselves (shared by every split) when there is no PCA; with the PCA's record.
+#[derive(Clone)]
 struct SplitGnss {
     gnss: Option<Arc<Mat<f64>>>,
     null: Option<Arc<Mat<f64>>>,
     pca: Option<PcaSummary>,
 }
 
-/// Reduces the GNSS features (the experiment's and the null scenario's) for `split`.
+/// Reduces the GNSS features (the experiment's and the null scenario's) for `split`, one after
+/// the other: each PCA holds a centred copy of the training rows (150 MB in the paper run),
+/// and two at once would take the run's peak memory near 1 GiB for a second saved.
 fn split_gnss(
     experiment: &ResolvedExperiment,
     (gnss, null_gnss): (Option<&GnssMatrix<'_>>, Option<&GnssMatrix<'_>>),
     split: &Split,
 ) -> Result<SplitGnss> {
     let encoder = experiment.encoder();
-    let mut pca_summary = None;
-    let mut reduce = |g: &GnssMatrix<'_>, record: bool| -> Result<Arc<Mat<f64>>> {
+    let reduce = |g: &GnssMatrix<'_>| -> Result<(Arc<Mat<f64>>, Option<PcaSummary>)> {
         match (encoder.pca_dims, g) {
             (Some(k), g) => {
                 let pca = PcaParams::new(k)
                     .solver(encoder.pca_solver)
                     .seed(experiment.seed())
                     .fit(g, split.train())?;
-                if record {
-                    let summary = pca.summary();
-                    info!(
-                        split = %split.kind(),
-                        solver = summary.solver,
-                        components = summary.n_components,
-                        explained_variance_ratio = summary.explained_variance_ratio,
-                        "PCA fitted on the training rows"
-                    );
-                    pca_summary = Some(summary);
-                }
-                pca.transform(g).map(Arc::new)
+                Ok((Arc::new(pca.transform(g)?), Some(pca.summary())))
             }
-            (None, GnssMatrix::Encoded(x)) => Ok(Arc::clone(x)),
-            (None, GnssMatrix::Flat(view)) => Ok(Arc::new(view.to_mat())),
+            (None, GnssMatrix::Encoded(x)) => Ok((Arc::clone(x), None)),
+            (None, GnssMatrix::Flat(view)) => Ok((Arc::new(view.to_mat()), None)),
         }
     };
-    let gnss = gnss.map(|g| reduce(g, true)).transpose()?;
-    let null = null_gnss.map(|g| reduce(g, false)).transpose()?;
+    let (gnss, pca) = gnss.map(reduce).transpose()?.unzip();
+    let pca = pca.flatten();
+    if let Some(summary) = &pca {
+        info!(
+            split = %split.kind(),
+            solver = summary.solver,
+            components = summary.n_components,
+            explained_variance_ratio = summary.explained_variance_ratio,
+            "PCA fitted on the training rows"
+        );
+    }
     Ok(SplitGnss {
         gnss,
-        null,
-        pca: pca_summary,
+        null: null_gnss.map(reduce).transpose()?.map(|(x, _)| x),
+        pca,
     })
 }
 

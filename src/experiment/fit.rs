@@ -2,14 +2,17 @@
 //!
 //! Every feature set × decoder × seed of a split is one [`FitJob`], and the jobs do not depend
 //! on each other. [`fit_all`] runs as many at once as the current rayon pool has threads, one
-//! thread per fit: a booster or a forest on a few thousand rows keeps one core busy far better
-//! than it keeps several, so each core fits a model of its own. A decoder that fills
-//! the machine by itself ([`crate::decode::DecoderSettings::fits_side_by_side`] false: TabPFN)
-//! is fitted afterwards, alone, with the pool's whole thread budget.
+//! thread per fit: a booster, a forest or a PFN on capped contexts, on a few thousand rows,
+//! keeps one core busy far better than it keeps several, so each core fits a model of its own.
+//! A decoder that fills the machine by itself
+//! ([`crate::decode::DecoderSettings::fits_side_by_side`] false: TabPFN) is fitted afterwards,
+//! alone, with the pool's whole thread budget.
 //!
 //! A side-by-side fit always gets exactly one thread, whatever the machine, so its result does
-//! not depend on the number of cores. The results come back in the order of the jobs, and the
-//! first failed job (in that order) is the error.
+//! not depend on the number of cores: its fit and its prediction run inside a rayon pool of one
+//! thread, so that a decoder's own parallel loops (the PFN's products) stay on it too. The
+//! results come back in the order of the jobs, and the first failed job (in that order) is the
+//! error.
 
 use std::num::NonZeroUsize;
 use std::panic::resume_unwind;
@@ -19,7 +22,7 @@ use faer::{Mat, MatRef};
 
 use crate::dataset::Split;
 use crate::decode::{DecoderConfig, Device, FitContext, Prediction, QuantileLevels};
-use crate::{Result, progress};
+use crate::{Error, Result, progress};
 
 /// One fit: a decoder on a feature set's matrix, with the seed of its stream.
 pub(crate) struct FitJob<'a> {
@@ -59,13 +62,20 @@ pub(crate) fn fit_all(jobs: &[FitJob<'_>], settings: FitSettings<'_>) -> Result<
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
                     let mut done = Vec::new();
                     while let Some(&i) = side_by_side.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let ctx = FitContext::new(jobs[i].seed)
                             .with_device(settings.device)
                             .with_threads(NonZeroUsize::MIN)
                             .without_progress();
-                        done.push((i, fit_predict(&jobs[i], &ctx, settings)));
+                        let fitted = match &pool {
+                            Ok(pool) => pool.install(|| fit_predict(&jobs[i], &ctx, settings)),
+                            Err(e) => Err(Error::Numerical(format!(
+                                "cannot start a fit's one-thread pool: {e}"
+                            ))),
+                        };
+                        done.push((i, fitted));
                         bar.inc(1);
                     }
                     done

@@ -85,9 +85,10 @@ pub fn shipped_info() -> Result<CheckpointInfo> {
 /// A PFN predicts well only on tasks like those of its prior: `quakelab-pfn-s` was pretrained
 /// on tasks of 32 to 256 rows, at most 255 of them context. The paper experiment gives a
 /// decoder 3,200 to 3,900 training days, far outside that range, and the attention over the
-/// training rows costs O(n²) per fit. So each ensemble member conditions on its own seeded random subsample of at most
-/// `max_context_rows` training rows ([`crate::decode::tabpfn::context_rows`]), and the members
-/// together see more of the table than one of them does.
+/// training rows costs O(n²) per fit. So each ensemble member conditions on its own seeded
+/// random subsample of at most `max_context_rows` training rows
+/// ([`crate::decode::tabpfn::context_rows`]), and the members together see more of the table
+/// than one of them does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PfnSettings {
@@ -219,9 +220,13 @@ impl DecoderSettings for PfnSettings {
         true
     }
 
-    /// False: one fit takes the machine (or the GPU), as the TabPFN decoder's does.
+    /// True when every member's context is capped (`max_context_rows`, the default): a fit
+    /// then holds a few [`crate::decode::tabpfn::model::CPU_CHUNK_BYTES`] chunks of
+    /// activations and keeps one core busy, so fits run best side by side. False when
+    /// members condition on every training row: one fit then takes the machine, as the
+    /// TabPFN decoder's does.
     fn fits_side_by_side(&self) -> bool {
-        false
+        self.max_context_rows.is_some()
     }
 }
 

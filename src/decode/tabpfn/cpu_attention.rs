@@ -159,7 +159,7 @@ fn exp_shifted(row: &mut [f32]) -> f32 {
 /// over it vectorise. Arguments below −87 give `e⁻⁸⁷` (about 1.6e-38) instead of a
 /// subnormal or zero: nothing next to the row's maximum, whose term is 1.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(super) fn exp(x: f32) -> f32 {
     /// 1.5 · 2²³: adding it rounds a float of magnitude below 2²² to an integer, which then
     /// sits in the low bits of the sum's mantissa.
     const ROUNDER: f32 = 12_582_912.0;

@@ -45,6 +45,7 @@
 pub mod architecture;
 pub mod bar;
 mod cpu_attention;
+mod cpu_gelu;
 pub mod model;
 pub mod preprocess;
 pub mod torch_randn;

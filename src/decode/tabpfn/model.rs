@@ -31,8 +31,8 @@
 //! head 0's keys and values ([`TrainState`]); [`TabPfnModel::logits`] then runs test rows in
 //! chunks against them. Every linear layer is one 2-D product on `[rows · tokens, E]`;
 //! attention is chunked over token columns and query rows, and the per-row sublayers over
-//! rows, so that no score or hidden tensor exceeds [`CHUNK_BYTES`] (or the bound set by
-//! [`TabPfnModel::with_chunk_bytes`]).
+//! rows, so that no score or hidden tensor exceeds [`CHUNK_BYTES`] ([`CPU_CHUNK_BYTES`] on the
+//! CPU, or the bound set by [`TabPfnModel::with_chunk_bytes`]).
 //!
 //! On the CPU (burn-flex) attention runs in quakelab's own fused, blocked kernel
 //! (`cpu_attention`: per problem and block of 64 queries, two small matrix products and a
@@ -45,15 +45,20 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::decode::tabpfn::architecture::Architecture;
-use crate::decode::tabpfn::cpu_attention;
 use crate::decode::tabpfn::torch_randn::torch_randn;
 use crate::decode::tabpfn::weights::{StoredTensor, TabPfnWeights, X_ENCODER};
+use crate::decode::tabpfn::{cpu_attention, cpu_gelu};
 use crate::models::linear::Linear;
 use crate::{Error, Result};
 
-/// The most bytes one chunk's attention scores (or MLP hidden activations) take by default
-/// ([`TabPfnModel::with_chunk_bytes`]).
+/// The most bytes one chunk's attention scores (or MLP hidden activations) take by default on
+/// a GPU ([`TabPfnModel::with_chunk_bytes`]): large chunks keep it busy.
 pub const CHUNK_BYTES: usize = 256 << 20;
+
+/// The default chunk bound on the CPU: chunks that stay in the cache and in memory the
+/// allocator reuses. At 256 MiB every chunk's tensors were fresh pages, zeroed by the kernel,
+/// and a prediction spent more time in page faults than in its products.
+pub const CPU_CHUNK_BYTES: usize = 8 << 20;
 
 /// LayerNorm's ε in every layer.
 const LAYER_NORM_EPS: f64 = 1e-5;
@@ -220,7 +225,11 @@ impl TabPfnModel {
                 Some("decoder_dict.standard.2.bias"),
             )?,
             norm_ones: Tensor::ones([e], device),
-            chunk_bytes: CHUNK_BYTES,
+            chunk_bytes: if *device == Device::flex() {
+                CPU_CHUNK_BYTES
+            } else {
+                CHUNK_BYTES
+            },
             on_cpu: *device == Device::flex(),
             device: device.clone(),
             architecture: a,
@@ -233,8 +242,9 @@ impl TabPfnModel {
     }
 
     /// The same model with chunks of at most `bytes` of attention scores or MLP activations
-    /// (at least one row or column per chunk, whatever the bound); [`CHUNK_BYTES`] by
-    /// default. Smaller chunks lower the peak memory and leave the results unchanged.
+    /// (at least one row or column per chunk, whatever the bound); [`CPU_CHUNK_BYTES`] on the
+    /// CPU and [`CHUNK_BYTES`] elsewhere by default. Smaller chunks lower the peak memory and
+    /// leave the results unchanged.
     pub fn with_chunk_bytes(mut self, bytes: usize) -> TabPfnModel {
         self.chunk_bytes = bytes.max(1);
         self
@@ -283,7 +293,7 @@ impl TabPfnModel {
             let (next, kv) = self.train_item_attention(layer, x, n, tokens, !last)?;
             keys_values.push(kv);
             match next {
-                Some(next) => x = self.mlp(layer, next, n * tokens),
+                Some(next) => x = self.mlp(layer, next, n * tokens)?,
                 None => break,
             }
         }
@@ -329,7 +339,7 @@ impl TabPfnModel {
             for (layer, (k, v)) in self.layers.iter().zip(&state.keys_values) {
                 h = self.feature_attention(layer, h, rows, tokens)?;
                 h = self.test_item_attention(layer, h, rows, tokens, k, v)?;
-                h = self.mlp(layer, h, rows * tokens);
+                h = self.mlp(layer, h, rows * tokens)?;
             }
             let target = h
                 .reshape([rows, tokens, a.emsize])
@@ -337,7 +347,7 @@ impl TabPfnModel {
                 .reshape([rows, a.emsize]);
             let logits = self
                 .decoder_out
-                .forward(gelu(self.decoder_hidden.forward(target)));
+                .forward(self.gelu(self.decoder_hidden.forward(target))?);
             out.extend(
                 logits
                     .into_data()
@@ -565,14 +575,32 @@ impl TabPfnModel {
     }
 
     /// `LN(x + W₂ GELU(W₁ x))` over `n` tokens, in chunks of tokens.
-    fn mlp(&self, layer: &Layer, x: Tensor<2>, n: usize) -> Tensor<2> {
+    fn mlp(&self, layer: &Layer, x: Tensor<2>, n: usize) -> Result<Tensor<2>> {
         let chunk = (self.chunk_bytes / (4 * self.architecture.mlp_hidden)).clamp(1, n);
         let mut parts = Vec::new();
         for start in (0..n).step_by(chunk) {
             let xs = x.clone().narrow(0, start, chunk.min(n - start));
-            parts.push(layer.mlp_out.forward(gelu(layer.mlp_in.forward(xs))));
+            parts.push(layer.mlp_out.forward(self.gelu(layer.mlp_in.forward(xs))?));
         }
-        self.norm(x + Tensor::cat(parts, 0))
+        Ok(self.norm(x + Tensor::cat(parts, 0)))
+    }
+
+    /// The exact GELU: on the CPU (burn-flex) quakelab's vectorised kernel
+    /// ([`cpu_gelu`], within 1.1e-6 · |x| of the exact value), elsewhere burn's.
+    fn gelu(&self, x: Tensor<2>) -> Result<Tensor<2>> {
+        if !self.on_cpu {
+            return Ok(gelu(x));
+        }
+        let shape = x.dims();
+        let mut values = x
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Numerical(format!("TabPFN GELU: {e:?}")))?;
+        cpu_gelu::gelu_in_place(&mut values);
+        Ok(Tensor::from_data(
+            TensorData::new(values, shape),
+            &self.device,
+        ))
     }
 }
 
