@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use faer::{Mat, MatRef};
 use tracing::info;
@@ -42,6 +43,7 @@ use crate::eval::{
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::experiment::embeddings::vit_embeddings;
 use crate::experiment::fit::{FitJob, FitSettings, fit_all};
+use crate::experiment::timing::Timings;
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
 use crate::report::importance::ImportanceRow;
@@ -86,6 +88,8 @@ pub(crate) struct Evaluation {
     pub sheet: EvaluationSheet,
     /// Every split's feature tables, when `tracking.feature_tables` asks for them.
     pub feature_tables: Vec<FeatureTable>,
+    /// The `encode`, `fits` and `scoring` stages, and every fit's time by decoder.
+    pub timings: Timings,
 }
 
 /// One split's table of one feature set, as the decoders see it, in CSV.
@@ -177,6 +181,8 @@ struct SplitLabels {
 /// Evaluates every split × feature set × decoder (see the module docs). The GNSS features of
 /// every split are reduced before any decoder runs, and the image stacks dropped then.
 pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Result<Evaluation> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
     let period = experiment.period();
     let n_days = period.n_days();
     let params = &experiment.labels().params;
@@ -248,6 +254,9 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
     }
     drop((gnss, null_gnss));
     drop(inputs);
+    let encoded = started.elapsed();
+    timings.add_stage("encode", encoded);
+    let mut fitting_time = Duration::ZERO;
 
     let evaluation = &experiment.evaluation();
     let levels = &evaluation.quantiles;
@@ -375,7 +384,9 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             levels,
             validation_fraction: evaluation.validation_fraction,
         };
+        let fitting = Instant::now();
         let mut fitted = fit_all(&jobs, fit_settings)?.into_iter();
+        fitting_time += fitting.elapsed();
         drop(jobs);
         for (set, decoder, pair) in pairs {
             let (names, seeds) = match pair {
@@ -395,6 +406,10 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
                 Pair::Fit { names, seeds, .. } => (names, seeds),
             };
             let fits: Vec<_> = fitted.by_ref().take(seeds).collect();
+            let timed = decoder.display_name();
+            for fit in &fits {
+                timings.add_fit(&timed, fit.elapsed);
+            }
             for (i, fit) in fits.iter().enumerate() {
                 if let Some(gains) = &fit.importance {
                     importances.extend(names.iter().zip(gains).map(|(feature, &gain)| {
@@ -530,6 +545,11 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         dropped_days: table.meta().dropped.clone(),
         encoder: encoder_sheet,
     };
+    timings.add_stage("fits", fitting_time);
+    timings.add_stage(
+        "scoring",
+        started.elapsed().saturating_sub(encoded + fitting_time),
+    );
     Ok(Evaluation {
         results,
         predictions,
@@ -538,6 +558,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         transforms,
         sheet,
         feature_tables,
+        timings,
     })
 }
 

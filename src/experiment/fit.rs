@@ -17,6 +17,7 @@
 use std::num::NonZeroUsize;
 use std::panic::resume_unwind;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use faer::{Mat, MatRef};
 
@@ -76,6 +77,7 @@ pub(crate) fn fit_all(jobs: &[FitJob<'_>], settings: FitSettings<'_>) -> Result<
                             ))),
                         };
                         done.push((i, fitted));
+                        release_freed_memory();
                         bar.inc(1);
                     }
                     done
@@ -99,6 +101,19 @@ pub(crate) fn fit_all(jobs: &[FitJob<'_>], settings: FitSettings<'_>) -> Result<
     fitted.into_iter().flatten().collect()
 }
 
+/// Hands the memory a finished fit freed back to the system. glibc's allocator gives every
+/// thread that allocates while others do an arena of its own and keeps freed blocks there for
+/// reuse; with fits side by side, the workers' arenas held on to their fits' freed buffers,
+/// and the paper run's peak memory grew from 0.7 to 0.9 GB. `malloc_trim` returns the free
+/// pages of every arena. Other platforms' allocators are left to themselves.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointer and only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A fitted decoder's name, its predictions over a feature set's rows and, where it reports
 /// them, its feature importances.
 pub(crate) struct Fitted {
@@ -108,6 +123,8 @@ pub(crate) struct Fitted {
     pub prediction: Prediction,
     /// [`crate::decode::Regressor::feature_importance`], one per input column.
     pub importance: Option<Vec<f64>>,
+    /// The wall time of the fit and its prediction, on the thread that ran them.
+    pub elapsed: Duration,
 }
 
 /// A decoder's predictions for every row with a target (NaN for the others), after fitting on
@@ -119,6 +136,7 @@ fn fit_predict(
     ctx: &FitContext<'_>,
     settings: FitSettings<'_>,
 ) -> Result<Fitted> {
+    let started = Instant::now();
     let FitJob {
         decoder,
         names,
@@ -165,6 +183,7 @@ fn fit_predict(
         name: model.name(),
         prediction: predicted.spread(&labelled, labels.len())?,
         importance: model.feature_importance(),
+        elapsed: started.elapsed(),
     })
 }
 

@@ -20,6 +20,7 @@
 //! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
 //!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
 //!   The fits of a split run side by side, one thread each (`fit`).
+//! - [`timing`]: where a run's time went, per stage and per decoder (`timings.csv`).
 
 pub mod config;
 pub mod data_hash;
@@ -29,6 +30,7 @@ mod fit;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;
+pub mod timing;
 pub mod vgg12;
 
 pub use config::{ExperimentFile, Layers, ResolvedExperiment, resolve, show};

@@ -25,6 +25,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use tracing::info;
@@ -36,6 +37,7 @@ use crate::experiment::config::{
 use crate::experiment::data_hash::{DataHashes, data_hashes};
 use crate::experiment::evaluate::{Evaluation, Inputs, evaluate};
 use crate::experiment::sweep::{PointRecord, SweepRecord};
+use crate::experiment::timing::{TIMINGS_FILE, Timings};
 use crate::gnss::StationSet;
 use crate::gnss::gridding::grid_stations;
 use crate::gnss::stack::ImageStack;
@@ -82,8 +84,10 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.device().burn()?;
     }
     // Hashed before the inputs are read, as a resuming sweep hashes them (see `data_hash`).
+    let reading = Instant::now();
     let data = data_hashes(experiment)?;
     let inputs = prepare(experiment)?;
+    let read = reading.elapsed();
     let spec = data.into_iter().fold(
         RunSpec::new(experiment.name(), config_text, experiment.seed()),
         |spec, (name, hash)| spec.with_data_hash(name, hash),
@@ -94,7 +98,7 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
         experiment.tracking().mlflow_uri.as_deref(),
     )?;
     info!(run = %run.dir().display(), "run started");
-    let outcome = track_run(&mut run, experiment, inputs);
+    let outcome = track_run(&mut run, experiment, inputs, read);
     if let Err(err) = &outcome
         && let Err(fail) = run.fail(&err.to_string())
     {
@@ -103,10 +107,16 @@ pub fn run(experiment: &ResolvedExperiment) -> Result<RunOutcome> {
     outcome
 }
 
-/// Evaluates `experiment` into the started `run`: params, metrics, results and figures. The
-/// inputs are handed over to the evaluation, which drops the image stacks once it has reduced
-/// them, before any decoder runs and long before the predictions are written.
-fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> Result<RunOutcome> {
+/// Evaluates `experiment` into the started `run`: params, metrics, results and figures, and
+/// where the time went ([`TIMINGS_FILE`], `read` being the time the inputs took). The inputs
+/// are handed over to the evaluation, which drops the image stacks once it has reduced them,
+/// before any decoder runs and long before the predictions are written.
+fn track_run(
+    run: &mut Run,
+    experiment: &ResolvedExperiment,
+    inputs: Inputs,
+    read: Duration,
+) -> Result<RunOutcome> {
     // A `Run` dropped before `finish` marks itself FAILED, so `?` below is safe.
     run.log_params(&params(experiment))?;
     let Evaluation {
@@ -117,7 +127,9 @@ fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> 
         transforms,
         sheet,
         feature_tables,
+        timings: evaluated,
     } = evaluate(experiment, inputs)?;
+    let reporting = Instant::now();
     for table in &feature_tables {
         let path = run
             .dir()
@@ -171,8 +183,17 @@ fn track_run(run: &mut Run, experiment: &ResolvedExperiment, inputs: Inputs) -> 
     )? {
         run.log_artifact(&path, &name)?;
     }
+    let mut timings = Timings::default();
+    timings.add_stage("data", read);
+    timings.merge(evaluated);
+    timings.add_stage("report", reporting.elapsed());
+    run.log_metrics(&timings.metrics())?;
+    let timings_path = run_dir.join(TIMINGS_FILE);
+    crate::io::write_atomic(&timings_path, |w| w.write_all(timings.csv().as_bytes()))?;
+    run.log_artifact(&timings_path, TIMINGS_FILE)?;
     run.finish(RunStatus::Finished)?;
-    let summary = compact_summary(&sheet, &results);
+    let mut summary = compact_summary(&sheet, &results);
+    summary.push(timings.summary());
     Ok(RunOutcome {
         run_dir,
         results,

@@ -326,6 +326,29 @@ fn run_tracks_an_experiment_and_a_sweep_resumes() {
     ] {
         assert!(run.join(artifact).is_file(), "{artifact} missing");
     }
+    // Where the time went: the five stages in run order, then each decoder with its fits,
+    // 2 splits x 6 feature sets, one seed each (none of the three is stochastic).
+    let timings = std::fs::read_to_string(run.join("timings.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = timings.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["part", "name", "fits", "seconds"]);
+    let names: Vec<(&str, &str, &str)> = rows[1..].iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(
+        names,
+        [
+            ("stage", "data", ""),
+            ("stage", "encode", ""),
+            ("stage", "fits", ""),
+            ("stage", "scoring", ""),
+            ("stage", "report", ""),
+            ("decoder", "persistence", "12"),
+            ("decoder", "climatology", "12"),
+            ("decoder", "ridge", "12"),
+        ]
+    );
+    for row in &rows[1..] {
+        let seconds: f64 = row[3].parse().unwrap();
+        assert!((0.0..600.0).contains(&seconds), "{row:?}");
+    }
 
     let sweep = [
         "sweep",
