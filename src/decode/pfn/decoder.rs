@@ -235,6 +235,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fits_run_side_by_side_only_on_capped_contexts() {
+        let capped = PfnSettings::default();
+        assert_eq!(capped.max_context_rows, Some(PRETRAINED_ROWS));
+        assert!(capped.fits_side_by_side());
+        let every_row = PfnSettings {
+            max_context_rows: None,
+            ..PfnSettings::default()
+        };
+        assert!(!every_row.fits_side_by_side());
+    }
+
+    #[test]
     fn the_built_in_checkpoint_is_the_committed_file_and_reads_as_it() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/quakelab-pfn-s.safetensors");
         let file = std::fs::read(&path).unwrap();
