@@ -7,7 +7,7 @@
 
 use jiff::Timestamp;
 
-use crate::period::Period;
+use crate::period::{Period, days_between};
 use crate::{Error, Result};
 
 pub mod source;
@@ -265,11 +265,12 @@ impl Catalog {
     /// (see [`check_magnitude`]): a catalog built in code has not been through a reader's checks,
     /// and one absurd magnitude would dominate every window it enters.
     pub fn select(&self, period: &Period, mc: f64) -> Result<Selection> {
+        let (start, end) = (period.start_timestamp(), period.end_timestamp());
         let (times, magnitudes) = self
             .events
             .iter()
-            .filter(|e| period.contains(e.time) && at_or_above(e.magnitude, mc))
-            .map(|e| (period.days_since_start(e.time), e.magnitude))
+            .filter(|e| (start..end).contains(&e.time) && at_or_above(e.magnitude, mc))
+            .map(|e| (days_between(start, e.time), e.magnitude))
             .unzip();
         Selection::new(times, magnitudes)
     }

@@ -137,10 +137,7 @@ impl Period {
 
     /// Fractional days from `start` 00:00 UTC to `t` (negative before the period).
     pub fn days_since_start(&self, t: Timestamp) -> f64 {
-        let start = self.start_timestamp();
-        let secs = t.as_second() - start.as_second();
-        let nanos = t.subsec_nanosecond() - start.subsec_nanosecond();
-        (secs as f64 + nanos as f64 * 1e-9) / SECONDS_PER_DAY
+        days_between(self.start_timestamp(), t)
     }
 
     /// Whether `t` falls inside `[start, end)`.
@@ -167,6 +164,13 @@ impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "[{}, {})", self.start, self.end)
     }
+}
+
+/// Fractional days from `from` to `to` (negative when `to` comes first).
+pub fn days_between(from: Timestamp, to: Timestamp) -> f64 {
+    let secs = to.as_second() - from.as_second();
+    let nanos = to.subsec_nanosecond() - from.subsec_nanosecond();
+    (secs as f64 + nanos as f64 * 1e-9) / SECONDS_PER_DAY
 }
 
 /// 00:00 UTC of a calendar date.

@@ -71,6 +71,9 @@ use crate::{Error, Result};
 
 mod fast;
 mod pieces;
+mod records;
+
+use records::{Record, Records};
 
 pub(crate) use fast::{civil_from_days, days_from_civil, parse_f64};
 
@@ -688,6 +691,8 @@ struct Columns<'m> {
     depth: Option<(usize, String)>,
     event_type: Option<usize>,
     offset: Offset,
+    /// How many of a row's fields are read: up to the last column above.
+    needed: usize,
 }
 
 impl<'m> Columns<'m> {
@@ -739,9 +744,17 @@ impl<'m> Columns<'m> {
             .as_deref()
             .map(|name| find("event type", name).map(|(i, _)| i))
             .transpose()?;
+        let needed = 1 + time
+            .iter()
+            .chain([&latitude, &longitude, &magnitude])
+            .chain(depth.as_ref().map(|(i, _)| i))
+            .chain(event_type.as_ref())
+            .max()
+            .expect("the time has a column");
         Ok(Columns {
             mapping,
             names: [time_name, latitude_name, longitude_name, magnitude_name],
+            needed,
             time,
             latitude,
             longitude,
@@ -753,37 +766,20 @@ impl<'m> Columns<'m> {
     }
 
     /// The row's event type, `None` when the file has no type column or the field is blank.
-    fn event_type<'r>(&self, record: &'r csv::ByteRecord) -> Option<&'r str> {
-        let bytes = record.get(self.event_type?)?;
+    fn event_type<'r>(&self, record: &'r Record, text: &'r [u8]) -> Option<&'r str> {
+        let bytes = record.get(text, self.event_type?)?;
         std::str::from_utf8(bytes)
             .ok()
             .map(str::trim)
             .filter(|t| !t.is_empty())
     }
 
-    fn event(&self, record: &csv::ByteRecord) -> std::result::Result<Event, BadField> {
-        let [time_name, latitude_name, longitude_name, magnitude_name] = &self.names;
-        let joined;
-        let time_text = match self.time[..] {
-            [i] => field(record, i, time_name)?,
-            _ => {
-                joined = self
-                    .time
-                    .iter()
-                    .map(|&i| field(record, i, time_name))
-                    .collect::<std::result::Result<Vec<_>, _>>()?
-                    .join(" ");
-                joined.as_str()
-            }
-        };
-        let time = parse_time(
-            time_text,
-            self.mapping.time_format.as_deref(),
-            self.offset,
-            self.mapping.time_24h,
-        )
-        .map_err(|m| BadField::new(time_name, RowProblem::Malformed, m))?;
-        let latitude = number(record, self.latitude, latitude_name)?;
+    /// The event of `record`, a record of `text`.
+    fn event(&self, record: &Record, text: &[u8]) -> std::result::Result<Event, BadField> {
+        let [_, latitude_name, longitude_name, magnitude_name] = &self.names;
+        let time = self.time(record, text)?;
+        let number = |i: usize, name: &str| number(record, text, i, name);
+        let latitude = number(self.latitude, latitude_name)?;
         if !(-90.0..=90.0).contains(&latitude) {
             return Err(BadField::new(
                 latitude_name,
@@ -791,13 +787,13 @@ impl<'m> Columns<'m> {
                 format!("latitude {latitude} is outside [-90, 90]"),
             ));
         }
-        let longitude = normalize_longitude(number(record, self.longitude, longitude_name)?);
-        let magnitude = number(record, self.magnitude, magnitude_name)?;
+        let longitude = normalize_longitude(number(self.longitude, longitude_name)?);
+        let magnitude = number(self.magnitude, magnitude_name)?;
         check_magnitude(magnitude)
             .map_err(|why| BadField::new(magnitude_name, RowProblem::OutOfRange, why))?;
         let depth_km = match &self.depth {
-            Some((i, name)) => match field(record, *i, name) {
-                Ok(text) => Some(finite(text, name)?),
+            Some((i, name)) => match number(*i, name) {
+                Ok(depth) => Some(depth),
                 // A blank depth is an unknown depth, not a bad row: many catalogs leave it out.
                 Err(BadField {
                     problem: RowProblem::Blank,
@@ -815,15 +811,42 @@ impl<'m> Columns<'m> {
             magnitude,
         })
     }
+
+    /// The origin time of `record`, a record of `text`.
+    fn time(&self, record: &Record, text: &[u8]) -> std::result::Result<Timestamp, BadField> {
+        let name = &self.names[0];
+        let format = self.mapping.time_format.as_deref();
+        if let ([i], None) = (&self.time[..], format)
+            && let Some(time) = record.get(text, *i).and_then(fast::comcat_time)
+        {
+            return Ok(time);
+        }
+        let joined;
+        let time_text = match self.time[..] {
+            [i] => field(record, text, i, name)?,
+            _ => {
+                joined = self
+                    .time
+                    .iter()
+                    .map(|&i| field(record, text, i, name))
+                    .collect::<std::result::Result<Vec<_>, _>>()?
+                    .join(" ");
+                joined.as_str()
+            }
+        };
+        parse_time(time_text, format, self.offset, self.mapping.time_24h)
+            .map_err(|m| BadField::new(name, RowProblem::Malformed, m))
+    }
 }
 
-/// The trimmed text of field `i`, or why there is none.
+/// The trimmed text of field `i` of `record`, a record of `text`, or why there is none.
 fn field<'r>(
-    record: &'r csv::ByteRecord,
+    record: &'r Record,
+    text: &'r [u8],
     i: usize,
     name: &str,
 ) -> std::result::Result<&'r str, BadField> {
-    let bytes = record.get(i).ok_or_else(|| {
+    let bytes = record.get(text, i).ok_or_else(|| {
         BadField::new(
             name,
             RowProblem::Missing,
@@ -853,9 +876,18 @@ fn field<'r>(
     Ok(text)
 }
 
-/// Field `i` as a finite number.
-fn number(record: &csv::ByteRecord, i: usize, name: &str) -> std::result::Result<f64, BadField> {
-    finite(field(record, i, name)?, name)
+/// Field `i` of `record`, a record of `text`, as a finite number.
+fn number(
+    record: &Record,
+    text: &[u8],
+    i: usize,
+    name: &str,
+) -> std::result::Result<f64, BadField> {
+    // A plain decimal is ASCII without white space: valid UTF-8 with nothing to trim.
+    match record.get(text, i).and_then(fast::plain_decimal) {
+        Some(value) => Ok(value),
+        None => finite(field(record, text, i, name)?, name),
+    }
 }
 
 /// `text` as a finite number.
@@ -879,7 +911,7 @@ fn parse_time(
     hour_24: Time24h,
 ) -> std::result::Result<Timestamp, String> {
     if format.is_none()
-        && let Some(time) = fast::comcat_time(text)
+        && let Some(time) = fast::comcat_time(text.as_bytes())
     {
         return Ok(time);
     }
@@ -1027,13 +1059,13 @@ fn digits<T: FromStr>(text: &str, min: usize, max: usize) -> Option<T> {
 
 fn open_csv(path: &Path) -> Result<csv::Reader<BufReader<File>>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(csv_reader(BufReader::new(file), true))
+    Ok(csv_reader(BufReader::new(file)))
 }
 
-/// A csv reader of catalog text; `header` says whether its first record is the header.
-fn csv_reader<R: std::io::Read>(input: R, header: bool) -> csv::Reader<R> {
+/// A csv reader of catalog text whose first record is the header.
+fn csv_reader<R: std::io::Read>(input: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
-        .has_headers(header)
+        .has_headers(true)
         // Rows may have more or fewer fields than the header; a row too short for a mapped
         // column is reported as a bad row with its line, not as a CSV-level failure.
         .flexible(true)
@@ -1119,16 +1151,9 @@ struct Piece {
     report: ReadReport,
     /// Kept events, in file order.
     events: Vec<Event>,
-    /// What ended the piece early, in strict mode: its first bad row.
-    failure: Option<Failure>,
-}
-
-/// The first bad row of a piece, with the line feeds between the piece's start and the row.
-enum Failure {
-    /// A row with a bad field.
-    Row(u64, BadField),
-    /// A row the csv reader refused.
-    Csv(u64, csv::Error),
+    /// What ended the piece early, in strict mode: its first bad row, with the line feeds
+    /// between the piece's start and the row.
+    failure: Option<(u64, BadField)>,
 }
 
 impl Piece {
@@ -1142,36 +1167,25 @@ impl Piece {
             events: Vec::with_capacity(text.len() / 64),
             failure: None,
         };
-        let mut reader = csv_reader(text, false);
+        let mut records = Records::new(text);
         let mut lines = LineCounter::new(text);
         let mut kinds = KindCache::new(&options.event_types);
-        let mut record = csv::ByteRecord::new();
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(error) => {
-                    let start = error.position().map_or(0, |p| p.byte());
-                    let line_feeds = lines.line_feeds_before(offset(start));
-                    piece.failure = Some(Failure::Csv(line_feeds, error));
-                    break;
-                }
-            }
+        let mut record = Record::default();
+        while records.read(&mut record, columns.needed) {
             piece.report.rows += 1;
-            let kind = columns.event_type(&record);
+            let kind = columns.event_type(&record, text);
             if !kinds.keeps(kind) {
                 let kind = kind.unwrap_or(EventTypes::EARTHQUAKE).to_lowercase();
                 *piece.report.other_types.entry(kind).or_default() += 1;
                 continue;
             }
-            match columns.event(&record) {
+            match columns.event(&record, text) {
                 Ok(event) if options.filter.keeps(&event) => piece.events.push(event),
                 Ok(_) => piece.report.filtered_out += 1,
                 Err(bad) => {
-                    let start = record.position().map_or(0, |p| p.byte());
-                    let line_feeds = lines.line_feeds_before(offset(start));
+                    let line_feeds = lines.line_feeds_before(record.start());
                     if !options.lenient {
-                        piece.failure = Some(Failure::Row(line_feeds, bad));
+                        piece.failure = Some((line_feeds, bad));
                         break;
                     }
                     piece.report.skip(line_feeds, bad);
@@ -1199,11 +1213,6 @@ fn read_whole(path: &Path, piece_bytes: usize) -> std::io::Result<Vec<u8>> {
         }
     }
     std::fs::read(path)
-}
-
-/// A byte offset from the csv reader, in memory.
-fn offset(byte: u64) -> usize {
-    usize::try_from(byte).unwrap_or(usize::MAX)
 }
 
 /// The line feeds counted so far from the start of the file.
@@ -1285,7 +1294,7 @@ fn read_catalog_in_pieces(
 ) -> Result<(Catalog, ReadReport)> {
     let mut mapping = format.mapping();
     let data = read_whole(path, piece_bytes).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv_reader(data.as_slice(), true);
+    let mut reader = csv_reader(data.as_slice());
     let header = read_header(path, &mut reader)?;
     // ComCat mirrors that drop the trailing columns drop `type` too: every row is then an
     // earthquake, as ComCat's own default query returns.
@@ -1299,10 +1308,7 @@ fn read_catalog_in_pieces(
         .unwrap_or(data.len())
         .min(data.len());
     let (head, body) = data.split_at(body_start);
-    let pieces: Vec<Piece> = pieces::cut(body, piece_bytes)
-        .into_par_iter()
-        .map(|range| Piece::read(&columns, options, body, range))
-        .collect();
+    let pieces = read_pieces(&columns, options, body, piece_bytes);
 
     let mut report = ReadReport {
         path: path.to_path_buf(),
@@ -1313,7 +1319,7 @@ fn read_catalog_in_pieces(
         line_feeds: count_line_feeds(head),
         through: 0,
     };
-    let mut events = Vec::with_capacity(pieces.iter().map(|p| p.events.len()).sum());
+    let events = concatenated_events(&pieces);
     for piece in pieces {
         let needs_lines = piece.failure.is_some() || !piece.report.skipped.is_empty();
         let first_line = if needs_lines {
@@ -1321,24 +1327,13 @@ fn read_catalog_in_pieces(
         } else {
             0
         };
-        match piece.failure {
-            Some(Failure::Row(line_feeds, bad)) => {
-                return Err(Error::parse(
-                    path,
-                    first_line + line_feeds,
-                    bad.field,
-                    bad.message,
-                ));
-            }
-            Some(Failure::Csv(line_feeds, error)) => {
-                return Err(match error.into_kind() {
-                    csv::ErrorKind::Io(e) => Error::io(path, e),
-                    other => {
-                        Error::parse(path, first_line + line_feeds, "row", format!("{other:?}"))
-                    }
-                });
-            }
-            None => {}
+        if let Some((line_feeds, bad)) = piece.failure {
+            return Err(Error::parse(
+                path,
+                first_line + line_feeds,
+                bad.field,
+                bad.message,
+            ));
         }
         report.rows += piece.report.rows;
         report.filtered_out += piece.report.filtered_out;
@@ -1359,7 +1354,6 @@ fn read_catalog_in_pieces(
                     .map(|line_feeds| first_line + line_feeds),
             );
         }
-        events.extend(piece.events);
     }
 
     let mut catalog = Catalog::from_events(events);
@@ -1373,6 +1367,56 @@ fn read_catalog_in_pieces(
     }
     report.kept = catalog.len();
     Ok((catalog, report))
+}
+
+/// The pieces of `body` (see [`pieces::cut`]), each read on its own, in file order. Each piece
+/// is read on any core as soon as it is cut.
+fn read_pieces(
+    columns: &Columns,
+    options: &ReadOptions,
+    body: &[u8],
+    piece_bytes: usize,
+) -> Vec<Piece> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    rayon::scope(|scope| {
+        for (index, range) in pieces::cut(body, piece_bytes).enumerate() {
+            let sender = sender.clone();
+            scope.spawn(move |_| {
+                // The receiver lives until every piece is in.
+                let _ = sender.send((index, Piece::read(columns, options, body, range)));
+            });
+        }
+    });
+    drop(sender);
+    let mut pieces: Vec<(usize, Piece)> = receiver.into_iter().collect();
+    pieces.sort_unstable_by_key(|&(index, _)| index);
+    pieces.into_iter().map(|(_, piece)| piece).collect()
+}
+
+/// The events of all `pieces`, in piece order, copied on all cores: most of the time goes to
+/// the first touch of the new list's memory, which the cores then share.
+fn concatenated_events(pieces: &[Piece]) -> Vec<Event> {
+    let starts: Vec<usize> = pieces
+        .iter()
+        .scan(0, |total, piece| {
+            let start = *total;
+            *total += piece.events.len();
+            Some(start)
+        })
+        .collect();
+    let total = pieces.iter().map(|p| p.events.len()).sum();
+    let mut events = Vec::new();
+    (0..total)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|k| {
+            // The last piece starting at or before k; pieces without events start where the
+            // next one does, so this is the piece that holds event k.
+            let p = starts.partition_point(|&start| start <= k) - 1;
+            pieces[p].events[k - starts[p]]
+        })
+        .collect_into_vec(&mut events);
+    events
 }
 
 /// Writes `catalog` as a ComCat CSV at `path`, atomically: the rows go to a temporary file in

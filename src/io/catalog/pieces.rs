@@ -14,25 +14,44 @@ use std::ops::Range;
 /// Cuts `body`, CSV text that starts at a record, into consecutive pieces of at least `size`
 /// bytes (the last may be shorter), each ending just after a line feed outside any quoted field.
 /// Without such a line feed after `size` bytes, the rest is one piece.
-pub(super) fn cut(body: &[u8], size: usize) -> Vec<Range<usize>> {
-    let mut pieces = Vec::new();
-    let mut quotes = Quotes {
-        body,
-        at: 0,
-        quoted: false,
-    };
-    let mut start = 0;
-    while body.len() - start > size {
-        match quotes.record_end_from(start + size) {
-            Some(end) if end < body.len() => {
-                pieces.push(start..end);
-                start = end;
-            }
-            _ => break,
-        }
+///
+/// The pieces come one by one, so that reading the first can start while the rest are cut.
+pub(super) fn cut(body: &[u8], size: usize) -> Cuts<'_> {
+    Cuts {
+        quotes: Quotes {
+            body,
+            at: 0,
+            quoted: false,
+        },
+        size,
+        start: Some(0),
     }
-    pieces.push(start..body.len());
-    pieces
+}
+
+/// The pieces of [`cut`].
+pub(super) struct Cuts<'a> {
+    quotes: Quotes<'a>,
+    size: usize,
+    /// Where the next piece starts; `None` once the last has been given.
+    start: Option<usize>,
+}
+
+impl Iterator for Cuts<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let start = self.start?;
+        let len = self.quotes.body.len();
+        let end = if len - start > self.size {
+            self.quotes
+                .record_end_from(start + self.size)
+                .filter(|&end| end < len)
+        } else {
+            None
+        };
+        self.start = end;
+        Some(start..end.unwrap_or(len))
+    }
 }
 
 /// The csv reader's quoting state, followed through `body`.
@@ -126,7 +145,7 @@ mod tests {
         let whole = records(text, std::slice::from_ref(&(0..text.len())));
         assert_eq!(whole.len(), 8, "{whole:?}");
         for size in 0..text.len() + 2 {
-            let pieces = cut(text, size);
+            let pieces: Vec<_> = cut(text, size).collect();
             assert_eq!(pieces.first().map(|p| p.start), Some(0));
             assert_eq!(pieces.last().map(|p| p.end), Some(text.len()));
             for pair in pieces.windows(2) {
@@ -140,8 +159,11 @@ mod tests {
     #[test]
     fn text_without_quotes_is_cut_at_the_first_line_feed_past_each_size() {
         let text = b"1,2\n3,4\n5,6\n7,8";
-        assert_eq!(cut(text, 5), vec![0..8, 8..15]);
-        assert_eq!(cut(text, 3), vec![0..4, 4..8, 8..12, 12..15]);
-        assert_eq!(cut(text, 100), vec![0..15]);
+        assert_eq!(cut(text, 5).collect::<Vec<_>>(), vec![0..8, 8..15]);
+        assert_eq!(
+            cut(text, 3).collect::<Vec<_>>(),
+            vec![0..4, 4..8, 8..12, 12..15]
+        );
+        assert_eq!(cut(text, 100).collect::<Vec<_>>(), vec![0..15]);
     }
 }
