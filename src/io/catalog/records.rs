@@ -89,6 +89,8 @@ impl<'a> Records<'a> {
             return false;
         }
         record.clear(i);
+        // Whether the rest may still be skipped: not once a quote has been seen ahead.
+        let mut may_skip = true;
         loop {
             // `i` is at a field's first byte, or at the end of the text.
             i = if text.get(i) == Some(&b'"') {
@@ -100,11 +102,14 @@ impl<'a> Records<'a> {
             };
             // `i` is now at the comma or line end after the field, or at the end of the text.
             match text.get(i) {
-                Some(b',') if record.spans.len() >= fields => {
+                Some(b',') if may_skip && record.spans.len() >= fields => {
                     // The record ends at the first line end, unless a quote comes first: the
-                    // quote might open a field that holds one.
+                    // quote might open a field that holds one, so the fields are read on.
                     match text[i..].iter().position(|&b| b == b'"' || is_line_end(b)) {
-                        Some(n) if text[i + n] == b'"' => i += 1,
+                        Some(n) if text[i + n] == b'"' => {
+                            may_skip = false;
+                            i += 1;
+                        }
                         Some(n) => {
                             i += n + 1;
                             break;
@@ -263,9 +268,8 @@ mod tests {
             ours_up_to(text, 1),
             vec![
                 (0, vec![b"a".to_vec()]),
-                // The quote may open a field with a line feed: the record is read on, up to
-                // a comma with no quote before the record's end.
-                (6, vec![b"d".to_vec(), b"e".to_vec(), b"f\ng".to_vec()]),
+                // The quote may open a field with a line feed: the record is read whole.
+                (6, vec![b"d".to_vec(), b"e".to_vec(), b"f\ng".to_vec(), b"h".to_vec()]),
                 (18, vec![b"i".to_vec()]),
             ]
         );
