@@ -22,9 +22,28 @@ pub const KM_PER_DEGREE: f64 = EARTH_RADIUS_KM * PI / 180.0;
 /// angle `= 2 atan2(√a, √(1 − a))`. Accurate at every range, short distances included.
 pub fn central_angle(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let half_dphi = 0.5 * (p2 - p1);
-    let half_dlam = 0.5 * (lon2 - lon1).to_radians();
-    let a = half_dphi.sin().powi(2) + p1.cos() * p2.cos() * half_dlam.sin().powi(2);
+    central_angle_of(
+        half_dphi_sin(p1, p2),
+        p1.cos() * p2.cos(),
+        half_dlam_sin(lon1, lon2),
+    )
+}
+
+/// `sin(Δφ/2)` of [`central_angle`], from the latitudes in radians.
+pub fn half_dphi_sin(p1: f64, p2: f64) -> f64 {
+    (0.5 * (p2 - p1)).sin()
+}
+
+/// `sin(Δλ/2)` of [`central_angle`], from the longitudes in degrees.
+pub fn half_dlam_sin(lon1: f64, lon2: f64) -> f64 {
+    (0.5 * (lon2 - lon1).to_radians()).sin()
+}
+
+/// [`central_angle`] from its parts: `sin(Δφ/2)`, `cos φ1 cos φ2` and `sin(Δλ/2)`. A caller that
+/// measures many pairs sharing a latitude or a longitude (a grid's rows and columns) computes
+/// each part once, and gets the same angle, to the bit.
+pub fn central_angle_of(half_dphi_sin: f64, cos_product: f64, half_dlam_sin: f64) -> f64 {
+    let a = half_dphi_sin.powi(2) + cos_product * half_dlam_sin.powi(2);
     // Rounding can push `a` a hair outside [0, 1] for antipodal or identical points.
     let a = a.clamp(0.0, 1.0);
     2.0 * a.sqrt().atan2((1.0 - a).sqrt())

@@ -328,6 +328,123 @@ fn fill_values(columns: &mut [f64], values: &[[f64; 3]], present: &[bool], centr
     }
 }
 
+/// Cells per group in [`day_geometry`]: a group's [`GEOMETRY`] sums fill twelve 256-bit
+/// vector registers.
+const CELL_LANES: usize = 8;
+
+/// What one day met: cells whose covariance was singular, cells without weight, and cells NaN
+/// in any channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct DayCounts {
+    singular: usize,
+    unweighted: usize,
+    nan: usize,
+}
+
+/// Cells per group in [`day_image`]'s loop over cells.
+const CELL_GROUP: usize = 64;
+
+/// The inputs of one day's image that do not change from day to day.
+struct DayInputs<'a> {
+    /// The Gaussian weights, cells x stations.
+    w: &'a Mat<f64>,
+    /// The stations' centred coordinates.
+    centred: &'a [(f64, f64)],
+    /// The grid points' centred coordinates.
+    points: &'a [(f64, f64)],
+    /// See [`MIN_SPREAD_CELLS`].
+    min_eigen: f64,
+}
+
+/// One day's image (cells x 3, N/E/U per cell) from its block's geometry sums `reference` over
+/// the stations in `in_block` and the day's value sums `sums` (column-major, cells x
+/// [`VALUES`]), with the day's [`DayCounts`]. `geo` is scratch for the day's geometry sums.
+///
+/// Compiled for AVX2 where the processor has it, with the same operations per value either way
+/// (Rust does not fuse a product and a sum), so the same results.
+fn day_image<P: Pixel>(
+    inputs: &DayInputs,
+    reference: &[f64],
+    in_block: &[bool],
+    present: &[bool],
+    sums: &[f64],
+    geo: &mut [f64],
+    image: &mut [P],
+) -> DayCounts {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        return unsafe { day_image_avx2(inputs, reference, in_block, present, sums, geo, image) };
+    }
+    day_image_lanes(inputs, reference, in_block, present, sums, geo, image)
+}
+
+/// [`day_image_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn day_image_avx2<P: Pixel>(
+    inputs: &DayInputs,
+    reference: &[f64],
+    in_block: &[bool],
+    present: &[bool],
+    sums: &[f64],
+    geo: &mut [f64],
+    image: &mut [P],
+) -> DayCounts {
+    day_image_lanes(inputs, reference, in_block, present, sums, geo, image)
+}
+
+/// [`day_geometry`], then eqs. (8)–(17) for every cell ([`cell`]), in loops that vectorise.
+#[inline(always)]
+fn day_image_lanes<P: Pixel>(
+    inputs: &DayInputs,
+    reference: &[f64],
+    in_block: &[bool],
+    present: &[bool],
+    sums: &[f64],
+    geo: &mut [f64],
+    image: &mut [P],
+) -> DayCounts {
+    day_geometry(geo, reference, inputs.w, in_block, present, inputs.centred);
+    let n = inputs.points.len();
+    let geo: [&[f64]; GEOMETRY] = std::array::from_fn(|k| &geo[k * n..][..n]);
+    let sums: [&[f64]; VALUES] = std::array::from_fn(|k| &sums[k * n..][..n]);
+    let image = &mut image[..3 * n];
+    let mut counts = DayCounts::default();
+    // A group of cells into one column per channel first, the channels interleaved after, so
+    // that the first loop has unit strides only.
+    let mut channels = [[0.0; CELL_GROUP]; 3];
+    for first in (0..n).step_by(CELL_GROUP) {
+        let len = CELL_GROUP.min(n - first);
+        for i in 0..len {
+            let g = first + i;
+            let p: [f64; K] = std::array::from_fn(|k| {
+                if k < GEOMETRY {
+                    geo[k][g]
+                } else {
+                    sums[k - GEOMETRY][g]
+                }
+            });
+            let (v, outcome) = cell(p, inputs.points[g], inputs.min_eigen);
+            counts.singular += usize::from(outcome == Outcome::Singular);
+            counts.unweighted += usize::from(outcome == Outcome::Unweighted);
+            counts.nan += usize::from(v[0].is_nan() | v[1].is_nan() | v[2].is_nan());
+            for (channel, value) in channels.iter_mut().zip(v) {
+                channel[i] = value;
+            }
+        }
+        for (i, out) in image[3 * first..][..3 * len]
+            .chunks_exact_mut(3)
+            .enumerate()
+        {
+            for (o, channel) in out.iter_mut().zip(&channels) {
+                *o = P::from_f64(channel[i]);
+            }
+        }
+    }
+    counts
+}
+
 /// One day's [`GEOMETRY`] sums of every cell (column-major, `cells x GEOMETRY`), from the
 /// block's reference sums `reference` over the stations in `in_block` by subtracting the
 /// weighted quantities of the stations of `in_block` that are absent on the day.
@@ -336,6 +453,7 @@ fn fill_values(columns: &mut [f64], values: &[[f64; 3]], present: &[bool], centr
 /// weight is absent, so the difference would cancel) is summed directly over the present
 /// stations instead. Otherwise each sum's rounding stays within a small multiple of that of the
 /// direct sum, since the reference exceeds the day's sum by less than `1 / REFERENCE_SHARE`.
+#[inline(always)]
 fn day_geometry(
     out: &mut [f64],
     reference: &[f64],
@@ -346,15 +464,22 @@ fn day_geometry(
 ) {
     let n_cells = w.nrows();
     out.copy_from_slice(reference);
-    for (s, (&point, (&r, &m))) in centred.iter().zip(in_block.iter().zip(present)).enumerate() {
-        if r && !m {
-            let column = w.col_as_slice(s);
-            for (k, fk) in geometry(point).into_iter().enumerate() {
-                for (o, &wg) in out[k * n_cells..(k + 1) * n_cells].iter_mut().zip(column) {
-                    *o -= wg * fk;
-                }
-            }
-        }
+    let absent: Vec<(usize, [f64; GEOMETRY])> = centred
+        .iter()
+        .zip(in_block.iter().zip(present))
+        .enumerate()
+        .filter(|&(_, (_, (&r, &m)))| r && !m)
+        .map(|(s, (&point, _))| (s, geometry(point)))
+        .collect();
+    // A group of cells at a time, station after station: each sum takes the same subtractions
+    // in the same order as station by station over all cells, while the group's sums stay in
+    // vector registers.
+    let whole = n_cells - n_cells % CELL_LANES;
+    for first in (0..whole).step_by(CELL_LANES) {
+        subtract_absent::<CELL_LANES>(out, n_cells, first, w, &absent);
+    }
+    for g in whole..n_cells {
+        subtract_absent::<1>(out, n_cells, g, w, &absent);
     }
     for g in 0..n_cells {
         if out[g] < REFERENCE_SHARE * reference[g] {
@@ -374,20 +499,55 @@ fn day_geometry(
     }
 }
 
-/// The outcome of one cell on one day.
-enum Cell {
-    Corrected([f64; 3]),
-    Singular([f64; 3]),
+/// Subtracts the weighted geometry of the `absent` stations (index and [`geometry`]) from the
+/// sums of cells `first .. first + L` in `out` (column-major, `n_cells x GEOMETRY`).
+#[inline(always)]
+fn subtract_absent<const L: usize>(
+    out: &mut [f64],
+    n_cells: usize,
+    first: usize,
+    w: &Mat<f64>,
+    absent: &[(usize, [f64; GEOMETRY])],
+) {
+    let mut sums: [[f64; L]; GEOMETRY] = std::array::from_fn(|k| {
+        out[k * n_cells + first..][..L]
+            .try_into()
+            .expect("a group of L cells")
+    });
+    for &(s, f) in absent {
+        let column: &[f64; L] = w.col_as_slice(s)[first..][..L]
+            .try_into()
+            .expect("a group of L cells");
+        for (sum, fk) in sums.iter_mut().zip(f) {
+            for (o, &wg) in sum.iter_mut().zip(column) {
+                *o -= wg * fk;
+            }
+        }
+    }
+    for (k, sum) in sums.iter().enumerate() {
+        out[k * n_cells + first..][..L].copy_from_slice(sum);
+    }
+}
+
+/// How eqs. (8)–(17) went for one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The weighted mean (eq. 9) with the gradient correction of eqs. (14)–(17).
+    Corrected,
+    /// The covariance (eq. 10) was singular: the weighted mean (eq. 9) alone.
+    Singular,
+    /// The weight sum (eq. 8) was zero or not finite: NaN.
     Unweighted,
 }
 
 /// Eqs. (8)–(17) for one cell from its K sums `p` (about the centred coordinates), with the
-/// grid point `(pg, lg)` in the same centred coordinates.
-fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> Cell {
+/// grid point `(pg, lg)` in the same centred coordinates: its N, E and U, and how they came.
+///
+/// Every quantity is computed whatever the outcome and the outcome only selects among them, so
+/// that a loop over cells has no branch and vectorises.
+#[inline(always)]
+fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> ([f64; 3], Outcome) {
     let w = p[0];
-    if !(w > 0.0 && w.is_finite()) {
-        return Cell::Unweighted;
-    }
     let inv = 1.0 / w;
     // eqs. (11)–(12)
     let (mu_p, mu_l) = (p[1] * inv, p[2] * inv);
@@ -403,10 +563,6 @@ fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> Cell {
     let det = s_pp * s_ll - s_pl * s_pl;
     let lambda_max = 0.5 * (s_pp + s_ll + ((s_pp - s_ll).powi(2) + 4.0 * s_pl * s_pl).sqrt());
     let lambda_min = det / lambda_max;
-    // A zero Σ gives 0/0: NaN counts as singular too.
-    if lambda_min.is_nan() || lambda_min <= min_eigen {
-        return Cell::Singular([vn, ve, vu]);
-    }
     // eqs. (14)–(15): Σ⁻¹ c by the 2 x 2 adjugate.
     let solve = |c: [f64; 2]| {
         [
@@ -417,11 +573,28 @@ fn cell(p: [f64; K], (pg, lg): (f64, f64), min_eigen: f64) -> Cell {
     let (g_n, g_e) = (solve(c_n), solve(c_e));
     // eqs. (16)–(17)
     let (dp, dl) = (pg - mu_p, lg - mu_l);
-    Cell::Corrected([
+    let corrected = [
         vn + g_n[0] * dp + g_n[1] * dl,
         ve + g_e[0] * dp + g_e[1] * dl,
         vu,
-    ])
+    ];
+    // A zero Σ gives 0/0: NaN counts as singular too. Non-short-circuit operators and
+    // selects of computed values, so that nothing branches.
+    let singular = lambda_min.is_nan() | (lambda_min <= min_eigen);
+    let weighted = (w > 0.0) & w.is_finite();
+    let pick = |corrected: f64, mean: f64| {
+        let value = if singular { mean } else { corrected };
+        if weighted { value } else { f64::NAN }
+    };
+    let v = [pick(corrected[0], vn), pick(corrected[1], ve), pick(vu, vu)];
+    let outcome = if !weighted {
+        Outcome::Unweighted
+    } else if singular {
+        Outcome::Singular
+    } else {
+        Outcome::Corrected
+    };
+    (v, outcome)
 }
 
 /// Grids every day of `field` on `grid` (eqs. 5–17) and hands each day's image to `on_day` in
@@ -436,7 +609,40 @@ pub fn grid_displacements_with(
     field: &DisplacementField,
     grid: &ValidGridSpec,
     show_progress: bool,
-    mut on_day: impl FnMut(usize, &[f64]),
+    on_day: impl FnMut(usize, &[f64]),
+) -> GriddingReport {
+    grid_pixels(field, grid, show_progress, on_day)
+}
+
+/// A value type of the images: `f64` for [`grid_displacements_with`], `f32` for the stack.
+/// Each cell's value is converted as it is computed, on the thread that computes it.
+trait Pixel: Copy + Send + Sync + 'static {
+    /// Not a number.
+    const NAN: Self;
+    /// The value nearest to `value`.
+    fn from_f64(value: f64) -> Self;
+}
+
+impl Pixel for f64 {
+    const NAN: Self = f64::NAN;
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+}
+
+impl Pixel for f32 {
+    const NAN: Self = f32::NAN;
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+}
+
+/// [`grid_displacements_with`] with images of `P`.
+fn grid_pixels<P: Pixel>(
+    field: &DisplacementField,
+    grid: &ValidGridSpec,
+    show_progress: bool,
+    mut on_day: impl FnMut(usize, &[P]),
 ) -> GriddingReport {
     let (n_days, n_st, n_cells) = (field.n_days(), field.n_stations(), grid.n_cells());
     let (ref_p, ref_l) = reference(&grid.spec().region);
@@ -456,8 +662,13 @@ pub fn grid_displacements_with(
         .map(|s| (s.latitude, s.longitude))
         .collect();
     let w: Mat<f64> = gaussian_weights(grid, &positions);
-    let min_eigen = (MIN_SPREAD_CELLS * grid.dlat().min(grid.dlon())).powi(2);
-    let nan_image = vec![f64::NAN; n_cells * 3];
+    let inputs = DayInputs {
+        w: &w,
+        centred: &centred,
+        points: &points,
+        min_eigen: (MIN_SPREAD_CELLS * grid.dlat().min(grid.dlon())).powi(2),
+    };
+    let nan_image = vec![P::NAN; n_cells * 3];
     let bar = show_progress.then(|| progress::bar(n_days as u64, "gridding"));
 
     let mut report = GriddingReport {
@@ -470,7 +681,7 @@ pub fn grid_displacements_with(
     // `F`: the block's reference geometry columns, then the value columns of each busy day.
     let mut f_buf = vec![0.0; n_st * (GEOMETRY + VALUES * block)];
     let mut p_buf = vec![0.0; n_cells * (GEOMETRY + VALUES * block)];
-    let mut images = vec![0.0; n_cells * 3 * block];
+    let mut images = vec![P::NAN; n_cells * 3 * block];
     for first in (0..n_days).step_by(block) {
         let days: Vec<usize> = (first..(first + block).min(n_days)).collect();
         let busy: Vec<usize> = days
@@ -509,48 +720,23 @@ pub fn grid_displacements_with(
                 Par::rayon(0),
             );
             let (reference, value_sums) = p_buf[..n_cells * columns].split_at(n_cells * GEOMETRY);
-            let day_counts: Vec<[usize; 3]> = images[..n_cells * 3 * b]
+            let day_counts: Vec<DayCounts> = images[..n_cells * 3 * b]
                 .par_chunks_mut(n_cells * 3)
                 .zip(value_sums.par_chunks(n_cells * VALUES))
                 .zip(busy.par_iter())
                 .map_init(
                     || vec![0.0; n_cells * GEOMETRY],
                     |geo, ((image, sums), &d)| {
-                        day_geometry(geo, reference, &w, &in_block, field.day(d).1, &centred);
-                        // Singular, unweighted and NaN cells.
-                        let mut counts = [0; 3];
-                        for (g, out) in image.chunks_exact_mut(3).enumerate() {
-                            let mut q = [0.0; K];
-                            let (q_geo, q_values) = q.split_at_mut(GEOMETRY);
-                            for (k, qk) in q_geo.iter_mut().enumerate() {
-                                *qk = geo[k * n_cells + g];
-                            }
-                            for (k, qk) in q_values.iter_mut().enumerate() {
-                                *qk = sums[k * n_cells + g];
-                            }
-                            let v = match cell(q, points[g], min_eigen) {
-                                Cell::Corrected(v) => v,
-                                Cell::Singular(v) => {
-                                    counts[0] += 1;
-                                    v
-                                }
-                                Cell::Unweighted => {
-                                    counts[1] += 1;
-                                    [f64::NAN; 3]
-                                }
-                            };
-                            counts[2] += usize::from(v.iter().any(|x| x.is_nan()));
-                            out.copy_from_slice(&v);
-                        }
-                        counts
+                        let present = field.day(d).1;
+                        day_image(&inputs, reference, &in_block, present, sums, geo, image)
                     },
                 )
                 .collect();
-            for [singular, unweighted, _] in &day_counts {
-                report.singular_cells += singular;
-                report.unweighted_cells += unweighted;
+            for counts in &day_counts {
+                report.singular_cells += counts.singular;
+                report.unweighted_cells += counts.unweighted;
             }
-            busy_nan = day_counts.iter().map(|c| c[2]).collect();
+            busy_nan = day_counts.iter().map(|c| c.nan).collect();
             report.matmul_flops += (2 * n_cells * n_st * columns) as u64;
         }
         let mut computed = busy
@@ -595,8 +781,8 @@ pub fn grid_displacements(
 ) -> Result<(ImageStack, GriddingReport)> {
     GriddingMemory::estimate(grid, field.n_stations(), field.n_days()).check(limit)?;
     let mut data = Vec::with_capacity(field.n_days() * grid.n_cells() * 3);
-    let report = grid_displacements_with(field, grid, show_progress, |_, image| {
-        data.extend(image.iter().map(|&v| v as f32));
+    let report = grid_pixels::<f32>(field, grid, show_progress, |_, image| {
+        data.extend_from_slice(image);
     });
     if report.is_mostly_nan() {
         tracing::warn!(
@@ -661,14 +847,13 @@ mod tests {
             p[6] += w * vn;
             p[9] += w * x * vn;
         }
-        match cell(p, (5.0, 5.0), 1e-12) {
-            // eq. (9): (1·2 + 3·6)/4 = 5.
-            Cell::Singular(v) => assert_eq!(v, [5.0, 0.0, 0.0]),
-            _ => panic!("expected a singular covariance"),
-        }
-        assert!(matches!(
-            cell([0.0; K], (0.0, 0.0), 1e-12),
-            Cell::Unweighted
-        ));
+        // eq. (9): (1·2 + 3·6)/4 = 5.
+        assert_eq!(
+            cell(p, (5.0, 5.0), 1e-12),
+            ([5.0, 0.0, 0.0], Outcome::Singular)
+        );
+        let (v, outcome) = cell([0.0; K], (0.0, 0.0), 1e-12);
+        assert_eq!(outcome, Outcome::Unweighted);
+        assert!(v.iter().all(|x| x.is_nan()));
     }
 }
