@@ -1270,7 +1270,8 @@ TEST 00OCT11 2000.7775 51828 1083 3  125.4   3558  0.001000   4850566  0.252000 
     fn random_lines_across_blocks_split_as_split_whitespace_splits_them() {
         use rand::Rng;
         // Fields and runs of white space that straddle the 64-byte blocks, control characters
-        // that are not white space (one of them just below `!`), DEL and two non-ASCII spaces.
+        // that are not white space (one of them just below the space), DEL and two non-ASCII
+        // spaces.
         let alphabet = [
             "a", "7", ".", "-", " ", " ", "\t", "\n", "\u{0B}", "\r", "\u{01}", "\u{1F}", "\u{7F}",
             "\u{85}", "\u{A0}", "é",
