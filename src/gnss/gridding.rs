@@ -356,55 +356,58 @@ struct DayInputs<'a> {
     min_eigen: f64,
 }
 
-/// One day's image (cells x 3, N/E/U per cell) from its block's geometry sums `reference` over
-/// the stations in `in_block` and the day's value sums `sums` (column-major, cells x
-/// [`VALUES`]), with the day's [`DayCounts`]. `geo` is scratch for the day's geometry sums.
+/// One day's image to compute, with what it is computed from.
+struct Day<'a, P> {
+    /// What every day shares.
+    inputs: &'a DayInputs<'a>,
+    /// The block's geometry sums over the stations in `in_block` (column-major, cells x
+    /// [`GEOMETRY`]).
+    reference: &'a [f64],
+    /// The stations present on any day of the block.
+    in_block: &'a [bool],
+    /// The stations present on this day.
+    present: &'a [bool],
+    /// The day's value sums (column-major, cells x [`VALUES`]).
+    sums: &'a [f64],
+    /// Scratch for the day's geometry sums (column-major, cells x [`GEOMETRY`]).
+    geo: &'a mut [f64],
+    /// The image: cells x 3, N/E/U per cell.
+    image: &'a mut [P],
+}
+
+/// Computes one day's image ([`day_geometry`], then eqs. (8)–(17) cell by cell) and returns the
+/// day's [`DayCounts`].
 ///
 /// Compiled for AVX2 where the processor has it, with the same operations per value either way
 /// (Rust does not fuse a product and a sum), so the same results.
-fn day_image<P: Pixel>(
-    inputs: &DayInputs,
-    reference: &[f64],
-    in_block: &[bool],
-    present: &[bool],
-    sums: &[f64],
-    geo: &mut [f64],
-    image: &mut [P],
-) -> DayCounts {
+fn day_image<P: Pixel>(day: Day<'_, P>) -> DayCounts {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2, checked just above.
-        return unsafe { day_image_avx2(inputs, reference, in_block, present, sums, geo, image) };
+        return unsafe { day_image_avx2(day) };
     }
-    day_image_lanes(inputs, reference, in_block, present, sums, geo, image)
+    day_image_lanes(day)
 }
 
 /// [`day_image_lanes`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn day_image_avx2<P: Pixel>(
-    inputs: &DayInputs,
-    reference: &[f64],
-    in_block: &[bool],
-    present: &[bool],
-    sums: &[f64],
-    geo: &mut [f64],
-    image: &mut [P],
-) -> DayCounts {
-    day_image_lanes(inputs, reference, in_block, present, sums, geo, image)
+fn day_image_avx2<P: Pixel>(day: Day<'_, P>) -> DayCounts {
+    day_image_lanes(day)
 }
 
-/// [`day_geometry`], then eqs. (8)–(17) for every cell ([`cell`]), in loops that vectorise.
+/// [`day_image`] in loops that vectorise.
 #[inline(always)]
-fn day_image_lanes<P: Pixel>(
-    inputs: &DayInputs,
-    reference: &[f64],
-    in_block: &[bool],
-    present: &[bool],
-    sums: &[f64],
-    geo: &mut [f64],
-    image: &mut [P],
-) -> DayCounts {
+fn day_image_lanes<P: Pixel>(day: Day<'_, P>) -> DayCounts {
+    let Day {
+        inputs,
+        reference,
+        in_block,
+        present,
+        sums,
+        geo,
+        image,
+    } = day;
     day_geometry(geo, reference, inputs.w, in_block, present, inputs.centred);
     let n = inputs.points.len();
     let geo: [&[f64]; GEOMETRY] = std::array::from_fn(|k| &geo[k * n..][..n]);
@@ -727,8 +730,15 @@ fn grid_pixels<P: Pixel>(
                 .map_init(
                     || vec![0.0; n_cells * GEOMETRY],
                     |geo, ((image, sums), &d)| {
-                        let present = field.day(d).1;
-                        day_image(&inputs, reference, &in_block, present, sums, geo, image)
+                        day_image(Day {
+                            inputs: &inputs,
+                            reference,
+                            in_block: &in_block,
+                            present: field.day(d).1,
+                            sums,
+                            geo,
+                            image,
+                        })
                     },
                 )
                 .collect();
