@@ -296,9 +296,10 @@ pub fn gaussian_weights(spec: &ValidGridSpec, stations: &[(f64, f64)]) -> Mat<f6
         });
     };
     // Fresh threads: workers that have just run the wide-vector matrix kernels of an earlier
-    // gridding can run the trigonometric and exponential library calls many times slower
-    // (measured: 1.8 s instead of 0.1 s for the paper's grid and 1,300 stations). As many as
-    // the current pool has, so that a sweep's run keeps to its share of the cores.
+    // gridding can run the trigonometric library calls many times slower (measured: 1.8 s
+    // instead of 0.1 s for the paper's grid and 1,300 stations); the exponentials are library
+    // calls of the same kind. As many as the current pool has, so that a sweep's run keeps to
+    // its share of the cores.
     match rayon::ThreadPoolBuilder::new()
         .num_threads(rayon::current_num_threads())
         .build()
