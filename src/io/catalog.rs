@@ -75,7 +75,7 @@ mod records;
 
 use records::{Record, Records};
 
-pub(crate) use fast::{civil_from_days, days_from_civil, parse_f64};
+pub(crate) use fast::{civil_from_days, days_from_civil, is_finite_number, parse_f64};
 
 /// The header of a USGS ComCat CSV download (`https://earthquake.usgs.gov/fdsnws/event/1/query?format=csv`).
 pub const COMCAT_HEADER: [&str; 22] = [
@@ -765,13 +765,10 @@ impl<'m> Columns<'m> {
         })
     }
 
-    /// The row's event type, `None` when the file has no type column or the field is blank.
-    fn event_type<'r>(&self, record: &'r Record, text: &'r [u8]) -> Option<&'r str> {
-        let bytes = record.get(text, self.event_type?)?;
-        std::str::from_utf8(bytes)
-            .ok()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+    /// The bytes of the row's event type field, `None` when the file has no type column or
+    /// the row ends before it (see [`event_type`]).
+    fn event_type_field<'r>(&self, record: &'r Record, text: &'r [u8]) -> Option<&'r [u8]> {
+        record.get(text, self.event_type?)
     }
 
     /// The event of `record`, a record of `text`.
@@ -900,6 +897,15 @@ fn finite(text: &str, name: &str) -> std::result::Result<f64, BadField> {
             format!("`{text}` is not a finite number"),
         )),
     }
+}
+
+/// The event type an event type field gives: `None` when there is no field, or it is blank or
+/// not UTF-8.
+fn event_type(field: Option<&[u8]>) -> Option<&str> {
+    std::str::from_utf8(field?)
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// Parses an origin time; `offset` applies when the text carries no zone of its own, and
@@ -1173,9 +1179,11 @@ impl Piece {
         let mut record = Record::default();
         while records.read(&mut record, columns.needed) {
             piece.report.rows += 1;
-            let kind = columns.event_type(&record, text);
-            if !kinds.keeps(kind) {
-                let kind = kind.unwrap_or(EventTypes::EARTHQUAKE).to_lowercase();
+            let field = columns.event_type_field(&record, text);
+            if !kinds.keeps(field) {
+                let kind = event_type(field)
+                    .unwrap_or(EventTypes::EARTHQUAKE)
+                    .to_lowercase();
                 *piece.report.other_types.entry(kind).or_default() += 1;
                 continue;
             }
@@ -1231,11 +1239,12 @@ impl Counted {
     }
 }
 
-/// [`EventTypes::keeps`], remembered for the few distinct types a file spells.
+/// [`EventTypes::keeps`], remembered for the few distinct event type fields a file spells,
+/// byte for byte.
 struct KindCache<'o> {
     types: &'o EventTypes,
     untyped: bool,
-    seen: Vec<(String, bool)>,
+    seen: Vec<(Vec<u8>, bool)>,
 }
 
 impl<'o> KindCache<'o> {
@@ -1250,16 +1259,17 @@ impl<'o> KindCache<'o> {
         }
     }
 
-    fn keeps(&mut self, kind: Option<&str>) -> bool {
-        let Some(kind) = kind else {
+    /// Whether a row with the event type `field` is kept (see [`event_type`]).
+    fn keeps(&mut self, field: Option<&[u8]>) -> bool {
+        let Some(bytes) = field else {
             return self.untyped;
         };
-        if let Some((_, keep)) = self.seen.iter().find(|(seen, _)| seen == kind) {
+        if let Some((_, keep)) = self.seen.iter().find(|(seen, _)| seen == bytes) {
             return *keep;
         }
-        let keep = self.types.keeps(Some(kind));
+        let keep = self.types.keeps(event_type(field));
         if self.seen.len() < Self::SIZE {
-            self.seen.push((kind.to_string(), keep));
+            self.seen.push((bytes.to_vec(), keep));
         }
         keep
     }

@@ -24,6 +24,33 @@ pub(crate) fn parse_f64(text: &str) -> std::result::Result<f64, std::num::ParseF
     }
 }
 
+/// Whether `text` reads as a finite number: whether [`parse_f64`] gives a finite value, without
+/// computing it for a plain decimal (a checked column that is not kept needs no value).
+pub(crate) fn is_finite_number(text: &str) -> bool {
+    is_plain_decimal(text.as_bytes()) || text.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// Whether [`plain_decimal`] reads `bytes`: the same rules, without the arithmetic.
+fn is_plain_decimal(bytes: &[u8]) -> bool {
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    let mut count = 0;
+    let mut point = None;
+    for &b in digits {
+        if b.is_ascii_digit() {
+            count += 1;
+        } else if b == b'.' && point.is_none() {
+            point = Some(count);
+        } else {
+            return false;
+        }
+    }
+    count <= MAX_DIGITS
+        && match point {
+            None => count > 0,
+            Some(whole) => whole > 0 && whole < count,
+        }
+}
+
 /// `bytes` as a plain decimal (`-?D+(.D+)?` with at most 15 digits), `None` for anything else.
 pub(super) fn plain_decimal(bytes: &[u8]) -> Option<f64> {
     let (negative, digits) = match bytes.split_first() {
@@ -184,6 +211,10 @@ mod tests {
             " 1",
             "1234567890123456",
             "0.1234567890123456",
+            "1e400",
+            "-1e309",
+            "-inf",
+            "1.7976931348623157e308",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -211,6 +242,13 @@ mod tests {
             let fast = parse_f64(text).map(f64::to_bits).ok();
             let standard = text.parse::<f64>().map(f64::to_bits).ok();
             assert_eq!(fast, standard, "{text}");
+            assert_eq!(
+                is_plain_decimal(text.as_bytes()),
+                plain_decimal(text.as_bytes()).is_some(),
+                "{text}"
+            );
+            let finite = text.parse::<f64>().is_ok_and(f64::is_finite);
+            assert_eq!(is_finite_number(text), finite, "{text}");
         }
     }
 

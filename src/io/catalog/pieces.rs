@@ -22,6 +22,7 @@ pub(super) fn cut(body: &[u8], size: usize) -> Cuts<'_> {
             body,
             at: 0,
             quoted: false,
+            next_quote: None,
         },
         size,
         start: Some(0),
@@ -61,6 +62,9 @@ struct Quotes<'a> {
     at: usize,
     /// Whether offset `at` lies inside a quoted field.
     quoted: bool,
+    /// The first quote at or after `at`, once searched for (`Some(None)`: there is none), so
+    /// that a text with no quotes left is searched once, not once per piece.
+    next_quote: Option<Option<usize>>,
 }
 
 impl Quotes<'_> {
@@ -69,7 +73,7 @@ impl Quotes<'_> {
     fn record_end_from(&mut self, from: usize) -> Option<usize> {
         let mut newline: Option<usize> = None;
         loop {
-            let next_quote = memchr::memchr(b'"', &self.body[self.at..]).map(|i| self.at + i);
+            let next_quote = self.next_quote();
             if self.quoted {
                 // A quoted field that never closes runs to the end: no record end after it.
                 self.replay(next_quote?);
@@ -90,6 +94,18 @@ impl Quotes<'_> {
                     self.at = line_feed + 1;
                     return Some(line_feed + 1);
                 }
+            }
+        }
+    }
+
+    /// The offset of the first quote at or after `at`.
+    fn next_quote(&mut self) -> Option<usize> {
+        match self.next_quote {
+            Some(known) if known.is_none_or(|q| q >= self.at) => known,
+            _ => {
+                let found = memchr::memchr(b'"', &self.body[self.at..]).map(|i| self.at + i);
+                self.next_quote = Some(found);
+                found
             }
         }
     }

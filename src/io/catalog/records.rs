@@ -66,12 +66,17 @@ impl Record {
 pub(super) struct Records<'a> {
     text: &'a [u8],
     at: usize,
+    window: Window,
 }
 
 impl<'a> Records<'a> {
     /// The records of `text`, which starts at a record.
     pub(super) fn new(text: &'a [u8]) -> Self {
-        Records { text, at: 0 }
+        Records {
+            text,
+            at: 0,
+            window: Window::default(),
+        }
     }
 
     /// Reads the next record into `record`; `false` once the text has no more.
@@ -96,7 +101,7 @@ impl<'a> Records<'a> {
             i = if text.get(i) == Some(&b'"') {
                 self.quoted_field(i + 1, record)
             } else {
-                let end = field_end(text, i);
+                let end = self.window.find(text, i, Find::FieldEnd);
                 record.spans.push(Span::Text(i..end));
                 end
             };
@@ -105,13 +110,14 @@ impl<'a> Records<'a> {
                 Some(b',') if may_skip && record.spans.len() >= fields => {
                     // The record ends at the first line end, unless a quote comes first: the
                     // quote might open a field that holds one, so the fields are read on.
-                    match text[i..].iter().position(|&b| b == b'"' || is_line_end(b)) {
-                        Some(n) if text[i + n] == b'"' => {
+                    let stop = self.window.find(text, i, Find::QuoteOrLineEnd);
+                    match text.get(stop) {
+                        Some(b'"') => {
                             may_skip = false;
                             i += 1;
                         }
-                        Some(n) => {
-                            i += n + 1;
+                        Some(_) => {
+                            i = stop + 1;
                             break;
                         }
                         None => {
@@ -134,7 +140,7 @@ impl<'a> Records<'a> {
 
     /// Reads the quoted field whose opening quote ends just before `from` into `record`, and
     /// returns the offset just past it: its comma, its line end or the end of the text.
-    fn quoted_field(&self, from: usize, record: &mut Record) -> usize {
+    fn quoted_field(&mut self, from: usize, record: &mut Record) -> usize {
         let text = self.text;
         let Some(close) = memchr::memchr(b'"', &text[from..]).map(|n| from + n) else {
             record.spans.push(Span::Text(from..text.len()));
@@ -172,7 +178,7 @@ impl<'a> Records<'a> {
                 }
                 Some(&b) if b != b',' && !is_line_end(b) => {
                     // Bytes after the closing quote belong to the field, quotes included.
-                    let end = field_end(text, i);
+                    let end = self.window.find(text, i, Find::FieldEnd);
                     record.unquoted.extend_from_slice(&text[i..end]);
                     i = end;
                     break;
@@ -187,15 +193,128 @@ impl<'a> Records<'a> {
     }
 }
 
-/// The offset of the first comma or line end at or after `from`, or the end of the text.
-///
-/// Catalog fields are short (many are empty), too short for a vector search to pay off.
-fn field_end(text: &[u8], from: usize) -> usize {
-    text[from..]
-        .iter()
-        .position(|&b| b == b',' || is_line_end(b))
-        .map_or(text.len(), |n| from + n)
+/// What [`Window::find`] looks for.
+#[derive(Debug, Clone, Copy)]
+enum Find {
+    /// A comma or a line end: the end of an unquoted field.
+    FieldEnd,
+    /// A quote or a line end: where skipping the rest of a record must stop.
+    QuoteOrLineEnd,
 }
+
+/// The bytes that end a field and those that stop a skip, in a 64-byte stretch of the text,
+/// as bit masks (byte `start + i`, bit `i`). Catalog fields are short and many are empty, so a
+/// record's fields are found from the masks of one or two stretches rather than byte by byte.
+/// A new window has empty masks: its first search loads it.
+#[derive(Debug, Default)]
+struct Window {
+    start: usize,
+    /// The commas and line ends.
+    field_ends: u64,
+    /// The quotes and line ends.
+    stops: u64,
+}
+
+/// The bytes a [`Window`] covers.
+const WINDOW: usize = 64;
+
+impl Window {
+    /// The offset of the first byte at or after `from` that `find` looks for, or the end of the
+    /// text. Searches need not grow, but the window only pays off when they mostly do.
+    #[inline]
+    fn find(&mut self, text: &[u8], from: usize, find: Find) -> usize {
+        let offset = from.wrapping_sub(self.start);
+        if offset < WINDOW {
+            let ahead = self.mask(find) >> offset;
+            if ahead != 0 {
+                return from + ahead.trailing_zeros() as usize;
+            }
+        }
+        self.find_in_new_windows(text, from, find)
+    }
+
+    /// [`Window::find`] from a window loaded at `from`, and at the windows after it.
+    #[inline(never)]
+    fn find_in_new_windows(&mut self, text: &[u8], mut from: usize, find: Find) -> usize {
+        loop {
+            self.load(text, from);
+            let ahead = self.mask(find);
+            if ahead != 0 {
+                return from + ahead.trailing_zeros() as usize;
+            }
+            if from + WINDOW >= text.len() {
+                return text.len();
+            }
+            from += WINDOW;
+        }
+    }
+
+    fn mask(&self, find: Find) -> u64 {
+        match find {
+            Find::FieldEnd => self.field_ends,
+            Find::QuoteOrLineEnd => self.stops,
+        }
+    }
+
+    /// Points the window at `text[start..]`; past the text's end, the stretch is padded with a
+    /// byte that is none of those looked for.
+    fn load(&mut self, text: &[u8], start: usize) {
+        (self.field_ends, self.stops) = match text.get(start..start + WINDOW) {
+            Some(block) => masks(block.try_into().expect("a slice of WINDOW bytes")),
+            None => {
+                let rest = &text[start.min(text.len())..];
+                let mut padded = [b'a'; WINDOW];
+                padded[..rest.len()].copy_from_slice(rest);
+                masks(&padded)
+            }
+        };
+        self.start = start;
+    }
+}
+
+/// The masks of a [`Window`]'s 64 bytes: commas or line ends, and quotes or line ends.
+#[cfg(target_arch = "x86_64")]
+fn masks(block: &[u8; WINDOW]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    let (mut field_ends, mut stops) = (0, 0);
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        // SAFETY: SSE2 is part of the x86-64 baseline, and the load reads the 16 bytes of
+        // `lane`, unaligned.
+        let (ends, quotes) = unsafe {
+            let bytes = _mm_loadu_si128(lane.as_ptr().cast::<__m128i>());
+            let is = |byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
+            let line_ends = _mm_or_si128(is(b'\n'), is(b'\r'));
+            (
+                _mm_movemask_epi8(_mm_or_si128(line_ends, is(b','))),
+                _mm_movemask_epi8(_mm_or_si128(line_ends, is(b'"'))),
+            )
+        };
+        // Each mask has 16 bits, one per byte of the lane.
+        field_ends |= u64::from(ends as u16) << (16 * k);
+        stops |= u64::from(quotes as u16) << (16 * k);
+    }
+    (field_ends, stops)
+}
+
+/// The masks of a [`Window`]'s 64 bytes, byte by byte.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn masks_bytewise(block: &[u8; WINDOW]) -> (u64, u64) {
+    block
+        .iter()
+        .enumerate()
+        .fold((0, 0), |(field_ends, stops), (i, &b)| {
+            let line_end = u64::from(is_line_end(b));
+            (
+                field_ends | (line_end | u64::from(b == b',')) << i,
+                stops | (line_end | u64::from(b == b'"')) << i,
+            )
+        })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use masks_bytewise as masks;
 
 fn is_line_end(byte: u8) -> bool {
     byte == b'\n' || byte == b'\r'
@@ -331,6 +450,38 @@ mod tests {
             assert_eq!(start, expected_start, "{}", context());
             assert!(got.len() >= all.len().min(fields), "{}", context());
             assert_eq!(got[..], all[..got.len()], "{}", context());
+        }
+    }
+
+    #[test]
+    fn window_masks_mark_the_bytes_the_bytewise_masks_mark() {
+        use rand::Rng;
+        let mut rng = crate::rng::stream(19, "window masks");
+        let alphabet = b"a,\"\n\r\x80\xff\x0c";
+        for _ in 0..2_000 {
+            let block: [u8; WINDOW] =
+                std::array::from_fn(|_| alphabet[rng.random_range(0..alphabet.len())]);
+            assert_eq!(masks(&block), masks_bytewise(&block), "{block:?}");
+        }
+    }
+
+    #[test]
+    fn records_with_fields_longer_than_the_window_read_as_the_csv_crate_does() {
+        use rand::Rng;
+        let mut rng = crate::rng::stream(19, "long csv fields");
+        for _ in 0..500 {
+            // Mostly plain bytes, so that fields and skipped tails run across several windows.
+            let len = rng.random_range(0..600);
+            let text: Vec<u8> = (0..len)
+                .map(|_| match rng.random_range(0..100) {
+                    0..3 => b',',
+                    3 => b'"',
+                    4 => b'\n',
+                    5 => b'\r',
+                    _ => b'x',
+                })
+                .collect();
+            check_against_csv_crate(&text, &[1, 3, 10]);
         }
     }
 
