@@ -417,7 +417,7 @@ pub fn read_tenv3_with_report(
     };
     let mut layout: Option<usize> = None;
     // The first good line's site and position, and its line number.
-    let mut first: Option<(u64, Row)> = None;
+    let mut first: Option<(u64, Row<'_>)> = None;
     let mut seen = SeenDays::default();
     let mut samples = Vec::new();
     let mut line_number = 0u64;
@@ -481,14 +481,14 @@ pub fn read_tenv3_with_report(
     };
     let station = match first_row.position {
         Some([latitude, longitude, height_m]) => Station {
-            name: first_row.site,
+            name: first_row.site.to_string(),
             latitude,
             longitude: normalize_longitude(longitude),
             height_m,
         },
         None => options
             .station_list
-            .and_then(|list| find_station(list, &first_row.site))
+            .and_then(|list| find_station(list, first_row.site))
             .map(|entry| entry.station.clone())
             .ok_or_else(|| {
                 Error::parse(
@@ -588,9 +588,14 @@ fn split_fields<'a>(line: &'a str, fields: &mut Vec<&'a str>) {
     let mut open: Option<usize> = None;
     for (block, chunk) in bytes.chunks(64).enumerate() {
         let base = 64 * block;
-        let mut padded = [b'!'; 64];
-        padded[..chunk.len()].copy_from_slice(chunk);
-        let separators = separator_mask(&padded);
+        let separators = match <&[u8; 64]>::try_from(chunk) {
+            Ok(block) => separator_mask(block),
+            Err(_) => {
+                let mut padded = [b'!'; 64];
+                padded[..chunk.len()].copy_from_slice(chunk);
+                separator_mask(&padded)
+            }
+        };
         // The padding is text that does not start a field: a field may go on in the next block.
         let text = !separators & (u64::MAX >> (64 - chunk.len()));
         let mut at = 0;
@@ -711,8 +716,8 @@ impl SeenDays {
 }
 
 /// A good data line.
-struct Row {
-    site: String,
+struct Row<'a> {
+    site: &'a str,
     date: Date,
     enu_m: [f64; 3],
     /// Latitude, raw longitude and height, in the 23-column layout.
@@ -753,7 +758,7 @@ fn fail_or_skip(
 }
 
 /// One data line split into `fields`, in a file of `columns` columns.
-fn parse_line(fields: &[&str], columns: usize) -> std::result::Result<Row, BadField> {
+fn parse_line<'a>(fields: &[&'a str], columns: usize) -> std::result::Result<Row<'a>, BadField> {
     if fields.len() < columns {
         return Err(BadField::new(
             COLUMNS[fields.len()],
@@ -855,7 +860,7 @@ fn parse_line(fields: &[&str], columns: usize) -> std::result::Result<Row, BadFi
         None
     };
     Ok(Row {
-        site: fields[0].to_string(),
+        site: fields[0],
         date,
         enu_m,
         position,
@@ -863,7 +868,10 @@ fn parse_line(fields: &[&str], columns: usize) -> std::result::Result<Row, BadFi
 }
 
 /// A line must name the same site as the file's first good line: a file holds one station.
-fn check_against_first(row: &Row, first: Option<&Row>) -> std::result::Result<(), BadField> {
+fn check_against_first(
+    row: &Row<'_>,
+    first: Option<&Row<'_>>,
+) -> std::result::Result<(), BadField> {
     match first {
         Some(first) if first.site != row.site => Err(BadField::new(
             "site",

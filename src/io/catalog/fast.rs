@@ -215,6 +215,22 @@ mod tests {
             "-1e309",
             "-inf",
             "1.7976931348623157e308",
+            "12.3.4",
+            "1..2",
+            ".",
+            "-.",
+            "--1",
+            "1-2",
+            "12a4",
+            "1 2",
+            "1:2",
+            "1/2",
+            "0.5\u{0660}",
+            "\u{0661}.5",
+            "123456789012345.",
+            ".123456789012345",
+            "00000000000000.1",
+            "-99999999999999.9",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -232,11 +248,18 @@ mod tests {
             let (whole, fraction) = text.split_at(digits - scale);
             let whole = if whole.is_empty() { "0" } else { whole };
             let sign = if x & 1 == 1 { "-" } else { "" };
-            if fraction.is_empty() {
-                texts.push(format!("{sign}{whole}"));
+            let text = if fraction.is_empty() {
+                format!("{sign}{whole}")
             } else {
-                texts.push(format!("{sign}{whole}.{fraction}"));
+                format!("{sign}{whole}.{fraction}")
+            };
+            // The fast path itself reads every plain decimal of at most 15 digits.
+            if whole.len() + fraction.len() <= MAX_DIGITS {
+                let standard = text.parse::<f64>().map(f64::to_bits).ok();
+                let fast = plain_decimal(text.as_bytes()).map(f64::to_bits);
+                assert_eq!(fast, standard, "{text}");
             }
+            texts.push(text);
         }
         for text in &texts {
             let fast = parse_f64(text).map(f64::to_bits).ok();
