@@ -231,6 +231,11 @@ impl DecoderSettings for CatboostSettings {
         Ok(())
     }
 
+    /// The package's compiled core, which does the training.
+    fn external_files(&self) -> Result<Vec<std::path::PathBuf>> {
+        Ok(vec![booster::library_file(NAME, "catboost/_catboost.so")?])
+    }
+
     fn build(&self, _feature_names: &[String]) -> Result<Box<dyn Regressor>> {
         Ok(Box::new(Catboost {
             quantiles: self.quantile_loss()?,

@@ -145,6 +145,11 @@ impl PredictiveDistribution {
         }
     }
 
+    /// Which of the mean and the median is the point prediction.
+    pub fn point_estimate(&self) -> PointEstimate {
+        self.point
+    }
+
     /// The predictive mean of each row.
     pub fn mean(&self) -> &[f64] {
         &self.mean

@@ -401,6 +401,10 @@ impl DecoderSettings for LightgbmSettings {
             .try_for_each(refuse_unknown_parameters)
     }
 
+    fn external_files(&self) -> Result<Vec<std::path::PathBuf>> {
+        Ok(vec![booster::library_file(NAME, ffi::LIBRARY)?])
+    }
+
     fn build(&self, feature_names: &[String]) -> Result<Box<dyn Regressor>> {
         self.check()?;
         Ok(Box::new(Lightgbm {

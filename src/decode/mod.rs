@@ -61,6 +61,8 @@
 //! The conformance suite (`tests/it/decode.rs`) runs over [`DecoderConfig::KINDS`], so the new
 //! decoder is tested with the others at once.
 
+use std::path::PathBuf;
+
 use faer::{Mat, MatRef};
 use serde_json::Value;
 
@@ -226,6 +228,16 @@ pub trait DecoderSettings: Send + Sync {
     /// budget.
     fn fits_side_by_side(&self) -> bool {
         true
+    }
+
+    /// The files outside quakelab's binary that this decoder's results depend on (a booster's
+    /// shared library, a checkpoint's weights); none by default. The fit cache
+    /// ([`crate::experiment::fit_cache`]) keys a fit by each file's path, size and
+    /// modification time, so a reinstalled library or a replaced checkpoint is fitted again.
+    /// An error when one cannot be found: the fit is then not cached, and reports the error
+    /// itself.
+    fn external_files(&self) -> Result<Vec<PathBuf>> {
+        Ok(Vec::new())
     }
 }
 

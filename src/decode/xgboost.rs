@@ -270,6 +270,10 @@ impl DecoderSettings for XgboostSettings {
         ffi::library_path().map(|_| ())
     }
 
+    fn external_files(&self) -> Result<Vec<std::path::PathBuf>> {
+        Ok(vec![ffi::library_path()?])
+    }
+
     fn build(&self, feature_names: &[String]) -> Result<Box<dyn Regressor>> {
         Ok(Box::new(Xgboost {
             settings: self.clone(),

@@ -43,6 +43,7 @@ use crate::eval::{
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::experiment::embeddings::vit_embeddings;
 use crate::experiment::fit::{FitJob, FitSettings, fit_all};
+use crate::experiment::fit_cache::FitCache;
 use crate::experiment::timing::Timings;
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
@@ -266,6 +267,10 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
     let mut predictions = Vec::new();
     let mut importances = Vec::new();
     let mut feature_tables = Vec::new();
+    let tracking = experiment.tracking();
+    let fit_cache = tracking
+        .fit_cache
+        .then(|| FitCache::new(&tracking.results_dir));
     let mut transforms = Vec::new();
     let mut split_sheets = Vec::new();
     let mut gnss_checks = Vec::new();
@@ -383,6 +388,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             device: experiment.device(),
             levels,
             validation_fraction: evaluation.validation_fraction,
+            cache: fit_cache.as_ref(),
         };
         let fitting = Instant::now();
         let mut fitted = fit_all(&jobs, fit_settings)?.into_iter();
@@ -408,7 +414,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             let fits: Vec<_> = fitted.by_ref().take(seeds).collect();
             let timed = decoder.display_name();
             for fit in &fits {
-                timings.add_fit(&timed, fit.elapsed);
+                timings.add_fit(&timed, fit.elapsed, fit.cached);
             }
             for (i, fit) in fits.iter().enumerate() {
                 if let Some(gains) = &fit.importance {

@@ -13,6 +13,9 @@
 //! thread, so that a decoder's own parallel loops (the PFN's products) stay on it too. The
 //! results come back in the order of the jobs, and the first failed job (in that order) is the
 //! error.
+//!
+//! With a [`FitCache`] in the settings, a job whose fit was made before with the same inputs
+//! is read back instead ([`super::fit_cache`]), and a new fit is stored.
 
 use std::num::NonZeroUsize;
 use std::panic::resume_unwind;
@@ -23,6 +26,7 @@ use faer::{Mat, MatRef};
 
 use crate::dataset::Split;
 use crate::decode::{DecoderConfig, Device, FitContext, Prediction, QuantileLevels};
+use crate::experiment::fit_cache::{FitCache, FitInputs, FitKey};
 use crate::{Error, Result, progress};
 
 /// One fit: a decoder on a feature set's matrix, with the seed of its stream.
@@ -39,14 +43,16 @@ pub(crate) struct FitJob<'a> {
     pub seed: u64,
 }
 
-/// What every fit of a split shares: the split, the device, the quantile levels asked for, and
-/// the share of training rows held out for decoders that want validation rows.
+/// What every fit of a split shares: the split, the device, the quantile levels asked for, the
+/// share of training rows held out for decoders that want validation rows, and the fit cache
+/// (none when `tracking.fit_cache` is off).
 #[derive(Clone, Copy)]
 pub(crate) struct FitSettings<'a> {
     pub split: &'a Split,
     pub device: Device,
     pub levels: &'a QuantileLevels,
     pub validation_fraction: f64,
+    pub cache: Option<&'a FitCache>,
 }
 
 /// Fits every job (see the module docs), one [`Fitted`] per job in the jobs' order.
@@ -71,7 +77,7 @@ pub(crate) fn fit_all(jobs: &[FitJob<'_>], settings: FitSettings<'_>) -> Result<
                             .with_threads(NonZeroUsize::MIN)
                             .without_progress();
                         let fitted = match &pool {
-                            Ok(pool) => pool.install(|| fit_predict(&jobs[i], &ctx, settings)),
+                            Ok(pool) => pool.install(|| fit_or_read(&jobs[i], &ctx, settings)),
                             Err(e) => Err(Error::Numerical(format!(
                                 "cannot start a fit's one-thread pool: {e}"
                             ))),
@@ -94,7 +100,7 @@ pub(crate) fn fit_all(jobs: &[FitJob<'_>], settings: FitSettings<'_>) -> Result<
     }
     for i in alone {
         let ctx = FitContext::new(jobs[i].seed).with_device(settings.device);
-        fitted[i] = Some(fit_predict(&jobs[i], &ctx, settings));
+        fitted[i] = Some(fit_or_read(&jobs[i], &ctx, settings));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -123,8 +129,47 @@ pub(crate) struct Fitted {
     pub prediction: Prediction,
     /// [`crate::decode::Regressor::feature_importance`], one per input column.
     pub importance: Option<Vec<f64>>,
-    /// The wall time of the fit and its prediction, on the thread that ran them.
+    /// The wall time of the fit and its prediction, on the thread that ran them, or of
+    /// reading them from the fit cache.
     pub elapsed: Duration,
+    /// Whether the fit was read from the fit cache.
+    pub cached: bool,
+}
+
+/// A job's fit, read from the fit cache when it holds one, else fitted (and stored there).
+fn fit_or_read(
+    job: &FitJob<'_>,
+    ctx: &FitContext<'_>,
+    settings: FitSettings<'_>,
+) -> Result<Fitted> {
+    let Some(cache) = settings.cache else {
+        return fit_predict(job, ctx, settings);
+    };
+    let started = Instant::now();
+    let key = FitKey::of(&FitInputs {
+        decoder: job.decoder,
+        names: job.names,
+        x: job.x,
+        labels: job.labels,
+        train: settings.split.train(),
+        validation_fraction: settings.validation_fraction,
+        levels: settings.levels,
+        seed: job.seed,
+        device: settings.device,
+        threads: ctx.threads(),
+    });
+    let Some(key) = key else {
+        return fit_predict(job, ctx, settings);
+    };
+    if let Some(stored) = cache.read(&key) {
+        return Ok(Fitted {
+            elapsed: started.elapsed(),
+            ..stored
+        });
+    }
+    let fitted = fit_predict(job, ctx, settings)?;
+    cache.write(&key, &fitted);
+    Ok(fitted)
 }
 
 /// A decoder's predictions for every row with a target (NaN for the others), after fitting on
@@ -184,6 +229,7 @@ fn fit_predict(
         prediction: predicted.spread(&labelled, labels.len())?,
         importance: model.feature_importance(),
         elapsed: started.elapsed(),
+        cached: false,
     })
 }
 

@@ -20,6 +20,8 @@
 //! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
 //!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
 //!   The fits of a split run side by side, one thread each (`fit`).
+//! - [`fit_cache`]: each fit's predictions stored under `results/cache/fits`, keyed by
+//!   everything they depend on, so that a repeated fit is read back.
 //! - [`timing`]: where a run's time went, per stage and per decoder (`timings.csv`).
 
 pub mod config;
@@ -27,6 +29,7 @@ pub mod data_hash;
 pub mod embeddings;
 pub mod evaluate;
 mod fit;
+pub mod fit_cache;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;

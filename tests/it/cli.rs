@@ -330,19 +330,20 @@ fn run_tracks_an_experiment_and_a_sweep_resumes() {
     // 2 splits x 6 feature sets, one seed each (none of the three is stochastic).
     let timings = std::fs::read_to_string(run.join("timings.csv")).unwrap();
     let rows: Vec<Vec<&str>> = timings.lines().map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows[0], ["part", "name", "fits", "seconds"]);
-    let names: Vec<(&str, &str, &str)> = rows[1..].iter().map(|r| (r[0], r[1], r[2])).collect();
+    assert_eq!(rows[0], ["part", "name", "fits", "seconds", "cached"]);
+    let names: Vec<(&str, &str, &str, &str)> =
+        rows[1..].iter().map(|r| (r[0], r[1], r[2], r[4])).collect();
     assert_eq!(
         names,
         [
-            ("stage", "data", ""),
-            ("stage", "encode", ""),
-            ("stage", "fits", ""),
-            ("stage", "scoring", ""),
-            ("stage", "report", ""),
-            ("decoder", "persistence", "12"),
-            ("decoder", "climatology", "12"),
-            ("decoder", "ridge", "12"),
+            ("stage", "data", "", ""),
+            ("stage", "encode", "", ""),
+            ("stage", "fits", "", ""),
+            ("stage", "scoring", "", ""),
+            ("stage", "report", "", ""),
+            ("decoder", "persistence", "12", "0"),
+            ("decoder", "climatology", "12", "0"),
+            ("decoder", "ridge", "12", "0"),
         ]
     );
     for row in &rows[1..] {
@@ -940,5 +941,168 @@ fn a_runs_feature_table_scores_in_pfn_eval_as_in_the_run() {
     assert!(
         (rmse * rmse - test_mse).abs() <= 1e-12 * test_mse,
         "{rmse} vs {test_mse}"
+    );
+}
+
+/// A year of the Japan scenario, seismicity only: three decoders, the forest over two seeds.
+const FIT_CACHE_EXPERIMENT: &str = r#"
+name = "cached"
+seed = 11
+seeds = 2
+decoders = [
+    { kind = "persistence" }, { kind = "ridge" }, { kind = "random_forest", n_trees = 8 },
+]
+[period]
+start = "2010-01-01"
+end = "2011-01-01"
+[data]
+catalog = "synthetic:japan"
+gnss = "synthetic:japan"
+[features.seismicity]
+window_days = 32
+min_events = 20
+[encoder]
+kind = "none"
+[split]
+kinds = ["chronological"]
+[ablations]
+modalities = ["seismicity"]
+controls = []
+[tracking]
+results_dir = "results"
+"#;
+
+/// One `quakelab run cached.toml` in `dir`: its run directory, its predictions, each decoder's
+/// (fits, cached fits) from `timings.csv`, and its stderr.
+fn run_cached(dir: &Path, settings: &[&str]) -> (String, Vec<(String, usize, usize)>, String) {
+    let mut args = vec!["run", "cached.toml"];
+    for setting in settings {
+        args.extend(["--set", setting]);
+    }
+    let out = quakelab(&args, dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("wrote "))
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("no run directory in {stdout}"));
+    let run = dir.join(run);
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let timings = std::fs::read_to_string(run.join("timings.csv")).unwrap();
+    let fits = timings
+        .lines()
+        .filter(|line| line.starts_with("decoder,"))
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            (
+                fields[1].to_string(),
+                fields[2].parse().unwrap(),
+                fields[4].parse().unwrap(),
+            )
+        })
+        .collect();
+    (predictions, fits, stderr(&out))
+}
+
+/// The files of the fit cache under `dir`'s results.
+fn fit_cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let root = quakelab::experiment::fit_cache::cache_dir(&dir.join("results"));
+    let mut entries: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flat_map(|shard| std::fs::read_dir(shard.unwrap().path()).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// The fit cache: a second run reads every fit back and reports exactly what the first did; a
+/// run with the cache off fits everything again and agrees with both (so reading back changes
+/// nothing); a changed decoder setting fits that decoder alone again; a damaged entry is
+/// fitted again, with a warning, and replaced.
+#[test]
+fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cached.toml"), FIT_CACHE_EXPERIMENT).unwrap();
+    let fits = |decoders: &[(&str, usize, usize)]| -> Vec<(String, usize, usize)> {
+        decoders
+            .iter()
+            .map(|&(name, n, cached)| (name.to_string(), n, cached))
+            .collect()
+    };
+    // One split and one feature set: one fit per decoder and seed.
+    let (first, timings, _) = run_cached(dir.path(), &[]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 0),
+            ("ridge", 1, 0),
+            ("random_forest", 2, 0)
+        ])
+    );
+    assert_eq!(fit_cache_entries(dir.path()).len(), 4);
+
+    let (second, timings, _) = run_cached(dir.path(), &[]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 1),
+            ("ridge", 1, 1),
+            ("random_forest", 2, 2)
+        ])
+    );
+    assert_eq!(second, first);
+
+    let (uncached, timings, _) = run_cached(dir.path(), &["tracking.fit_cache=false"]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 0),
+            ("ridge", 1, 0),
+            ("random_forest", 2, 0)
+        ])
+    );
+    assert_eq!(uncached, first);
+    assert_eq!(fit_cache_entries(dir.path()).len(), 4);
+
+    let (other_ridge, timings, _) = run_cached(dir.path(), &["decoders.ridge.alpha=300"]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 1),
+            ("ridge", 1, 0),
+            ("random_forest", 2, 2)
+        ])
+    );
+    assert_ne!(other_ridge, first);
+    let entries = fit_cache_entries(dir.path());
+    assert_eq!(entries.len(), 5);
+
+    for entry in &entries {
+        let mut bytes = std::fs::read(entry).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(entry, bytes).unwrap();
+    }
+    let (refitted, timings, log) = run_cached(dir.path(), &[]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 0),
+            ("ridge", 1, 0),
+            ("random_forest", 2, 0)
+        ])
+    );
+    assert!(log.contains("ignoring a damaged fit cache entry"), "{log}");
+    assert_eq!(refitted, first);
+    let (_, timings, _) = run_cached(dir.path(), &[]);
+    assert_eq!(
+        timings,
+        fits(&[
+            ("persistence", 1, 1),
+            ("ridge", 1, 1),
+            ("random_forest", 2, 2)
+        ])
     );
 }

@@ -641,6 +641,8 @@ controls = []
 quantiles = [0.1, 0.5, 0.9]
 [tracking]
 results_dir = {results:?}
+# Runs are compared with each other: each fits, none reads another's fits back.
+fit_cache = false
 "#
     );
     let path = write(dir, &format!("quantiles_{seed}.toml"), &text);

@@ -194,6 +194,12 @@ impl DecoderSettings for PfnSettings {
         Ok(self.ensemble().regressor(weights))
     }
 
+    /// The checkpoint named by `weights`; none for the built-in network, which is part of the
+    /// binary.
+    fn external_files(&self) -> Result<Vec<PathBuf>> {
+        Ok(self.weights.iter().cloned().collect())
+    }
+
     /// `PFN (quakelab-pfn-s)`, or with `weights` set `PFN (NAME)`, NAME the checkpoint's
     /// `quakelab.name` (the file's name for a checkpoint without one, such as TabPFN's).
     fn display_name(&self) -> Option<String> {

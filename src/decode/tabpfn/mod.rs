@@ -314,6 +314,14 @@ impl DecoderSettings for TabpfnSettings {
         Ok(self.ensemble().regressor(load_weights(&path)?))
     }
 
+    fn external_files(&self) -> Result<Vec<PathBuf>> {
+        let path = self
+            .weights
+            .locate()?
+            .map_err(|reason| Error::config("decoder.weights", reason))?;
+        Ok(vec![path])
+    }
+
     fn unavailable(&self) -> Option<String> {
         if !self.optional {
             return None;

@@ -664,6 +664,8 @@ pub struct TrackingSettings {
     pub experiment_name: String,
     /// Whether the run writes its feature tables (`tracking.feature_tables`).
     pub feature_tables: bool,
+    /// Whether fits are read from and stored in the fit cache (`tracking.fit_cache`).
+    pub fit_cache: bool,
 }
 
 /// A checked experiment: what the runner sees. Only [`resolve`] (or a sweep) makes one.
@@ -1116,6 +1118,7 @@ fn resolve_file(
         mlflow_uri: (!t.mlflow_uri.trim().is_empty()).then(|| t.mlflow_uri.trim().to_string()),
         experiment_name: experiment_name.clone(),
         feature_tables: t.feature_tables,
+        fit_cache: t.fit_cache,
     };
 
     let name = f.name.clone();

@@ -730,6 +730,10 @@ pub struct TrackingSection {
     /// Also write every split's feature tables into the run, as
     /// `feature_tables/<split>/<feature set>.csv` (for `quakelab pfn eval --test-column test`).
     pub feature_tables: bool,
+    /// Read each fit from the fit cache (`<results_dir>/cache/fits`) when the same fit, with
+    /// the same data, settings, seed and quakelab binary, was made before, and store new fits
+    /// there (default true; false fits everything again and stores nothing).
+    pub fit_cache: bool,
 }
 
 impl Default for TrackingSection {
@@ -739,6 +743,7 @@ impl Default for TrackingSection {
             mlflow_uri: String::new(),
             experiment_name: String::new(),
             feature_tables: false,
+            fit_cache: true,
         }
     }
 }
