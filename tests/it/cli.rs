@@ -1025,56 +1025,30 @@ fn fit_cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
 fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cached.toml"), FIT_CACHE_EXPERIMENT).unwrap();
-    let fits = |decoders: &[(&str, usize, usize)]| -> Vec<(String, usize, usize)> {
-        decoders
+    // One split and one feature set: one fit per decoder and seed, of which `cached` (for
+    // persistence, ridge and the forest) were read back.
+    let fits = |cached: [usize; 3]| -> Vec<(String, usize, usize)> {
+        [("persistence", 1), ("ridge", 1), ("random_forest", 2)]
             .iter()
-            .map(|&(name, n, cached)| (name.to_string(), n, cached))
+            .zip(cached)
+            .map(|(&(name, n), cached)| (name.to_string(), n, cached))
             .collect()
     };
-    // One split and one feature set: one fit per decoder and seed.
     let (first, timings, _) = run_cached(dir.path(), &[]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 0),
-            ("ridge", 1, 0),
-            ("random_forest", 2, 0)
-        ])
-    );
+    assert_eq!(timings, fits([0, 0, 0]));
     assert_eq!(fit_cache_entries(dir.path()).len(), 4);
 
     let (second, timings, _) = run_cached(dir.path(), &[]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 1),
-            ("ridge", 1, 1),
-            ("random_forest", 2, 2)
-        ])
-    );
+    assert_eq!(timings, fits([1, 1, 2]));
     assert_eq!(second, first);
 
     let (uncached, timings, _) = run_cached(dir.path(), &["tracking.fit_cache=false"]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 0),
-            ("ridge", 1, 0),
-            ("random_forest", 2, 0)
-        ])
-    );
+    assert_eq!(timings, fits([0, 0, 0]));
     assert_eq!(uncached, first);
     assert_eq!(fit_cache_entries(dir.path()).len(), 4);
 
     let (other_ridge, timings, _) = run_cached(dir.path(), &["decoders.ridge.alpha=300"]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 1),
-            ("ridge", 1, 0),
-            ("random_forest", 2, 2)
-        ])
-    );
+    assert_eq!(timings, fits([1, 0, 2]));
     assert_ne!(other_ridge, first);
     let entries = fit_cache_entries(dir.path());
     assert_eq!(entries.len(), 5);
@@ -1086,23 +1060,9 @@ fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
         std::fs::write(entry, bytes).unwrap();
     }
     let (refitted, timings, log) = run_cached(dir.path(), &[]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 0),
-            ("ridge", 1, 0),
-            ("random_forest", 2, 0)
-        ])
-    );
+    assert_eq!(timings, fits([0, 0, 0]));
     assert!(log.contains("ignoring a damaged fit cache entry"), "{log}");
     assert_eq!(refitted, first);
     let (_, timings, _) = run_cached(dir.path(), &[]);
-    assert_eq!(
-        timings,
-        fits(&[
-            ("persistence", 1, 1),
-            ("ridge", 1, 1),
-            ("random_forest", 2, 2)
-        ])
-    );
+    assert_eq!(timings, fits([1, 1, 2]));
 }
