@@ -103,6 +103,11 @@ enum Command {
     /// Several files run one after the other, each as its own run (the README's main run:
     /// quakelab run experiments/paper.toml experiments/vgg12_geomag.toml); --set applies to each.
     ///
+    /// A fit made before with the same data, settings, seed and quakelab binary is read back
+    /// from the fit cache (results/cache/fits) instead of fitted again, so a run repeated or
+    /// given one more decoder fits only what is new; --set tracking.fit_cache=false fits
+    /// everything.
+    ///
     /// Example: quakelab run experiments/paper.toml --set features.seismicity.window_days=64
     Run {
         /// The experiment files (TOML).
