@@ -38,7 +38,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use faer::MatRef;
 use sha2::{Digest, Sha256};
@@ -48,6 +48,7 @@ use crate::decode::{
     DecoderConfig, Device, PointEstimate, Prediction, PredictiveDistribution, QuantileLevels,
 };
 use crate::experiment::fit::Fitted;
+use crate::models::store::stamp;
 
 /// The first bytes of every entry: the format and its version.
 const MAGIC: &[u8; 8] = b"QLFIT001";
@@ -61,7 +62,7 @@ pub fn cache_dir(results_dir: &Path) -> PathBuf {
 }
 
 /// The fit cache of one results directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct FitCache {
     dir: PathBuf,
 }
@@ -207,7 +208,7 @@ fn fit_key(inputs: &FitInputs<'_>) -> std::result::Result<FitKey, String> {
     h.field(&inputs.seed.to_le_bytes());
     h.field(inputs.device.name().as_bytes());
     h.field(&(inputs.threads as u64).to_le_bytes());
-    Ok(FitKey(hex(&h.0.finalize())))
+    Ok(FitKey(format!("{:x}", h.0.finalize())))
 }
 
 /// The running executable's path, size and modification time, read once per process.
@@ -225,19 +226,9 @@ fn executable_identity() -> std::result::Result<&'static str, String> {
 
 /// `path size mtime_ns` of a file, its path made absolute.
 fn file_identity(path: &Path) -> std::result::Result<String, String> {
-    let why = |e: std::io::Error| format!("{}: {e}", path.display());
-    let absolute = std::fs::canonicalize(path).map_err(why)?;
-    let meta = std::fs::metadata(&absolute).map_err(why)?;
-    let modified = meta
-        .modified()
-        .map_err(why)?
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    Ok(format!("{} {} {modified}", absolute.display(), meta.len()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let absolute = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (size, modified) = stamp(&absolute).map_err(|e| e.to_string())?;
+    Ok(format!("{} {size} {modified}", absolute.display()))
 }
 
 /// An entry's bytes (see the module docs).

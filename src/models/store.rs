@@ -368,7 +368,7 @@ fn sidecar(path: &Path) -> PathBuf {
 }
 
 /// The size and modification time (ns since 1970) of a file.
-fn stamp(path: &Path) -> Result<(u64, u128)> {
+pub(crate) fn stamp(path: &Path) -> Result<(u64, u128)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let modified = meta
         .modified()
