@@ -972,8 +972,8 @@ controls = []
 results_dir = "results"
 "#;
 
-/// One `quakelab run cached.toml` in `dir`: its run directory, its predictions, each decoder's
-/// (fits, cached fits) from `timings.csv`, and its stderr.
+/// One `quakelab run cached.toml` in `dir`: its `predictions.csv`, each decoder's (fits, cached
+/// fits) from `timings.csv`, and its stderr.
 fn run_cached(dir: &Path, settings: &[&str]) -> (String, Vec<(String, usize, usize)>, String) {
     let mut args = vec!["run", "cached.toml"];
     for setting in settings {
