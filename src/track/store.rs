@@ -473,8 +473,14 @@ fn fail_runs(
 /// checking every file against the SHA-256 in its record: a file that no longer matches is an
 /// [`Error::Integrity`] naming it, a missing one an [`Error::Io`].
 pub fn read_run(run_dir: &Path) -> Result<StoredRun> {
+    read_run_checking(run_dir, |_| true)
+}
+
+/// [`read_run`], checking only the recorded files for which `check` (given the artifact
+/// path) is true.
+fn read_run_checking(run_dir: &Path, check: impl Fn(&str) -> bool) -> Result<StoredRun> {
     let record: RunRecord = read_json(&run_dir.join(RUN_FILE))?;
-    for (relative, expected) in &record.sha256 {
+    for (relative, expected) in record.sha256.iter().filter(|(r, _)| check(r)) {
         verify(&stored_path(run_dir, relative)?, expected, &file_sha256)?;
     }
     let status = effective_status(&record);
@@ -594,9 +600,13 @@ pub fn read_verified(run_dir: &Path, relative: &str) -> Result<Vec<u8>> {
 
 /// Records files rewritten in a finished run, such as tables and figures rendered again by
 /// `quakelab report`: each `(artifact path, file)` is added to the artifacts if new, and its
-/// SHA-256 replaces the one in `run.json`. A run still running is refused.
+/// SHA-256 replaces the one in `run.json`. Every other recorded file must still match its
+/// SHA-256; the rewritten ones are new by design (a newer quakelab may draw a figure
+/// differently). A run still running is refused.
 pub fn record_rewritten(run_dir: &Path, files: &[(String, PathBuf)]) -> Result<()> {
-    let run = read_run(run_dir)?;
+    let run = read_run_checking(run_dir, |relative| {
+        !files.iter().any(|(rewritten, _)| rewritten == relative)
+    })?;
     if run.status == RunStatus::Running {
         return Err(Error::config(
             "track.run",

@@ -22,7 +22,7 @@ use quakelab::period::Period;
 use quakelab::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use quakelab::track::{
     Metric, MlflowClient, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs, read_run,
-    scan_runs, sync,
+    record_rewritten, scan_runs, sync,
 };
 
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
@@ -665,6 +665,25 @@ fn truncated_results_csv_is_skipped_with_a_warning_naming_run_and_file() {
     let (status, _, stderr) = quakelab(&["report", &dir], tmp.path());
     assert!(!status.success());
     assert!(stderr.contains("results.csv"), "{stderr}");
+}
+
+#[test]
+fn a_run_drawn_differently_before_is_redrawn_and_still_verifies() {
+    // As if an older quakelab had drawn the comparison table: other text, recorded as the run's.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = finished_report_run(&tmp.path().join("results"), 0.5);
+    let table = run.join("tables").join("results.md");
+    let current = std::fs::read_to_string(&table).unwrap();
+    std::fs::write(&table, "| an older table |\n").unwrap();
+    record_rewritten(&run, &[("tables/results.md".to_string(), table.clone())]).unwrap();
+    assert!(read_run(&run).is_ok());
+
+    let (status, stdout, stderr) = quakelab(&["report", "results/exp"], tmp.path());
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.matches("rendered ").count(), 1, "{stdout}");
+    assert_eq!(std::fs::read_to_string(&table).unwrap(), current);
+    // The new table's SHA-256 replaced the old one: the run verifies as it is now.
+    assert!(read_run(&run).is_ok());
 }
 
 #[test]
