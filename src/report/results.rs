@@ -4,7 +4,9 @@
 //! rest from them with [`render_run`], which `quakelab report RUN_DIR` calls again on an
 //! existing run, so tables and figures can be redrawn without refitting anything.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -510,13 +512,11 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         };
         let rows: Vec<&StoredPrediction> = predictions
             .iter()
-            .filter(|p| {
-                p.split == split && p.features == best.features && p.decoder == best.decoder
-            })
+            .filter(|p| p.is_of(split, best))
             .collect();
         let side = |set: &str| -> (Vec<f64>, Vec<f64>) {
             rows.iter()
-                .filter(|p| p.set == set)
+                .filter(|p| &*p.set == set)
                 .map(|p| (p.truth, p.prediction))
                 .unzip()
         };
@@ -566,7 +566,7 @@ pub fn render_run(run_dir: &Path, period: &Period) -> Result<Vec<(String, PathBu
         };
         let test_days: Vec<usize> = rows
             .iter()
-            .filter(|p| p.set == "test")
+            .filter(|p| &*p.set == "test")
             .map(|p| p.day)
             .collect();
         let predicted: Vec<(usize, f64)> = rows.iter().map(|p| (p.day, p.prediction)).collect();
@@ -618,13 +618,13 @@ fn render_intervals(
     if levels.len() < 2 {
         return Ok(Vec::new());
     }
+    let distributions: HashSet<(&str, &str, &str)> = predictions
+        .iter()
+        .filter(|p| p.distribution.is_some())
+        .map(|p| (&*p.split, &*p.features, &*p.decoder))
+        .collect();
     let with_quantiles = |r: &ResultRow| {
-        predictions.iter().any(|p| {
-            p.split == r.split
-                && p.features == r.features
-                && p.decoder == r.decoder
-                && p.distribution.is_some()
-        })
+        distributions.contains(&(r.split.as_str(), r.features.as_str(), r.decoder.as_str()))
     };
     let mut written = Vec::new();
     let mut splits: Vec<&str> = results.iter().map(|r| r.split.as_str()).collect();
@@ -640,9 +640,7 @@ fn render_intervals(
         };
         let mut points: Vec<IntervalPoint> = predictions
             .iter()
-            .filter(|p| {
-                p.split == split && p.features == best.features && p.decoder == best.decoder
-            })
+            .filter(|p| p.is_of(split, best))
             .filter_map(|p| {
                 let (_, quantiles) = p.distribution.as_ref()?;
                 Some(IntervalPoint {
@@ -657,12 +655,7 @@ fn render_intervals(
         points.sort_by_key(|p| p.day);
         let test_days: Vec<usize> = predictions
             .iter()
-            .filter(|p| {
-                p.split == split
-                    && p.features == best.features
-                    && p.decoder == best.decoder
-                    && p.set == "test"
-            })
+            .filter(|p| p.is_of(split, best) && &*p.set == "test")
             .map(|p| p.day)
             .collect();
         let name = format!("figures/intervals_{split}.png");
@@ -693,15 +686,24 @@ pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRow>> {
 /// A prediction row as read back from `predictions.csv`.
 #[derive(Debug, Clone, PartialEq)]
 struct StoredPrediction {
-    split: String,
-    features: String,
-    decoder: String,
-    set: String,
+    split: Rc<str>,
+    features: Rc<str>,
+    decoder: Rc<str>,
+    set: Rc<str>,
     day: usize,
     truth: f64,
     prediction: f64,
     /// The median and the quantiles, where the row has them.
     distribution: Option<(f64, Vec<f64>)>,
+}
+
+impl StoredPrediction {
+    /// Whether the row is a prediction of `result`'s feature set and decoder on `split`.
+    fn is_of(&self, split: &str, result: &ResultRow) -> bool {
+        *self.split == *split
+            && *self.features == *result.features
+            && *self.decoder == *result.decoder
+    }
 }
 
 /// The fixed columns of `predictions.csv`, in order.
@@ -748,31 +750,41 @@ fn write_predictions(
                 .map(|&l| QuantileLevels::column_name(l)),
         );
     }
-    // Streamed into the file: a paper run has about a million rows (115 MB of CSV).
+    // Streamed into the file field by field: a paper run has over a million rows (140 MB of
+    // CSV), and one number buffer serves them all.
     crate::io::write_atomic(path, |w| {
         let mut writer = csv::Writer::from_writer(w);
         writer.write_record(&header)?;
+        let mut number = String::new();
+        let mut write_number = |writer: &mut csv::Writer<_>, value: &dyn std::fmt::Display| {
+            use std::fmt::Write as _;
+            number.clear();
+            write!(number, "{value}").expect("formatting into a String cannot fail");
+            writer.write_field(&number)
+        };
         for p in predictions {
-            let mut record = vec![
-                p.split.clone(),
-                p.features.clone(),
-                p.decoder.clone(),
-                p.set.to_string(),
-                p.day.to_string(),
-                p.truth.to_string(),
-                p.prediction.to_string(),
-            ];
+            writer.write_field(&p.split)?;
+            writer.write_field(&p.features)?;
+            writer.write_field(&p.decoder)?;
+            writer.write_field(p.set)?;
+            write_number(&mut writer, &p.day)?;
+            write_number(&mut writer, &p.truth)?;
+            write_number(&mut writer, &p.prediction)?;
             match &p.distribution {
                 Some((median, quantiles)) => {
-                    record.push(median.to_string());
-                    record.extend(quantiles.iter().map(f64::to_string));
+                    write_number(&mut writer, median)?;
+                    for q in quantiles {
+                        write_number(&mut writer, q)?;
+                    }
                 }
                 None if any_distribution => {
-                    record.extend(std::iter::repeat_n(String::new(), 1 + levels.len()));
+                    for _ in 0..=levels.len() {
+                        writer.write_field("")?;
+                    }
                 }
                 None => {}
             }
-            writer.write_record(&record)?;
+            writer.write_record(None::<&[u8]>)?;
         }
         writer.flush()
     })
@@ -820,6 +832,9 @@ fn parse_predictions(path: &Path, bytes: &[u8]) -> Result<(Vec<f64>, Vec<StoredP
         }
     }
     let mut rows = Vec::new();
+    // Rows come in runs of one split, feature set, decoder and set: each run's names are
+    // stored once and shared.
+    let mut names: [Rc<str>; 4] = Default::default();
     for (i, record) in reader.records().enumerate() {
         let line = i as u64 + 2;
         let record = record.map_err(|e| Error::parse(path, line, "row", e.to_string()))?;
@@ -852,11 +867,17 @@ fn parse_predictions(path: &Path, bytes: &[u8]) -> Result<(Vec<f64>, Vec<StoredP
                 format!("`{}` is not a day index", cell(fixed[4])),
             )
         })?;
+        for (name, &j) in names.iter_mut().zip(&fixed) {
+            if **name != *cell(j) {
+                *name = Rc::from(cell(j));
+            }
+        }
+        let [split, features, decoder, set] = names.clone();
         rows.push(StoredPrediction {
-            split: cell(fixed[0]).to_string(),
-            features: cell(fixed[1]).to_string(),
-            decoder: cell(fixed[2]).to_string(),
-            set: cell(fixed[3]).to_string(),
+            split,
+            features,
+            decoder,
+            set,
             day,
             truth: number(fixed[5])?,
             prediction: number(fixed[6])?,
