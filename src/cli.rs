@@ -106,7 +106,8 @@ enum Command {
     /// A fit made before with the same data, settings, seed and quakelab binary is read back
     /// from the fit cache (results/cache/fits) instead of fitted again, so a run repeated or
     /// given one more decoder fits only what is new; --set tracking.fit_cache=false fits
-    /// everything.
+    /// everything. Each split's PCA of the GNSS images is read back the same way
+    /// (results/cache/pca), like the other stages under results/cache.
     ///
     /// Example: quakelab run experiments/paper.toml --set features.seismicity.window_days=64
     Run {

@@ -232,7 +232,7 @@ pub trait DecoderSettings: Send + Sync {
 
     /// The files outside quakelab's binary that this decoder's results depend on (a booster's
     /// shared library, a checkpoint's weights); none by default. The fit cache
-    /// ([`crate::experiment::fit_cache`]) keys a fit by each file's path, size and
+    /// ([`crate::experiment::cache::fits`]) keys a fit by each file's path, size and
     /// modification time, so a reinstalled library or a replaced checkpoint is fitted again.
     /// An error when one cannot be found: the fit is then not cached, and reports the error
     /// itself.

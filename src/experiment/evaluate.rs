@@ -40,10 +40,11 @@ use crate::eval::{
     DieboldMariano, LabelDependence, QuantileScores, block_length, bootstrap_metrics,
     diebold_mariano, label_dependence, newey_west_lag, quantile_scores, regression_metrics,
 };
+use crate::experiment::cache::fits::FitCache;
+use crate::experiment::cache::pca::{MatrixDigest, PcaCache, PcaInputs, PcaKey, Reduction};
 use crate::experiment::config::{Control, GnssSource, ResolvedExperiment};
 use crate::experiment::embeddings::vit_embeddings;
 use crate::experiment::fit::{FitJob, FitSettings, fit_all};
-use crate::experiment::fit_cache::FitCache;
 use crate::experiment::timing::Timings;
 use crate::gnss::stack::ImageStack;
 use crate::period::Period;
@@ -243,6 +244,7 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
     } = gnss_features(experiment, &inputs, &table, &plans)?;
     // Splits with the same training rows (a rolling split's first origin and the
     // chronological split, say) share one reduction: the PCA is fitted on those rows alone.
+    let reducer = Reducer::new(experiment, gnss.as_ref(), null_gnss.as_ref());
     let mut reduced: Vec<SplitGnss> = Vec::with_capacity(plans.len());
     for (i, plan) in plans.iter().enumerate() {
         let same = plans[..i]
@@ -250,9 +252,10 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
             .position(|earlier| earlier.split.train() == plan.split.train());
         reduced.push(match same {
             Some(j) => reduced[j].clone(),
-            None => split_gnss(experiment, (gnss.as_ref(), null_gnss.as_ref()), &plan.split)?,
+            None => reducer.split_gnss(&plan.split)?,
         });
     }
+    drop(reducer);
     drop((gnss, null_gnss));
     drop(inputs);
     let encoded = started.elapsed();
@@ -636,6 +639,18 @@ enum GnssMatrix<'a> {
     Encoded(Arc<Mat<f64>>),
     /// The flatten encoder's rows, read from the stack by each split's PCA.
     Flat(FlatImages<'a>),
+}
+
+impl GnssMatrix<'_> {
+    /// The digest of the matrix's shape and values, part of its reductions' cache keys.
+    fn digest(&self) -> MatrixDigest {
+        match self {
+            GnssMatrix::Encoded(x) => MatrixDigest::of_mat(x.as_ref().as_ref()),
+            GnssMatrix::Flat(view) => {
+                MatrixDigest::of_f32_rows((0..view.nrows()).map(|i| view.row(i)), view.ncols())
+            }
+        }
+    }
 }
 
 impl FeatureRows for &GnssMatrix<'_> {
@@ -1107,9 +1122,6 @@ fn test_quantile_scores(
     quantile_scores(&truth, distribution.levels(), &quantiles)
 }
 
-/// The modalities (with PCA of the GNSS images fitted on the training rows), then the
-/// controls: the shuffled GNSS block, the null scenario's GNSS, the day number, the shifted
-/// labels; and the PCA's record, when one was fitted.
 /// The column names of [`DailyTable::design`]'s matrix for `modality`: the `gnss_columns`
 /// encoded GNSS features (`gnss_pc1`, … for principal components, else `gnss_1`, …), then `b`
 /// and `a` (the paper's fusion order).
@@ -1133,46 +1145,105 @@ struct SplitGnss {
     pca: Option<PcaSummary>,
 }
 
-/// Reduces the GNSS features (the experiment's and the null scenario's) for `split`, one after
-/// the other: each PCA holds a centred copy of the training rows (150 MB in the paper run),
-/// and two at once would take the run's peak memory near 1 GiB for a second saved.
-fn split_gnss(
-    experiment: &ResolvedExperiment,
-    (gnss, null_gnss): (Option<&GnssMatrix<'_>>, Option<&GnssMatrix<'_>>),
-    split: &Split,
-) -> Result<SplitGnss> {
-    let encoder = experiment.encoder();
-    let reduce = |g: &GnssMatrix<'_>| -> Result<(Arc<Mat<f64>>, Option<PcaSummary>)> {
-        match (encoder.pca_dims, g) {
-            (Some(k), g) => {
-                let pca = PcaParams::new(k)
-                    .solver(encoder.pca_solver)
-                    .seed(experiment.seed())
-                    .fit(g, split.train())?;
-                Ok((Arc::new(pca.transform(g)?), Some(pca.summary())))
-            }
-            (None, GnssMatrix::Encoded(x)) => Ok((Arc::clone(x), None)),
-            (None, GnssMatrix::Flat(view)) => Ok((Arc::new(view.to_mat()), None)),
-        }
-    };
-    let (gnss, pca) = gnss.map(reduce).transpose()?.unzip();
-    let pca = pca.flatten();
-    if let Some(summary) = &pca {
-        info!(
-            split = %split.kind(),
-            solver = summary.solver,
-            components = summary.n_components,
-            explained_variance_ratio = summary.explained_variance_ratio,
-            "PCA fitted on the training rows"
-        );
-    }
-    Ok(SplitGnss {
-        gnss,
-        null: null_gnss.map(reduce).transpose()?.map(|(x, _)| x),
-        pca,
-    })
+/// The GNSS features of a run (the experiment's and the null scenario's), reduced split by
+/// split through the PCA cache ([`crate::experiment::cache::pca`]).
+struct Reducer<'e, 'g> {
+    experiment: &'e ResolvedExperiment,
+    gnss: Option<(&'g GnssMatrix<'g>, Option<MatrixDigest>)>,
+    null: Option<(&'g GnssMatrix<'g>, Option<MatrixDigest>)>,
+    cache: PcaCache,
 }
 
+impl<'e, 'g> Reducer<'e, 'g> {
+    /// The reducer of `gnss` and `null`; each matrix is digested once here when a PCA follows.
+    fn new(
+        experiment: &'e ResolvedExperiment,
+        gnss: Option<&'g GnssMatrix<'g>>,
+        null: Option<&'g GnssMatrix<'g>>,
+    ) -> Self {
+        let pca = experiment.encoder().pca_dims.is_some();
+        let with_digest = |g: &'g GnssMatrix<'g>| (g, pca.then(|| g.digest()));
+        Reducer {
+            experiment,
+            gnss: gnss.map(with_digest),
+            null: null.map(with_digest),
+            cache: PcaCache::new(&experiment.tracking().results_dir),
+        }
+    }
+
+    /// Reduces the GNSS features for `split`, one matrix after the other: each PCA holds a
+    /// centred copy of the training rows (150 MB in the paper run), and two at once would take
+    /// the run's peak memory near 1 GiB for a second saved.
+    fn split_gnss(&self, split: &Split) -> Result<SplitGnss> {
+        let (gnss, pca) = self
+            .gnss
+            .map(|g| self.reduce(g, split))
+            .transpose()?
+            .unzip();
+        let pca = pca.flatten();
+        if let Some(summary) = &pca {
+            info!(
+                split = %split.kind(),
+                solver = summary.solver,
+                components = summary.n_components,
+                explained_variance_ratio = summary.explained_variance_ratio,
+                "GNSS features reduced by the PCA of the training rows"
+            );
+        }
+        Ok(SplitGnss {
+            gnss,
+            null: self
+                .null
+                .map(|g| self.reduce(g, split))
+                .transpose()?
+                .map(|(x, _)| x),
+            pca,
+        })
+    }
+
+    /// One matrix reduced by the PCA fitted on `split`'s training rows (read back from the
+    /// cache when it holds that reduction), or the features as they are without a PCA.
+    fn reduce(
+        &self,
+        (g, digest): (&GnssMatrix<'_>, Option<MatrixDigest>),
+        split: &Split,
+    ) -> Result<(Arc<Mat<f64>>, Option<PcaSummary>)> {
+        let encoder = self.experiment.encoder();
+        let (Some(k), Some(matrix)) = (encoder.pca_dims, digest) else {
+            return Ok(match g {
+                GnssMatrix::Encoded(x) => (Arc::clone(x), None),
+                GnssMatrix::Flat(view) => (Arc::new(view.to_mat()), None),
+            });
+        };
+        let key = PcaKey::of(&PcaInputs {
+            matrix,
+            n_components: k,
+            solver: encoder.pca_solver,
+            seed: self.experiment.seed(),
+            train: split.train(),
+        });
+        if let Some(stored) = key.as_ref().and_then(|key| self.cache.read(key)) {
+            info!(split = %split.kind(), "PCA reduction from the stage cache");
+            return Ok((Arc::new(stored.features), Some(stored.summary)));
+        }
+        let pca = PcaParams::new(k)
+            .solver(encoder.pca_solver)
+            .seed(self.experiment.seed())
+            .fit(g, split.train())?;
+        let reduction = Reduction {
+            features: pca.transform(g)?,
+            summary: pca.summary(),
+        };
+        if let Some(key) = &key {
+            self.cache.write(key, &reduction);
+        }
+        Ok((Arc::new(reduction.features), Some(reduction.summary)))
+    }
+}
+
+/// The modalities (with PCA of the GNSS images fitted on the training rows), then the
+/// controls: the shuffled GNSS block, the null scenario's GNSS, the day number, the shifted
+/// labels; and the PCA's record, when one was fitted.
 fn feature_sets(
     experiment: &ResolvedExperiment,
     table: &DailyTable,

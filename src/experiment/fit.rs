@@ -26,7 +26,7 @@ use faer::{Mat, MatRef};
 
 use crate::dataset::Split;
 use crate::decode::{DecoderConfig, Device, FitContext, Prediction, QuantileLevels};
-use crate::experiment::fit_cache::{FitCache, FitInputs, FitKey};
+use crate::experiment::cache::fits::{FitCache, FitInputs, FitKey};
 use crate::{Error, Result, progress};
 
 /// One fit: a decoder on a feature set's matrix, with the seed of its stream.

@@ -20,16 +20,17 @@
 //! - [`evaluate`]: a run's evaluation: labels fitted per split, the derived embargo, every
 //!   feature set × decoder over its seeds, bootstrap intervals and Diebold–Mariano comparisons.
 //!   The fits of a split run side by side, one thread each (`fit`).
-//! - [`fit_cache`]: each fit's predictions stored under `results/cache/fits`, keyed by
-//!   everything they depend on, so that a repeated fit is read back.
+//! - [`cache`]: what a run derives, stored under `results/cache`: each fit's predictions
+//!   ([`cache::fits`]) and each split's PCA reduction of the GNSS features ([`cache::pca`]),
+//!   keyed by everything they depend on, so that a repeated fit or reduction is read back.
 //! - [`timing`]: where a run's time went, per stage and per decoder (`timings.csv`).
 
+pub mod cache;
 pub mod config;
 pub mod data_hash;
 pub mod embeddings;
 pub mod evaluate;
 mod fit;
-pub mod fit_cache;
 pub mod launcher;
 pub mod runner;
 pub mod sweep;

@@ -7,7 +7,7 @@
 //! (metrics, bootstrap intervals, Diebold–Mariano tests) and `report` (tables, figures,
 //! tracking). Fits run side by side ([`super::fit`]), so a decoder's seconds are the sum over
 //! its fits, each timed on its own thread, and all decoders together may exceed the wall
-//! time of the `fits` stage. A fit read from the fit cache ([`super::fit_cache`]) counts with
+//! time of the `fits` stage. A fit read from the fit cache ([`super::cache::fits`]) counts with
 //! the time its reading took, and is counted among the decoder's cached fits.
 //!
 //! A run writes them to [`TIMINGS_FILE`], logs each stage as the metric `time_<stage>_s`, and

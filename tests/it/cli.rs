@@ -673,8 +673,14 @@ fn synth_catalog_with_short_term_incompleteness_keeps_the_truth() {
 /// Runs `quakelab run small.toml --set SETTING...` on [`SMALL_EXPERIMENT`] in `dir`, asserting
 /// it succeeds; returns its output.
 fn run_small(dir: &Path, settings: &[&str]) -> std::process::Output {
+    run_small_with(dir, &[], settings)
+}
+
+/// [`run_small`] with the global `flags` (`-v`) before `run`.
+fn run_small_with(dir: &Path, flags: &[&str], settings: &[&str]) -> std::process::Output {
     std::fs::write(dir.join("small.toml"), SMALL_EXPERIMENT).unwrap();
-    let mut args = vec!["run", "small.toml"];
+    let mut args = flags.to_vec();
+    args.extend(["run", "small.toml"]);
     for setting in settings {
         args.extend(["--set", setting]);
     }
@@ -981,13 +987,7 @@ fn run_cached(dir: &Path, settings: &[&str]) -> (String, Vec<(String, usize, usi
     }
     let out = quakelab(&args, dir);
     assert!(out.status.success(), "{}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let run = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("wrote "))
-        .and_then(|rest| rest.split(" (").next())
-        .unwrap_or_else(|| panic!("no run directory in {stdout}"));
-    let run = dir.join(run);
+    let run = written_run(dir, &out);
     let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
     let timings = std::fs::read_to_string(run.join("timings.csv")).unwrap();
     let fits = timings
@@ -1005,10 +1005,27 @@ fn run_cached(dir: &Path, settings: &[&str]) -> (String, Vec<(String, usize, usi
     (predictions, fits, stderr(&out))
 }
 
+/// The run directory a successful `quakelab run` in `dir` printed it wrote.
+fn written_run(dir: &Path, out: &Output) -> std::path::PathBuf {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("wrote "))
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("no run directory in {stdout}"));
+    dir.join(run)
+}
+
 /// The files of the fit cache under `dir`'s results.
 fn fit_cache_entries(dir: &Path) -> Vec<std::path::PathBuf> {
-    let root = quakelab::experiment::fit_cache::cache_dir(&dir.join("results"));
-    let mut entries: Vec<_> = std::fs::read_dir(&root)
+    cache_entries(&quakelab::experiment::cache::fits::cache_dir(
+        &dir.join("results"),
+    ))
+}
+
+/// The entry files of a cache under `root` (`<root>/<shard>/<entry>`).
+fn cache_entries(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(root)
         .unwrap()
         .flat_map(|shard| std::fs::read_dir(shard.unwrap().path()).unwrap())
         .map(|entry| entry.unwrap().path())
@@ -1065,4 +1082,55 @@ fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
     assert_eq!(refitted, first);
     let (_, timings, _) = run_cached(dir.path(), &[]);
     assert_eq!(timings, fits([1, 1, 2]));
+}
+
+/// The PCA stage cache: a repeated run reads each split's reduction back, and its fits, made
+/// again on what was read (the fit cache off), predict exactly what the first run's did; a
+/// damaged entry is fitted again, with a warning; another number of components is a new entry.
+#[test]
+fn a_repeated_run_reads_its_pca_reductions_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let pca_entries = || {
+        cache_entries(&quakelab::experiment::cache::pca::cache_dir(
+            &dir.path().join("results"),
+        ))
+    };
+    let predictions = |out: &Output| {
+        std::fs::read_to_string(written_run(dir.path(), out).join("predictions.csv")).unwrap()
+    };
+    let read_back = |out: &Output| {
+        stderr(out)
+            .matches("PCA reduction from the stage cache")
+            .count()
+    };
+    // `-v`: the cache's reads are logged at the info level.
+    let run_small = |dir: &Path, settings: &[&str]| run_small_with(dir, &["-v"], settings);
+    let first = run_small(dir.path(), &[]);
+    assert_eq!(read_back(&first), 0);
+    // One reduction per split (random, chronological): different training rows.
+    let entries = pca_entries();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+
+    let second = run_small(dir.path(), &["tracking.fit_cache=false"]);
+    assert_eq!(read_back(&second), 2, "{}", stderr(&second));
+    assert_eq!(predictions(&second), predictions(&first));
+
+    for entry in &entries {
+        let mut bytes = std::fs::read(entry).unwrap();
+        bytes[40] ^= 1;
+        std::fs::write(entry, bytes).unwrap();
+    }
+    let refitted = run_small(dir.path(), &["tracking.fit_cache=false"]);
+    assert_eq!(read_back(&refitted), 0);
+    assert!(
+        stderr(&refitted).contains("ignoring a damaged PCA reduction cache entry"),
+        "{}",
+        stderr(&refitted)
+    );
+    assert_eq!(predictions(&refitted), predictions(&first));
+    assert_eq!(read_back(&run_small(dir.path(), &[])), 2);
+
+    let other = run_small(dir.path(), &["encoder.pca_dims=3"]);
+    assert_eq!(read_back(&other), 0);
+    assert_eq!(pca_entries().len(), 4);
 }

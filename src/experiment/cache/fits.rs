@@ -3,8 +3,9 @@
 //! back instead of being fitted again.
 //!
 //! An experiment run again then fits nothing; a sweep over one decoder's setting fits only that
-//! decoder again; an experiment given one more decoder fits only the new one. `tracking.fit_cache = false` turns the cache off (nothing read, nothing
-//! written); deleting the folder empties it.
+//! decoder again; an experiment given one more decoder fits only the new one.
+//! `tracking.fit_cache = false` turns the cache off (nothing read, nothing written); deleting
+//! the folder empties it.
 //!
 //! # The key
 //!
@@ -20,7 +21,7 @@
 //! - the seed, the device and the fit's thread count.
 //!
 //! A fit is a function of these: side-by-side fits run on exactly one thread whatever the
-//! machine ([`super::fit`]), a fit alone on the pool's threads, which the key holds. A fit
+//! machine (`experiment::fit`), a fit alone on the pool's threads, which the key holds. A fit
 //! read back is therefore the fit it replaces, bit for bit, and a run with the cache reports
 //! what a run without it does (a test compares the two). A fit whose key cannot be made (a
 //! decoder's file is missing) is fitted and not stored; it then fails or succeeds as it would
@@ -28,8 +29,8 @@
 //!
 //! # The entry
 //!
-//! `fits/<first two hex digits>/<key>.qlfit`, written atomically ([`crate::io::write_atomic`]),
-//! little-endian: the magic `QLFIT001`; the decoder's name (u32 byte count, UTF-8); the number
+//! `fits/<first two hex digits>/<key>.qlfit`, sealed and written atomically as
+//! `Entries` are, little-endian: the magic `QLFIT001`; the decoder's name (u32 byte count, UTF-8); the number
 //! of rows (u64); the prediction, `0` and the point values, or `1`, the point estimate (`0`
 //! mean, `1` median), the levels (u32 count, f64 each), the means, the medians and the
 //! quantiles level by level; the importances, `0`, or `1`, a u32 count and the values; then the
@@ -37,24 +38,19 @@
 //! is ignored with a warning and its fit is made again, which replaces it.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use faer::MatRef;
-use sha2::{Digest, Sha256};
-use tracing::{debug, warn};
+use tracing::debug;
 
+use super::{Entries, KeyHasher, Reader, Writer, file_identity};
 use crate::decode::{
     DecoderConfig, Device, PointEstimate, Prediction, PredictiveDistribution, QuantileLevels,
 };
 use crate::experiment::fit::Fitted;
-use crate::models::store::stamp;
 
 /// The first bytes of every entry: the format and its version.
 const MAGIC: &[u8; 8] = b"QLFIT001";
-
-/// The bytes of an entry's trailing checksum.
-const CHECKSUM_BYTES: usize = 32;
 
 /// The folder of fit-cache entries under a results directory.
 pub fn cache_dir(results_dir: &Path) -> PathBuf {
@@ -64,7 +60,7 @@ pub fn cache_dir(results_dir: &Path) -> PathBuf {
 /// The fit cache of one results directory.
 #[derive(Debug)]
 pub(crate) struct FitCache {
-    dir: PathBuf,
+    entries: Entries,
 }
 
 /// Everything a fit's result depends on besides the executable (see the module docs).
@@ -103,77 +99,26 @@ impl FitCache {
     /// The cache under `results_dir` ([`cache_dir`]); nothing is created until a fit is stored.
     pub fn new(results_dir: &Path) -> Self {
         FitCache {
-            dir: cache_dir(results_dir),
+            entries: Entries::new(cache_dir(results_dir), "qlfit", MAGIC, "fit"),
         }
     }
 
     /// The stored fit of `key`, if there is one and it is intact (marked cached, its elapsed
     /// time zero); a damaged entry is reported as a warning and treated as absent.
     pub fn read(&self, key: &FitKey) -> Option<Fitted> {
-        let path = self.path(key);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                warn!(path = %path.display(), "ignoring an unreadable fit cache entry: {e}");
-                return None;
-            }
-        };
-        match decode_entry(&bytes) {
-            Ok(fit) => {
-                debug!(path = %path.display(), "fit read from the fit cache");
-                Some(fit)
-            }
-            Err(why) => {
-                warn!(path = %path.display(), "ignoring a damaged fit cache entry ({why}); fitting again");
-                None
-            }
-        }
+        self.entries.read(&key.0, decode_entry)
     }
 
     /// Stores `fit` under `key`. A failure is a warning, never the run's error: the fit itself
     /// succeeded.
     pub fn write(&self, key: &FitKey, fit: &Fitted) {
-        let path = self.path(key);
-        let entry = encode_entry(fit);
-        if let Err(e) = crate::io::write_atomic(&path, |w| w.write_all(&entry)) {
-            warn!("cannot store a fit in the fit cache: {e}");
-        }
-    }
-
-    /// `<dir>/<first two hex digits>/<key>.qlfit`: 256 folders, so that no folder grows to
-    /// the size of the whole cache.
-    fn path(&self, key: &FitKey) -> PathBuf {
-        self.dir.join(&key.0[..2]).join(format!("{}.qlfit", key.0))
-    }
-}
-
-/// Feeds length-prefixed fields to SHA-256, so that no two different sequences of fields hash
-/// the same bytes.
-struct KeyHasher(Sha256);
-
-impl KeyHasher {
-    fn field(&mut self, bytes: &[u8]) {
-        self.0.update((bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
-    }
-
-    fn numbers(&mut self, values: impl ExactSizeIterator<Item = f64>) {
-        self.0.update((values.len() as u64).to_le_bytes());
-        let mut buffer = Vec::with_capacity(values.len() * 8);
-        for value in values {
-            buffer.extend_from_slice(&value.to_bits().to_le_bytes());
-        }
-        self.0.update(&buffer);
+        self.entries.write(&key.0, |out| encode_entry(fit, out));
     }
 }
 
 /// The key of a fit (see the module docs); an error names what could not be read.
 fn fit_key(inputs: &FitInputs<'_>) -> std::result::Result<FitKey, String> {
-    let executable = executable_identity()?;
-    let mut h = KeyHasher(Sha256::new());
-    h.field(MAGIC);
-    h.field(executable.as_bytes());
+    let mut h = KeyHasher::new(MAGIC)?;
     let settings = serde_json::to_string(inputs.decoder)
         .map_err(|e| format!("cannot serialise the decoder's settings: {e}"))?;
     h.field(settings.as_bytes());
@@ -182,72 +127,41 @@ fn fit_key(inputs: &FitInputs<'_>) -> std::result::Result<FitKey, String> {
         .settings()
         .external_files()
         .map_err(|e| e.to_string())?;
-    h.field(&(files.len() as u64).to_le_bytes());
+    h.count(files.len());
     for file in &files {
         h.field(file_identity(file)?.as_bytes());
     }
-    h.field(&(inputs.names.len() as u64).to_le_bytes());
+    h.count(inputs.names.len());
     for name in inputs.names {
         h.field(name.as_bytes());
     }
     let x = inputs.x;
-    h.field(&(x.nrows() as u64).to_le_bytes());
-    h.field(&(x.ncols() as u64).to_le_bytes());
+    h.count(x.nrows());
+    h.count(x.ncols());
     for j in 0..x.ncols() {
         h.numbers((0..x.nrows()).map(|i| x[(i, j)]));
     }
     h.numbers(inputs.labels.iter().copied());
-    let train: Vec<u8> = inputs
-        .train
-        .iter()
-        .flat_map(|&row| (row as u64).to_le_bytes())
-        .collect();
-    h.field(&train);
+    h.indices(inputs.train);
     h.field(&inputs.validation_fraction.to_bits().to_le_bytes());
     h.numbers(inputs.levels.levels().iter().copied());
     h.field(&inputs.seed.to_le_bytes());
     h.field(inputs.device.name().as_bytes());
-    h.field(&(inputs.threads as u64).to_le_bytes());
-    Ok(FitKey(format!("{:x}", h.0.finalize())))
+    h.count(inputs.threads);
+    Ok(FitKey(h.finish()))
 }
 
-/// The running executable's path, size and modification time, read once per process.
-fn executable_identity() -> std::result::Result<&'static str, String> {
-    static IDENTITY: OnceLock<std::result::Result<String, String>> = OnceLock::new();
-    IDENTITY
-        .get_or_init(|| {
-            let exe = std::env::current_exe()
-                .map_err(|e| format!("cannot find the running executable: {e}"))?;
-            file_identity(&exe)
-        })
-        .as_deref()
-        .map_err(Clone::clone)
-}
-
-/// `path size mtime_ns` of a file, its path made absolute.
-fn file_identity(path: &Path) -> std::result::Result<String, String> {
-    let absolute = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let (size, modified) = stamp(&absolute).map_err(|e| e.to_string())?;
-    Ok(format!("{} {size} {modified}", absolute.display()))
-}
-
-/// An entry's bytes (see the module docs).
-fn encode_entry(fit: &Fitted) -> Vec<u8> {
+/// Writes an entry's body, after its magic (see the module docs).
+fn encode_entry(fit: &Fitted, out: &mut Vec<u8>) {
     let rows = fit.prediction.len();
-    let mut out = Vec::with_capacity(64 + 8 * rows * 8);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(fit.name.len() as u32).to_le_bytes());
+    out.reserve(64 + 8 * rows * 8);
+    out.put_u32(fit.name.len() as u32);
     out.extend_from_slice(fit.name.as_bytes());
-    out.extend_from_slice(&(rows as u64).to_le_bytes());
-    let put = |out: &mut Vec<u8>, values: &[f64]| {
-        for value in values {
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-    };
+    out.put_u64(rows as u64);
     match &fit.prediction {
         Prediction::Point(values) => {
             out.push(0);
-            put(&mut out, values);
+            out.put_numbers(values);
         }
         Prediction::Distribution(d) => {
             out.push(1);
@@ -255,12 +169,12 @@ fn encode_entry(fit: &Fitted) -> Vec<u8> {
                 PointEstimate::Mean => 0,
                 PointEstimate::Median => 1,
             });
-            out.extend_from_slice(&(d.levels().len() as u32).to_le_bytes());
-            put(&mut out, d.levels().levels());
-            put(&mut out, d.mean());
-            put(&mut out, d.median());
+            out.put_u32(d.levels().len() as u32);
+            out.put_numbers(d.levels().levels());
+            out.put_numbers(d.mean());
+            out.put_numbers(d.median());
             for k in 0..d.levels().len() {
-                put(&mut out, d.quantile(k));
+                out.put_numbers(d.quantile(k));
             }
         }
     }
@@ -268,32 +182,18 @@ fn encode_entry(fit: &Fitted) -> Vec<u8> {
         None => out.push(0),
         Some(values) => {
             out.push(1);
-            out.extend_from_slice(&(values.len() as u32).to_le_bytes());
-            put(&mut out, values);
+            out.put_u32(values.len() as u32);
+            out.put_numbers(values);
         }
     }
-    let checksum = Sha256::digest(&out);
-    out.extend_from_slice(&checksum);
-    out
 }
 
-/// Reads an entry's bytes back; an error says what is wrong with them.
-fn decode_entry(bytes: &[u8]) -> std::result::Result<Fitted, String> {
-    let Some(body_len) = bytes.len().checked_sub(CHECKSUM_BYTES) else {
-        return Err(format!("{} bytes, shorter than a checksum", bytes.len()));
-    };
-    let (body, checksum) = bytes.split_at(body_len);
-    if Sha256::digest(body).as_slice() != checksum {
-        return Err("its checksum does not match its content".into());
-    }
-    let mut r = Reader { bytes: body };
-    if r.take(MAGIC.len())? != MAGIC {
-        return Err("not a fit cache entry of this version".into());
-    }
+/// Reads an entry's body back; an error says what is wrong with it.
+fn decode_entry(r: &mut Reader<'_>) -> std::result::Result<Fitted, String> {
     let name_len = r.u32()? as usize;
     let name = String::from_utf8(r.take(name_len)?.to_vec())
         .map_err(|_| "the decoder's name is not UTF-8".to_string())?;
-    let rows = usize::try_from(r.u64()?).map_err(|_| "too many rows".to_string())?;
+    let rows = r.usize()?;
     let prediction = match r.u8()? {
         0 => Prediction::Point(r.numbers(rows)?),
         1 => {
@@ -323,9 +223,6 @@ fn decode_entry(bytes: &[u8]) -> std::result::Result<Fitted, String> {
         }
         other => return Err(format!("unknown importance flag {other}")),
     };
-    if !r.bytes.is_empty() {
-        return Err(format!("{} bytes left over", r.bytes.len()));
-    }
     Ok(Fitted {
         name,
         prediction,
@@ -335,53 +232,21 @@ fn decode_entry(bytes: &[u8]) -> std::result::Result<Fitted, String> {
     })
 }
 
-/// Reads an entry's fields in order.
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
-        if n > self.bytes.len() {
-            return Err(format!(
-                "it ends early: {n} bytes wanted, {} left",
-                self.bytes.len()
-            ));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn u8(&mut self) -> std::result::Result<u8, String> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> std::result::Result<u32, String> {
-        let bytes = self.take(4)?;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-    }
-
-    fn u64(&mut self) -> std::result::Result<u64, String> {
-        let mut word = [0; 8];
-        word.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(word))
-    }
-
-    fn numbers(&mut self, n: usize) -> std::result::Result<Vec<f64>, String> {
-        let bytes = self.take(n.checked_mul(8).ok_or("too many values")?)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use faer::Mat;
 
     use super::*;
+
+    /// A fit sealed as an entry of the cache under `dir`.
+    fn sealed(cache: &FitCache, fit: &Fitted) -> Vec<u8> {
+        cache.entries.seal(|out| encode_entry(fit, out))
+    }
+
+    /// An entry's bytes read back.
+    fn opened(cache: &FitCache, bytes: &[u8]) -> std::result::Result<Fitted, String> {
+        cache.entries.open(bytes, decode_entry)
+    }
 
     fn fitted(prediction: Prediction, importance: Option<Vec<f64>>) -> Fitted {
         Fitted {
@@ -422,6 +287,7 @@ mod tests {
 
     #[test]
     fn entries_read_back_bit_for_bit() {
+        let cache = FitCache::new(Path::new("results"));
         for fit in [
             fitted(
                 Prediction::Point(vec![0.25, f64::NAN, -1e-300, 7.0]),
@@ -430,7 +296,7 @@ mod tests {
             fitted(distribution(), None),
             fitted(Prediction::Point(Vec::new()), Some(Vec::new())),
         ] {
-            let back = decode_entry(&encode_entry(&fit)).unwrap();
+            let back = opened(&cache, &sealed(&cache, &fit)).unwrap();
             assert_eq!(bits(&back), bits(&fit));
             assert!(back.cached);
             assert_eq!(
@@ -439,28 +305,29 @@ mod tests {
             );
         }
         // The median is the point of the distribution above.
-        let back = decode_entry(&encode_entry(&fitted(distribution(), None))).unwrap();
+        let back = opened(&cache, &sealed(&cache, &fitted(distribution(), None))).unwrap();
         assert_eq!(back.prediction.point()[0], 1.25);
     }
 
     #[test]
     fn a_damaged_or_short_entry_is_refused() {
-        let entry = encode_entry(&fitted(distribution(), Some(vec![1.0, 2.0])));
+        let cache = FitCache::new(Path::new("results"));
+        let entry = sealed(&cache, &fitted(distribution(), Some(vec![1.0, 2.0])));
         for i in 0..entry.len() {
             let mut damaged = entry.clone();
             damaged[i] ^= 0x10;
-            assert!(decode_entry(&damaged).is_err(), "byte {i} flipped");
+            assert!(opened(&cache, &damaged).is_err(), "byte {i} flipped");
         }
         for n in 0..entry.len() {
             assert!(
-                decode_entry(&entry[..n]).is_err(),
+                opened(&cache, &entry[..n]).is_err(),
                 "{n} of {} bytes",
                 entry.len()
             );
         }
         let mut longer = entry.clone();
         longer.push(0);
-        assert!(decode_entry(&longer).is_err());
+        assert!(opened(&cache, &longer).is_err());
     }
 
     /// A fit's inputs, owned, so a test can change one at a time.
