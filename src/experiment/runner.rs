@@ -23,7 +23,7 @@
 //! days it was fitted on as metrics and in `evaluation.json`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,9 @@ use crate::report::table::{Cell, Table, number};
 use crate::seismicity::bvalue::{WindowKind, sliding_b_values};
 use crate::seismicity::decluster::{Declusterer, decluster_period};
 use crate::synth::simulate_network;
-use crate::track::{Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs};
+use crate::track::{
+    Metric, Run, RunSpec, RunStatus, StoredRun, Tracker, list_run_records, read_run,
+};
 use crate::{Error, Result};
 
 /// What a finished run left behind.
@@ -439,21 +441,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The finished runs under `experiment_dir`, by config hash, with the data hashes of each
-/// (what a resuming sweep compares a point with).
-pub fn finished_data_hashes(experiment_dir: &Path) -> Result<HashMap<String, Vec<DataHashes>>> {
-    let mut finished: HashMap<String, Vec<DataHashes>> = HashMap::new();
-    for run in list_runs(experiment_dir)? {
-        if run.status == RunStatus::Finished
-            && let Some(hash) = config_hash_param(&run)
-        {
-            finished
-                .entry(hash)
-                .or_default()
-                .push(run.record.data_hashes);
-        }
-    }
-    Ok(finished)
+/// The data hashes of the finished runs of config hash `config_hash` among `runs` (the records
+/// of [`list_run_records`]) whose files all verify: what a resuming sweep compares a point
+/// with. Only that config's runs are checked, so that planning a sweep does not hash the
+/// predictions of every earlier run of the experiment.
+pub fn finished_data_hashes(runs: &[StoredRun], config_hash: &str) -> Vec<DataHashes> {
+    runs.iter()
+        .filter(|run| {
+            run.status == RunStatus::Finished
+                && config_hash_param(run).as_deref() == Some(config_hash)
+        })
+        .filter_map(|run| intact(&run.dir))
+        .map(|run| run.record.data_hashes)
+        .collect()
 }
 
 pub(crate) fn config_hash_param(run: &StoredRun) -> Option<String> {
@@ -475,7 +475,7 @@ pub fn summarize_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
         return summarize_classification_sweep(sweep);
     }
     let experiment_dir = &sweep.experiment_dir;
-    let runs = list_runs(experiment_dir)?;
+    let runs = list_run_records(experiment_dir)?;
     let mut headers: Vec<String> = sweep.axes.clone();
     headers.extend(
         [
@@ -581,20 +581,33 @@ pub fn summarize_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
     Ok(experiment_dir.join("sweep_summary.md"))
 }
 
-/// The latest finished run of a sweep point: same config hash, same data hashes.
-pub fn finished_run_of<'a>(runs: &'a [StoredRun], point: &PointRecord) -> Option<&'a StoredRun> {
-    runs.iter().rev().find(|r| {
-        r.status == RunStatus::Finished
-            && config_hash_param(r).as_deref() == Some(point.config_hash.as_str())
-            && r.record.data_hashes == point.data_hashes
-    })
+/// The latest finished run of a sweep point (same config hash, same data hashes) among `runs`
+/// (the records of [`list_run_records`]) whose files all verify ([`read_run`]); a later one
+/// that does not is passed over with a warning. Only the point's own runs are checked.
+pub fn finished_run_of(runs: &[StoredRun], point: &PointRecord) -> Option<StoredRun> {
+    runs.iter()
+        .rev()
+        .filter(|r| {
+            r.status == RunStatus::Finished
+                && config_hash_param(r).as_deref() == Some(point.config_hash.as_str())
+                && r.record.data_hashes == point.data_hashes
+        })
+        .find_map(|r| intact(&r.dir))
+}
+
+/// The run in `dir` read back with every file checked, or `None` after a warning naming the
+/// file at fault.
+fn intact(dir: &Path) -> Option<StoredRun> {
+    read_run(dir)
+        .map_err(|e| tracing::warn!("skipped run {}: {e}", dir.display()))
+        .ok()
 }
 
 /// [`summarize_sweep`] for the second method: each point's classification rows (accuracy,
 /// macro-F1, balanced accuracy) and VGG-12's macro-F1 against the first axis.
 fn summarize_classification_sweep(sweep: &SweepRecord) -> Result<PathBuf> {
     let experiment_dir = &sweep.experiment_dir;
-    let runs = list_runs(experiment_dir)?;
+    let runs = list_run_records(experiment_dir)?;
     let mut headers: Vec<String> = sweep.axes.clone();
     headers.extend(
         [

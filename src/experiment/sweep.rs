@@ -51,6 +51,7 @@ use crate::experiment::config::{
 use crate::experiment::data_hash::{DataHasher, DataHashes};
 use crate::experiment::launcher::{Launch, Launched, Launcher, Submission};
 use crate::experiment::runner;
+use crate::track::{StoredRun, list_run_records};
 use crate::{Error, Result, ensure_config};
 
 /// One sweep axis.
@@ -275,20 +276,23 @@ impl fmt::Display for SweepCounts {
 /// Expands the sweep and marks what the run store already holds: a point is done when a
 /// finished run under its experiment directory has its config hash and its data hashes.
 pub fn plan(layers: &Layers, axes: &[Axis]) -> Result<SweepPlan> {
-    let mut finished: HashMap<PathBuf, HashMap<String, Vec<DataHashes>>> = HashMap::new();
+    let mut records: HashMap<PathBuf, Vec<StoredRun>> = HashMap::new();
     expand(layers, axes, |experiment, data| {
         let dir = runner::experiment_dir(experiment);
-        let runs = match finished.entry(dir) {
+        let runs = match records.entry(dir) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let runs = runner::finished_data_hashes(entry.key())?;
+                let runs = list_run_records(entry.key())?;
                 entry.insert(runs)
             }
         };
-        Ok(match runs.get(experiment.config_hash()) {
-            None => Past::NotRun,
-            Some(earlier) if earlier.contains(data) => Past::Finished,
-            Some(_) => Past::FinishedWithOtherData,
+        let earlier = runner::finished_data_hashes(runs, experiment.config_hash());
+        Ok(if earlier.is_empty() {
+            Past::NotRun
+        } else if earlier.contains(data) {
+            Past::Finished
+        } else {
+            Past::FinishedWithOtherData
         })
     })
 }

@@ -54,8 +54,8 @@ pub mod store;
 pub use interrupt::fail_runs_on_interrupt;
 pub use mlflow::{MlflowClient, MlflowTracker, SyncReport, sync};
 pub use store::{
-    LocalStore, MirrorRecord, RunListing, RunRecord, SkippedRun, StoredRun, list_runs, read_run,
-    read_verified, record_rewritten, scan_runs,
+    LocalStore, MirrorRecord, RunListing, RunRecord, SkippedRun, StoredRun, list_run_records,
+    list_runs, read_run, read_verified, record_rewritten, scan_runs,
 };
 
 /// Where a tracked run stands. The names on disk and on the wire are MLflow's.

@@ -534,6 +534,24 @@ impl std::fmt::Display for SkippedRun {
 /// damaged run does not stop the others. Subdirectories without a `run.json` are not runs and are
 /// passed over silently; a directory that does not exist has no runs.
 pub fn scan_runs(experiment_dir: &Path) -> Result<RunListing> {
+    scan_runs_with(experiment_dir, read_run)
+}
+
+/// The runs of one experiment as their records say, sorted by run id, each file left unchecked
+/// against its checksum until it is read ([`read_verified`]; [`read_run`] checks a whole run).
+/// For what needs the records alone, such as finding a sweep point's runs, where hashing every
+/// earlier run's predictions would take seconds per run. A run whose record does not read is
+/// logged as a warning and passed over, as [`list_runs`] does.
+pub fn list_run_records(experiment_dir: &Path) -> Result<Vec<StoredRun>> {
+    let listing = scan_runs_with(experiment_dir, |dir| read_run_checking(dir, |_| false))?;
+    Ok(warn_skipped(experiment_dir, listing))
+}
+
+/// [`scan_runs`], each run read by `read`.
+fn scan_runs_with(
+    experiment_dir: &Path,
+    read: impl Fn(&Path) -> Result<StoredRun>,
+) -> Result<RunListing> {
     let entries = match std::fs::read_dir(experiment_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunListing::default()),
@@ -543,7 +561,7 @@ pub fn scan_runs(experiment_dir: &Path) -> Result<RunListing> {
     for entry in entries {
         let dir = entry.map_err(|e| Error::io(experiment_dir, e))?.path();
         if dir.join(RUN_FILE).is_file() {
-            match read_run(&dir) {
+            match read(&dir) {
                 Ok(run) => listing.runs.push(run),
                 Err(error) => listing.skipped.push(SkippedRun { dir, error }),
             }
@@ -561,6 +579,11 @@ pub fn scan_runs(experiment_dir: &Path) -> Result<RunListing> {
 /// by how many were skipped.
 pub fn list_runs(experiment_dir: &Path) -> Result<Vec<StoredRun>> {
     let listing = scan_runs(experiment_dir)?;
+    Ok(warn_skipped(experiment_dir, listing))
+}
+
+/// The listing's runs, after a warning for each run it passed over and their count.
+fn warn_skipped(experiment_dir: &Path, listing: RunListing) -> Vec<StoredRun> {
     for skipped in &listing.skipped {
         tracing::warn!("{skipped}");
     }
@@ -572,7 +595,7 @@ pub fn list_runs(experiment_dir: &Path) -> Result<Vec<StoredRun>> {
             experiment_dir.display()
         );
     }
-    Ok(listing.runs)
+    listing.runs
 }
 
 /// The contents of `relative` (a `/`-separated path) in a run directory, checked against the

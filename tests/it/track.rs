@@ -21,8 +21,8 @@ use quakelab::experiment::runner::finished_data_hashes;
 use quakelab::period::Period;
 use quakelab::report::results::{PredictionRow, ResultRow, read_results, write_results};
 use quakelab::track::{
-    Metric, MlflowClient, Run, RunSpec, RunStatus, StoredRun, Tracker, list_runs, read_run,
-    record_rewritten, scan_runs, sync,
+    Metric, MlflowClient, Run, RunSpec, RunStatus, StoredRun, Tracker, list_run_records, list_runs,
+    read_run, record_rewritten, scan_runs, sync,
 };
 
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
@@ -638,6 +638,11 @@ fn truncated_results_csv_is_skipped_with_a_warning_naming_run_and_file() {
         other => panic!("expected an integrity error, got {other:?}"),
     }
     assert_eq!(list_runs(&results.join("exp")).unwrap().len(), 2);
+    // Its record still reads, but a sweep does not count it done: its files do not verify.
+    let records = list_run_records(&results.join("exp")).unwrap();
+    assert_eq!(records.len(), 3);
+    assert!(finished_data_hashes(&records, "h1").is_empty());
+    assert_eq!(finished_data_hashes(&records, "h2").len(), 1);
     assert!(matches!(
         read_results(&damaged),
         Err(Error::Integrity { .. })
@@ -707,10 +712,10 @@ fn corrupt_run_json_is_skipped_with_a_warning_instead_of_failing_the_directory()
         other => panic!("expected a parse error, got {other:?}"),
     }
     // A sweep resumes from the runs that read back: the corrupt one is run again.
-    let done = finished_data_hashes(&results.join("exp")).unwrap();
-    let mut hashes: Vec<&String> = done.keys().collect();
-    hashes.sort();
-    assert_eq!(hashes, ["h0.5", "h2"]);
+    let records = list_run_records(&results.join("exp")).unwrap();
+    assert_eq!(records.len(), 2);
+    let done = |hash: &str| finished_data_hashes(&records, hash).len();
+    assert_eq!([done("h0.5"), done("h1"), done("h2")], [1, 0, 1]);
 
     let (status, stdout, stderr) = quakelab(&["report", "results/exp"], tmp.path());
     assert!(status.success(), "{stderr}");

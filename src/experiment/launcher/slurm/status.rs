@@ -14,7 +14,7 @@ use super::{LOGS_DIR, Manifest, task_states};
 use crate::Result;
 use crate::experiment::runner::{self, config_hash_param};
 use crate::experiment::sweep::PointRecord;
-use crate::track::{RunStatus, StoredRun, list_runs};
+use crate::track::{RunStatus, StoredRun, list_run_records};
 
 /// The state of one configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -154,7 +154,7 @@ impl fmt::Display for SweepStatus {
 /// The state of every configuration of the sweep directory `dir`.
 pub fn status(dir: &Path) -> Result<SweepStatus> {
     let manifest = Manifest::read(dir)?;
-    let runs = list_runs(&manifest.sweep.experiment_dir)?;
+    let runs = list_run_records(&manifest.sweep.experiment_dir)?;
     let slurm = match &manifest.job {
         Some(job) => task_states(&job.id)?,
         None => BTreeMap::new(),
@@ -373,7 +373,7 @@ mod tests {
         }
 
         fn state(&self, slurm: Option<&str>) -> ConfigState {
-            let runs = list_runs(&self.manifest.sweep.experiment_dir).unwrap();
+            let runs = list_run_records(&self.manifest.sweep.experiment_dir).unwrap();
             let slurm: BTreeMap<usize, String> =
                 slurm.map(|s| (0, s.to_string())).into_iter().collect();
             config_state(

@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{CONFIGS_DIR, Manifest};
 use crate::experiment::config::{self, Layers};
 use crate::experiment::runner::{self, RunOutcome};
-use crate::track::list_runs;
+use crate::track::list_run_records;
 use crate::{Error, Result};
 
 /// What one task did.
@@ -50,7 +50,7 @@ pub fn run_task(dir: &Path, task: usize) -> Result<TaskOutcome> {
             ),
         ));
     }
-    let runs = list_runs(&manifest.sweep.experiment_dir)?;
+    let runs = list_run_records(&manifest.sweep.experiment_dir)?;
     if let Some(run) = runner::finished_run_of(&runs, point) {
         return Ok(TaskOutcome::AlreadyFinished(run.record.run_id.clone()));
     }
@@ -72,7 +72,7 @@ pub fn run_task(dir: &Path, task: usize) -> Result<TaskOutcome> {
     };
     // The last task to finish writes the summary; with a failure among them, `sweep status`
     // writes it once every task is done.
-    let runs = list_runs(&manifest.sweep.experiment_dir)?;
+    let runs = list_run_records(&manifest.sweep.experiment_dir)?;
     if manifest
         .sweep
         .points
