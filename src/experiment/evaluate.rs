@@ -13,6 +13,7 @@
 //!    the best baseline of the same test rows by a Diebold–Mariano test; the GNSS modality is
 //!    compared with the day-number control the same way ([`GnssCheck`]).
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1149,24 +1150,32 @@ struct SplitGnss {
 /// split through the PCA cache ([`crate::experiment::cache::pca`]).
 struct Reducer<'e, 'g> {
     experiment: &'e ResolvedExperiment,
-    gnss: Option<(&'g GnssMatrix<'g>, Option<MatrixDigest>)>,
-    null: Option<(&'g GnssMatrix<'g>, Option<MatrixDigest>)>,
+    gnss: Option<Digested<'g>>,
+    null: Option<Digested<'g>>,
     cache: PcaCache,
 }
 
+/// A GNSS matrix and its digest, computed on first use and then shared by every split.
+struct Digested<'g> {
+    matrix: &'g GnssMatrix<'g>,
+    digest: OnceCell<MatrixDigest>,
+}
+
 impl<'e, 'g> Reducer<'e, 'g> {
-    /// The reducer of `gnss` and `null`; each matrix is digested once here when a PCA follows.
+    /// The reducer of `gnss` and `null`.
     fn new(
         experiment: &'e ResolvedExperiment,
         gnss: Option<&'g GnssMatrix<'g>>,
         null: Option<&'g GnssMatrix<'g>>,
     ) -> Self {
-        let pca = experiment.encoder().pca_dims.is_some();
-        let with_digest = |g: &'g GnssMatrix<'g>| (g, pca.then(|| g.digest()));
+        let digested = |matrix| Digested {
+            matrix,
+            digest: OnceCell::new(),
+        };
         Reducer {
             experiment,
-            gnss: gnss.map(with_digest),
-            null: null.map(with_digest),
+            gnss: gnss.map(digested),
+            null: null.map(digested),
             cache: PcaCache::new(&experiment.tracking().results_dir),
         }
     }
@@ -1177,6 +1186,7 @@ impl<'e, 'g> Reducer<'e, 'g> {
     fn split_gnss(&self, split: &Split) -> Result<SplitGnss> {
         let (gnss, pca) = self
             .gnss
+            .as_ref()
             .map(|g| self.reduce(g, split))
             .transpose()?
             .unzip();
@@ -1194,6 +1204,7 @@ impl<'e, 'g> Reducer<'e, 'g> {
             gnss,
             null: self
                 .null
+                .as_ref()
                 .map(|g| self.reduce(g, split))
                 .transpose()?
                 .map(|(x, _)| x),
@@ -1205,18 +1216,18 @@ impl<'e, 'g> Reducer<'e, 'g> {
     /// cache when it holds that reduction), or the features as they are without a PCA.
     fn reduce(
         &self,
-        (g, digest): (&GnssMatrix<'_>, Option<MatrixDigest>),
+        g: &Digested<'_>,
         split: &Split,
     ) -> Result<(Arc<Mat<f64>>, Option<PcaSummary>)> {
         let encoder = self.experiment.encoder();
-        let (Some(k), Some(matrix)) = (encoder.pca_dims, digest) else {
-            return Ok(match g {
+        let Some(k) = encoder.pca_dims else {
+            return Ok(match g.matrix {
                 GnssMatrix::Encoded(x) => (Arc::clone(x), None),
                 GnssMatrix::Flat(view) => (Arc::new(view.to_mat()), None),
             });
         };
         let key = PcaKey::of(&PcaInputs {
-            matrix,
+            matrix: *g.digest.get_or_init(|| g.matrix.digest()),
             n_components: k,
             solver: encoder.pca_solver,
             seed: self.experiment.seed(),
@@ -1229,9 +1240,9 @@ impl<'e, 'g> Reducer<'e, 'g> {
         let pca = PcaParams::new(k)
             .solver(encoder.pca_solver)
             .seed(self.experiment.seed())
-            .fit(g, split.train())?;
+            .fit(g.matrix, split.train())?;
         let reduction = Reduction {
-            features: pca.transform(g)?,
+            features: pca.transform(g.matrix)?,
             summary: pca.summary(),
         };
         if let Some(key) = &key {
