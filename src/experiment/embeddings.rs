@@ -7,7 +7,7 @@
 //! Embeddings are cached as `<results>/cache/embeddings/<key>.npy` (`f64`, days x hidden),
 //! where the key is the SHA-256 over the weights' fingerprint, the model's `config.json` (so
 //! its architecture and input size), the output, the scale, and the encoded days with their
-//! images bit for bit ([`cache_key`]). A hit is logged and read back; a miss encodes with a
+//! images bit for bit (`cache_key`). A hit is logged and read back; a miss encodes with a
 //! progress bar (images, ETA) and writes the file atomically, so an interrupted run leaves no
 //! entry under the final name.
 

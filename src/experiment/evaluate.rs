@@ -8,7 +8,7 @@
 //!    the label's reach and the horizon ([`Embargo`]).
 //! 3. Every feature set × decoder is fitted on the training rows; stochastic decoders once per
 //!    seed (`seeds`), the spread reported. The fits of a split run side by side
-//!    ([`super::fit`]).
+//!    (`experiment::fit`).
 //! 4. Every test metric gets a moving-block bootstrap interval, and each model is compared with
 //!    the best baseline of the same test rows by a Diebold–Mariano test; the GNSS modality is
 //!    compared with the day-number control the same way ([`GnssCheck`]).

@@ -5,7 +5,7 @@
 //! windows, the GNSS images), `encode` (the daily table, each split's labels and the GNSS
 //! features reduced per split), `fits` (every decoder fitted and predicting), `scoring`
 //! (metrics, bootstrap intervals, Diebold–Mariano tests) and `report` (tables, figures,
-//! tracking). Fits run side by side ([`super::fit`]), so a decoder's seconds are the sum over
+//! tracking). Fits run side by side (`experiment::fit`), so a decoder's seconds are the sum over
 //! its fits, each timed on its own thread, and all decoders together may exceed the wall
 //! time of the `fits` stage. A fit read from the fit cache ([`super::cache::fits`]) counts with
 //! the time its reading took, and is counted among the decoder's cached fits.
