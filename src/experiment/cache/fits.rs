@@ -29,8 +29,8 @@
 //!
 //! # The entry
 //!
-//! `fits/<first two hex digits>/<key>.qlfit`, sealed and written atomically as
-//! `Entries` are, little-endian: the magic `QLFIT001`; the decoder's name (u32 byte count, UTF-8); the number
+//! `fits/<first two hex digits>/<key>.qlfit`, sealed and written atomically as `Entries` are,
+//! little-endian: the magic `QLFIT001`; the decoder's name (u32 byte count, UTF-8); the number
 //! of rows (u64); the prediction, `0` and the point values, or `1`, the point estimate (`0`
 //! mean, `1` median), the levels (u32 count, f64 each), the means, the medians and the
 //! quantiles level by level; the importances, `0`, or `1`, a u32 count and the values; then the
