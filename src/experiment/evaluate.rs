@@ -8,7 +8,9 @@
 //!    the label's reach and the horizon ([`Embargo`]).
 //! 3. Every feature set × decoder is fitted on the training rows; stochastic decoders once per
 //!    seed (`seeds`), the spread reported. The fits of a split run side by side
-//!    (`experiment::fit`).
+//!    (`experiment::fit`). A split with the training rows and the label of an earlier one (a
+//!    rolling split's first origin and the chronological split) draws that split's seeds, so
+//!    its fits are the earlier ones, read back from the fit cache.
 //! 4. Every test metric gets a moving-block bootstrap interval, and each model is compared with
 //!    the best baseline of the same test rows by a Diebold–Mariano test; the GNSS modality is
 //!    compared with the day-number control the same way ([`GnssCheck`]).
@@ -257,6 +259,18 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         });
     }
     drop(reducer);
+    // Splits that fit the same models (`PlannedSplit::fits_as`) name their fits' seed streams
+    // after the first of them, so every fit of the later split has the key of the earlier
+    // one's and is read back from the fit cache instead of being made again.
+    let fit_streams: Vec<String> = (0..plans.len())
+        .map(|i| {
+            let first = plans[..i]
+                .iter()
+                .position(|earlier| earlier.fits_as(&plans[i]))
+                .unwrap_or(i);
+            plans[first].split.kind().to_string()
+        })
+        .collect();
     drop((gnss, null_gnss));
     drop(inputs);
     let encoded = started.elapsed();
@@ -286,7 +300,8 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
         GnssSource::Synthetic(_) => "synthetic",
         _ => "observed",
     };
-    for (step, (plan, reduced)) in plans.into_iter().zip(reduced).enumerate() {
+    let planned = plans.into_iter().zip(reduced).zip(fit_streams);
+    for (step, ((plan, reduced), fit_stream)) in planned.enumerate() {
         let PlannedSplit {
             split,
             embargo,
@@ -371,11 +386,11 @@ pub(crate) fn evaluate(experiment: &ResolvedExperiment, inputs: Inputs) -> Resul
                 Pair::Skipped(_) => None,
             })
             .flat_map(|(set, decoder, names, x, seeds)| {
-                let description = &description;
+                let fit_stream = &fit_stream;
                 (0..seeds).map(move |i| {
                     let stream = match i {
-                        0 => format!("decode.{description}.{}", decoder.kind()),
-                        i => format!("decode.{description}.{}.seed{i}", decoder.kind()),
+                        0 => format!("decode.{fit_stream}.{}", decoder.kind()),
+                        i => format!("decode.{fit_stream}.{}.seed{i}", decoder.kind()),
                     };
                     FitJob {
                         decoder,
@@ -583,6 +598,16 @@ struct PlannedSplit {
     series: LabelSeries,
     /// The first test day, for time-ordered splits.
     test_start: Option<usize>,
+}
+
+impl PlannedSplit {
+    /// Whether the models fitted for this split are those of `other`: the same training rows
+    /// and the label fitted on the same events (those before the same first test day, or all
+    /// of them), hence the same feature sets and targets. A rolling split's first origin and
+    /// the chronological split with its fraction are.
+    fn fits_as(&self, other: &PlannedSplit) -> bool {
+        self.test_start == other.test_start && self.split.train() == other.split.train()
+    }
 }
 
 /// Fits the split's label on its past, derives the embargo and materialises the rows; this

@@ -15,7 +15,7 @@
 //! error.
 //!
 //! With a [`FitCache`] in the settings, a job whose fit was made before with the same inputs
-//! is read back instead ([`super::fit_cache`]), and a new fit is stored.
+//! is read back instead ([`super::cache::fits`]), and a new fit is stored.
 
 use std::num::NonZeroUsize;
 use std::panic::resume_unwind;

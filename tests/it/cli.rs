@@ -1,5 +1,6 @@
 //! The command-line contract, end to end through the real binary.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Output;
 
@@ -1082,6 +1083,96 @@ fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
     assert_eq!(refitted, first);
     let (_, timings, _) = run_cached(dir.path(), &[]);
     assert_eq!(timings, fits([1, 1, 2]));
+}
+
+/// A rolling split's first origin trains on the chronological split's rows, with the label
+/// fitted on the same events, so it draws that split's seeds: in a first run its fits are read
+/// back from the chronological ones just stored, and with the fit cache off they are made
+/// again alike. Either way its predictions of the first test block are the chronological
+/// split's, the forest's too, while the second origin's forest, fitted on more rows, differs.
+#[test]
+fn a_rolling_splits_first_origin_shares_the_chronological_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cached.toml"), FIT_CACHE_EXPERIMENT).unwrap();
+    let splits = [
+        r#"split.kinds=["chronological","rolling"]"#,
+        "split.rolling_origins=2",
+    ];
+    // Per decoder: fits (a seed each for the three splits: chronological, origins 0 and 1).
+    let fits = |cached: [usize; 3]| -> Vec<(String, usize, usize)> {
+        [("persistence", 3), ("ridge", 3), ("random_forest", 6)]
+            .iter()
+            .zip(cached)
+            .map(|(&(name, n), cached)| (name.to_string(), n, cached))
+            .collect()
+    };
+    let (predictions, timings, _) = run_cached(dir.path(), &splits);
+    assert_eq!(timings, fits([1, 1, 2]));
+    assert_first_origin_is_chronological(&predictions);
+
+    let uncached = [splits[0], splits[1], "tracking.fit_cache=false"];
+    let (refitted, timings, _) = run_cached(dir.path(), &uncached);
+    assert_eq!(timings, fits([0, 0, 0]));
+    assert_eq!(refitted, predictions);
+}
+
+/// Checks, in a `predictions.csv` of a chronological and a two-origin rolling split, that the
+/// rolling test rows are the chronological test days, that each decoder's predictions of the
+/// first block (origin 0: the first ⌊m/2⌋ of the m days) are the chronological ones, and that
+/// the forest of origin 1 predicts the second block otherwise.
+fn assert_first_origin_is_chronological(predictions: &str) {
+    let mut chronological: HashMap<(String, u32), String> = HashMap::new();
+    let mut rolling: Vec<(String, u32, String)> = Vec::new();
+    for line in predictions.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[3] != "test" {
+            continue;
+        }
+        let (decoder, day, predicted) = (f[2].to_string(), f[4].parse().unwrap(), f[6]);
+        match f[0] {
+            "chronological" => {
+                chronological.insert((decoder, day), predicted.to_string());
+            }
+            "rolling" => rolling.push((decoder, day, predicted.to_string())),
+            other => panic!("unexpected split {other}"),
+        }
+    }
+    for decoder in ["persistence", "ridge", "random_forest"] {
+        let mut days: Vec<u32> = chronological
+            .keys()
+            .filter(|(d, _)| d == decoder)
+            .map(|&(_, day)| day)
+            .collect();
+        days.sort_unstable();
+        let mut rows: Vec<(u32, &str)> = rolling
+            .iter()
+            .filter(|(d, _, _)| d == decoder)
+            .map(|(_, day, p)| (*day, p.as_str()))
+            .collect();
+        rows.sort_unstable();
+        assert_eq!(
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            days,
+            "{decoder}"
+        );
+        let first_block = days.len() / 2;
+        assert!(first_block > 10, "{decoder}: {} test days", days.len());
+        for &(day, predicted) in &rows[..first_block] {
+            assert_eq!(
+                predicted,
+                chronological[&(decoder.to_string(), day)],
+                "{decoder}, day {day}"
+            );
+        }
+        if decoder == "random_forest" {
+            assert!(
+                rows[first_block..]
+                    .iter()
+                    .any(|&(day, p)| p != chronological[&(decoder.to_string(), day)]),
+                "origin 1's forest predicts as the chronological one"
+            );
+        }
+    }
 }
 
 /// The PCA stage cache: a repeated run reads each split's reduction back, and its fits, made
