@@ -1006,6 +1006,15 @@ fn run_cached(dir: &Path, settings: &[&str]) -> (String, Vec<(String, usize, usi
     (predictions, fits, stderr(&out))
 }
 
+/// Each decoder's (name, fits, fits read from the cache), as [`run_cached`] reads them from
+/// `timings.csv`: `fits` gives the names and fit counts, `cached` the counts read back.
+fn fit_counts(fits: [(&str, usize); 3], cached: [usize; 3]) -> Vec<(String, usize, usize)> {
+    fits.iter()
+        .zip(cached)
+        .map(|(&(name, n), cached)| (name.to_string(), n, cached))
+        .collect()
+}
+
 /// The run directory a successful `quakelab run` in `dir` printed it wrote.
 fn written_run(dir: &Path, out: &Output) -> std::path::PathBuf {
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1045,12 +1054,11 @@ fn a_repeated_run_reads_its_fits_back_from_the_fit_cache() {
     std::fs::write(dir.path().join("cached.toml"), FIT_CACHE_EXPERIMENT).unwrap();
     // One split and one feature set: one fit per decoder and seed, of which `cached` (for
     // persistence, ridge and the forest) were read back.
-    let fits = |cached: [usize; 3]| -> Vec<(String, usize, usize)> {
-        [("persistence", 1), ("ridge", 1), ("random_forest", 2)]
-            .iter()
-            .zip(cached)
-            .map(|(&(name, n), cached)| (name.to_string(), n, cached))
-            .collect()
+    let fits = |cached| {
+        fit_counts(
+            [("persistence", 1), ("ridge", 1), ("random_forest", 2)],
+            cached,
+        )
     };
     let (first, timings, _) = run_cached(dir.path(), &[]);
     assert_eq!(timings, fits([0, 0, 0]));
@@ -1099,12 +1107,11 @@ fn a_rolling_splits_first_origin_shares_the_chronological_fits() {
         "split.rolling_origins=2",
     ];
     // Per decoder: fits (a seed each for the three splits: chronological, origins 0 and 1).
-    let fits = |cached: [usize; 3]| -> Vec<(String, usize, usize)> {
-        [("persistence", 3), ("ridge", 3), ("random_forest", 6)]
-            .iter()
-            .zip(cached)
-            .map(|(&(name, n), cached)| (name.to_string(), n, cached))
-            .collect()
+    let fits = |cached| {
+        fit_counts(
+            [("persistence", 3), ("ridge", 3), ("random_forest", 6)],
+            cached,
+        )
     };
     let (predictions, timings, _) = run_cached(dir.path(), &splits);
     assert_eq!(timings, fits([1, 1, 2]));
