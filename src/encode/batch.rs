@@ -1,4 +1,4 @@
-//! What an [`ImageEncoder`](crate::encode::ImageEncoder) receives: a batch of images,
+//! What an [`ImageEncoder`] receives: a batch of images,
 //! N x C x H x W `f32` in C order, and the context it runs in (batch size, device, seed).
 //!
 //! The layout is the one image models take (the ViT on GNSS images, VGG-12 on geomagnetic

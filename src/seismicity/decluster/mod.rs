@@ -5,10 +5,10 @@
 //! Two methods, both returning a [`Declustering`] (per event: its cluster and whether it is
 //! kept):
 //!
-//! - [`gardner_knopoff`]: Gardner & Knopoff (1974) space-time windows around each mainshock,
+//! - [`gardner_knopoff()`]: Gardner & Knopoff (1974) space-time windows around each mainshock,
 //!   largest first, with the windows of [`windows::WindowTable`] (Gardner-Knopoff, Gruenthal,
 //!   Uhrhammer), as SeismoStats' `GardnerKnopoffType1` computes it.
-//! - [`reasenberg`]: Reasenberg (1985) interaction zones linking events in time order.
+//! - [`reasenberg()`]: Reasenberg (1985) interaction zones linking events in time order.
 //!
 //! Every event belongs to exactly one cluster, numbered from 1; an event linked to no other is
 //! a cluster of its own. Each cluster keeps one event, its mainshock (its largest event), and
@@ -51,11 +51,11 @@ pub const DECLUSTER_EARTH_RADIUS_KM: f64 = 6371.227;
 )]
 #[serde(rename_all = "snake_case")]
 pub enum DeclusterMethod {
-    /// Gardner & Knopoff (1974) windows ([`gardner_knopoff`]).
+    /// Gardner & Knopoff (1974) windows ([`gardner_knopoff()`]).
     #[serde(alias = "gardner-knopoff")]
     #[value(alias = "gardner_knopoff")]
     GardnerKnopoff,
-    /// Reasenberg (1985) interaction zones ([`reasenberg`]).
+    /// Reasenberg (1985) interaction zones ([`reasenberg()`]).
     Reasenberg,
 }
 

@@ -4,13 +4,13 @@
 //! earthquakes (pitfall P5), so quakelab also estimates Mc from the magnitudes themselves. Each
 //! method returns its Mc together with the numbers it was chosen from:
 //!
-//! - [`maxc`]: maximum curvature, the centre of the most populated magnitude bin plus a
+//! - [`maxc()`]: maximum curvature, the centre of the most populated magnitude bin plus a
 //!   correction (Woessner & Wiemer 2005 recommend +0.2, because MAXC underestimates Mc for
 //!   gradually curved frequency-magnitude distributions); as SeismoStats' `estimate_mc_maxc`;
-//! - [`gft`]: the goodness-of-fit test of Wiemer & Wyss (2000) (SeismoStats 1.0.1 has none);
-//! - [`b_stability`]: the b-value stability test of Cao & Gao (2002) in the form of Woessner &
+//! - [`gft()`]: the goodness-of-fit test of Wiemer & Wyss (2000) (SeismoStats 1.0.1 has none);
+//! - [`b_stability()`]: the b-value stability test of Cao & Gao (2002) in the form of Woessner &
 //!   Wiemer (2005); as SeismoStats' `estimate_mc_b_stability`;
-//! - [`ks`]: the Kolmogorov-Smirnov test of Clauset et al. (2009) as Mizrahi et al. (2021) apply
+//! - [`ks()`]: the Kolmogorov-Smirnov test of Clauset et al. (2009) as Mizrahi et al. (2021) apply
 //!   it to magnitudes, with a seeded simulation; as SeismoStats' `estimate_mc_ks`.
 //!
 //! # Binning
